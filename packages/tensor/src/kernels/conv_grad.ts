@@ -1,0 +1,164 @@
+/**
+ * The shared algebra of the convolution gradients, for regular and depthwise convolutions.
+ *
+ * Filter gradient: dW[ky,kx,ci,co] = sum_{n,oy,ox} x[n, oy*sh + ky*dh - top, ox*sw + kx*dw - left, ci]
+ * * dy[n,oy,ox,co]. Read with ci as the batch, n as the channel and (oy,ox) as the filter taps, this
+ * is a forward convolution of the transposed input with the transposed output gradient whose stride
+ * is the original dilation and whose dilation is the original stride. wasm runs that in XNNPACK.
+ *
+ * Input gradient: a stride-1 convolution of the zero-inserted, padded output gradient with the
+ * spatially flipped filter (channels swapped), dilated as the original.
+ */
+import type { TensorInfo } from '@tensorflow/tfjs';
+
+import {
+  call,
+  free,
+  insertZeros,
+  padOrCropSpatial,
+  reshape,
+  sumLastAxis,
+  transpose,
+  type Backend,
+  type ConvInfo,
+} from './compose.js';
+
+/** Bottom/right padding that the filter-gradient convolution needs to reach every filter tap. */
+function tapPadding(size: number, before: number, taps: number, dilation: number, outSize: number, stride: number): number {
+  return Math.max(0, (taps - 1) * dilation + (outSize - 1) * stride + 1 - size - before);
+}
+
+export function conv2DFilterGrad(backend: Backend, x: TensorInfo, dy: TensorInfo, info: ConvInfo): TensorInfo {
+  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = info;
+  const { top, left } = info.padInfo;
+  const [, h, w, ci] = x.shape as [number, number, number, number];
+  const co = dy.shape[3] as number;
+
+  if (kh === 1 && kw === 1 && sh === 1 && sw === 1 && top === 0 && left === 0 && info.outHeight === h && info.outWidth === w) {
+    // Pointwise conv: dW = X^T dY over all pixels, one GEMM.
+    const rows = (x.shape[0] as number) * h * w;
+    const x2 = reshape(backend, x, [1, rows, ci]);
+    const dy2 = reshape(backend, dy, [1, rows, co]);
+    const xT = transpose(backend, x2, [0, 2, 1]);
+    const prod = call(backend, 'BatchMatMul', { a: xT, b: dy2 }, { transposeA: false, transposeB: false });
+    free(backend, x2, dy2, xT);
+    const out = reshape(backend, prod, [1, 1, ci, co]);
+    free(backend, prod);
+    return out;
+  }
+
+  const xT = transpose(backend, x, [3, 1, 2, 0]); // [Ci, H, W, N]
+  const dyT = transpose(backend, dy, [1, 2, 0, 3]); // [Ho, Wo, N, Co]
+  const bottom = tapPadding(h, top, kh, dh, info.outHeight, sh);
+  const right = tapPadding(w, left, kw, dw, info.outWidth, sw);
+  const conv = call(backend, 'Conv2D', { x: xT, filter: dyT }, {
+    strides: [dh, dw],
+    dilations: [sh, sw],
+    pad: [[0, 0], [top, bottom], [left, right], [0, 0]],
+    dataFormat: 'NHWC',
+  });
+  free(backend, xT, dyT);
+  let taps = conv; // [Ci, kh', kw', Co] with kh' >= kh
+  if (conv.shape[1] !== kh || conv.shape[2] !== kw) {
+    taps = call(backend, 'Slice', { x: conv }, { begin: [0, 0, 0, 0], size: [ci, kh, kw, co] });
+    free(backend, conv);
+  }
+  const out = transpose(backend, taps, [1, 2, 0, 3]);
+  free(backend, taps);
+  return out;
+}
+
+export function depthwiseFilterGrad(backend: Backend, x: TensorInfo, dy: TensorInfo, info: ConvInfo): TensorInfo {
+  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = info;
+  const { top, left } = info.padInfo;
+  const [n, h, w, c] = x.shape as [number, number, number, number];
+  const [, ho, wo] = dy.shape as [number, number, number, number];
+  const m = info.outChannels / c;
+
+  // Channels become (c, n) pairs of a depthwise conv whose taps are the output positions.
+  const xT = transpose(backend, x, [1, 2, 3, 0]); // [H, W, C, N]
+  const xR = reshape(backend, xT, [1, h, w, c * n]);
+  const dy5 = reshape(backend, dy, [n, ho, wo, c, m]);
+  const dyT = transpose(backend, dy5, [1, 2, 3, 0, 4]); // [Ho, Wo, C, N, M]
+  const dyR = reshape(backend, dyT, [ho, wo, c * n, m]);
+  free(backend, xT, dy5, dyT);
+  const bottom = tapPadding(h, top, kh, dh, ho, sh);
+  const right = tapPadding(w, left, kw, dw, wo, sw);
+  const conv = call(backend, 'DepthwiseConv2dNative', { x: xR, filter: dyR }, {
+    strides: [dh, dw],
+    dilations: [sh, sw],
+    pad: [[0, 0], [top, bottom], [left, right], [0, 0]],
+  });
+  free(backend, xR, dyR);
+  let taps = conv; // [1, kh', kw', C*N*M]
+  if (conv.shape[1] !== kh || conv.shape[2] !== kw) {
+    taps = call(backend, 'Slice', { x: conv }, { begin: [0, 0, 0, 0], size: [1, kh, kw, c * n * m] });
+    free(backend, conv);
+  }
+  let perTap: TensorInfo; // [kh, kw, C, M, N] with N last, to sum it away
+  const t5 = reshape(backend, taps, [kh, kw, c, n, m]);
+  free(backend, taps);
+  if (m === 1) {
+    perTap = reshape(backend, t5, [kh, kw, c, 1, n]);
+  } else {
+    perTap = transpose(backend, t5, [0, 1, 2, 4, 3]);
+  }
+  free(backend, t5);
+  const summed = sumLastAxis(backend, perTap); // [kh, kw, C, M]
+  free(backend, perTap);
+  return summed;
+}
+
+/** Zero-insert and pad dy so that a stride-1 'valid' conv with the flipped filter gives dx. */
+function expandOutputGrad(backend: Backend, dy: TensorInfo, info: ConvInfo): TensorInfo {
+  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = info;
+  const { top, left } = info.padInfo;
+  const { inHeight: h, inWidth: w, outHeight: ho, outWidth: wo } = info;
+  const spread = insertZeros(backend, dy, sh, sw); // [N, Ho*sh, Wo*sw, C]
+  const padTop = (kh - 1) * dh - top;
+  const padLeft = (kw - 1) * dw - left;
+  // Rows needed: H + (kh-1)*dh in all; the spread tensor holds Ho*sh of them.
+  const padBottom = h + (kh - 1) * dh - padTop - ho * sh;
+  const padRight = w + (kw - 1) * dw - padLeft - wo * sw;
+  const out = padOrCropSpatial(backend, spread, padTop, padBottom, padLeft, padRight);
+  if (out !== spread && spread !== dy) free(backend, spread);
+  return out;
+}
+
+export function conv2DInputGrad(backend: Backend, dy: TensorInfo, filter: TensorInfo, info: ConvInfo): TensorInfo {
+  const expanded = expandOutputGrad(backend, dy, info);
+  const flipped = call(backend, 'Reverse', { x: filter }, { dims: [0, 1] });
+  const swapped = transpose(backend, flipped, [0, 1, 3, 2]); // [kh, kw, Co, Ci]
+  free(backend, flipped);
+  const dx = call(backend, 'Conv2D', { x: expanded, filter: swapped }, {
+    strides: [1, 1],
+    dilations: [info.dilationHeight, info.dilationWidth],
+    pad: 'valid',
+    dataFormat: 'NHWC',
+  });
+  free(backend, swapped);
+  if (expanded !== dy) free(backend, expanded);
+  return dx;
+}
+
+export function depthwiseInputGrad(backend: Backend, dy: TensorInfo, filter: TensorInfo, info: ConvInfo): TensorInfo {
+  const [kh, kw, c, m] = filter.shape as [number, number, number, number];
+  const expanded = expandOutputGrad(backend, dy, info);
+  const flipped = call(backend, 'Reverse', { x: filter }, { dims: [0, 1] });
+  const flat = reshape(backend, flipped, [kh, kw, c * m, 1]);
+  free(backend, flipped);
+  const perChannel = call(backend, 'DepthwiseConv2dNative', { x: expanded, filter: flat }, {
+    strides: [1, 1],
+    dilations: [info.dilationHeight, info.dilationWidth],
+    pad: 'valid',
+  });
+  free(backend, flat);
+  if (expanded !== dy) free(backend, expanded);
+  if (m === 1) return perChannel;
+  const [n, h, w] = perChannel.shape as [number, number, number, number];
+  const split = reshape(backend, perChannel, [n, h, w, c, m]);
+  free(backend, perChannel);
+  const dx = sumLastAxis(backend, split);
+  free(backend, split);
+  return dx;
+}

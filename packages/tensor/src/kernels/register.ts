@@ -1,0 +1,51 @@
+import { getKernel, registerKernel, unregisterKernel, type KernelConfig } from '@tensorflow/tfjs';
+
+import * as conv2D from './Conv2D.js';
+import { conv2DBackpropFilterConfig } from './Conv2DBackpropFilter.js';
+import { conv2DBackpropInputConfig } from './Conv2DBackpropInput.js';
+import * as depthwiseConv2dNative from './DepthwiseConv2dNative.js';
+import { depthwiseConv2dNativeBackpropFilterConfig } from './DepthwiseConv2dNativeBackpropFilter.js';
+import { depthwiseConv2dNativeBackpropInputConfig } from './DepthwiseConv2dNativeBackpropInput.js';
+import * as fusedConv2D from './FusedConv2D.js';
+import * as fusedDepthwiseConv2D from './FusedDepthwiseConv2D.js';
+import { isSamePaddingFix } from './same_padding.js';
+import { unsortedSegmentSumConfig } from './UnsortedSegmentSum.js';
+
+/** Kernels that tfjs-backend-wasm 4.22 lacks for training, and a faster Conv2DBackpropInput. */
+export const WASM_KERNELS: readonly KernelConfig[] = [
+  conv2DBackpropFilterConfig,
+  conv2DBackpropInputConfig,
+  depthwiseConv2dNativeBackpropFilterConfig,
+  depthwiseConv2dNativeBackpropInputConfig,
+  unsortedSegmentSumConfig,
+];
+
+/** Built-in forward convolutions that Saccade wraps to pass 'same' padding explicitly. */
+const SAME_PADDING_FIXES = [
+  [conv2D.kernelName, conv2D.conv2DConfig],
+  [depthwiseConv2dNative.kernelName, depthwiseConv2dNative.depthwiseConv2dNativeConfig],
+  [fusedConv2D.kernelName, fusedConv2D.fusedConv2DConfig],
+  [fusedDepthwiseConv2D.kernelName, fusedDepthwiseConv2D.fusedDepthwiseConv2DConfig],
+] as const;
+
+function replace(config: KernelConfig): void {
+  if (getKernel(config.kernelName, 'wasm')) unregisterKernel(config.kernelName, 'wasm');
+  registerKernel(config);
+}
+
+/**
+ * Register Saccade's wasm kernels, replacing built-in ones of the same name. Call it after the wasm
+ * backend has initialised (the wrapped built-ins must have run their set-up); `initBackend('wasm')`
+ * does. Idempotent. Returns the names of the kernels registered or wrapped.
+ */
+export function registerWasmKernels(): string[] {
+  for (const config of WASM_KERNELS) {
+    if (getKernel(config.kernelName, 'wasm') !== config) replace(config);
+  }
+  for (const [name, wrap] of SAME_PADDING_FIXES) {
+    const builtIn = getKernel(name, 'wasm');
+    if (!builtIn) throw new Error(`@saccade/tensor: tfjs-backend-wasm has no ${name} kernel to wrap`);
+    if (!isSamePaddingFix(builtIn)) replace(wrap(builtIn));
+  }
+  return [...WASM_KERNELS.map((k) => k.kernelName), ...SAME_PADDING_FIXES.map(([name]) => `${name} (explicit 'same' padding)`)];
+}

@@ -1,0 +1,15 @@
+import { defineConfig } from 'tsup';
+
+export default defineConfig({
+  entry: {
+    index: 'src/index.ts',
+    'testing/index': 'src/testing/index.ts',
+    'bench/train-step': 'bench/train-step.ts',
+  },
+  format: ['esm'],
+  dts: { entry: { index: 'src/index.ts', 'testing/index': 'src/testing/index.ts' } },
+  sourcemap: true,
+  clean: true,
+  target: 'node20',
+  external: ['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'],
+});

@@ -1,0 +1,29 @@
+// Plain JavaScript: vitest loads config files with Node, which cannot import TypeScript here.
+import { fileURLToPath } from 'node:url';
+
+/** Export condition that points workspace packages at their TypeScript sources (see README). */
+export const SOURCE_CONDITION = '@saccade/source';
+
+const SERVER_CONDITIONS = [SOURCE_CONDITION, 'node', 'import', 'module', 'default'];
+
+/**
+ * The shared vitest preset. Tests run against workspace sources (no build of dependencies first),
+ * one fork per file so that tfjs backends and ffmpeg children cannot bleed between files, and every
+ * test is checked for leaked tensors.
+ */
+/** @param {import('./index.js').PresetOptions} [options] */
+export function saccadePreset(options = {}) {
+  const leakGuard = fileURLToPath(new URL('./leak-guard.ts', import.meta.url));
+  const setupFiles = [...(options.leakGuard === false ? [] : [leakGuard]), ...(options.setupFiles ?? [])];
+  return {
+    resolve: { conditions: SERVER_CONDITIONS },
+    ssr: { resolve: { conditions: SERVER_CONDITIONS, externalConditions: [SOURCE_CONDITION] } },
+    test: {
+      include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+      setupFiles,
+      pool: 'forks',
+      testTimeout: options.testTimeout ?? 120_000,
+      hookTimeout: options.testTimeout ?? 120_000,
+    },
+  };
+}
