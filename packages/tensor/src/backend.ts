@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 
 import { BackendUnavailableError, UnknownBackendError } from './errors.js';
+import { registerFastGradients } from './gradients/register.js';
 import { registerWasmKernels } from './kernels/register.js';
 
 /** Saccade's names for the backends it can run on, fastest first. */
@@ -20,6 +21,8 @@ export interface BackendInfo {
   skipped: { name: BackendName; error: string }[];
   /** Kernels Saccade registered on top of the backend's own (wasm training kernels). */
   kernels: string[];
+  /** Gradients Saccade registered in place of tfjs-core's (same mathematics, fewer passes). */
+  gradients: string[];
 }
 
 const PACKAGES: Record<BackendName, string> = {
@@ -126,13 +129,14 @@ export async function initBackend(requested?: string): Promise<BackendInfo> {
       continue;
     }
     const kernels = name === 'wasm' ? registerWasmKernels() : [];
+    const gradients = registerFastGradients();
     const reason =
       want === 'auto'
         ? skipped.length === 0
           ? `fastest available (${name})`
           : `fastest available; skipped ${skipped.map((s) => `${s.name} (${s.error})`).join('; ')}`
         : `forced by ${forcedBy}`;
-    current = { name, tfBackend: tf.getBackend(), package: PACKAGES[name], reason, skipped, kernels };
+    current = { name, tfBackend: tf.getBackend(), package: PACKAGES[name], reason, skipped, kernels, gradients };
     return current;
   }
   // cpu ships with @tensorflow/tfjs, so this is reached only if even that failed.

@@ -41,10 +41,17 @@ export function cropPatches(frames: tf.Tensor4D, centres: tf.Tensor2D, size: Pat
     const fx = tf.reshape(tf.sub(left, leftFloor), [b, 1, 1, 1]);
     // Rows y0 .. y0+ph and columns x0 .. x0+pw; the extra one is clamped at the far border, where
     // its bilinear weight is zero.
-    const rows = tf.minimum(tf.add(tf.cast(topFloor, 'int32'), tf.range(0, ph + 1, 1, 'int32').expandDims(0)), h - 1); // [B, ph+1]
-    const cols = tf.minimum(tf.add(tf.cast(leftFloor, 'int32'), tf.range(0, pw + 1, 1, 'int32').expandDims(0)), w - 1); // [B, pw+1]
-    const rowsRead = tf.gather(f, rows, 1, 1); // [B, ph+1, W, C]
-    const support = tf.gather(rowsRead, cols, 2, 1); // [B, ph+1, pw+1, C]
+    const int = (v: number) => tf.scalar(v, 'int32');
+    const rows = tf.minimum(tf.add(tf.cast(topFloor, 'int32'), tf.range(0, ph + 1, 1, 'int32').expandDims(0)), int(h - 1)); // [B, ph+1]
+    const cols = tf.minimum(tf.add(tf.cast(leftFloor, 'int32'), tf.range(0, pw + 1, 1, 'int32').expandDims(0)), int(w - 1)); // [B, pw+1]
+    // Flat frame index of every support pixel: one plain gather reads the support, and the
+    // gradient scatters back through the same indices. (A batched gather, batchDims = 1, gives
+    // wrong values on tfjs-backend-wasm 4.22.)
+    const base = tf.mul(tf.range(0, b, 1, 'int32'), int(h)).reshape([b, 1, 1]);
+    const flatRows = tf.mul(tf.add(base, rows.expandDims(2)), int(w)); // [B, ph+1, 1]
+    const flatIndex = tf.add(flatRows, cols.expandDims(1)); // [B, ph+1, pw+1]
+    const pixels = tf.reshape(f, [-1, ch]);
+    const support = tf.reshape(tf.gather(pixels, tf.reshape(flatIndex, [-1])), [b, ph + 1, pw + 1, ch]);
     const upper = tf.slice(support, [0, 0, 0, 0], [b, ph, pw + 1, ch]);
     const lower = tf.slice(support, [0, 1, 0, 0], [b, ph, pw + 1, ch]);
     const dRow = tf.sub(lower, upper);
@@ -53,13 +60,9 @@ export function cropPatches(frames: tf.Tensor4D, centres: tf.Tensor2D, size: Pat
     const rightCols = tf.slice(alongY, [0, 0, 1, 0], [b, ph, pw, ch]);
     const dCol = tf.sub(rightCols, leftCols);
     const value = tf.add(leftCols, tf.mul(fx, dCol)) as tf.Tensor4D;
-    // Flat frame index of every support pixel, for scattering the gradient back.
-    const base = tf.mul(tf.range(0, b, 1, 'int32'), h).reshape([b, 1, 1]);
-    const flatRows = tf.mul(tf.add(base, rows.expandDims(2)), w); // [B, ph+1, 1]
-    const flatIndex = tf.add(flatRows, cols.expandDims(1)); // [B, ph+1, pw+1]
     const inside = tf.cast(tf.logicalAnd(tf.greaterEqual(c, 0), tf.lessEqual(c, 1)), 'float32'); // [B, 2]
     save([fy, fx, dRow, dCol, flatIndex, inside]);
-    tf.dispose([clamped, cy, cx, top, left, topFloor, leftFloor, rows, cols, rowsRead, support, upper, lower, alongY, leftCols, rightCols, base, flatRows]);
+    tf.dispose([clamped, cy, cx, top, left, topFloor, leftFloor, rows, cols, pixels, support, upper, lower, alongY, leftCols, rightCols, base, flatRows]);
     return {
       value,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {

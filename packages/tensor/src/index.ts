@@ -5,3 +5,4 @@ export type { PatchSize } from './crop.js';
 export { BackendUnavailableError, SaccadeTensorError, TensorArgumentError, UnknownBackendError } from './errors.js';
 export { registerWasmKernels, WASM_KERNELS } from './kernels/register.js';
 export { createRng, deriveSeed, Rng } from './random.js';
+export { FAST_GRADIENTS, registerFastGradients, restoreTfjsGradients } from './gradients/register.js';

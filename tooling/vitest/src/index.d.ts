@@ -16,5 +16,7 @@ export declare function saccadePreset(options?: PresetOptions): {
     pool: 'forks';
     testTimeout: number;
     hookTimeout: number;
+    reporters: string[];
+    outputFile: { json: string };
   };
 };

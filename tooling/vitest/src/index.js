@@ -24,6 +24,9 @@ export function saccadePreset(options = {}) {
       pool: 'forks',
       testTimeout: options.testTimeout ?? 120_000,
       hookTimeout: options.testTimeout ?? 120_000,
+      // The JSON report feeds the workspace-wide summary line (scripts/test-summary.mjs).
+      reporters: ['default', 'json'],
+      outputFile: { json: 'test-results.json' },
     },
   };
 }

@@ -198,3 +198,58 @@ describe('a whole training step', () => {
     wasm.weights.forEach((w, i) => close(w, cpu.weights[i]!, `weight ${i}`));
   });
 });
+
+describe('Tile on wasm', () => {
+  it.each([
+    ['row to activation', [1, 1, 1, 5], [3, 4, 6, 1]],
+    ['whole tensor repeated', [2, 3], [3, 2]],
+    ['mixed', [2, 1, 3], [2, 4, 1]],
+    ['rank 5', [2, 1, 2, 1, 3], [1, 2, 2, 3, 1]],
+    ['no-op', [2, 3], [1, 1]],
+  ] as const)('%s matches cpu', async (_, shape, reps) => {
+    const rng = new Rng(13);
+    const x = randomData(rng, [...shape]);
+    const body = () => [tf.tile(tf.tensor(x, [...shape]), [...reps]), tf.tile(tf.tensor(x, [...shape]).toInt(), [...reps]).toFloat()];
+    const wasm = await onBackend('wasm', body);
+    const cpu = await onBackend('cpu', body);
+    close(wasm[0]!, cpu[0]!, 'float32');
+    close(wasm[1]!, cpu[1]!, 'int32');
+  });
+});
+
+describe('Sum and Mean on wasm', () => {
+  it.each([
+    ['leading axes (batch-norm statistics)', [4, 5, 3, 6], [0, 1, 2], false],
+    ['spatial axes (global average pooling)', [4, 5, 3, 6], [1, 2], false],
+    ['middle axis, keepDims', [4, 5, 3, 6], [1], true],
+    ['first axis of a matrix', [7, 3], [0], false],
+    ['last axis (built-in)', [4, 5], [1], false],
+    ['non-contiguous axes (built-in)', [4, 5, 3, 6], [0, 2], true],
+    ['everything (built-in)', [4, 5, 3], [0, 1, 2], false],
+  ] as const)('%s matches cpu', async (_, shape, axes, keepDims) => {
+    const x = randomData(new Rng(14), [...shape]);
+    const body = () => [tf.sum(tf.tensor(x, [...shape]), [...axes], keepDims), tf.mean(tf.tensor(x, [...shape]), [...axes], keepDims)];
+    const wasm = await onBackend('wasm', body);
+    const cpu = await onBackend('cpu', body);
+    close(wasm[0]!, cpu[0]!, 'sum');
+    close(wasm[1]!, cpu[1]!, 'mean');
+  });
+});
+
+describe('GatherV2 with batchDims on wasm', () => {
+  it.each([
+    ['axis = batchDims (a row per batch item)', [3, 20, 24, 2], 1, 1, [3, 8], 20],
+    ['axis after the batch dims', [3, 8, 24, 2], 2, 1, [3, 9], 24],
+    ['two batch dims', [2, 3, 5, 4], 2, 2, [2, 3, 6], 5],
+    ['batchDims 1, vector indices per item', [4, 7], 1, 1, [4, 3], 7],
+    ['batchDims 0 (built-in)', [5, 6], 0, 0, [4], 5],
+  ] as const)('%s matches cpu', async (_, shape, axis, batchDims, idxShape, axisSize) => {
+    const rng = new Rng(15);
+    const x = randomData(rng, [...shape]);
+    const idx = Int32Array.from({ length: idxShape.reduce((a, b) => a * b, 1) }, () => rng.int(0, axisSize - 1));
+    const body = () => tf.gather(tf.tensor(x, [...shape]), tf.tensor(idx, [...idxShape], 'int32'), axis, batchDims);
+    const [wasm] = await onBackend('wasm', body);
+    const [cpu] = await onBackend('cpu', body);
+    expectArraysClose(wasm!, cpu!, { rtol: 0, atol: 0, label: 'gathered' });
+  });
+});

@@ -9,6 +9,11 @@ import { depthwiseConv2dNativeBackpropInputConfig } from './DepthwiseConv2dNativ
 import * as fusedConv2D from './FusedConv2D.js';
 import * as fusedDepthwiseConv2D from './FusedDepthwiseConv2D.js';
 import { isSamePaddingFix } from './same_padding.js';
+import * as gatherV2 from './GatherV2.js';
+import * as mean from './Mean.js';
+import { isReduceBlock } from './reduce_block.js';
+import * as sum from './Sum.js';
+import * as tile from './Tile.js';
 import { unsortedSegmentSumConfig } from './UnsortedSegmentSum.js';
 
 /** Kernels that tfjs-backend-wasm 4.22 lacks for training, and a faster Conv2DBackpropInput. */
@@ -47,5 +52,26 @@ export function registerWasmKernels(): string[] {
     if (!builtIn) throw new Error(`@saccade/tensor: tfjs-backend-wasm has no ${name} kernel to wrap`);
     if (!isSamePaddingFix(builtIn)) replace(wrap(builtIn));
   }
-  return [...WASM_KERNELS.map((k) => k.kernelName), ...SAME_PADDING_FIXES.map(([name]) => `${name} (explicit 'same' padding)`)];
+  const builtInTile = getKernel(tile.kernelName, 'wasm');
+  if (!builtInTile) throw new Error('@saccade/tensor: tfjs-backend-wasm has no Tile kernel to wrap');
+  if (!tile.isSaccadeTile(builtInTile)) replace(tile.tileConfig(builtInTile));
+  for (const [name, wrap] of [
+    [sum.kernelName, sum.sumConfig],
+    [mean.kernelName, mean.meanConfig],
+  ] as const) {
+    const builtIn = getKernel(name, 'wasm');
+    if (!builtIn) throw new Error(`@saccade/tensor: tfjs-backend-wasm has no ${name} kernel to wrap`);
+    if (!isReduceBlock(builtIn)) replace(wrap(builtIn));
+  }
+  const builtInGather = getKernel(gatherV2.kernelName, 'wasm');
+  if (!builtInGather) throw new Error('@saccade/tensor: tfjs-backend-wasm has no GatherV2 kernel to wrap');
+  if (!gatherV2.isBatchedGatherFix(builtInGather)) replace(gatherV2.gatherV2Config(builtInGather));
+  return [
+    ...WASM_KERNELS.map((k) => k.kernelName),
+    'GatherV2 (batchDims > 0 as one plain gather)',
+    'Sum (block reductions as a matrix product)',
+    'Mean (block reductions as a matrix product)',
+    ...SAME_PADDING_FIXES.map(([name]) => `${name} (explicit 'same' padding)`),
+    'Tile (broadcast multiply)',
+  ];
 }

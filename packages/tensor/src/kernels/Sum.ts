@@ -1,0 +1,10 @@
+/** Sum on wasm: block reductions as a matrix product (see reduce_block.ts), others built-in. */
+import type { KernelConfig } from '@tensorflow/tfjs';
+
+import { reduceBlockConfig } from './reduce_block.js';
+
+export const kernelName = 'Sum';
+
+export function sumConfig(builtIn: KernelConfig): KernelConfig {
+  return reduceBlockConfig(builtIn, false);
+}
