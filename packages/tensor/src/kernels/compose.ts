@@ -3,7 +3,8 @@
  * wasm kernelFuncs directly (as tfjs's own kernels do), so intermediate results are backend data
  * the engine does not track: every intermediate must be freed with `free` before returning.
  */
-import { backend_util, getKernel, type DataType, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs';
+import type { backend_util} from '@tensorflow/tfjs';
+import { getKernel, type DataType, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
 export type Backend = BackendWasm;

@@ -35,15 +35,28 @@ export function conv2DFilterGrad(backend: Backend, x: TensorInfo, dy: TensorInfo
   const co = dy.shape[3] as number;
 
   if (kh === 1 && kw === 1 && sh === 1 && sw === 1 && top === 0 && left === 0 && info.outHeight === h && info.outWidth === w) {
-    // Pointwise conv: dW = X^T dY over all pixels, one GEMM.
+    // Pointwise conv: dW = X^T dY over all pixels, one GEMM. XNNPACK packs the right operand as
+    // weights on every call and wasm's transposeA path is slow, so the smaller of X and dY is the
+    // packed one and the larger is transposed explicitly.
     const rows = (x.shape[0] as number) * h * w;
     const x2 = reshape(backend, x, [1, rows, ci]);
     const dy2 = reshape(backend, dy, [1, rows, co]);
-    const xT = transpose(backend, x2, [0, 2, 1]);
-    const prod = call(backend, 'BatchMatMul', { a: xT, b: dy2 }, { transposeA: false, transposeB: false });
-    free(backend, x2, dy2, xT);
-    const out = reshape(backend, prod, [1, 1, ci, co]);
-    free(backend, prod);
+    let out: TensorInfo;
+    if (ci <= co) {
+      const dyT = transpose(backend, dy2, [0, 2, 1]);
+      const prod = call(backend, 'BatchMatMul', { a: dyT, b: x2 }, { transposeA: false, transposeB: false }); // [1, Co, Ci]
+      const t = transpose(backend, prod, [0, 2, 1]);
+      free(backend, dyT, prod);
+      out = reshape(backend, t, [1, 1, ci, co]);
+      free(backend, t);
+    } else {
+      const xT = transpose(backend, x2, [0, 2, 1]);
+      const prod = call(backend, 'BatchMatMul', { a: xT, b: dy2 }, { transposeA: false, transposeB: false }); // [1, Ci, Co]
+      free(backend, xT);
+      out = reshape(backend, prod, [1, 1, ci, co]);
+      free(backend, prod);
+    }
+    free(backend, x2, dy2);
     return out;
   }
 
@@ -68,45 +81,58 @@ export function conv2DFilterGrad(backend: Backend, x: TensorInfo, dy: TensorInfo
   return out;
 }
 
+/**
+ * Depthwise filter gradient: dW[ky,kx,c,m] = sum_{n,oy,ox} x[n, oy*sh + ky*dh - top, ..., c]
+ * * dy[n,oy,ox,c*M+m]. The images are stacked vertically, each padded to Hp rows (a multiple of
+ * the stride), and dy likewise to Hp/sh rows: then one depthwise convolution of the stacked input
+ * with the stacked dy as its filter (stride = the original dilation, dilation = the original
+ * stride) sums over the batch as part of its window. No transpose, no reduction afterwards; dy's
+ * [.., C*M] layout already is the depthwise filter layout [.., C, M].
+ */
 export function depthwiseFilterGrad(backend: Backend, x: TensorInfo, dy: TensorInfo, info: ConvInfo): TensorInfo {
   const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = info;
   const { top, left } = info.padInfo;
   const [n, h, w, c] = x.shape as [number, number, number, number];
-  const [, ho, wo] = dy.shape as [number, number, number, number];
-  const m = info.outChannels / c;
-
-  // Channels become (c, n) pairs of a depthwise conv whose taps are the output positions.
-  const xT = transpose(backend, x, [1, 2, 3, 0]); // [H, W, C, N]
-  const xR = reshape(backend, xT, [1, h, w, c * n]);
-  const dy5 = reshape(backend, dy, [n, ho, wo, c, m]);
-  const dyT = transpose(backend, dy5, [1, 2, 3, 0, 4]); // [Ho, Wo, C, N, M]
-  const dyR = reshape(backend, dyT, [ho, wo, c * n, m]);
-  free(backend, xT, dy5, dyT);
+  const [, ho, wo, cm] = dy.shape as [number, number, number, number];
+  const m = cm / c;
   const bottom = tapPadding(h, top, kh, dh, ho, sh);
   const right = tapPadding(w, left, kw, dw, wo, sw);
-  const conv = call(backend, 'DepthwiseConv2dNative', { x: xR, filter: dyR }, {
+  const rowsPerImage = Math.ceil((top + h + bottom) / sh) * sh;
+  const dyRowsPerImage = rowsPerImage / sh;
+  const wp = left + w + right;
+
+  const xPadded = call(backend, 'PadV2', { x }, {
+    paddings: [[0, 0], [top, rowsPerImage - top - h], [left, right], [0, 0]],
+    constantValue: 0,
+  });
+  const stacked = reshape(backend, xPadded, [1, n * rowsPerImage, wp, c]);
+  free(backend, xPadded);
+
+  const dyPadded = dyRowsPerImage > ho
+    ? call(backend, 'PadV2', { x: dy }, { paddings: [[0, 0], [0, dyRowsPerImage - ho], [0, 0], [0, 0]], constantValue: 0 })
+    : dy;
+  const dyStacked = reshape(backend, dyPadded, [n * dyRowsPerImage, wo, c, m]);
+  if (dyPadded !== dy) free(backend, dyPadded);
+  const filterRows = (n - 1) * dyRowsPerImage + ho;
+  const filter = filterRows < n * dyRowsPerImage
+    ? call(backend, 'Slice', { x: dyStacked }, { begin: [0, 0, 0, 0], size: [filterRows, wo, c, m] })
+    : dyStacked;
+  if (filter !== dyStacked) free(backend, dyStacked);
+
+  const conv = call(backend, 'DepthwiseConv2dNative', { x: stacked, filter }, {
     strides: [dh, dw],
     dilations: [sh, sw],
-    pad: [[0, 0], [top, bottom], [left, right], [0, 0]],
+    pad: 'valid',
   });
-  free(backend, xR, dyR);
-  let taps = conv; // [1, kh', kw', C*N*M]
+  free(backend, stacked, filter);
+  let taps = conv; // [1, kh', kw', C*M] with kh' >= kh
   if (conv.shape[1] !== kh || conv.shape[2] !== kw) {
-    taps = call(backend, 'Slice', { x: conv }, { begin: [0, 0, 0, 0], size: [1, kh, kw, c * n * m] });
+    taps = call(backend, 'Slice', { x: conv }, { begin: [0, 0, 0, 0], size: [1, kh, kw, cm] });
     free(backend, conv);
   }
-  let perTap: TensorInfo; // [kh, kw, C, M, N] with N last, to sum it away
-  const t5 = reshape(backend, taps, [kh, kw, c, n, m]);
+  const out = reshape(backend, taps, [kh, kw, c, m]);
   free(backend, taps);
-  if (m === 1) {
-    perTap = reshape(backend, t5, [kh, kw, c, 1, n]);
-  } else {
-    perTap = transpose(backend, t5, [0, 1, 2, 4, 3]);
-  }
-  free(backend, t5);
-  const summed = sumLastAxis(backend, perTap); // [kh, kw, C, M]
-  free(backend, perTap);
-  return summed;
+  return out;
 }
 
 /** Zero-insert and pad dy so that a stride-1 'valid' conv with the flipped filter gives dx. */

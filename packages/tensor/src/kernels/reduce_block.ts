@@ -1,9 +1,11 @@
 /**
  * Sum and Mean over a contiguous block of axes that does not include the last one (a batch-norm
- * statistic over [N, H, W], a spatial average over [H, W]) as one matrix product with a row of
- * ones: x viewed as [pre, block, post] times ones [1, 1, block] gives [pre, 1, post]. The built-in
- * wasm reductions transpose the reduced axes to the end first; on a [32, 48, 48, 32] activation the
- * product takes 2 ms against 8 ms. Other reductions go to the built-in kernel.
+ * statistic over [N, H, W], a spatial average over [H, W]) as one XNNPACK average pooling: x viewed
+ * as [pre, b1, b2, post] (b1 * b2 = block) pooled with a b1 x b2 window gives the mean as
+ * [pre, 1, 1, post]; a sum scales it by the block size. The built-in wasm reductions transpose the
+ * reduced axes to the end first: on a [32, 48, 48, 96] activation the pooling takes about 5 ms
+ * against 29 ms. (A matrix product with a row of ones is no faster: XNNPACK packs the activation as
+ * weights on every call.) Other reductions go to the built-in kernel.
  */
 import { util, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs';
 
@@ -30,11 +32,21 @@ export function reduceBlockConfig(builtIn: KernelConfig, mean: boolean): KernelC
     const pre = util.sizeFromShape(x.shape.slice(0, first));
     const block = util.sizeFromShape(x.shape.slice(first, last + 1));
     const post = util.sizeFromShape(x.shape.slice(last + 1));
-    if (block === 0 || pre * post === 0) return builtIn.kernelFunc(args);
-    const view = reshape(backend, x, [pre, block, post]);
-    const weights = call(backend, 'Fill', {}, { shape: [1, 1, block], value: mean ? 1 / block : 1, dtype: 'float32' });
-    const product = call(backend, 'BatchMatMul', { a: weights, b: view }, { transposeA: false, transposeB: false });
-    free(backend, view, weights);
+    if (block <= 1 || pre * post === 0) return builtIn.kernelFunc(args);
+    const innerBlock = axes.length > 1 ? (x.shape[last] as number) : 1;
+    const view = reshape(backend, x, [pre, block / innerBlock, innerBlock, post]);
+    const pooled = call(backend, 'AvgPool', { x: view }, {
+      filterSize: [block / innerBlock, innerBlock],
+      strides: [block / innerBlock, innerBlock],
+      pad: 'valid',
+    });
+    free(backend, view);
+    let product = pooled;
+    if (!mean) {
+      const size = call(backend, 'Fill', {}, { shape: [], value: block, dtype: 'float32' });
+      product = call(backend, 'Multiply', { a: pooled, b: size });
+      free(backend, pooled, size);
+    }
     const outShape = keepDims ? x.shape.map((d, i) => (axes.includes(i) ? 1 : d)) : x.shape.filter((_, i) => !axes.includes(i));
     const out = reshape(backend, product, outShape);
     free(backend, product);

@@ -10,6 +10,7 @@ import * as fusedConv2D from './FusedConv2D.js';
 import * as fusedDepthwiseConv2D from './FusedDepthwiseConv2D.js';
 import { isSamePaddingFix } from './same_padding.js';
 import * as gatherV2 from './GatherV2.js';
+import * as identity from './Identity.js';
 import * as mean from './Mean.js';
 import { isReduceBlock } from './reduce_block.js';
 import * as sum from './Sum.js';
@@ -66,11 +67,15 @@ export function registerWasmKernels(): string[] {
   const builtInGather = getKernel(gatherV2.kernelName, 'wasm');
   if (!builtInGather) throw new Error('@saccade/tensor: tfjs-backend-wasm has no GatherV2 kernel to wrap');
   if (!gatherV2.isBatchedGatherFix(builtInGather)) replace(gatherV2.gatherV2Config(builtInGather));
+  const builtInIdentity = getKernel(identity.kernelName, 'wasm');
+  if (!builtInIdentity) throw new Error('@saccade/tensor: tfjs-backend-wasm has no Identity kernel to wrap');
+  if (!identity.isSharedIdentity(builtInIdentity)) replace(identity.identityConfig(builtInIdentity));
   return [
     ...WASM_KERNELS.map((k) => k.kernelName),
+    'Identity (shares data instead of copying)',
     'GatherV2 (batchDims > 0 as one plain gather)',
-    'Sum (block reductions as a matrix product)',
-    'Mean (block reductions as a matrix product)',
+    'Sum (block reductions as average pooling)',
+    'Mean (block reductions as average pooling)',
     ...SAME_PADDING_FIXES.map(([name]) => `${name} (explicit 'same' padding)`),
     'Tile (broadcast multiply)',
   ];

@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
-import { Rng } from '../random.js';
+import type { Rng } from '../random.js';
 
 /** float32 tolerances for comparing a fast backend with the cpu reference. */
 export const TOLERANCE = { rtol: 1e-4, atol: 1e-4 } as const;
