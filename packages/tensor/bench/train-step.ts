@@ -3,7 +3,8 @@
  * inverted-residual stack on wasm (with Saccade's kernels) and on the pure-JS cpu backend, in one
  * process, with the same model and data; plus a per-kernel profile of the wasm step.
  *
- *   node dist/bench/train-step.js [--batch 32] [--size 96] [--steps 5] [--cpu-steps 2] [--json out.json]
+ *   node dist/bench/train-step.js [--batch 32] [--size 96] [--steps 5] [--cpu-steps 1] [--skip-cpu]
+ *     [--model all|resnet|mobilenet] [--top 12] [--json out.json]
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -21,6 +22,8 @@ const { values } = parseArgs({
     'cpu-steps': { type: 'string', default: '1' },
     json: { type: 'string' },
     'skip-cpu': { type: 'boolean', default: false },
+    model: { type: 'string', default: 'all' },
+    top: { type: 'string', default: '12' },
   },
 });
 const batch = Number(values.batch);
@@ -127,6 +130,7 @@ for (const [name, build] of [
   ['ResNet basic-block stack', () => resnetStack(size)],
   ['MobileNetV2 inverted-residual stack', () => mobilenetV2Stack(size)],
 ] as const) {
+  if (values.model !== 'all' && !name.toLowerCase().startsWith(String(values.model).toLowerCase())) continue;
   const wasm = await measure(build, 'wasm', steps, true);
   const cpu = values['skip-cpu'] ? undefined : await measure(build, 'cpu', cpuSteps, false);
   const prof = await profile(build);
@@ -145,7 +149,7 @@ for (const [name, build] of [
     console.log(`wasm vs cpu: train step ${(cStep / wStep).toFixed(1)}x faster, forward ${(cFwd / wFwd).toFixed(1)}x faster`);
   }
   console.log(`wasm per-kernel profile of one train step (${fmt(prof.totalKernelMs)} in kernels):`);
-  for (const k of prof.kernels.slice(0, 12)) {
+  for (const k of prof.kernels.slice(0, Number(values.top))) {
     console.log(`  ${k.name.padEnd(36)} ${fmt(k.ms).padStart(10)}  ${(k.share * 100).toFixed(1).padStart(5)}%  (${k.calls} calls)`);
   }
   results[name] = { wasm, cpu, profile: prof, wasmStepMs: wStep, wasmForwardMs: wFwd, wasmTrainForwardMs: wTrainFwd, cpuStepMs: cpu ? median(cpu.stepMs) : undefined };

@@ -6,8 +6,9 @@
  * is a forward convolution of the transposed input with the transposed output gradient whose stride
  * is the original dilation and whose dilation is the original stride. wasm runs that in XNNPACK.
  *
- * Input gradient: a stride-1 convolution of the zero-inserted, padded output gradient with the
- * spatially flipped filter (channels swapped), dilated as the original.
+ * Input gradient: a stride-1 convolution of the padded output gradient with the spatially
+ * flipped filter (channels swapped), dilated as the original; strided convolutions go phase by
+ * phase (one stride-1 convolution per sub-filter) instead of through zero insertion.
  */
 import type { TensorInfo } from '@tensorflow/tfjs';
 
@@ -151,7 +152,96 @@ function expandOutputGrad(backend: Backend, dy: TensorInfo, info: ConvInfo): Ten
   return out;
 }
 
+/**
+ * Input gradient of a strided, undilated convolution by phases (sub-pixel decomposition): the
+ * input rows with (y + top) mod s = p receive dy only through the filter rows p, p+s, p+2s, ...,
+ * so each of the s*s phases is a stride-1 convolution of dy with that sub-filter (flipped), and
+ * the phases interleave back into dx. Zero insertion multiplies by s*s the work, almost all of it
+ * on zeros; this does the same number of multiply-adds as the forward convolution.
+ */
+function phasedInputGrad(backend: Backend, dy: TensorInfo, filter: TensorInfo, info: ConvInfo, depthwise: boolean): TensorInfo {
+  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw, inHeight: h, inWidth: w } = info;
+  const { top, left } = info.padInfo;
+  const [n, ho, wo] = dy.shape as [number, number, number, number];
+  const [, , fc, fm] = filter.shape as [number, number, number, number];
+  const cin = info.inChannels;
+  const rowStart = Math.floor(top / sh);
+  const rows = Math.floor((top + h - 1) / sh) - rowStart + 1;
+  const colStart = Math.floor(left / sw);
+  const cols = Math.floor((left + w - 1) / sw) - colStart + 1;
+
+  const phaseRows: TensorInfo[] = [];
+  for (let py = 0; py < sh; py++) {
+    const phaseCols: TensorInfo[] = [];
+    for (let px = 0; px < sw; px++) {
+      const jy = py < kh ? Math.ceil((kh - py) / sh) : 0;
+      const jx = px < kw ? Math.ceil((kw - px) / sw) : 0;
+      if (jy === 0 || jx === 0) {
+        phaseCols.push(call(backend, 'Fill', {}, { shape: [n, rows, cols, cin], value: 0, dtype: 'float32' }));
+        continue;
+      }
+      const sub = call(backend, 'StridedSlice', { x: filter }, {
+        begin: [py, px, 0, 0],
+        end: [kh, kw, fc, fm],
+        strides: [sh, sw, 1, 1],
+        beginMask: 0,
+        endMask: 0,
+        ellipsisMask: 0,
+        newAxisMask: 0,
+        shrinkAxisMask: 0,
+      });
+      const flipped = call(backend, 'Reverse', { x: sub }, { dims: [0, 1] });
+      free(backend, sub);
+      // dy rows rowStart - jy + 1 .. rowStart + rows - 1 (zeros outside dy).
+      const padded = padOrCropSpatial(
+        backend,
+        dy,
+        jy - 1 - rowStart,
+        rowStart + rows - 1 - (ho - 1),
+        jx - 1 - colStart,
+        colStart + cols - 1 - (wo - 1),
+      );
+      let phase: TensorInfo;
+      if (depthwise) {
+        const flat = reshape(backend, flipped, [jy, jx, fc * fm, 1]);
+        const perChannel = call(backend, 'DepthwiseConv2dNative', { x: padded, filter: flat }, { strides: [1, 1], dilations: [1, 1], pad: 'valid' });
+        free(backend, flat);
+        if (fm === 1) {
+          phase = perChannel;
+        } else {
+          const split = reshape(backend, perChannel, [n, rows, cols, fc, fm]);
+          free(backend, perChannel);
+          phase = sumLastAxis(backend, split);
+          free(backend, split);
+        }
+      } else {
+        const swapped = transpose(backend, flipped, [0, 1, 3, 2]);
+        phase = call(backend, 'Conv2D', { x: padded, filter: swapped }, { strides: [1, 1], dilations: [1, 1], pad: 'valid', dataFormat: 'NHWC' });
+        free(backend, swapped);
+      }
+      free(backend, flipped);
+      if (padded !== dy) free(backend, padded);
+      phaseCols.push(phase);
+    }
+    // [N, rows, cols, sw, Cin]: the column phases interleave. (Pack takes its inputs as an array.)
+    phaseRows.push(call(backend, 'Pack', phaseCols as unknown as Record<string, TensorInfo>, { axis: 3 }));
+    free(backend, ...phaseCols);
+  }
+  const all = call(backend, 'Pack', phaseRows as unknown as Record<string, TensorInfo>, { axis: 2 }); // [N, rows, sh, cols, sw, Cin]
+  free(backend, ...phaseRows);
+  const interleaved = reshape(backend, all, [n, rows * sh, cols * sw, cin]);
+  free(backend, all);
+  const dx = call(backend, 'Slice', { x: interleaved }, { begin: [0, top - rowStart * sh, left - colStart * sw, 0], size: [n, h, w, cin] });
+  free(backend, interleaved);
+  return dx;
+}
+
+function usePhases(info: ConvInfo): boolean {
+  return (info.strideHeight > 1 || info.strideWidth > 1) && info.dilationHeight === 1 && info.dilationWidth === 1;
+}
+
 export function conv2DInputGrad(backend: Backend, dy: TensorInfo, filter: TensorInfo, info: ConvInfo): TensorInfo {
+  if (usePhases(info)) return phasedInputGrad(backend, dy, filter, info, false);
   const expanded = expandOutputGrad(backend, dy, info);
   const flipped = call(backend, 'Reverse', { x: filter }, { dims: [0, 1] });
   const swapped = transpose(backend, flipped, [0, 1, 3, 2]); // [kh, kw, Co, Ci]
@@ -168,6 +258,7 @@ export function conv2DInputGrad(backend: Backend, dy: TensorInfo, filter: Tensor
 }
 
 export function depthwiseInputGrad(backend: Backend, dy: TensorInfo, filter: TensorInfo, info: ConvInfo): TensorInfo {
+  if (usePhases(info)) return phasedInputGrad(backend, dy, filter, info, true);
   const [kh, kw, c, m] = filter.shape as [number, number, number, number];
   const expanded = expandOutputGrad(backend, dy, info);
   const flipped = call(backend, 'Reverse', { x: filter }, { dims: [0, 1] });
