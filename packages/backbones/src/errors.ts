@@ -1,0 +1,58 @@
+/** Base class of the errors @saccade/backbones throws on purpose; `code` is stable. */
+export class BackboneError extends Error {
+  override name = 'BackboneError';
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A backbone name that is neither a torchvision name nor a Saccade preset. */
+export class UnknownBackboneError extends BackboneError {
+  override name = 'UnknownBackboneError';
+  constructor(
+    readonly requested: string,
+    readonly known: readonly string[],
+  ) {
+    super('UNKNOWN_BACKBONE', `unknown backbone "${requested}"; known: ${known.join(', ')}`);
+  }
+}
+
+/** An option the network cannot take (input size too small, width out of range, ...). */
+export class BackboneOptionError extends BackboneError {
+  override name = 'BackboneOptionError';
+  constructor(
+    readonly backbone: string,
+    readonly option: string,
+    message: string,
+  ) {
+    super('BAD_OPTION', `${backbone}: ${option} ${message}`);
+  }
+}
+
+/** Weights that do not fit the network; lists every mismatch. Nothing was loaded. */
+export class WeightMismatchError extends BackboneError {
+  override name = 'WeightMismatchError';
+  constructor(
+    readonly source: string,
+    readonly mismatches: readonly string[],
+  ) {
+    super(
+      'WEIGHT_MISMATCH',
+      `weights from ${source} do not fit the network (${mismatches.length} mismatch${mismatches.length === 1 ? '' : 'es'}; nothing was loaded):\n  ${mismatches.join('\n  ')}`,
+    );
+  }
+}
+
+/** A weights file that cannot be parsed (truncated, bad header, unsupported dtype). */
+export class WeightFormatError extends BackboneError {
+  override name = 'WeightFormatError';
+  constructor(
+    readonly source: string,
+    message: string,
+  ) {
+    super('BAD_WEIGHT_FILE', `${source}: ${message}`);
+  }
+}
