@@ -5,3 +5,8 @@ export type { PaddingMode } from './layers.js';
 export { makeDivisible } from './mobilenet_v2.js';
 export { countFlops } from './flops.js';
 export type { FlopsReport, LayerFlops } from './flops.js';
+export { loadKerasWeights } from './weights/keras.js';
+export { loadTorchvisionWeights, saveTorchvisionWeights } from './weights/torchvision.js';
+export { readSafetensors, writeSafetensors } from './weights/safetensors.js';
+export type { SafetensorsDtype, SafetensorsEntry } from './weights/safetensors.js';
+export type { LoadReport } from './weights/assign.js';
