@@ -1,0 +1,12 @@
+export { confusionMatrix, softmax, topKAccuracy } from './classification.js';
+export type { ConfusionMatrix } from './classification.js';
+export { MetricInputError } from './errors.js';
+export { gflopsTable, meanGflopsPerVideo } from './gflops.js';
+export type { ComponentGflops, GflopsStep } from './gflops.js';
+export { measureLatency, summariseTimings } from './latency.js';
+export type { LatencyOptions, LatencyStats } from './latency.js';
+export { averagePrecision, meanAveragePrecision, multiHot } from './map.js';
+export type { MeanAveragePrecision } from './map.js';
+export { accuracyVsGflopsSvg, jsonReport, markdownTable } from './report.js';
+export type { Column, CurvePoint, CurveSeries, PlotOptions, ReportRow, ReportValue } from './report.js';
+export type { Scores } from './validate.js';
