@@ -93,12 +93,24 @@ async function profile(build: () => tf.LayersModel) {
   model.compile({ optimizer: tf.train.sgd(0.01), loss: 'categoricalCrossentropy' });
   const { x, y } = data(10);
   await model.trainOnBatch(x, y);
-  const info = await tf.profile(async () => {
-    await model.trainOnBatch(x, y);
-  });
+  // tf.profile reuses one result object, so each profile is summarised before the next.
+  const step = summarise(
+    await tf.profile(async () => {
+      await model.trainOnBatch(x, y);
+    }),
+  );
+  const forward = summarise(
+    await tf.profile(() => {
+      tf.tidy(() => model.predict(x));
+    }),
+  );
   tf.dispose([x, y]);
   model.optimizer.dispose();
   model.dispose();
+  return { step, forward };
+}
+
+function summarise(info: Awaited<ReturnType<typeof tf.profile>>) {
   const byKernel = new Map<string, { ms: number; calls: number }>();
   let total = 0;
   for (const k of info.kernels) {
@@ -148,9 +160,14 @@ for (const [name, build] of [
     console.log(`cpu   train step ${fmt(cStep)}   forward ${fmt(cFwd)} (training mode ${fmt(median(cpu.trainForwardMs))})`);
     console.log(`wasm vs cpu: train step ${(cStep / wStep).toFixed(1)}x faster, forward ${(cFwd / wFwd).toFixed(1)}x faster`);
   }
-  console.log(`wasm per-kernel profile of one train step (${fmt(prof.totalKernelMs)} in kernels):`);
-  for (const k of prof.kernels.slice(0, Number(values.top))) {
-    console.log(`  ${k.name.padEnd(36)} ${fmt(k.ms).padStart(10)}  ${(k.share * 100).toFixed(1).padStart(5)}%  (${k.calls} calls)`);
+  for (const [what, p] of [
+    ['one train step', prof.step],
+    ['one forward (inference)', prof.forward],
+  ] as const) {
+    console.log(`wasm per-kernel profile of ${what} (${fmt(p.totalKernelMs)} in kernels):`);
+    for (const k of p.kernels.slice(0, what === 'one train step' ? Number(values.top) : Math.min(6, Number(values.top)))) {
+      console.log(`  ${k.name.padEnd(36)} ${fmt(k.ms).padStart(10)}  ${(k.share * 100).toFixed(1).padStart(5)}%  (${k.calls} calls)`);
+    }
   }
   results[name] = { wasm, cpu, profile: prof, wasmStepMs: wStep, wasmForwardMs: wFwd, wasmTrainForwardMs: wTrainFwd, cpuStepMs: cpu ? median(cpu.stepMs) : undefined };
 }

@@ -253,3 +253,24 @@ describe('GatherV2 with batchDims on wasm', () => {
     expectArraysClose(wasm!, cpu!, { rtol: 0, atol: 0, label: 'gathered' });
   });
 });
+
+describe('FusedBatchNorm on wasm', () => {
+  it.each([
+    ['rank-4, [C] statistics', [2, 5, 4, 6], [6], true],
+    ['rank-4, [1,1,1,C] statistics', [2, 5, 4, 6], [1, 1, 1, 6], true],
+    ['rank-2 (dense), no scale or offset', [7, 6], [6], false],
+    ['statistics broadcast over another axis (built-in)', [2, 5, 4, 6], [5, 1, 1], true],
+  ] as const)('%s matches cpu', async (_, xShape, statShape, affine) => {
+    const rng = new Rng(16);
+    const x = randomData(rng, [...xShape], -3, 3);
+    const n = statShape.reduce((a: number, b) => a * b, 1);
+    const [m, v, s, o] = [randomData(rng, [n]), randomData(rng, [n], 0.1, 2), randomData(rng, [n]), randomData(rng, [n])];
+    const body = () => {
+      const stat = (d: Float32Array) => tf.tensor(d, [...statShape]);
+      return tf.batchNorm(tf.tensor(x, [...xShape]), stat(m), stat(v), affine ? stat(o) : undefined, affine ? stat(s) : undefined, 1e-3);
+    };
+    const [wasm] = await onBackend('wasm', body);
+    const [cpu] = await onBackend('cpu', body);
+    close(wasm!, cpu!, 'normalised');
+  });
+});

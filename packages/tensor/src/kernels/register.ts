@@ -9,6 +9,7 @@ import { depthwiseConv2dNativeBackpropInputConfig } from './DepthwiseConv2dNativ
 import * as fusedConv2D from './FusedConv2D.js';
 import * as fusedDepthwiseConv2D from './FusedDepthwiseConv2D.js';
 import { isSamePaddingFix } from './same_padding.js';
+import * as fusedBatchNorm from './FusedBatchNorm.js';
 import * as gatherV2 from './GatherV2.js';
 import * as identity from './Identity.js';
 import * as mean from './Mean.js';
@@ -67,12 +68,16 @@ export function registerWasmKernels(): string[] {
   const builtInGather = getKernel(gatherV2.kernelName, 'wasm');
   if (!builtInGather) throw new Error('@saccade/tensor: tfjs-backend-wasm has no GatherV2 kernel to wrap');
   if (!gatherV2.isBatchedGatherFix(builtInGather)) replace(gatherV2.gatherV2Config(builtInGather));
+  const builtInBatchNorm = getKernel(fusedBatchNorm.kernelName, 'wasm');
+  if (!builtInBatchNorm) throw new Error('@saccade/tensor: tfjs-backend-wasm has no FusedBatchNorm kernel to wrap');
+  if (!fusedBatchNorm.isAffineBatchNorm(builtInBatchNorm)) replace(fusedBatchNorm.fusedBatchNormConfig(builtInBatchNorm));
   const builtInIdentity = getKernel(identity.kernelName, 'wasm');
   if (!builtInIdentity) throw new Error('@saccade/tensor: tfjs-backend-wasm has no Identity kernel to wrap');
   if (!identity.isSharedIdentity(builtInIdentity)) replace(identity.identityConfig(builtInIdentity));
   return [
     ...WASM_KERNELS.map((k) => k.kernelName),
     'Identity (shares data instead of copying)',
+    'FusedBatchNorm (per-channel affine as a depthwise 1x1 convolution)',
     'GatherV2 (batchDims > 0 as one plain gather)',
     'Sum (block reductions as average pooling)',
     'Mean (block reductions as average pooling)',
