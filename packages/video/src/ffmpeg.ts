@@ -133,7 +133,8 @@ export function spawnTracked(path: string, args: string[], options: RunOptions =
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   };
   const timer = options.timeoutMs ? setTimeout(kill, options.timeoutMs) : undefined;
-  options.signal?.addEventListener('abort', kill, { once: true });
+  if (options.signal?.aborted) kill();
+  else options.signal?.addEventListener('abort', kill, { once: true });
   child.on('close', () => {
     live.delete(child);
     if (timer) clearTimeout(timer);

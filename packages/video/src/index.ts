@@ -26,3 +26,7 @@ export { parseIdx, readIdx } from './idx.js';
 export type { IdxArray } from './idx.js';
 export { buildMovingFashionMnist, renderMovingFashionVideo } from './moving_fashion.js';
 export type { MovingFashionDataset, MovingFashionOptions, VideoRecord } from './moving_fashion.js';
+export { readFrameFolder, scanFrameFolder } from './frame_folder.js';
+export type { FrameFolder } from './frame_folder.js';
+export { batchToTensor, IMAGENET_MEAN, IMAGENET_STD, loadBatches } from './loader.js';
+export type { Batch, LoaderOptions } from './loader.js';
