@@ -8,15 +8,10 @@
  */
 import { FusedBatchNorm, util, type FusedBatchNormAttrs, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs';
 
-import { call, free, reshape, type Backend } from './compose.js';
+import { call, free, reshape, type Backend, wrapKernel } from './compose.js';
 
 export const kernelName = FusedBatchNorm;
 
-const WRAPPED = Symbol.for('saccade.batchNormAffine');
-
-export function isAffineBatchNorm(config: KernelConfig | undefined): boolean {
-  return config !== undefined && WRAPPED in config;
-}
 
 function perChannel(t: TensorInfo | undefined, channels: number): boolean {
   return t === undefined || (util.sizeFromShape(t.shape) === channels && t.shape.slice(0, -1).every((d) => d === 1) && t.dtype === 'float32');
@@ -69,5 +64,5 @@ export function fusedBatchNormConfig(builtIn: KernelConfig): KernelConfig {
     free(backend, y);
     return out;
   };
-  return { kernelName: FusedBatchNorm, backendName: 'wasm', kernelFunc, [WRAPPED]: builtIn } as KernelConfig;
+  return wrapKernel(builtIn, kernelFunc);
 }

@@ -7,15 +7,10 @@
  */
 import { util, type GatherV2Attrs, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs';
 
-import { call, free, reshape, transpose, type Backend } from './compose.js';
+import { call, free, reshape, transpose, type Backend, wrapKernel } from './compose.js';
 
 export const kernelName = 'GatherV2';
 
-const WRAPPED = Symbol.for('saccade.gatherBatched');
-
-export function isBatchedGatherFix(config: KernelConfig | undefined): boolean {
-  return config !== undefined && WRAPPED in config;
-}
 
 export function gatherV2Config(builtIn: KernelConfig): KernelConfig {
   const kernelFunc: KernelFunc = (args) => {
@@ -63,5 +58,5 @@ export function gatherV2Config(builtIn: KernelConfig): KernelConfig {
     free(backend, g4);
     return out;
   };
-  return { kernelName: builtIn.kernelName, backendName: 'wasm', kernelFunc, [WRAPPED]: builtIn } as KernelConfig;
+  return wrapKernel(builtIn, kernelFunc);
 }

@@ -6,15 +6,9 @@
  */
 import { Identity, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs';
 
-import type { Backend } from './compose.js';
-
-const WRAPPED = Symbol.for('saccade.identity');
+import { wrapKernel, type Backend } from './compose.js';
 
 export const kernelName = Identity;
-
-export function isSharedIdentity(config: KernelConfig | undefined): boolean {
-  return config !== undefined && WRAPPED in config;
-}
 
 export function identityConfig(builtIn: KernelConfig): KernelConfig {
   const kernelFunc: KernelFunc = (args) => {
@@ -23,5 +17,5 @@ export function identityConfig(builtIn: KernelConfig): KernelConfig {
     (args.backend as Backend).incRef(x.dataId);
     return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
   };
-  return { kernelName: Identity, backendName: 'wasm', kernelFunc, [WRAPPED]: builtIn } as KernelConfig;
+  return wrapKernel(builtIn, kernelFunc);
 }

@@ -9,7 +9,7 @@
  */
 import { Tile, util, type KernelConfig, type KernelFunc, type TensorInfo, type TileAttrs } from '@tensorflow/tfjs';
 
-import { call, free, reshape, type Backend } from './compose.js';
+import { call, free, reshape, wrapKernel, type Backend } from './compose.js';
 
 export const kernelName = Tile;
 
@@ -43,11 +43,5 @@ export function tileConfig(builtIn: KernelConfig): KernelConfig {
     free(backend, product);
     return out;
   };
-  return { kernelName: Tile, backendName: 'wasm', kernelFunc, [WRAPPED]: builtIn } as KernelConfig;
-}
-
-const WRAPPED = Symbol.for('saccade.tile');
-
-export function isSaccadeTile(config: KernelConfig | undefined): boolean {
-  return config !== undefined && WRAPPED in config;
+  return wrapKernel(builtIn, kernelFunc);
 }

@@ -3,8 +3,8 @@
  * wasm kernelFuncs directly (as tfjs's own kernels do), so intermediate results are backend data
  * the engine does not track: every intermediate must be freed with `free` before returning.
  */
-import type { backend_util} from '@tensorflow/tfjs';
-import { getKernel, type DataType, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs';
+import type { backend_util } from '@tensorflow/tfjs';
+import { getKernel, type DataType, type KernelConfig, type KernelFunc, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
 export type Backend = BackendWasm;
@@ -99,3 +99,15 @@ export function assertChannelsLast(kernelName: string, dataFormat: unknown): voi
 
 /** Kernel inputs with every named tensor present (tfjs types them as possibly undefined). */
 export type Inputs<K extends string> = Record<K, TensorInfo>;
+
+const WRAPS = Symbol.for('saccade.wraps');
+
+/** A wasm kernel that replaces a built-in one and may call it (kept on the config). */
+export function wrapKernel(builtIn: KernelConfig, kernelFunc: KernelFunc): KernelConfig {
+  return { kernelName: builtIn.kernelName, backendName: 'wasm', kernelFunc, [WRAPS]: builtIn } as KernelConfig;
+}
+
+/** Whether a registered kernel is already one of Saccade's wrappers (registration is idempotent). */
+export function isSaccadeWrapper(config: KernelConfig | undefined): boolean {
+  return config !== undefined && WRAPS in config;
+}

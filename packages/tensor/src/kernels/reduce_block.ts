@@ -9,13 +9,8 @@
  */
 import { util, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs';
 
-import { call, free, reshape, type Backend } from './compose.js';
+import { call, free, reshape, type Backend, wrapKernel } from './compose.js';
 
-const WRAPPED = Symbol.for('saccade.reduceBlock');
-
-export function isReduceBlock(config: KernelConfig | undefined): boolean {
-  return config !== undefined && WRAPPED in config;
-}
 
 export function reduceBlockConfig(builtIn: KernelConfig, mean: boolean): KernelConfig {
   const kernelFunc: KernelFunc = (args) => {
@@ -52,5 +47,5 @@ export function reduceBlockConfig(builtIn: KernelConfig, mean: boolean): KernelC
     free(backend, product);
     return out;
   };
-  return { kernelName: builtIn.kernelName, backendName: 'wasm', kernelFunc, [WRAPPED]: builtIn } as KernelConfig;
+  return wrapKernel(builtIn, kernelFunc);
 }

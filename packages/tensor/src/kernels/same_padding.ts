@@ -7,13 +7,7 @@
  */
 import { backend_util, type KernelConfig, type KernelFunc, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs';
 
-const WRAPPED = Symbol.for('saccade.samePaddingFix');
-
-type PaddedKernel = KernelConfig & { [WRAPPED]?: KernelConfig };
-
-export function isSamePaddingFix(config: KernelConfig | undefined): boolean {
-  return config !== undefined && WRAPPED in config;
-}
+import { wrapKernel } from './compose.js';
 
 export function withExplicitSamePadding(original: KernelConfig, depthwise: boolean): KernelConfig {
   const kernelFunc: KernelFunc = (args) => {
@@ -39,6 +33,5 @@ export function withExplicitSamePadding(original: KernelConfig, depthwise: boole
     const explicit = [[0, 0], [top, bottom], [left, right], [0, 0]];
     return original.kernelFunc({ ...args, attrs: { ...attrs, pad: explicit } as unknown as NamedAttrMap });
   };
-  const config: PaddedKernel = { kernelName: original.kernelName, backendName: 'wasm', kernelFunc, [WRAPPED]: original };
-  return config;
+  return wrapKernel(original, kernelFunc);
 }
