@@ -1,0 +1,13 @@
+export {
+  budgetCurve,
+  calibrateThresholds,
+  confidence,
+  evaluateExits,
+  ExitCalibrationError,
+  exitProportions,
+  exitSteps,
+  randomExits,
+  stepScores,
+  thresholdsForBudget,
+} from './exit.js';
+export type { BudgetCurveInput, BudgetPoint, ScoreKind, StepLogits } from './exit.js';
