@@ -167,3 +167,20 @@ function concat(a: ArrayBuffer, b: ArrayBuffer): ArrayBuffer {
   out.set(new Uint8Array(b), a.byteLength);
   return out.buffer;
 }
+
+describe('tfjs layers format', () => {
+  it.each(['mobilenet_v2_glance', 'resnet_small'])('%s saves as model.json + shards and loads back as the same network', async (name) => {
+    const a = randomised(name, { numClasses: 10, seed: 1 });
+    const dir = join(root, `layers-${name}`);
+    try {
+      await a.model.save(fileIO(dir));
+      const loaded = await tf.loadLayersModel(fileIO(dir));
+      const size = a.inputShape[0];
+      const [oa, ob] = [outputs(a.model, size), outputs(loaded, size)];
+      oa.forEach((o, i) => expect(Array.from(ob[i]!)).toEqual(Array.from(o)));
+      loaded.dispose();
+    } finally {
+      a.model.dispose();
+    }
+  });
+});
