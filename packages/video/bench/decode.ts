@@ -18,7 +18,7 @@ import { initBackend } from '@saccade/tensor';
 import { batchToTensor, buildMovingFashionMnist, decodeFrames, loadBatches, locateFfmpeg, probe, readList } from '../src/index.js';
 import { run } from '../src/ffmpeg.js';
 
-const { values } = parseArgs({ options: { minutes: { type: 'string', default: '10' }, 'work-dir': { type: 'string', default: '/tmp/saccade-video-bench' } } });
+const { values } = parseArgs({ options: { minutes: { type: 'string', default: '10' }, 'work-dir': { type: 'string', default: '/tmp/saccade-video-bench' }, 'loader-only': { type: 'boolean', default: false } } });
 const work = values['work-dir']!;
 await mkdir(work, { recursive: true });
 const { ffmpeg } = await locateFfmpeg();
@@ -35,6 +35,7 @@ async function makeClip(file: string, duration: number): Promise<void> {
 }
 
 // 1. Throughput against ffmpeg alone.
+if (!values['loader-only']) {
 const short = join(work, 'clip-720p-20s.mp4');
 await makeClip(short, 20);
 const info = await probe(short);
@@ -73,36 +74,47 @@ for (const method of ['seek', 'select'] as const) {
   console.log(`   decoding all of it (ffmpeg -f null) ${seconds(t0).toFixed(2)} s`);
 }
 
+}
+
 // 3. Loader wait during training.
 await initBackend('wasm');
 const data = join(work, 'mfm');
 if (!existsSync(join(data, 'manifest.json'))) await buildMovingFashionMnist({ out: data, trainVideos: 64, valVideos: 0, seed: 1 });
 const entries = await readList(join(data, 'train_list.txt'), { numClasses: 10 });
-const model = tf.sequential({
-  layers: [
-    tf.layers.conv2d({ inputShape: [64, 64, 3], filters: 16, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu' }),
-    tf.layers.conv2d({ filters: 32, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu' }),
-    tf.layers.globalAveragePooling2d({}),
-    tf.layers.dense({ units: 10 }),
-  ],
-});
-const optimizer = tf.train.sgd(0.01);
-let waiting = 0;
-let computing = 0;
-let t0 = performance.now();
-for await (const batch of loadBatches({ root: data, entries, frames: 16, size: 64, batchSize: 4, mode: 'train', seed: 2, prefetch: 2 })) {
-  waiting += performance.now() - t0;
-  const c0 = performance.now();
-  tf.tidy(() => {
-    const x = tf.reshape(batchToTensor(batch), [-1, 64, 64, 3]);
-    const y = tf.oneHot(tf.tensor1d(batch.labels.flatMap((l) => Array(16).fill(l[0])), 'int32'), 10);
-    optimizer.minimize(() => tf.losses.softmaxCrossEntropy(y, model.apply(x) as tf.Tensor) as tf.Scalar);
+/** One training pass over the data set with a model of the given width; returns the waiting share. */
+async function feed(size: number, width: number) {
+  const model = tf.sequential({
+    layers: [
+      tf.layers.conv2d({ inputShape: [size, size, 3], filters: width, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu' }),
+      tf.layers.conv2d({ filters: 2 * width, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu' }),
+      tf.layers.conv2d({ filters: 4 * width, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu' }),
+      tf.layers.globalAveragePooling2d({}),
+      tf.layers.dense({ units: 10 }),
+    ],
   });
-  computing += performance.now() - c0;
-  t0 = performance.now();
+  const optimizer = tf.train.sgd(0.01);
+  let waiting = 0;
+  let computing = 0;
+  let t0 = performance.now();
+  for await (const batch of loadBatches({ root: data, entries, frames: 16, size, batchSize: 4, mode: 'train', seed: 2, prefetch: 2 })) {
+    waiting += performance.now() - t0;
+    const c0 = performance.now();
+    tf.tidy(() => {
+      const x = tf.reshape(batchToTensor(batch), [-1, size, size, 3]);
+      const y = tf.oneHot(tf.tensor1d(batch.labels.flatMap((l) => Array(16).fill(l[0])), 'int32'), 10);
+      optimizer.minimize(() => tf.losses.softmaxCrossEntropy(y, model.apply(x) as tf.Tensor) as tf.Scalar);
+    });
+    computing += performance.now() - c0;
+    t0 = performance.now();
+  }
+  model.dispose();
+  optimizer.dispose();
+  const steps = Math.floor(entries.length / 4);
+  console.log(
+    `   ${size}x${size}, width ${width}: ${(computing / steps).toFixed(0)} ms of compute per step; waiting ${(waiting / 1000).toFixed(2)} s of ${((waiting + computing) / 1000).toFixed(2)} s: ${((100 * waiting) / (waiting + computing)).toFixed(1)}% waiting for data`,
+  );
 }
-console.log(`\n3. loader feeding a training step (4 videos x 16 frames at 64x64, prefetch 2, 2 decoders):`);
-console.log(`   waiting ${(waiting / 1000).toFixed(2)} s, computing ${(computing / 1000).toFixed(2)} s: ${((100 * waiting) / (waiting + computing)).toFixed(1)}% of the time waiting for data`);
-model.dispose();
-optimizer.dispose();
+console.log(`\n3. loader feeding training steps (4 videos x 16 frames per step, prefetch 2, 2 ffmpeg decoders, multi-scale crop + flip):`);
+await feed(64, 16);
+await feed(128, 32);
 if (process.env.SACCADE_BENCH_CLEAN) await rm(work, { recursive: true, force: true });

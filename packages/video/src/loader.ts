@@ -46,6 +46,8 @@ export interface LoaderOptions {
   onError?: 'throw' | 'skip';
   /** Keep a last batch smaller than batchSize. Default: true in evaluation. */
   keepLast?: boolean;
+  /** Count frames with ffprobe even when the list gives num_frames. Default false. */
+  probeFrames?: boolean;
 }
 
 export interface Batch {
@@ -133,7 +135,12 @@ export async function* loadBatches(options: LoaderOptions): AsyncGenerator<Batch
   const loadClip = async (entry: ListEntry, clipRng: Rng): Promise<{ data: Uint8Array; sampled: number[] }> => {
     const path = resolvePath(options.root, entry);
     const isFolder = existsSync(path) && statSync(path).isDirectory();
-    const count = isFolder ? (await scanFrameFolder(path)).files.length : (await probe(path, { signal: controller.signal })).frames;
+    // The lists' num_frames saves an ffprobe process per clip; 0 (unknown) means probe.
+    const count = isFolder
+      ? (await scanFrameFolder(path)).files.length
+      : entry.frames > 0 && !options.probeFrames
+        ? entry.frames
+        : (await probe(path, { signal: controller.signal })).frames;
     const sampling = options.sampling ?? 'tsn';
     const sampled =
       sampling === 'uniform'
