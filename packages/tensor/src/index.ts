@@ -6,3 +6,4 @@ export { BackendUnavailableError, SaccadeTensorError, TensorArgumentError, Unkno
 export { registerWasmKernels, WASM_KERNELS } from './kernels/register.js';
 export { createRng, deriveSeed, Rng } from './random.js';
 export { FAST_GRADIENTS, registerFastGradients, restoreTfjsGradients } from './gradients/register.js';
+export { stopGradient } from './ops.js';
