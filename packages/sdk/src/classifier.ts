@@ -1,0 +1,79 @@
+/**
+ * AdaFocusV2's classifier: each frame's concatenated glance and focus vectors go through an MLP
+ * (linear + BN + ReLU; 4096 wide in the paper, scaled for the presets), the MLP outputs are
+ * max-pooled cumulatively over time, and step k has its own linear head, so that a video can stop
+ * after any step. Two serialisable tfjs-layers models: `mlp` and `heads` (one Dense per step).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { Rng } from '@saccade/tensor';
+
+export interface ClassifierOptions {
+  inputWidth: number;
+  width: number;
+  steps: number;
+  classes: number;
+  dropout?: number;
+  seed?: number;
+}
+
+export interface StepClassifier {
+  readonly mlp: tf.LayersModel;
+  readonly heads: tf.LayersModel;
+  readonly steps: number;
+  /** Per-frame features [B*?, inputWidth] -> MLP outputs [.., width]. */
+  embed(features: tf.Tensor2D, training?: boolean): tf.Tensor2D;
+  /** Logits of step k (0-based) from the running max [B, width]. */
+  head(k: number, pooled: tf.Tensor2D, training?: boolean): tf.Tensor2D;
+  /** All steps: features [B, T, inputWidth] -> logits [B, T, classes] (cumulative max over time). */
+  sequence(features: tf.Tensor3D, training?: boolean): tf.Tensor3D;
+  readonly trainableWeights: tf.LayerVariable[];
+  dispose(): void;
+}
+
+export function createStepClassifier(o: ClassifierOptions): StepClassifier {
+  const rng = new Rng(o.seed ?? 0);
+  const input = tf.input({ shape: [o.inputWidth], name: 'features' });
+  let z = tf.layers.dense({ units: o.width, name: 'mlp_fc', kernelInitializer: tf.initializers.glorotUniform({ seed: rng.tensorSeed() }) }).apply(input) as tf.SymbolicTensor;
+  z = tf.layers.batchNormalization({ name: 'mlp_bn', epsilon: 1e-5, momentum: 0.9 }).apply(z) as tf.SymbolicTensor;
+  z = tf.layers.reLU({ name: 'mlp_relu' }).apply(z) as tf.SymbolicTensor;
+  const mlp = tf.model({ inputs: input, outputs: z, name: 'classifier_mlp' });
+  const pooled = tf.input({ shape: [o.width], name: 'pooled' });
+  const dropped = (o.dropout ?? 0) > 0 ? (tf.layers.dropout({ rate: o.dropout!, name: 'head_dropout', seed: rng.tensorSeed() }).apply(pooled) as tf.SymbolicTensor) : pooled;
+  const outs = Array.from({ length: o.steps }, (_, k) =>
+    tf.layers.dense({ units: o.classes, name: `head_${k}`, kernelInitializer: tf.initializers.glorotUniform({ seed: rng.tensorSeed() }) }).apply(dropped) as tf.SymbolicTensor,
+  );
+  const heads = tf.model({ inputs: pooled, outputs: outs, name: 'classifier_heads' });
+  const headLayer = (k: number) => heads.getLayer(`head_${k}`);
+  const dropout = (o.dropout ?? 0) > 0 ? heads.getLayer('head_dropout') : undefined;
+  return {
+    mlp,
+    heads,
+    steps: o.steps,
+    embed: (features, training = false) => mlp.apply(features, { training }) as tf.Tensor2D,
+    head: (k, p, training = false) =>
+      tf.tidy(() => headLayer(k).apply(dropout ? (dropout.apply(p, { training }) as tf.Tensor) : p) as tf.Tensor2D),
+    sequence(features, training = false) {
+      const [b, t, d] = features.shape;
+      return tf.tidy(() => {
+        const z = tf.reshape(mlp.apply(tf.reshape(features, [b * t, d]), { training }) as tf.Tensor, [b, t, o.width]);
+        const logits: tf.Tensor2D[] = [];
+        let running: tf.Tensor2D | undefined;
+        for (let k = 0; k < t; k++) {
+          const zk = tf.reshape(tf.slice(z, [0, k, 0], [b, 1, o.width]), [b, o.width]) as tf.Tensor2D;
+          const current: tf.Tensor2D = running ? (tf.maximum(running, zk) as tf.Tensor2D) : zk;
+          running = current;
+          const p = dropout ? (dropout.apply(current, { training }) as tf.Tensor2D) : current;
+          logits.push(headLayer(k).apply(p) as tf.Tensor2D);
+        }
+        return tf.stack(logits, 1) as tf.Tensor3D;
+      });
+    },
+    get trainableWeights() {
+      return [...mlp.trainableWeights, ...heads.trainableWeights];
+    },
+    dispose() {
+      mlp.dispose();
+      heads.dispose();
+    },
+  };
+}

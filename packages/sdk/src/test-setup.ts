@@ -1,0 +1,3 @@
+import { initBackend } from '@saccade/tensor';
+
+await initBackend(process.env.SACCADE_BACKEND || 'wasm');
