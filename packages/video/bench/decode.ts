@@ -18,7 +18,7 @@ import { initBackend } from '@saccade/tensor';
 import { batchToTensor, buildMovingFashionMnist, decodeFrames, loadBatches, locateFfmpeg, probe, readList } from '../src/index.js';
 import { run } from '../src/ffmpeg.js';
 
-const { values } = parseArgs({ options: { minutes: { type: 'string', default: '10' }, 'work-dir': { type: 'string', default: '/tmp/saccade-video-bench' }, 'loader-only': { type: 'boolean', default: false } } });
+const { values } = parseArgs({ options: { minutes: { type: 'string', default: '10' }, 'work-dir': { type: 'string', default: '/tmp/saccade-video-bench' }, 'loader-only': { type: 'boolean', default: false }, 'throughput-only': { type: 'boolean', default: false } } });
 const work = values['work-dir']!;
 await mkdir(work, { recursive: true });
 const { ffmpeg } = await locateFfmpeg();
@@ -39,7 +39,7 @@ if (!values['loader-only']) {
 const short = join(work, 'clip-720p-20s.mp4');
 await makeClip(short, 20);
 const info = await probe(short);
-const rounds = 3;
+const rounds = 7;
 const ours: number[] = [];
 const alone: number[] = [];
 for (let i = 0; i < rounds; i++) {
@@ -56,6 +56,7 @@ console.log(`\n1. decode + resize to 128x128 (${info.frames} frames of 720p H.26
 console.log(`   Saccade decodeFrames ${med(ours).toFixed(0)} frames/s; ffmpeg -f null ${med(alone).toFixed(0)} frames/s; ratio ${(med(ours) / med(alone)).toFixed(2)}`);
 
 // 2. Sampling from a long video.
+if (!values['throughput-only']) {
 const minutes = Number(values.minutes);
 const long = join(work, `clip-720p-${minutes}min.mp4`);
 await makeClip(long, minutes * 60);
@@ -74,6 +75,7 @@ for (const method of ['seek', 'select'] as const) {
   console.log(`   decoding all of it (ffmpeg -f null) ${seconds(t0).toFixed(2)} s`);
 }
 
+}
 }
 
 // 3. Loader wait during training.
@@ -114,7 +116,9 @@ async function feed(size: number, width: number) {
     `   ${size}x${size}, width ${width}: ${(computing / steps).toFixed(0)} ms of compute per step; waiting ${(waiting / 1000).toFixed(2)} s of ${((waiting + computing) / 1000).toFixed(2)} s: ${((100 * waiting) / (waiting + computing)).toFixed(1)}% waiting for data`,
   );
 }
+if (!values['throughput-only']) {
 console.log(`\n3. loader feeding training steps (4 videos x 16 frames per step, prefetch 2, 2 ffmpeg decoders, multi-scale crop + flip):`);
 await feed(64, 16);
 await feed(128, 32);
+}
 if (process.env.SACCADE_BENCH_CLEAN) await rm(work, { recursive: true, force: true });

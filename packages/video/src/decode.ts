@@ -49,16 +49,27 @@ function outputSize(info: VideoInfo, width?: number, height?: number): [number, 
   return [info.width, info.height];
 }
 
-function readFrames(file: string, ffmpeg: string, args: string[], frameBytes: number, options: DecodeOptions): Promise<Uint8Array> {
+function readFrames(file: string, ffmpeg: string, args: string[], frameBytes: number, options: DecodeOptions, expectedFrames = 0): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
     const child = spawnTracked(ffmpeg, args, { timeoutMs: options.timeoutMs ?? 600_000, ...(options.signal ? { signal: options.signal } : {}) });
-    const chunks: Buffer[] = [];
+    // Frames are copied straight into one buffer of the expected size (no chunk list, no final
+    // concatenation); it grows if ffmpeg sends more than the container announced.
+    let buffer = Buffer.allocUnsafe(Math.max(frameBytes, expectedFrames * frameBytes));
+    let filled = 0;
     let stderr = '';
-    child.stdout!.on('data', (c: Buffer) => chunks.push(c));
+    child.stdout!.on('data', (c: Buffer) => {
+      if (filled + c.length > buffer.length) {
+        const grown = Buffer.allocUnsafe(Math.max(buffer.length * 2, filled + c.length));
+        buffer.copy(grown, 0, 0, filled);
+        buffer = grown;
+      }
+      c.copy(buffer, filled);
+      filled += c.length;
+    });
     child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-20_000)));
     child.on('error', (e) => reject(new VideoDecodeError(file, `ffmpeg could not start (${e.message})`, '')));
     child.on('close', (code, signal) => {
-      const data = Buffer.concat(chunks);
+      const data = buffer.subarray(0, filled);
       if (options.signal?.aborted) return reject(new VideoDecodeError(file, 'decoding was aborted', ''));
       if (code !== 0) return reject(new VideoDecodeError(file, signal ? `ffmpeg was killed (${signal})` : `ffmpeg exited with code ${code}`, stderrTail(stderr)));
       if (data.byteLength % frameBytes !== 0) return reject(new VideoDecodeError(file, `ffmpeg sent ${data.byteLength} bytes, not a whole number of ${frameBytes}-byte frames`, stderrTail(stderr)));
@@ -82,7 +93,7 @@ export async function decodeFrames(file: string, options: DecodeOptions = {}): P
   const output = ['-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'];
 
   if (!options.indices) {
-    const data = await readFrames(file, ffmpeg.path, [...common, '-i', file, '-vf', scaleFilter(width, height), '-vsync', '0', ...output], frameBytes, options);
+    const data = await readFrames(file, ffmpeg.path, [...common, '-i', file, '-vf', scaleFilter(width, height), '-vsync', '0', ...output], frameBytes, options, info.frames);
     const frames = data.byteLength / frameBytes;
     if (frames === 0) throw new EmptyVideoError(file, 'decoded to zero frames');
     return { data, frames, width, height, indices: Array.from({ length: frames }, (_, i) => i), method: 'all', info };
@@ -98,7 +109,7 @@ export async function decodeFrames(file: string, options: DecodeOptions = {}): P
   const byIndex = new Map<number, Uint8Array>();
   if (method === 'select') {
     const expr = unique.map((i) => `eq(n\\,${i})`).join('+');
-    const data = await readFrames(file, ffmpeg.path, [...common, '-i', file, '-vf', `select='${expr}',${scaleFilter(width, height)}`, '-vsync', '0', ...output], frameBytes, options);
+    const data = await readFrames(file, ffmpeg.path, [...common, '-i', file, '-vf', `select='${expr}',${scaleFilter(width, height)}`, '-vsync', '0', ...output], frameBytes, options, unique.length);
     if (data.byteLength / frameBytes < unique.length) {
       throw new VideoDecodeError(file, `asked for ${unique.length} frames, ffmpeg decoded ${data.byteLength / frameBytes} (truncated video?)`, '');
     }
@@ -112,7 +123,7 @@ export async function decodeFrames(file: string, options: DecodeOptions = {}): P
         const idx = unique[next++]!;
         // ffmpeg keeps the frames whose timestamp is at or after -ss: aim just before this frame's.
         const t = Math.max(0, (idx - 0.25) / info.fps);
-        const data = await readFrames(file, ffmpeg.path, [...common, '-ss', t.toFixed(6), '-i', file, '-frames:v', '1', '-vf', scaleFilter(width, height), ...output], frameBytes, options);
+        const data = await readFrames(file, ffmpeg.path, [...common, '-ss', t.toFixed(6), '-i', file, '-frames:v', '1', '-vf', scaleFilter(width, height), ...output], frameBytes, options, 1);
         if (data.byteLength !== frameBytes) throw new VideoDecodeError(file, `seeking to frame ${idx} (${t.toFixed(3)} s) gave no frame (truncated video?)`, '');
         byIndex.set(idx, data);
       }
