@@ -49,7 +49,6 @@ for (const [name, size] of [
     fwd.push(performance.now() - t);
     t = performance.now();
     step();
-    tf.tidy(() => tf.zeros([1]).dataSync());
     train.push(performance.now() - t);
   }
   rows.push(`| ${name} | ${size}x${size} | ${countParams(b.model).toLocaleString('en-US')} | ${flops.gflops.toFixed(4)} | ${median(fwd).toFixed(1)} | ${median(train).toFixed(1)} |`);

@@ -45,8 +45,7 @@ export function cropPatches(frames: tf.Tensor4D, centres: tf.Tensor2D, size: Pat
     const rows = tf.minimum(tf.add(tf.cast(topFloor, 'int32'), tf.range(0, ph + 1, 1, 'int32').expandDims(0)), int(h - 1)); // [B, ph+1]
     const cols = tf.minimum(tf.add(tf.cast(leftFloor, 'int32'), tf.range(0, pw + 1, 1, 'int32').expandDims(0)), int(w - 1)); // [B, pw+1]
     // Flat frame index of every support pixel: one plain gather reads the support, and the
-    // gradient scatters back through the same indices. (A batched gather, batchDims = 1, gives
-    // wrong values on tfjs-backend-wasm 4.22.)
+    // backward pass scatters through the same indices (one UnsortedSegmentSum over all frames).
     const base = tf.mul(tf.range(0, b, 1, 'int32'), int(h)).reshape([b, 1, 1]);
     const flatRows = tf.mul(tf.add(base, rows.expandDims(2)), int(w)); // [B, ph+1, 1]
     const flatIndex = tf.add(flatRows, cols.expandDims(1)); // [B, ph+1, pw+1]

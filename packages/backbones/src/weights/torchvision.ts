@@ -32,7 +32,7 @@ const MOBILENET_BLOCK: Record<string, [string, string]> = {
 
 /** The torchvision module of a layer, or undefined for layers torchvision has no weights for. */
 function torchModule(layer: string, model: tf.LayersModel): string | undefined {
-  if (layer === 'predictions') return model.getLayer('predictions') && model.layers.some((l) => l.name === 'Conv1') ? 'classifier.1' : 'fc';
+  if (layer === 'predictions') return model.layers.some((l) => l.name === 'Conv1') ? 'classifier.1' : 'fc';
   // MobileNetV2
   if (layer === 'Conv1') return 'features.0.0';
   if (layer === 'bn_Conv1') return 'features.0.1';
