@@ -1,57 +1,109 @@
 import * as tf from '@tensorflow/tfjs';
+import { countFlops } from '@saccade/backbones';
 import { describe, expect, it } from 'vitest';
 
-import { adaFocusV2Loss, createAdaFocusV2 } from './adafocus.js';
+import { TOY } from '../test/toy.js';
+import { createVideoNet, type VideoNet } from './adafocus.js';
+import { InputError } from './errors.js';
 
-const small = { classes: 3, frames: 4, frameSize: 64, glanceSize: 32, patchSize: 32, policyHidden: 16, classifierWidth: 32, seed: 1 };
+function withNet<T>(config: object, fn: (net: VideoNet) => T): T {
+  const net = createVideoNet({ ...TOY, ...config }, 3);
+  try {
+    return fn(net);
+  } finally {
+    net.dispose();
+  }
+}
 
-describe('AdaFocusV2 model', () => {
-  it('produces per-step logits, per-frame glance and focus logits, and centres in [0, 1]', () => {
-    const m = createAdaFocusV2(small);
-    try {
+const frames = () => tf.randomUniform([2, 4, 32, 32, 3], -1, 1, 'float32', 2) as tf.Tensor5D;
+
+describe('VideoNet', () => {
+  it('AdaFocusV2 gives per-step logits and centres in [0, 1]; centre patches are at 0.5', () => {
+    withNet({}, (net) => {
       tf.tidy(() => {
-        const frames = tf.randomUniform([2, 4, 64, 64, 3], 0, 1, 'float32', 2) as tf.Tensor5D;
-        const r = m.forward(frames);
+        const r = net.forward(frames());
         expect(r.logits.shape).toEqual([2, 4, 3]);
-        expect(r.glanceLogits.shape).toEqual([8, 3]);
-        expect(r.focusLogits.shape).toEqual([8, 3]);
-        const c = r.centres.dataSync();
+        const c = r.centres!.dataSync();
         expect(Math.min(...c)).toBeGreaterThanOrEqual(0);
         expect(Math.max(...c)).toBeLessThanOrEqual(1);
-        expect(Array.from(m.forward(frames, { patches: 'centre' }).centres.dataSync())).toEqual(new Array(16).fill(0.5));
       });
-    } finally {
-      m.dispose();
-    }
+    });
+    withNet({ patches: 'centre' }, (net) => {
+      const c = tf.tidy(() => Array.from(net.forward(frames()).centres!.dataSync()));
+      expect(c).toEqual(new Array(16).fill(0.5));
+    });
   });
 
-  it('trains end to end: the one-stage loss falls on a small batch and reaches every part', () => {
-    const m = createAdaFocusV2(small);
-    const optimizer = tf.train.adam(3e-3);
-    try {
-      const frames = tf.randomUniform([3, 4, 64, 64, 3], 0, 1, 'float32', 3) as tf.Tensor5D;
-      const labels = tf.tensor1d([0, 1, 2], 'int32');
-      const parts = m.parts();
+  for (const [name, config] of [
+    ['AdaFocusV2 (policy)', {}],
+    ['AdaFocusV2 (centre patches)', { patches: 'centre' }],
+    ['uniform baseline', { method: 'uniform' }],
+    ['glance baseline', { method: 'glance' }],
+  ] as const) {
+    it(`${name}: step-by-step inference gives the same logits as the all-steps forward`, () => {
+      withNet(config, (net) => {
+        const x = frames();
+        const all = tf.tidy(() => net.forward(x).logits.arraySync());
+        let state = net.begin(2);
+        for (let k = 0; k < 4; k++) {
+          const frame = tf.tidy(() => tf.reshape(tf.slice(x, [0, k, 0, 0, 0], [2, 1, 32, 32, 3]), [2, 32, 32, 3]) as tf.Tensor4D);
+          const out = net.step(frame, state);
+          state = out.state;
+          const got = out.logits.arraySync();
+          tf.dispose([frame, out.logits, out.centre]);
+          for (let b = 0; b < 2; b++) for (let j = 0; j < 3; j++) expect(got[b]![j]!).toBeCloseTo(all[b]![k]![j]!, 4);
+        }
+        expect(() => tf.tidy(() => void net.step(tf.zeros([2, 32, 32, 3]) as tf.Tensor4D, state))).toThrow(InputError);
+        tf.dispose([x, ...state.tensors]);
+      });
+    });
+  }
+
+  it('the one-stage loss reaches every part (policy through the crop) and falls when trained', () => {
+    withNet({}, (net) => {
+      const x = frames();
+      const y = tf.tensor1d([0, 2], 'int32');
+      const parts = net.parts();
       const vars = Object.values(parts).flat().map((w) => w.read() as tf.Variable);
-      const nameOf = (w: tf.LayerVariable) => (w.read() as tf.Variable).name;
-      const first = tf.tidy(() => adaFocusV2Loss(m, frames, labels).dataSync()[0]!);
-      const grads = tf.tidy(() => tf.variableGrads(() => adaFocusV2Loss(m, frames, labels), vars).grads);
+      const { value, grads } = tf.variableGrads(() => net.loss(x, y, 1), vars);
       for (const [part, weights] of Object.entries(parts)) {
-        const total = weights.reduce((a, w) => a + (grads[nameOf(w)] ? tf.tidy(() => tf.sum(tf.abs(grads[nameOf(w)]!)).dataSync()[0]!) : 0), 0);
+        const total = weights.reduce((a, w) => {
+          const g = grads[(w.read() as tf.Variable).name];
+          return a + (g ? tf.tidy(() => tf.sum(tf.abs(g)).dataSync()[0]!) : 0);
+        }, 0);
         expect(total, part).toBeGreaterThan(0);
       }
-      tf.dispose(grads);
-      for (let i = 0; i < 12; i++) {
-        tf.tidy(() => {
-          optimizer.minimize(() => adaFocusV2Loss(m, frames, labels, i), false, vars);
-        });
-      }
-      const last = tf.tidy(() => adaFocusV2Loss(m, frames, labels).dataSync()[0]!);
+      const first = value.dataSync()[0]!;
+      tf.dispose([value, ...Object.values(grads)]);
+      const opt = tf.train.adam(3e-3);
+      for (let i = 0; i < 15; i++) tf.tidy(() => void opt.minimize(() => net.loss(x, y, i), false, vars));
+      const last = tf.tidy(() => net.loss(x, y, 99).dataSync()[0]!);
       expect(last).toBeLessThan(first * 0.7);
-      tf.dispose([frames, labels]);
-    } finally {
-      optimizer.dispose();
-      m.dispose();
-    }
+      opt.dispose();
+      tf.dispose([x, y]);
+    });
+  });
+
+  it('counts GFLOPs per step from the sub-networks; AdaFocus costs less than the uniform baseline', () => {
+    const ada = withNet({ frameSize: 64 }, (net) => {
+      const m = net.models();
+      const head = (model: tf.LayersModel) => countFlops(model).layers.filter((l) => l.name === 'predictions').reduce((a, l) => a + l.macs, 0);
+      const backbones = countFlops(m['glance']!).macs - head(m['glance']!) + countFlops(m['focus']!).macs - head(m['focus']!);
+      const g = net.gflopsPerStep();
+      expect(g).toHaveLength(4);
+      expect(g[0]! * 1e9).toBeGreaterThan(backbones);
+      expect(g[0]! * 1e9).toBeLessThan(backbones * 1.2);
+      return g[0]!;
+    });
+    const uniform = withNet({ method: 'uniform', frameSize: 64 }, (net) => net.gflopsPerStep()[0]!);
+    // Frames 64 px, patches 16 px: the focus net sees 1/16 of the pixels.
+    expect(ada).toBeLessThan(uniform / 4);
+  });
+
+  it('rejects frames of the wrong size or channel count with an InputError that says what it expected', () => {
+    withNet({}, (net) => {
+      expect(() => tf.tidy(() => net.forward(tf.zeros([1, 4, 30, 32, 3]) as tf.Tensor5D))).toThrow(/expected \[B, 4, 32, 32, 3\], got \[1,4,30,32,3\]/);
+      expect(() => tf.tidy(() => net.forward(tf.zeros([1, 4, 32, 32, 1]) as tf.Tensor5D))).toThrow(InputError);
+    });
   });
 });

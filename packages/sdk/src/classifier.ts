@@ -43,23 +43,31 @@ export function createStepClassifier(o: ClassifierOptions): StepClassifier {
     tf.layers.dense({ units: o.classes, name: `head_${k}`, kernelInitializer: tf.initializers.glorotUniform({ seed: rng.tensorSeed() }) }).apply(dropped) as tf.SymbolicTensor,
   );
   const heads = tf.model({ inputs: pooled, outputs: outs, name: 'classifier_heads' });
+  return wrapStepClassifier(mlp, heads);
+}
+
+/** A StepClassifier around built or loaded `mlp` and `heads` models. */
+export function wrapStepClassifier(mlp: tf.LayersModel, heads: tf.LayersModel): StepClassifier {
+  const width = mlp.outputs[0]!.shape[1] as number;
+  const steps = heads.outputs.length;
+  const hasDropout = heads.layers.some((l) => l.name === 'head_dropout');
   const headLayer = (k: number) => heads.getLayer(`head_${k}`);
-  const dropout = (o.dropout ?? 0) > 0 ? heads.getLayer('head_dropout') : undefined;
+  const dropout = hasDropout ? heads.getLayer('head_dropout') : undefined;
   return {
     mlp,
     heads,
-    steps: o.steps,
+    steps,
     embed: (features, training = false) => mlp.apply(features, { training }) as tf.Tensor2D,
     head: (k, p, training = false) =>
       tf.tidy(() => headLayer(k).apply(dropout ? (dropout.apply(p, { training }) as tf.Tensor) : p) as tf.Tensor2D),
     sequence(features, training = false) {
       const [b, t, d] = features.shape;
       return tf.tidy(() => {
-        const z = tf.reshape(mlp.apply(tf.reshape(features, [b * t, d]), { training }) as tf.Tensor, [b, t, o.width]);
+        const z = tf.reshape(mlp.apply(tf.reshape(features, [b * t, d]), { training }) as tf.Tensor, [b, t, width]);
         const logits: tf.Tensor2D[] = [];
         let running: tf.Tensor2D | undefined;
         for (let k = 0; k < t; k++) {
-          const zk = tf.reshape(tf.slice(z, [0, k, 0], [b, 1, o.width]), [b, o.width]) as tf.Tensor2D;
+          const zk = tf.reshape(tf.slice(z, [0, k, 0], [b, 1, width]), [b, width]) as tf.Tensor2D;
           const current: tf.Tensor2D = running ? (tf.maximum(running, zk) as tf.Tensor2D) : zk;
           running = current;
           const p = dropout ? (dropout.apply(current, { training }) as tf.Tensor2D) : current;

@@ -1,4 +1,8 @@
-export { createStepClassifier } from './classifier.js';
-export type { ClassifierOptions, StepClassifier } from './classifier.js';
-export { adaFocusV2Loss, createAdaFocusV2, resolveConfig } from './adafocus.js';
-export type { AdaFocusV2, AdaFocusV2Config, ForwardResult, PatchSource } from './adafocus.js';
+// @saccade/sdk for Node: everything in ./universal plus datasets decoded with ffmpeg, checkpoint
+// files, bundles on disk and classify(videoPath). The browser entry is '@saccade/sdk/browser'.
+export * from './universal.js';
+export { loadVideoDataset } from './node/data.js';
+export type { LoadDatasetOptions } from './node/data.js';
+export { fileCheckpoints, readCheckpoint, writeCheckpoint } from './node/checkpoint.js';
+export { decodeVideo, loadModel, saveBundle } from './node/bundle.js';
+export type { SaveBundleOptions } from './node/bundle.js';

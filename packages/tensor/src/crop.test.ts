@@ -129,6 +129,21 @@ describe('cropPatches', () => {
     }
   });
 
+  it('with frameGradient: false gives the same patches and centre gradient', async () => {
+    const patch: [number, number] = [8, 8];
+    const { frames, centres, weights } = setup(7, patch);
+    for (const backend of ['cpu', 'wasm']) {
+      const [withFrames, centresOnly] = await onBackend(backend, () => {
+        const f = tf.tensor4d(frames, [B, H, W, C]);
+        const r = tf.tensor4d(weights, [B, ...patch, C]);
+        const loss = (frameGradient: boolean) => (c: tf.Tensor) => tf.sum(tf.mul(cropPatches(f, c as tf.Tensor2D, patch, { frameGradient }), r));
+        const c = tf.tensor2d(centres, [B, 2]);
+        return [tf.grad(loss(true))(c), tf.grad(loss(false))(c)];
+      });
+      expectArraysClose(centresOnly!, withFrames!, 1e-6);
+    }
+  });
+
   it('rejects bad arguments with a TensorArgumentError that says what is wrong', () => {
     const f = tf.zeros([2, 10, 10, 3]) as tf.Tensor4D;
     const c = tf.zeros([2, 2]) as tf.Tensor2D;

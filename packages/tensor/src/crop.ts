@@ -23,13 +23,23 @@ export type PatchSize = number | readonly [height: number, width: number];
  * between the two neighbouring rows weighted by the column weights (and likewise for columns).
  * The integer parts (which rows and columns are read) are constants of the gradient.
  */
-export function cropPatches(frames: tf.Tensor4D, centres: tf.Tensor2D, size: PatchSize): tf.Tensor4D {
+export interface CropOptions {
+  /**
+   * Propagate the gradient to the frames (default true). Pass false when the frames are inputs
+   * (AdaFocus): the scatter of the frame gradient is skipped and only the centres get one.
+   */
+  frameGradient?: boolean;
+}
+
+export function cropPatches(frames: tf.Tensor4D, centres: tf.Tensor2D, size: PatchSize, options: CropOptions = {}): tf.Tensor4D {
   const [ph, pw] = typeof size === 'number' ? [size, size] : size;
   validate(frames, centres, ph, pw);
   const [, h, w] = frames.shape;
-  const forward = (framesArg: tf.Tensor, centresArg: tf.Tensor, save: tf.GradSaveFunc) => {
-    const f = framesArg as tf.Tensor4D;
-    const c = centresArg as tf.Tensor2D;
+  const withFrames = options.frameGradient ?? true;
+  const forward = (...args: unknown[]) => {
+    const f = (withFrames ? args[0] : frames) as tf.Tensor4D;
+    const c = (withFrames ? args[1] : args[0]) as tf.Tensor2D;
+    const save = args[withFrames ? 2 : 1] as tf.GradSaveFunc;
     const [b, , , ch] = f.shape;
     const clamped = tf.clipByValue(c, 0, 1);
     const [cy, cx] = tf.split(clamped, 2, 1) as [tf.Tensor2D, tf.Tensor2D];
@@ -79,19 +89,20 @@ export function cropPatches(frames: tf.Tensor4D, centres: tf.Tensor2D, size: Pat
           const toUpper = tf.mul(dAlongY, tf.sub(1, sfy));
           const toLower = tf.mul(dAlongY, sfy);
           const dSupport = tf.add(tf.pad(toUpper, [[0, 0], [0, 1], [0, 0], [0, 0]]), tf.pad(toLower, [[0, 0], [1, 0], [0, 0], [0, 0]]));
+          const gTop = tf.stack([tf.mul(gfy, h - ph), tf.mul(gfx, w - pw)], 1); // [B, 2]
+          const dCentres = tf.mul(gTop, sInside) as tf.Tensor2D;
+          if (!withFrames) return [dCentres];
           const channels = dSupport.shape[3] as number;
           const dFrames = tf
             .unsortedSegmentSum(tf.reshape(dSupport, [-1, channels]), tf.reshape(sFlat, [-1]), bb * h * w)
             .reshape([bb, h, w, channels]) as tf.Tensor4D;
-          const gTop = tf.stack([tf.mul(gfy, h - ph), tf.mul(gfx, w - pw)], 1); // [B, 2]
-          const dCentres = tf.mul(gTop, sInside) as tf.Tensor2D;
           return [dFrames, dCentres];
         });
       },
     };
   };
   const crop = tf.customGrad(forward as unknown as Parameters<typeof tf.customGrad>[0]);
-  return crop(frames, centres) as tf.Tensor4D;
+  return (withFrames ? crop(frames, centres) : crop(centres)) as tf.Tensor4D;
 }
 
 function validate(frames: tf.Tensor, centres: tf.Tensor, ph: number, pw: number): void {

@@ -1,0 +1,95 @@
+/**
+ * Model bundles, the universal part: saccade.json's content (made from a trained network, and
+ * checked when read) and loading a bundle from any tfjs IOHandler factory (files in Node, http in
+ * the browser). A bundle is a folder: saccade.json plus one tfjs-layers model.json + weight shards
+ * per sub-network, in a folder named after it.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+import { createVideoNet, type VideoNet } from './adafocus.js';
+import { parseConfig } from './config.js';
+import { BundleError, ConfigError } from './errors.js';
+import { BUNDLE_FORMAT, BUNDLE_VERSION, decodeThresholds, SaccadeModel, type BundleMeta, type ExitBudget, type VideoDecoder } from './model.js';
+
+export const SACCADE_VERSION = '0.1.0';
+
+const ADAFOCUS_MODELS = ['glance', 'focus', 'policy_encoder', 'policy_recurrent', 'classifier_mlp', 'classifier_heads'];
+
+export function createMeta(net: VideoNet, classes: readonly string[], extras: { exit?: BundleMeta['exit']; metrics?: Record<string, unknown> } = {}): BundleMeta {
+  const c = net.config;
+  const perStep = net.gflopsPerStep();
+  return {
+    format: BUNDLE_FORMAT,
+    version: BUNDLE_VERSION,
+    method: c.method,
+    patches: c.patches,
+    classes: [...classes],
+    frames: c.frames,
+    frameSize: c.frameSize,
+    glanceSize: c.glanceSize,
+    patchSize: c.patchSize,
+    normalisation: { mean: [...c.mean], std: [...c.std] },
+    gflopsPerStep: perStep,
+    gflopsPerVideo: perStep.reduce((a, b) => a + b, 0),
+    ...(extras.exit ? { exit: extras.exit } : {}),
+    config: c,
+    models: Object.fromEntries(Object.keys(net.models()).map((name) => [name, name])),
+    ...(extras.metrics ? { metrics: extras.metrics } : {}),
+    createdBy: `@saccade/sdk ${SACCADE_VERSION}`,
+  };
+}
+
+/** Check a parsed saccade.json; `where` names the bundle in errors. */
+export function checkMeta(json: unknown, where: string): BundleMeta {
+  const m = json as Partial<BundleMeta> | null;
+  if (!m || typeof m !== 'object' || m.format !== BUNDLE_FORMAT) throw new BundleError(where, `saccade.json is not a Saccade bundle (format ${JSON.stringify(m?.format)})`);
+  if (m.version !== BUNDLE_VERSION) throw new BundleError(where, `bundle version ${m.version} was written by another Saccade; this one (${SACCADE_VERSION}) reads version ${BUNDLE_VERSION}`);
+  if (!Array.isArray(m.classes) || m.classes.length < 2 || m.classes.some((c) => typeof c !== 'string')) throw new BundleError(where, 'saccade.json: classes must be a list of at least two names');
+  if (!m.models || typeof m.models !== 'object') throw new BundleError(where, 'saccade.json: models is missing');
+  try {
+    m.config = parseConfig(m.config);
+  } catch (error) {
+    if (error instanceof ConfigError) throw new BundleError(where, `saccade.json: ${error.message}`);
+    throw error;
+  }
+  for (const k of ['frames', 'frameSize', 'glanceSize', 'patchSize'] as const) {
+    if (m[k] !== m.config[k]) throw new BundleError(where, `saccade.json: ${k} ${m[k]} disagrees with config.${k} ${m.config[k]}`);
+  }
+  if (!Array.isArray(m.gflopsPerStep) || m.gflopsPerStep.length !== m.frames) throw new BundleError(where, `saccade.json: gflopsPerStep must have ${m.frames} entries`);
+  if (m.exit) {
+    m.exit = {
+      score: m.exit.score,
+      budgets: m.exit.budgets.map((b: ExitBudget) => {
+        if (!Array.isArray(b.thresholds) || b.thresholds.length !== m.frames) throw new BundleError(where, `saccade.json: exit thresholds must have ${m.frames} entries`);
+        return { ...b, thresholds: decodeThresholds(b.thresholds as (number | string)[]) };
+      }),
+    };
+  }
+  return m as BundleMeta;
+}
+
+/** Load every sub-network with `handler(folder)` and build the model. */
+export async function loadBundleWith(meta: BundleMeta, where: string, handler: (folder: string) => tf.io.IOHandler | string, decoder?: VideoDecoder): Promise<SaccadeModel> {
+  const needed = meta.method === 'adafocus_v2' ? ADAFOCUS_MODELS : ['frames'];
+  const missing = needed.filter((n) => !(n in meta.models));
+  if (missing.length > 0) throw new BundleError(where, `saccade.json: models lacks ${missing.join(', ')} (method ${meta.method})`);
+  const loaded: Record<string, tf.LayersModel> = {};
+  try {
+    for (const [name, folder] of Object.entries(meta.models)) {
+      try {
+        const h = handler(folder);
+        loaded[name] = await tf.loadLayersModel(h as tf.io.IOHandler);
+      } catch (error) {
+        if (error instanceof BundleError) throw error;
+        throw new BundleError(where, `sub-network ${name} (${folder}/model.json) cannot be loaded: ${(error as Error).message}`);
+      }
+    }
+    const net = createVideoNet(meta.config, meta.classes.length, loaded);
+    const outClasses = Object.values(loaded)[0]!.outputs.at(-1)!.shape.at(-1);
+    if (meta.method !== 'adafocus_v2' && outClasses !== meta.classes.length) throw new BundleError(where, `the network has ${outClasses} outputs but saccade.json lists ${meta.classes.length} classes`);
+    return new SaccadeModel(net, meta, decoder);
+  } catch (error) {
+    for (const m of Object.values(loaded)) m.dispose();
+    throw error;
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * Datasets for training and evaluation: videos already decoded to T frames of S x S RGB bytes,
+ * held in memory (the Moving Fashion-MNIST benchmark is 0.8 MB a video at T=16, 128 px), and the
+ * conversion of a batch to a normalised tensor. `loadVideoDataset` (Node, in ./node.ts) decodes a
+ * dataset folder with @saccade/video.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+import { DatasetError, InputError } from './errors.js';
+
+export interface VideoDataset {
+  readonly classes: readonly string[];
+  /** Frames per video (T) and frame side (S). */
+  readonly frames: number;
+  readonly size: number;
+  readonly length: number;
+  label(i: number): number;
+  /** T x S x S x 3 RGB bytes of video i. */
+  video(i: number): Uint8Array;
+  /** A name for reports (the file path). */
+  name(i: number): string;
+}
+
+export interface ArrayDatasetOptions {
+  classes: readonly string[];
+  frames: number;
+  size: number;
+  videos: readonly Uint8Array[];
+  labels: readonly number[];
+  names?: readonly string[];
+}
+
+export function datasetFromArrays(o: ArrayDatasetOptions): VideoDataset {
+  const per = o.frames * o.size * o.size * 3;
+  if (o.videos.length !== o.labels.length) throw new DatasetError('(arrays)', `${o.videos.length} videos but ${o.labels.length} labels`);
+  o.videos.forEach((v, i) => {
+    if (v.length !== per) throw new DatasetError(o.names?.[i] ?? `video ${i}`, `has ${v.length} bytes, expected ${per} (${o.frames} x ${o.size} x ${o.size} x 3)`);
+  });
+  o.labels.forEach((l, i) => {
+    if (!Number.isInteger(l) || l < 0 || l >= o.classes.length) throw new DatasetError(o.names?.[i] ?? `video ${i}`, `label ${l} is not a class index (0..${o.classes.length - 1})`);
+  });
+  return {
+    classes: o.classes,
+    frames: o.frames,
+    size: o.size,
+    length: o.videos.length,
+    label: (i) => o.labels[i]!,
+    video: (i) => o.videos[i]!,
+    name: (i) => o.names?.[i] ?? `video ${i}`,
+  };
+}
+
+export interface Normalisation {
+  mean: readonly [number, number, number];
+  std: readonly [number, number, number];
+}
+
+/**
+ * Bytes [N, T, S, S, 3] (or one video [T, S, S, 3]) -> float32 (x / 255 - mean) / std.
+ * `flip[i]` mirrors video i horizontally (every frame alike).
+ */
+export function normalise(bytes: readonly Uint8Array[], frames: number, size: number, n: Normalisation, flip?: readonly boolean[]): tf.Tensor5D {
+  const per = frames * size * size * 3;
+  const out = new Float32Array(bytes.length * per);
+  const scale = [0, 1, 2].map((c) => 1 / (255 * n.std[c]!));
+  const shift = [0, 1, 2].map((c) => -n.mean[c]! / n.std[c]!);
+  bytes.forEach((v, i) => {
+    if (v.length !== per) throw new InputError('frames', `video ${i} has ${v.length} bytes, expected ${per} (${frames} x ${size} x ${size} x 3)`);
+    const base = i * per;
+    if (!flip?.[i]) {
+      for (let j = 0; j < per; j += 3) {
+        out[base + j] = v[j]! * scale[0]! + shift[0]!;
+        out[base + j + 1] = v[j + 1]! * scale[1]! + shift[1]!;
+        out[base + j + 2] = v[j + 2]! * scale[2]! + shift[2]!;
+      }
+      return;
+    }
+    for (let r = 0; r < frames * size; r++) {
+      const row = r * size * 3;
+      for (let x = 0; x < size; x++) {
+        const src = row + (size - 1 - x) * 3;
+        const dst = base + row + x * 3;
+        for (let c = 0; c < 3; c++) out[dst + c] = v[src + c]! * scale[c]! + shift[c]!;
+      }
+    }
+  });
+  return tf.tensor5d(out, [bytes.length, frames, size, size, 3]);
+}

@@ -1,0 +1,64 @@
+/** Base class of every error @saccade/sdk throws on purpose; `code` is stable across versions. */
+export class SaccadeSdkError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A configuration field that is unknown, of the wrong type or out of range; `field` names it. */
+export class ConfigError extends SaccadeSdkError {
+  override name = 'ConfigError';
+  constructor(
+    readonly field: string,
+    readonly reason: string,
+  ) {
+    super('BAD_CONFIG', `config.${field}: ${reason}`);
+  }
+}
+
+/** Input a model cannot take (frames of the wrong size or channel count, an empty video). */
+export class InputError extends SaccadeSdkError {
+  override name = 'InputError';
+  constructor(
+    readonly what: string,
+    message: string,
+  ) {
+    super('BAD_INPUT', `${what}: ${message}`);
+  }
+}
+
+/** A model bundle that is missing, corrupt, from another version or inconsistent. */
+export class BundleError extends SaccadeSdkError {
+  override name = 'BundleError';
+  constructor(
+    readonly path: string,
+    message: string,
+  ) {
+    super('BAD_BUNDLE', `${path}: ${message}`);
+  }
+}
+
+/** A checkpoint that cannot be read or does not belong to the run being resumed. */
+export class CheckpointError extends SaccadeSdkError {
+  override name = 'CheckpointError';
+  constructor(
+    readonly path: string,
+    message: string,
+  ) {
+    super('BAD_CHECKPOINT', `${path}: ${message}`);
+  }
+}
+
+/** A dataset that cannot be used for training or evaluation. */
+export class DatasetError extends SaccadeSdkError {
+  override name = 'DatasetError';
+  constructor(
+    readonly path: string,
+    message: string,
+  ) {
+    super('BAD_DATASET', `${path}: ${message}`);
+  }
+}

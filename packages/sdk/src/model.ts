@@ -1,0 +1,255 @@
+/**
+ * A trained model with its metadata (the content of a bundle's saccade.json) and `classify`: it runs
+ * the network one frame at a time and stops at the first step whose confidence passes that step's
+ * exit threshold, so an early exit saves real compute. Universal (Node and browser): the input is
+ * decoded frames or a tensor; the Node entry adds video paths.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { confidence, type ScoreKind } from '@saccade/early-exit';
+
+import type { VideoNet } from './adafocus.js';
+import type { TrainConfig } from './config.js';
+import { normalise } from './dataset.js';
+import { InputError } from './errors.js';
+
+export const BUNDLE_FORMAT = 'saccade-bundle';
+export const BUNDLE_VERSION = 1;
+
+export interface ExitBudget {
+  /** Target mean GFLOPs per video this budget was calibrated for. */
+  targetGflops: number;
+  /** The p of the p^k schedule found for it. */
+  p: number;
+  /** Threshold per step (the last accepts everything). */
+  thresholds: number[];
+  /** Mean GFLOPs per video on the calibration set. */
+  expectedGflops: number;
+}
+
+export interface BundleMeta {
+  format: typeof BUNDLE_FORMAT;
+  version: number;
+  method: TrainConfig['method'];
+  patches: TrainConfig['patches'];
+  classes: string[];
+  frames: number;
+  frameSize: number;
+  glanceSize: number;
+  patchSize: number;
+  normalisation: { mean: [number, number, number]; std: [number, number, number] };
+  /** GFLOPs of each step and of a whole video (all steps). */
+  gflopsPerStep: number[];
+  gflopsPerVideo: number;
+  /** Early-exit thresholds per budget (calibrated on the training set). */
+  exit?: { score: ScoreKind; budgets: ExitBudget[] };
+  /** The full training config (for reference and for rebuilding the network). */
+  config: TrainConfig;
+  /** Sub-network name -> folder of its model.json. */
+  models: Record<string, string>;
+  /** Figures measured when the bundle was written (accuracy etc.). */
+  metrics?: Record<string, unknown>;
+  createdBy: string;
+}
+
+/** Frames as bytes: [T, H, W, 3] RGB, or a tensor of that shape with values 0..255. */
+export interface FramesInput {
+  data: Uint8Array;
+  frames: number;
+  width: number;
+  height: number;
+}
+
+export interface ClassifyOptions {
+  /** How many classes to list. Default 5. */
+  topK?: number;
+  /** Stop early under this mean-GFLOPs budget: the calibrated budget with the largest target <= it. */
+  budgetGflops?: number;
+  /** Explicit per-step thresholds (overrides budgetGflops). */
+  thresholds?: readonly number[];
+  /** Seed of random patches (models trained with random patches). */
+  seed?: number;
+}
+
+export interface ClassifyResult {
+  label: string;
+  index: number;
+  probability: number;
+  topK: { label: string; index: number; probability: number }[];
+  /** 1-based step at which it stopped, of `steps`. */
+  exitStep: number;
+  steps: number;
+  /** Confidence score at the exit step. */
+  score: number;
+  gflops: number;
+  /** Patch centre and size per frame seen, in pixels of the model's frame (AdaFocus only). */
+  patches: { frame: number; y: number; x: number; size: number }[];
+  timingsMs: { decode: number; inference: number; total: number };
+}
+
+/** T indices spread evenly over n frames (the middle of each of T equal segments; repeats when n < T). */
+function evenIndices(n: number, t: number): number[] {
+  return Array.from({ length: t }, (_, i) => Math.min(n - 1, Math.floor(((i + 0.5) * n) / t)));
+}
+
+function softmax(row: Float32Array | number[]): number[] {
+  const max = Math.max(...row);
+  const e = Array.from(row, (v) => Math.exp(v - max));
+  const sum = e.reduce((a, b) => a + b, 0);
+  return e.map((v) => v / sum);
+}
+
+export function encodeThresholds(t: readonly number[]): (number | string)[] {
+  return t.map((v) => (Number.isFinite(v) ? v : v > 0 ? 'Infinity' : '-Infinity'));
+}
+
+export function decodeThresholds(t: readonly (number | string)[]): number[] {
+  return t.map((v) => (typeof v === 'number' ? v : v === 'Infinity' ? Infinity : -Infinity));
+}
+
+/** Decodes a video file to the model's T frames of S x S (set by the Node entry). */
+export type VideoDecoder = (path: string, frames: number, size: number) => Promise<FramesInput>;
+
+export class SaccadeModel {
+  constructor(
+    readonly net: VideoNet,
+    readonly meta: BundleMeta,
+    readonly decoder?: VideoDecoder,
+  ) {}
+
+  /**
+   * Classify one video: a file path (Node), decoded frames, or a [T, H, W, 3] tensor of 0..255.
+   * Frames must be the model's size (a path is resized by ffmpeg); T' != T frames are sampled evenly.
+   */
+  async classify(input: string | FramesInput | tf.Tensor, options: ClassifyOptions = {}): Promise<ClassifyResult> {
+    if (typeof input !== 'string') return this.classifyFrames(input, options);
+    if (!this.decoder) throw new InputError('input', 'video paths can be classified in Node only (import from @saccade/sdk); pass decoded frames');
+    const started = performance.now();
+    const frames = await this.decoder(input, this.meta.frames, this.meta.frameSize);
+    return this.classifyFrames(frames, options, performance.now() - started);
+  }
+
+  /** Classify many videos, one after the other (each with its own early exit). */
+  async classifyBatch(inputs: readonly (string | FramesInput | tf.Tensor)[], options: ClassifyOptions = {}): Promise<ClassifyResult[]> {
+    const out: ClassifyResult[] = [];
+    for (const input of inputs) out.push(await this.classify(input, options));
+    return out;
+  }
+
+  get classes(): string[] {
+    return this.meta.classes;
+  }
+
+  /** Thresholds for a budget (undefined: no early exit). */
+  thresholdsFor(options: ClassifyOptions): number[] | undefined {
+    const t = this.meta.frames;
+    if (options.thresholds) {
+      if (options.thresholds.length !== t) throw new InputError('thresholds', `must have ${t} entries (one per step), got ${options.thresholds.length}`);
+      return [...options.thresholds];
+    }
+    if (options.budgetGflops === undefined) return undefined;
+    if (!(options.budgetGflops > 0)) throw new InputError('budgetGflops', `must be a positive number, got ${options.budgetGflops}`);
+    const budgets = this.meta.exit?.budgets ?? [];
+    if (budgets.length === 0) throw new InputError('budgetGflops', 'this model has no calibrated exit thresholds (run `saccade calibrate` or pass thresholds)');
+    const fitting = budgets.filter((b) => b.targetGflops <= options.budgetGflops!).sort((a, b) => b.targetGflops - a.targetGflops);
+    if (fitting.length === 0) {
+      const least = Math.min(...budgets.map((b) => b.targetGflops));
+      throw new InputError('budgetGflops', `${options.budgetGflops} is below the smallest calibrated budget (${least} GFLOPs)`);
+    }
+    return fitting[0]!.thresholds;
+  }
+
+  /** Bytes [T', S', S', 3] -> T frames of S x S (uniformly sampled; sizes must match). */
+  private prepare(input: FramesInput | tf.Tensor): tf.Tensor5D {
+    const { frames: t, frameSize: s } = this.meta;
+    let bytes: Uint8Array;
+    let n: number;
+    if (input instanceof tf.Tensor) {
+      if (input.rank !== 4 || input.shape[3] !== 3) throw new InputError('frames', `tensor must be [T, H, W, 3] RGB (0..255), got [${input.shape}]`);
+      if (input.shape[1] !== s || input.shape[2] !== s) throw new InputError('frames', `must be ${s}x${s} (the model's frame size), got ${input.shape[2]}x${input.shape[1]}`);
+      n = input.shape[0]!;
+      if (n === 0) throw new InputError('frames', 'the video has no frames');
+      bytes = Uint8Array.from(input.dataSync());
+    } else {
+      const { data, frames, width, height } = input;
+      if (frames === 0 || data.length === 0) throw new InputError('frames', 'the video has no frames');
+      if (width !== s || height !== s) throw new InputError('frames', `must be ${s}x${s} (the model's frame size), got ${width}x${height}`);
+      const channels = data.length / (frames * width * height);
+      if (channels !== 3) throw new InputError('frames', `must be RGB (3 channels): ${data.length} bytes for ${frames} frames of ${width}x${height} is ${channels} channels`);
+      n = frames;
+      bytes = data;
+    }
+    const per = s * s * 3;
+    const picked = n === t ? bytes : (() => {
+      const out = new Uint8Array(t * per);
+      evenIndices(n, t).forEach((f, i) => out.set(bytes.subarray(f * per, (f + 1) * per), i * per));
+      return out;
+    })();
+    return normalise([picked], t, s, this.meta.normalisation);
+  }
+
+  /** Classify one video given as frames; stops at the first confident step. */
+  classifyFrames(input: FramesInput | tf.Tensor, options: ClassifyOptions = {}, decodeMs = 0): ClassifyResult {
+    const started = performance.now();
+    const thresholds = this.thresholdsFor(options);
+    const { frames: t, frameSize: s, patchSize: p } = this.meta;
+    const score: ScoreKind = this.meta.exit?.score ?? 'maxLogit';
+    const x = this.prepare(input);
+    const patches: ClassifyResult['patches'] = [];
+    let state = this.net.begin(1);
+    let last: Float32Array | undefined;
+    let exitStep = t;
+    let conf = 0;
+    try {
+      for (let k = 0; k < t; k++) {
+        const frame = tf.tidy(() => tf.reshape(tf.slice(x, [0, k, 0, 0, 0], [1, 1, s, s, 3]), [1, s, s, 3]) as tf.Tensor4D);
+        const out = this.net.step(frame, state, options.seed);
+        frame.dispose();
+        state = out.state;
+        last = out.logits.dataSync() as Float32Array;
+        out.logits.dispose();
+        if (out.centre) {
+          const [cy, cx] = out.centre.dataSync();
+          out.centre.dispose();
+          // The centre of the patch in frame pixels (the crop puts the corner at c * (S - P)).
+          patches.push({ frame: k, y: cy! * (s - p) + p / 2, x: cx! * (s - p) + p / 2, size: p });
+        }
+        conf = confidence(Array.from(last), score);
+        if (thresholds && k < t - 1 && conf >= thresholds[k]!) {
+          exitStep = k + 1;
+          break;
+        }
+      }
+    } finally {
+      tf.dispose(state.tensors);
+      x.dispose();
+    }
+    const probs = softmax(last!);
+    const order = probs.map((v, i) => [v, i] as const).sort((a, b) => b[0] - a[0]);
+    const topK = order.slice(0, Math.max(1, options.topK ?? 5)).map(([prob, i]) => ({ label: this.meta.classes[i]!, index: i, probability: prob }));
+    const inference = performance.now() - started;
+    return {
+      label: topK[0]!.label,
+      index: topK[0]!.index,
+      probability: topK[0]!.probability,
+      topK,
+      exitStep,
+      steps: t,
+      score: conf,
+      gflops: this.meta.gflopsPerStep.slice(0, exitStep).reduce((a, b) => a + b, 0),
+      patches,
+      timingsMs: { decode: decodeMs, inference, total: decodeMs + inference },
+    };
+  }
+
+  /**
+   * Logits of a batch of videos, all steps at once (the fastest path when no early exit is wanted):
+   * bytes of N videos [T, S, S, 3] -> [N][T][classes].
+   */
+  logitsBatch(videos: readonly Uint8Array[], seed?: number): Float32Array {
+    return tf.tidy(() => this.net.forward(normalise(videos, this.meta.frames, this.meta.frameSize, this.meta.normalisation), { seed }).logits.dataSync() as Float32Array);
+  }
+
+  dispose(): void {
+    this.net.dispose();
+  }
+}

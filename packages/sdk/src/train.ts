@@ -1,0 +1,317 @@
+/**
+ * Training and evaluation as library functions. `train` takes datasets, a config (validated) and
+ * callbacks; it evaluates after every epoch, writes checkpoints through a CheckpointStore (Node:
+ * `fileCheckpoints(dir)`, atomic), and resumes from one to the same weights as an uninterrupted
+ * run: the data order, flips and random patches of step n depend only on (seed, epoch, n), and
+ * the optimizer's whole state is saved.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { deriveSeed, Rng } from '@saccade/tensor';
+
+import { createVideoNet, type VideoNet } from './adafocus.js';
+import { parseConfig, type TrainConfig, type TrainConfigInput } from './config.js';
+import { normalise, type VideoDataset } from './dataset.js';
+import { CheckpointError, DatasetError } from './errors.js';
+import { cosineLr, PartOptimizer } from './optimizer.js';
+
+export interface EvalResult {
+  videos: number;
+  /** Top-1 accuracy of the last step's prediction. */
+  accuracy: number;
+  /** Top-1 accuracy after each step (the prediction if every video stopped there). */
+  accuracyPerStep: number[];
+  meanLoss: number;
+  /** Logits [videos][steps][classes] (for early-exit calibration and reports). */
+  logits: Float32Array;
+  labels: Int32Array;
+  steps: number;
+  classes: number;
+  /** Evaluation wall time. */
+  seconds: number;
+}
+
+export interface EpochRecord {
+  epoch: number;
+  step: number;
+  trainLoss: number;
+  trainAccuracy: number;
+  lr: number;
+  val?: { accuracy: number; accuracyPerStep: number[]; meanLoss: number };
+  seconds: number;
+}
+
+export interface BatchProgress {
+  epoch: number;
+  epochs: number;
+  batch: number;
+  batches: number;
+  step: number;
+  totalSteps: number;
+  loss: number;
+  lr: number;
+  elapsedSeconds: number;
+}
+
+/** The state a run can be resumed from. */
+export interface Checkpoint {
+  version: 1;
+  config: TrainConfig;
+  classes: string[];
+  /** Epoch and batch of the next step; `step` counts steps done. */
+  epoch: number;
+  batch: number;
+  step: number;
+  /** Running sums of the epoch in progress. */
+  epochLoss: number;
+  epochCorrect: number;
+  epochSeen: number;
+  history: EpochRecord[];
+  /** Weights of every sub-network, `${model}/${index}`, and the optimizer state. */
+  weights: Record<string, tf.Tensor>;
+  optimizerStep: number;
+  optimizer: Record<string, tf.Tensor>;
+}
+
+export interface CheckpointStore {
+  load(): Promise<Checkpoint | undefined>;
+  save(checkpoint: Checkpoint): Promise<void>;
+}
+
+export interface TrainOptions {
+  config?: TrainConfigInput;
+  train: VideoDataset;
+  val?: VideoDataset;
+  checkpoints?: CheckpointStore;
+  /** Continue from the store's checkpoint if there is one. */
+  resume?: boolean;
+  /** Stop (after a checkpoint) when aborted: Ctrl-C. */
+  signal?: AbortSignal;
+  /** Stop after this many steps in this call (a checkpoint is written first). */
+  maxSteps?: number;
+  onBatch?: (p: BatchProgress) => void;
+  onEpoch?: (r: EpochRecord) => void;
+  /** Batch size of evaluation. Default 8. */
+  evalBatchSize?: number;
+}
+
+export interface TrainResult {
+  net: VideoNet;
+  config: TrainConfig;
+  classes: string[];
+  history: EpochRecord[];
+  steps: number;
+  /** Why it stopped before the last epoch, if it did. */
+  stopped?: 'aborted' | 'maxSteps';
+  seconds: number;
+}
+
+function checkDataset(d: VideoDataset, c: TrainConfig, what: string): void {
+  if (d.length === 0) throw new DatasetError(what, 'has no videos');
+  if (d.frames !== c.frames || d.size !== c.frameSize) {
+    throw new DatasetError(what, `holds ${d.frames} frames of ${d.size}px, the config wants ${c.frames} of ${c.frameSize}px`);
+  }
+}
+
+/** Evaluate a network on a dataset (no augmentation, all steps). */
+export function evaluate(net: VideoNet, data: VideoDataset, options: { batchSize?: number; seed?: number } = {}): EvalResult {
+  const c = net.config;
+  const started = performance.now();
+  const bs = options.batchSize ?? 8;
+  const t = c.frames;
+  const k = net.classes;
+  const logits = new Float32Array(data.length * t * k);
+  const labels = new Int32Array(data.length);
+  let lossSum = 0;
+  for (let i = 0; i < data.length; i += bs) {
+    const idx = Array.from({ length: Math.min(bs, data.length - i) }, (_, j) => i + j);
+    idx.forEach((v) => (labels[v] = data.label(v)));
+    const [values, loss] = tf.tidy(() => {
+      const x = normalise(idx.map((v) => data.video(v)), t, c.frameSize, c);
+      const l = net.forward(x, { seed: deriveSeed(options.seed ?? c.seed, `eval-${i}`) }).logits;
+      const y = tf.oneHot(tf.tensor1d(idx.map((v) => data.label(v)), 'int32'), k);
+      const last = tf.reshape(tf.slice(l, [0, t - 1, 0], [idx.length, 1, k]), [idx.length, k]);
+      return [l.dataSync() as Float32Array, tf.losses.softmaxCrossEntropy(y, last).dataSync()[0]!];
+    });
+    logits.set(values, i * t * k);
+    lossSum += loss * idx.length;
+  }
+  const accuracyPerStep = Array.from({ length: t }, (_, s) => {
+    let correct = 0;
+    for (let v = 0; v < data.length; v++) {
+      const row = logits.subarray((v * t + s) * k, (v * t + s + 1) * k);
+      let best = 0;
+      for (let j = 1; j < k; j++) if (row[j]! > row[best]!) best = j;
+      if (best === labels[v]) correct++;
+    }
+    return correct / data.length;
+  });
+  return { videos: data.length, accuracy: accuracyPerStep[t - 1]!, accuracyPerStep, meanLoss: lossSum / data.length, logits, labels, steps: t, classes: k, seconds: (performance.now() - started) / 1000 };
+}
+
+function snapshot(net: VideoNet): Record<string, tf.Tensor> {
+  const out: Record<string, tf.Tensor> = {};
+  for (const [name, model] of Object.entries(net.models())) model.getWeights().forEach((w, i) => (out[`${name}/${i}`] = w.clone()));
+  return out;
+}
+
+function restoreWeights(net: VideoNet, weights: Record<string, tf.Tensor>, where: string): void {
+  for (const [name, model] of Object.entries(net.models())) {
+    const current = model.getWeights();
+    const values = current.map((w, i) => {
+      const v = weights[`${name}/${i}`];
+      if (!v || v.shape.join() !== w.shape.join()) throw new CheckpointError(where, `weight ${name}/${i} is missing or has the wrong shape`);
+      return v;
+    });
+    model.setWeights(values);
+  }
+}
+
+/** Train a network; returns it with the history. The caller owns (and disposes) `result.net`. */
+export async function train(options: TrainOptions): Promise<TrainResult> {
+  const started = performance.now();
+  const config = parseConfig(options.config ?? {});
+  const data = options.train;
+  checkDataset(data, config, 'training set');
+  if (options.val) checkDataset(options.val, config, 'validation set');
+  if (options.val && options.val.classes.join('\n') !== data.classes.join('\n')) throw new DatasetError('validation set', 'has other classes than the training set');
+  const classes = [...data.classes];
+  const bs = Math.min(config.batchSize, data.length);
+  const batches = Math.floor(data.length / bs);
+  const totalSteps = batches * config.epochs;
+  const warmup = Math.round(config.warmupEpochs * batches);
+
+  const net = createVideoNet(config, classes.length);
+  const opt = new PartOptimizer(
+    { kind: config.optimizer, lr: config.lr, momentum: config.momentum, weightDecay: config.weightDecay },
+    net.parts(),
+    { policy: config.lrPolicy, glance: config.lrGlance, focus: config.lrFocus, classifier: config.lrClassifier },
+  );
+  let epoch = 0;
+  let batch = 0;
+  let step = 0;
+  let epochLoss = 0;
+  let epochCorrect = 0;
+  let epochSeen = 0;
+  let history: EpochRecord[] = [];
+  let epochStarted = performance.now();
+
+  try {
+    if (options.resume && options.checkpoints) {
+      const ck = await options.checkpoints.load();
+      if (ck) {
+        const same = JSON.stringify(ck.config) === JSON.stringify(config) && ck.classes.join('\n') === classes.join('\n');
+        if (!same) {
+          tf.dispose([...Object.values(ck.weights), ...Object.values(ck.optimizer)]);
+          throw new CheckpointError('checkpoint', 'was written by a run with another config or other classes; start a new run folder or pass the same config');
+        }
+        try {
+          restoreWeights(net, ck.weights, 'checkpoint');
+          opt.restore(ck.optimizerStep, ck.optimizer);
+        } finally {
+          tf.dispose([...Object.values(ck.weights), ...Object.values(ck.optimizer)]);
+        }
+        ({ epoch, batch, step, epochLoss, epochCorrect, epochSeen, history } = ck);
+      }
+    }
+
+    const save = async () => {
+      if (!options.checkpoints) return;
+      const weights = snapshot(net);
+      const state = opt.state();
+      const optimizer = Object.fromEntries(state.tensors.map((x) => [x.name, x.tensor]));
+      try {
+        await options.checkpoints.save({ version: 1, config, classes, epoch, batch, step, epochLoss, epochCorrect, epochSeen, history, weights, optimizerStep: state.step, optimizer });
+      } finally {
+        tf.dispose([...Object.values(weights), ...Object.values(optimizer)]);
+      }
+    };
+
+    const varNames = opt.names;
+    const vars = varNames.map((n) => opt.vars.get(n)!);
+    let stepsThisCall = 0;
+    while (epoch < config.epochs) {
+      const rng = new Rng(deriveSeed(config.seed, `epoch-${epoch}`));
+      const order = rng.shuffle(Array.from({ length: data.length }, (_, i) => i));
+      const flips = order.map(() => config.flip && rng.bernoulli(0.5));
+      while (batch < batches) {
+        if (options.signal?.aborted) {
+          await save();
+          return { net, config, classes, history, steps: step, stopped: 'aborted', seconds: (performance.now() - started) / 1000 };
+        }
+        if (options.maxSteps !== undefined && stepsThisCall >= options.maxSteps) {
+          await save();
+          return { net, config, classes, history, steps: step, stopped: 'maxSteps', seconds: (performance.now() - started) / 1000 };
+        }
+        const idx = order.slice(batch * bs, (batch + 1) * bs);
+        const lr = cosineLr(config.lr, step, totalSteps, warmup);
+        const stepSeed = deriveSeed(config.seed, `step-${step}`);
+        const flipOf = idx.map((_, j) => flips[batch * bs + j]!);
+        const chunk = config.microBatch > 0 ? config.microBatch : idx.length;
+        let loss = 0;
+        let summed: Record<string, tf.Tensor> | undefined;
+        for (let at = 0; at < idx.length; at += chunk) {
+          const part = idx.slice(at, at + chunk);
+          const weight = part.length / idx.length;
+          const r = tf.tidy(() => {
+            const x = normalise(part.map((i) => data.video(i)), config.frames, config.frameSize, config, flipOf.slice(at, at + chunk));
+            const y = tf.tensor1d(part.map((i) => data.label(i)), 'int32');
+            const { value, grads } = tf.variableGrads(() => net.loss(x, y, deriveSeed(stepSeed, at)), vars);
+            const scaled: Record<string, tf.Tensor> = {};
+            for (const [name, g] of Object.entries(grads)) scaled[name] = summed?.[name] ? tf.add(summed[name]!, tf.mul(g, weight)) : tf.mul(g, weight);
+            return { value: value.dataSync()[0]!, scaled };
+          });
+          if (summed) tf.dispose(Object.values(summed));
+          summed = r.scaled;
+          loss += r.value * weight;
+        }
+        opt.apply(summed!, lr);
+        tf.dispose(Object.values(summed!));
+        if (!Number.isFinite(loss)) throw new Error(`training diverged: loss ${loss} at step ${step} (epoch ${epoch + 1}, batch ${batch + 1}); lower config.lr`);
+        epochLoss += loss * idx.length;
+        epochSeen += idx.length;
+        step++;
+        batch++;
+        stepsThisCall++;
+        options.onBatch?.({ epoch, epochs: config.epochs, batch, batches, step, totalSteps, loss, lr, elapsedSeconds: (performance.now() - started) / 1000 });
+        if (config.checkpointEvery > 0 && step % config.checkpointEvery === 0 && batch < batches) await save();
+      }
+      // Training accuracy of the epoch's weights, measured on a fixed subset after the epoch (cheap).
+      const sub = Math.min(data.length, 64);
+      const subset: VideoDataset = {
+        classes: data.classes,
+        frames: data.frames,
+        size: data.size,
+        length: sub,
+        label: (i) => data.label(order[i]!),
+        video: (i) => data.video(order[i]!),
+        name: (i) => data.name(order[i]!),
+      };
+      epochCorrect = evaluate(net, subset, { batchSize: options.evalBatchSize }).accuracy * sub;
+      const val = options.val ? evaluate(net, options.val, { batchSize: options.evalBatchSize }) : undefined;
+      const record: EpochRecord = {
+        epoch: epoch + 1,
+        step,
+        trainLoss: epochLoss / Math.max(1, epochSeen),
+        trainAccuracy: epochCorrect / sub,
+        lr: cosineLr(config.lr, step - 1, totalSteps, warmup),
+        ...(val ? { val: { accuracy: val.accuracy, accuracyPerStep: val.accuracyPerStep, meanLoss: val.meanLoss } } : {}),
+        seconds: (performance.now() - epochStarted) / 1000,
+      };
+      history = [...history, record];
+      options.onEpoch?.(record);
+      epoch++;
+      batch = 0;
+      epochLoss = 0;
+      epochCorrect = 0;
+      epochSeen = 0;
+      epochStarted = performance.now();
+      await save();
+    }
+    return { net, config, classes, history, steps: step, seconds: (performance.now() - started) / 1000 };
+  } catch (error) {
+    net.dispose();
+    throw error;
+  } finally {
+    opt.dispose();
+  }
+}

@@ -1,0 +1,16 @@
+export { createStepClassifier, wrapStepClassifier } from './classifier.js';
+export type { ClassifierOptions, StepClassifier } from './classifier.js';
+export { createVideoNet } from './adafocus.js';
+export type { ForwardResult, PatchSource, StepOutput, StepState, VideoNet } from './adafocus.js';
+export { configSchema, METHODS, parseConfig } from './config.js';
+export type { Method, TrainConfig, TrainConfigInput } from './config.js';
+export { datasetFromArrays, normalise } from './dataset.js';
+export type { ArrayDatasetOptions, Normalisation, VideoDataset } from './dataset.js';
+export { BundleError, CheckpointError, ConfigError, DatasetError, InputError, SaccadeSdkError } from './errors.js';
+export { cosineLr, PartOptimizer } from './optimizer.js';
+export type { OptimizerOptions } from './optimizer.js';
+export { evaluate, train } from './train.js';
+export type { BatchProgress, Checkpoint, CheckpointStore, EpochRecord, EvalResult, TrainOptions, TrainResult } from './train.js';
+export { BUNDLE_FORMAT, BUNDLE_VERSION, SaccadeModel } from './model.js';
+export type { BundleMeta, ClassifyOptions, ClassifyResult, ExitBudget, FramesInput, VideoDecoder } from './model.js';
+export { checkMeta, createMeta, loadBundleWith, SACCADE_VERSION } from './bundle.js';
