@@ -102,8 +102,8 @@ describe('VideoNet', () => {
 
   it('rejects frames of the wrong size or channel count with an InputError that says what it expected', () => {
     withNet({}, (net) => {
-      expect(() => tf.tidy(() => net.forward(tf.zeros([1, 4, 30, 32, 3]) as tf.Tensor5D))).toThrow(/expected \[B, 4, 32, 32, 3\], got \[1,4,30,32,3\]/);
-      expect(() => tf.tidy(() => net.forward(tf.zeros([1, 4, 32, 32, 1]) as tf.Tensor5D))).toThrow(InputError);
+      expect(() => tf.tidy(() => void net.forward(tf.zeros([1, 4, 30, 32, 3]) as tf.Tensor5D))).toThrow(/expected \[B, 4, 32, 32, 3\], got \[1,4,30,32,3\]/);
+      expect(() => tf.tidy(() => void net.forward(tf.zeros([1, 4, 32, 32, 1]) as tf.Tensor5D))).toThrow(InputError);
     });
   });
 });

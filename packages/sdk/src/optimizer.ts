@@ -111,7 +111,7 @@ export class PartOptimizer {
       list[Number(key.slice(at + 1))] = tensor;
       perVar.set(name, list);
     }
-    for (const [name, list] of perVar) this.slots.set(name, list.map((x) => tf.variable(x.clone(), false)));
+    for (const [name, list] of perVar) this.slots.set(name, tf.tidy(() => list.map((x) => tf.variable(x.clone(), false))));
   }
 
   private disposeSlots(): void {

@@ -1,0 +1,159 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import * as tf from '@tensorflow/tfjs';
+import { Rng } from '@saccade/tensor';
+import { encodeVideo } from '@saccade/video';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { TOY, toyDataset, toyVideo } from '../test/toy.js';
+import { normalise } from './dataset.js';
+import { BundleError, InputError } from './errors.js';
+import { loadModel, saveBundle } from './node/bundle.js';
+import { train } from './train.js';
+import type { SaccadeModel } from './model.js';
+import type { VideoNet } from './adafocus.js';
+
+let dir: string;
+let net: VideoNet;
+const data = toyDataset(24, 1);
+const classes = ['red', 'green', 'blue'];
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'saccade-bundle-'));
+  net = (await train({ config: { ...TOY, epochs: 2 }, train: data })).net;
+  await saveBundle(net, join(dir, 'good'), { classes, metrics: { note: 'test' } });
+});
+afterAll(async () => {
+  net.dispose();
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function withModel<T>(path: string, fn: (m: SaccadeModel) => Promise<T>): Promise<T> {
+  const m = await loadModel(path);
+  try {
+    return await fn(m);
+  } finally {
+    m.dispose();
+  }
+}
+
+async function copyBundle(name: string): Promise<string> {
+  const to = join(dir, name);
+  await saveBundle(net, to, { classes });
+  return to;
+}
+
+describe('bundles', () => {
+  it('writes saccade.json and one tfjs-layers model per sub-network; loads to the same outputs', async () => {
+    const meta = JSON.parse(await readFile(join(dir, 'good', 'saccade.json'), 'utf8'));
+    expect(meta).toMatchObject({ format: 'saccade-bundle', version: 1, method: 'adafocus_v2', classes, frames: 4, frameSize: 32, patchSize: 16, metrics: { note: 'test' } });
+    expect(meta.gflopsPerStep).toHaveLength(4);
+    expect(Object.keys(meta.models).sort()).toEqual(['classifier_heads', 'classifier_mlp', 'focus', 'glance', 'policy_encoder', 'policy_recurrent']);
+    for (const folder of Object.values(meta.models) as string[]) expect(existsSync(join(dir, 'good', folder, 'model.json'))).toBe(true);
+    const videos = [0, 1, 2].map((i) => data.video(i));
+    const expected = tf.tidy(() => Array.from(net.forward(normalise(videos, 4, 32, net.config)).logits.dataSync()));
+    await withModel(join(dir, 'good'), async (m) => {
+      const got = Array.from(m.logitsBatch(videos));
+      got.forEach((v, i) => expect(v).toBeCloseTo(expected[i]!, 5));
+    });
+  });
+
+  it('classifies frames, a tensor and a video file (ffmpeg) with label, top-k, patches, GFLOPs and timings', async () => {
+    const frames = toyVideo(2, new Rng(5));
+    const file = join(dir, 'clip.mp4');
+    await encodeVideo(file, frames, { width: 32, height: 32 });
+    await withModel(join(dir, 'good'), async (m) => {
+      const a = await m.classify({ data: frames, frames: 4, width: 32, height: 32 }, { topK: 3 });
+      expect(a.topK).toHaveLength(3);
+      expect(a.topK.reduce((s, t) => s + t.probability, 0)).toBeCloseTo(1, 5);
+      expect(a.label).toBe(a.topK[0]!.label);
+      expect([a.exitStep, a.steps]).toEqual([4, 4]);
+      expect(a.patches).toHaveLength(4);
+      for (const p of a.patches) {
+        expect(p.size).toBe(16);
+        expect(p.y).toBeGreaterThanOrEqual(8);
+        expect(p.y).toBeLessThanOrEqual(24);
+      }
+      expect(a.gflops).toBeCloseTo(m.meta.gflopsPerVideo, 10);
+      const t = tf.tensor4d(frames, [4, 32, 32, 3], 'int32');
+      const b = await m.classify(t);
+      t.dispose();
+      expect(b.topK.slice(0, 3).map((x) => x.index)).toEqual(a.topK.map((x) => x.index));
+      expect(b.probability).toBeCloseTo(a.probability, 5);
+      const c = await m.classify(file);
+      expect(c.timingsMs.decode).toBeGreaterThan(0);
+      expect(classes).toContain(c.label);
+      // Early exit: a threshold every step passes stops after step 1 and spends one step's GFLOPs.
+      const early = await m.classify({ data: frames, frames: 4, width: 32, height: 32 }, { thresholds: [-1e9, -1e9, -1e9, -1e9] });
+      expect(early.exitStep).toBe(1);
+      expect(early.patches).toHaveLength(1);
+      expect(early.gflops).toBeCloseTo(m.meta.gflopsPerStep[0]!, 10);
+      const batch = await m.classifyBatch([file, { data: frames, frames: 4, width: 32, height: 32 }]);
+      expect(batch).toHaveLength(2);
+    });
+  });
+
+  it('keeps tf.memory flat over many classifications', async () => {
+    await withModel(join(dir, 'good'), async (m) => {
+      const frames = { data: toyVideo(1, new Rng(9)), frames: 4, width: 32, height: 32 };
+      await m.classify(frames);
+      const before = tf.memory().numTensors;
+      for (let i = 0; i < 50; i++) await m.classify(frames, { thresholds: [i % 2 ? 1e9 : -1e9, 1e9, 1e9, 1e9] });
+      expect(tf.memory().numTensors).toBe(before);
+    });
+  });
+
+  it('rejects bad input with an InputError: wrong size, wrong channels, empty video, missing file', async () => {
+    await withModel(join(dir, 'good'), async (m) => {
+      await expect(m.classify({ data: new Uint8Array(4 * 30 * 30 * 3), frames: 4, width: 30, height: 30 })).rejects.toThrow(/must be 32x32/);
+      await expect(m.classify({ data: new Uint8Array(4 * 32 * 32), frames: 4, width: 32, height: 32 })).rejects.toThrow(/must be RGB \(3 channels\)/);
+      await expect(m.classify({ data: new Uint8Array(0), frames: 0, width: 32, height: 32 })).rejects.toThrow(/no frames/);
+      await expect(m.classify(join(dir, 'nope.mp4'))).rejects.toThrow(InputError);
+      await expect(m.classify({ data: new Uint8Array(4 * 32 * 32 * 3), frames: 4, width: 32, height: 32 }, { budgetGflops: 0.001 })).rejects.toThrow(/no calibrated exit thresholds/);
+    });
+  });
+
+  it('rejects a missing or corrupt shard, a missing saccade.json and another version with a BundleError', async () => {
+    const missing = await copyBundle('missing');
+    const shard = (await readdir(join(missing, 'focus'))).find((f) => f.endsWith('.bin'))!;
+    await rm(join(missing, 'focus', shard));
+    await expect(loadModel(missing)).rejects.toThrow(/focus\/weights-.*\.bin \(a weight shard\) is missing/);
+
+    const corrupt = await copyBundle('corrupt');
+    const s2 = join(corrupt, 'glance', (await readdir(join(corrupt, 'glance'))).find((f) => f.endsWith('.bin'))!);
+    const bytes = await readFile(s2);
+    bytes[10] = bytes[10]! ^ 0xff;
+    await writeFile(s2, bytes);
+    await expect(loadModel(corrupt)).rejects.toThrow(/glance\/weights-.*\.bin is corrupt/);
+
+    const other = await copyBundle('other');
+    const meta = JSON.parse(await readFile(join(other, 'saccade.json'), 'utf8'));
+    await writeFile(join(other, 'saccade.json'), JSON.stringify({ ...meta, version: 99 }));
+    await expect(loadModel(other)).rejects.toThrow(/bundle version 99 was written by another Saccade/);
+    await expect(loadModel(join(dir, 'absent'))).rejects.toThrow(BundleError);
+    await writeFile(join(other, 'saccade.json'), '{"format": "saccade-bundle", "ver');
+    await expect(loadModel(other)).rejects.toThrow(/not valid JSON/);
+  });
+
+  it('a failed save leaves the previous bundle in place and no temporary folder behind', async () => {
+    const target = await copyBundle('replace');
+    const before = await readFile(join(target, 'saccade.json'), 'utf8');
+    const models = net.models();
+    const focus = models['focus']!;
+    const original = focus.save.bind(focus);
+    focus.save = async () => {
+      throw new Error('disk full');
+    };
+    try {
+      await expect(saveBundle(net, target, { classes, metrics: { changed: true } })).rejects.toThrow('disk full');
+    } finally {
+      focus.save = original;
+    }
+    expect(await readFile(join(target, 'saccade.json'), 'utf8')).toBe(before);
+    expect((await readdir(dir)).filter((f) => f.includes('.tmp-') || f.includes('.old-'))).toEqual([]);
+    await withModel(target, async (m) => expect(m.classes).toEqual(classes));
+  });
+});
