@@ -1,9 +1,9 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: { index: 'src/index.ts', browser: 'src/browser.ts' },
+  entry: { index: 'src/index.ts', browser: 'src/browser.ts', 'bench/mfm': 'bench/mfm.ts' },
   format: ['esm'],
-  dts: true,
+  dts: { entry: { index: 'src/index.ts', browser: 'src/browser.ts' } },
   sourcemap: true,
   clean: true,
   target: 'node20',

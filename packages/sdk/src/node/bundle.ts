@@ -9,7 +9,6 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 
-import * as tf from '@tensorflow/tfjs';
 import { fileIO, writeFileAtomic } from '@saccade/tensor/node';
 import { decodeFrames, probe } from '@saccade/video';
 
