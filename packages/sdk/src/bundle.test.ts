@@ -12,7 +12,8 @@ import { TOY, toyDataset, toyVideo } from '../test/toy.js';
 import { normalise } from './dataset.js';
 import { BundleError, InputError } from './errors.js';
 import { loadModel, saveBundle } from './node/bundle.js';
-import { train } from './train.js';
+import { evaluate, train } from './train.js';
+import { calibrateExits } from './exit.js';
 import type { SaccadeModel } from './model.js';
 import type { VideoNet } from './adafocus.js';
 
@@ -113,6 +114,23 @@ describe('bundles', () => {
       await expect(m.classify({ data: new Uint8Array(0), frames: 0, width: 32, height: 32 })).rejects.toThrow(/no frames/);
       await expect(m.classify(join(dir, 'nope.mp4'))).rejects.toThrow(InputError);
       await expect(m.classify({ data: new Uint8Array(4 * 32 * 32 * 3), frames: 4, width: 32, height: 32 }, { budgetGflops: 0.001 })).rejects.toThrow(/no calibrated exit thresholds/);
+    });
+  });
+
+  it('stores calibrated exit thresholds; classify with a budget stops early and spends about the budget', async () => {
+    const full = net.gflopsPerStep().reduce((a, b) => a + b, 0);
+    const target = full / 2;
+    const exit = calibrateExits(net, evaluate(net, data), [target]);
+    expect(exit.budgets[0]!.expectedGflops).toBeLessThanOrEqual(target + 1e-12);
+    const to = join(dir, 'calibrated');
+    await saveBundle(net, to, { classes, exit });
+    await withModel(to, async (m) => {
+      expect(m.meta.exit!.budgets[0]!.thresholds.at(-1)).toBe(-Infinity);
+      const spent: number[] = [];
+      for (let i = 0; i < data.length; i++) spent.push((await m.classify({ data: data.video(i), frames: 4, width: 32, height: 32 }, { budgetGflops: target })).gflops);
+      // The same videos it was calibrated on: the mean cost is the calibrated one.
+      expect(spent.reduce((a, b) => a + b, 0) / spent.length).toBeCloseTo(exit.budgets[0]!.expectedGflops, 10);
+      await expect(m.classify({ data: data.video(0), frames: 4, width: 32, height: 32 }, { budgetGflops: target / 10 })).rejects.toThrow(/below the smallest calibrated budget/);
     });
   });
 

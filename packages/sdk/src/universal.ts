@@ -14,3 +14,4 @@ export type { BatchProgress, Checkpoint, CheckpointStore, EpochRecord, EvalResul
 export { BUNDLE_FORMAT, BUNDLE_VERSION, SaccadeModel } from './model.js';
 export type { BundleMeta, ClassifyOptions, ClassifyResult, ExitBudget, FramesInput, VideoDecoder } from './model.js';
 export { checkMeta, createMeta, loadBundleWith, SACCADE_VERSION } from './bundle.js';
+export { calibrateExits, stepLogits } from './exit.js';
