@@ -1,7 +1,7 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: { index: 'src/index.ts', browser: 'src/browser.ts', 'bench/mfm': 'bench/mfm.ts', 'bench/memory': 'bench/memory.ts' },
+  entry: { index: 'src/index.ts', browser: 'src/browser.ts', 'bench/memory': 'bench/memory.ts' },
   format: ['esm'],
   dts: { entry: { index: 'src/index.ts', browser: 'src/browser.ts' } },
   sourcemap: true,

@@ -1,0 +1,218 @@
+/**
+ * `saccade bench` and `saccade demo`: train AdaFocusV2 and the baselines on one dataset (each run
+ * in a child `saccade train` process: wasm runs one thread, so --parallel 2 uses two cores), then
+ * measure every model in this one process (same backend): accuracy, GFLOPs per video, videos/s,
+ * the early-exit budget curve of AdaFocusV2 with the random-exit baseline; write report.md,
+ * report.json and an accuracy-vs-GFLOPs SVG.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { budgetCurve, type BudgetPoint } from '@saccade/early-exit';
+import { accuracyVsGflopsSvg, gflopsTable } from '@saccade/metrics';
+import { calibrateExits, evaluate, loadModel, saveBundle, stepLogits } from '@saccade/sdk';
+import { initBackend } from '@saccade/tensor';
+
+import { dataCommand, loadSplit, measureThroughput, type TrainSummary } from './commands.js';
+import { createProgress } from './progress.js';
+
+export interface BenchOptions {
+  out: string;
+  data?: string;
+  trainVideos: number;
+  valVideos: number;
+  seeds: number;
+  parallel: number;
+  /** Config flags for every run (e.g. epochs). */
+  flags: Record<string, unknown>;
+  methods: string[];
+  quiet?: boolean;
+  /** Fashion-MNIST folder for building the data. */
+  source?: string;
+  signal?: AbortSignal;
+}
+
+interface RunSpec {
+  method: string;
+  seed: number;
+}
+
+export interface BenchGroup {
+  method: string;
+  seeds: number;
+  accuracyMean: number;
+  accuracyStd: number;
+  accuracies: number[];
+  gflopsPerVideo: number;
+  videosPerSecond: number;
+  trainSecondsMean: number;
+}
+
+export interface BenchReport {
+  data: string;
+  backend: string;
+  trainWallSeconds: number;
+  groups: BenchGroup[];
+  exitCurve?: BudgetPoint[];
+  checks: string[];
+  flags: Record<string, unknown>;
+}
+
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const std = (xs: number[]) => (xs.length < 2 ? 0 : Math.sqrt(xs.reduce((a, b) => a + (b - mean(xs)) ** 2, 0) / (xs.length - 1)));
+
+const METHOD_LABEL: Record<string, string> = { v2: 'AdaFocusV2', random: 'random patches', centre: 'centre patches', uniform: 'uniform (full frames)', glance: 'glance only' };
+
+function childTrain(spec: RunSpec, o: BenchOptions, data: string, run: string): Promise<void> {
+  const cli = fileURLToPath(new URL('./cli.js', import.meta.url));
+  const args = [cli, 'train', '--method', spec.method, '--data', data, '--out', run, '--seed', String(spec.seed), '--label', `${spec.method} s${spec.seed}`];
+  for (const [k, v] of Object.entries(o.flags)) args.push('--set', `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
+  if (o.quiet) args.push('--quiet');
+  return new Promise((resolvePromise, reject) => {
+    const p = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+    const kill = () => p.kill('SIGINT');
+    o.signal?.addEventListener('abort', kill, { once: true });
+    p.on('error', reject);
+    p.on('exit', (code) => {
+      o.signal?.removeEventListener('abort', kill);
+      if (code === 0) resolvePromise();
+      else reject(new Error(`saccade train --method ${spec.method} --seed ${spec.seed} exited with ${code}`));
+    });
+  });
+}
+
+export async function runBench(o: BenchOptions): Promise<BenchReport> {
+  const out = resolve(o.out);
+  await mkdir(out, { recursive: true });
+  const progress = createProgress({ ...(o.quiet ? { quiet: true } : {}), label: 'bench' });
+  const data = resolve(o.data ?? join(out, 'data'));
+  if (!existsSync(join(data, 'classInd.txt'))) {
+    progress.note(`building Moving Fashion-MNIST (${o.trainVideos} + ${o.valVideos} videos) in ${data}`);
+    await dataCommand({ out: data, train: o.trainVideos, val: o.valVideos, frames: 16, size: 128, seed: 1, ...(o.source ? { source: o.source } : {}), quiet: o.quiet ?? false });
+  }
+  const specs: RunSpec[] = o.methods.flatMap((method) => (['v2', 'random', 'centre'].includes(method) ? Array.from({ length: o.seeds }, (_, seed) => ({ method, seed })) : [{ method, seed: 0 }]));
+  const runDir = (s: RunSpec) => join(out, 'runs', `${s.method}-s${s.seed}`);
+  const queue = specs.filter((s) => !existsSync(join(runDir(s), 'summary.json')));
+  progress.note(`${specs.length} training runs (${specs.length - queue.length} already done), ${o.parallel} at a time`);
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: Math.max(1, o.parallel) }, async () => {
+      while (queue.length > 0) {
+        if (o.signal?.aborted) return;
+        const s = queue.shift()!;
+        await childTrain(s, o, data, runDir(s));
+      }
+    }),
+  );
+  if (o.signal?.aborted) throw new Error('interrupted');
+  const trainWall = (performance.now() - started) / 1000;
+
+  progress.note('measuring every model in one process');
+  const backend = await initBackend();
+  const rows: { method: string; seed: number; accuracy: number; gflops: number; vps: number; trainSeconds: number }[] = [];
+  let exitCurve: BudgetPoint[] | undefined;
+  for (const s of specs) {
+    const summary = JSON.parse(await readFile(join(runDir(s), 'summary.json'), 'utf8')) as TrainSummary;
+    const model = await loadModel(join(runDir(s), 'model'));
+    try {
+      const c = model.net.config;
+      const valSet = await loadSplit(data, 'val', c);
+      const e = evaluate(model.net, valSet);
+      rows.push({ method: s.method, seed: s.seed, accuracy: 100 * e.accuracy, gflops: model.meta.gflopsPerVideo, vps: measureThroughput(model, valSet), trainSeconds: summary.trainSeconds });
+      if (s.method === 'v2' && s.seed === 0) {
+        const trainSet = await loadSplit(data, 'train', c);
+        const cal = evaluate(model.net, trainSet);
+        exitCurve = budgetCurve({ calibration: stepLogits(cal), evaluation: { logits: stepLogits(e), labels: Array.from(e.labels) }, gflops: gflopsTable({ model: model.meta.gflopsPerStep[0]! }, c.frames), seed: 0 });
+        const full = model.meta.gflopsPerVideo;
+        const exit = calibrateExits(model.net, cal, [0.25, 0.4, 0.5, 0.67, 0.8].map((f) => f * full));
+        await saveBundle(model, join(runDir(s), 'model'), { exit });
+      }
+    } finally {
+      model.dispose();
+    }
+  }
+  const groups: BenchGroup[] = [...new Set(rows.map((r) => r.method))].map((method) => {
+    const rs = rows.filter((r) => r.method === method);
+    return {
+      method,
+      seeds: rs.length,
+      accuracyMean: mean(rs.map((r) => r.accuracy)),
+      accuracyStd: std(rs.map((r) => r.accuracy)),
+      accuracies: rs.map((r) => r.accuracy),
+      gflopsPerVideo: rs[0]!.gflops,
+      videosPerSecond: mean(rs.map((r) => r.vps)),
+      trainSecondsMean: mean(rs.map((r) => r.trainSeconds)),
+    };
+  });
+  const by = (m: string) => groups.find((g) => g.method === m);
+  const checks: string[] = [];
+  const ada = by('v2');
+  for (const other of [by('random'), by('centre')]) {
+    if (!ada || !other) continue;
+    const margin = ada.accuracyMean - other.accuracyMean;
+    const spread = ada.accuracyStd + other.accuracyStd;
+    checks.push(`learned policy vs ${METHOD_LABEL[other.method]}: ${margin >= 0 ? '+' : ''}${margin.toFixed(1)} points; spreads ${ada.accuracyStd.toFixed(1)} + ${other.accuracyStd.toFixed(1)} = ${spread.toFixed(1)}: margin ${margin > spread ? 'outside' : 'NOT outside'} the spread`);
+  }
+  const uni = by('uniform');
+  if (ada && uni) {
+    const gRatio = uni.gflopsPerVideo / ada.gflopsPerVideo;
+    const sRatio = ada.videosPerSecond / uni.videosPerSecond;
+    checks.push(`AdaFocusV2 ${ada.accuracyMean.toFixed(1)}% vs uniform ${uni.accuracyMean.toFixed(1)}% (${(ada.accuracyMean - uni.accuracyMean).toFixed(1)} points) at 1/${gRatio.toFixed(2)} of its GFLOPs`);
+    checks.push(`videos/s ratio ${sRatio.toFixed(2)}x against a GFLOPs ratio of ${gRatio.toFixed(2)}x: ${(sRatio / gRatio).toFixed(2)} of it`);
+  }
+  if (exitCurve && ada) {
+    const full = by('v2')!;
+    const base = rows.find((r) => r.method === 'v2' && r.seed === 0)!;
+    const ok = exitCurve.filter((p) => p.accuracy * 100 >= base.accuracy - 1);
+    const best = ok.sort((a, b) => a.meanGflops - b.meanGflops)[0];
+    if (best) checks.push(`early exit (seed 0): ${(full.gflopsPerVideo / best.meanGflops).toFixed(2)}x fewer GFLOPs per video at ${(base.accuracy - 100 * best.accuracy).toFixed(1)} points accuracy loss (p = ${best.p})`);
+    const beats = exitCurve.filter((p) => p.accuracy > p.randomAccuracy).length;
+    checks.push(`early exit beats random exit at ${beats} of ${exitCurve.length} budgets`);
+  }
+  const report: BenchReport = { data, backend: backend.name, trainWallSeconds: trainWall, groups, ...(exitCurve ? { exitCurve } : {}), checks, flags: o.flags };
+  const lines = [
+    '# Saccade benchmark: Moving Fashion-MNIST',
+    '',
+    `Data: ${data}. Backend: ${backend.name}. Training wall time: ${(trainWall / 60).toFixed(1)} min (${o.parallel} runs at a time). Config flags: ${JSON.stringify(o.flags)}.`,
+    '',
+    '| model | seeds | val accuracy (%) | GFLOPs / video | videos/s | train time (s) |',
+    '| --- | --- | --- | --- | --- | --- |',
+    ...groups.map((g) => `| ${METHOD_LABEL[g.method] ?? g.method} | ${g.seeds} | ${g.accuracyMean.toFixed(1)} ± ${g.accuracyStd.toFixed(1)} (${g.accuracies.map((a) => a.toFixed(1)).join(', ')}) | ${g.gflopsPerVideo.toFixed(3)} | ${g.videosPerSecond.toFixed(1)} | ${g.trainSecondsMean.toFixed(0)} |`),
+    '',
+    ...(exitCurve
+      ? [
+          'Early exit (AdaFocusV2, seed 0; thresholds calibrated on the training set, p^k schedule):',
+          '',
+          '| p | mean GFLOPs | accuracy (%) | random exit: GFLOPs | random exit: accuracy (%) |',
+          '| --- | --- | --- | --- | --- |',
+          ...exitCurve.map((p) => `| ${p.p} | ${p.meanGflops.toFixed(3)} | ${(100 * p.accuracy).toFixed(1)} | ${p.randomMeanGflops.toFixed(3)} | ${(100 * p.randomAccuracy).toFixed(1)} |`),
+          '',
+        ]
+      : []),
+    ...checks.map((c) => `- ${c}`),
+    '',
+  ];
+  await writeFile(join(out, 'report.md'), lines.join('\n'));
+  await writeFile(join(out, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
+  const series = groups.map((g) => ({ name: METHOD_LABEL[g.method] ?? g.method, points: [{ gflops: g.gflopsPerVideo, accuracy: g.accuracyMean }] }));
+  if (exitCurve) {
+    series.push({ name: 'AdaFocusV2 + early exit', points: exitCurve.map((p) => ({ gflops: p.meanGflops, accuracy: 100 * p.accuracy })) });
+    series.push({ name: 'random exit', points: exitCurve.map((p) => ({ gflops: p.randomMeanGflops, accuracy: 100 * p.randomAccuracy })) });
+  }
+  await writeFile(join(out, 'accuracy-vs-gflops.svg'), await accuracyVsGflopsSvg(series, { title: 'Moving Fashion-MNIST' }));
+  progress.stop();
+  return report;
+}
+
+export function reportText(r: BenchReport): string {
+  return [
+    `| model | val accuracy (%) | GFLOPs / video | videos/s |`,
+    `| --- | --- | --- | --- |`,
+    ...r.groups.map((g) => `| ${METHOD_LABEL[g.method] ?? g.method} | ${g.accuracyMean.toFixed(1)}${g.seeds > 1 ? ` ± ${g.accuracyStd.toFixed(1)}` : ''} | ${g.gflopsPerVideo.toFixed(3)} | ${g.videosPerSecond.toFixed(1)} |`),
+    '',
+    ...r.checks.map((c) => `- ${c}`),
+  ].join('\n');
+}

@@ -1,0 +1,115 @@
+// Drives the real `saccade` binary (bin/saccade.js -> dist/cli.js, built before the tests by
+// turbo) in child processes and checks its JSON output and exit codes.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const BIN = fileURLToPath(new URL('../bin/saccade.js', import.meta.url));
+let dir: string;
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function saccade(...args: string[]): { code: number; stdout: string; stderr: string; json: () => any } {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 300_000, env: { ...process.env, SACCADE_BACKEND: 'wasm' } });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr, json: () => JSON.parse(r.stdout) };
+}
+
+const TINY = { frames: 4, frameSize: 64, glanceSize: 16, patchSize: 32, glanceWidth: 0.25, focusWidth: 0.25, policyHidden: 8, classifierWidth: 16, batchSize: 4, epochs: 2 };
+
+beforeAll(async () => {
+  if (!existsSync(join(fileURLToPath(new URL('..', import.meta.url)), 'dist', 'cli.js'))) throw new Error('build the CLI first (pnpm build)');
+  dir = await mkdtemp(join(tmpdir(), 'saccade-cli-'));
+  await writeFile(join(dir, 'tiny.json'), JSON.stringify(TINY));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('saccade CLI', () => {
+  it('data -> train -> eval -> calibrate -> classify, with JSON output', () => {
+    const data = saccade('data', 'moving-fashion', '--out', join(dir, 'data'), '--train', '12', '--val', '6', '--frames', '4', '--size', '64', '--item-size', '24', '--json');
+    expect(data.code).toBe(0);
+    expect(data.json()).toMatchObject({ videos: 18 });
+    expect(data.json().classes).toHaveLength(10);
+
+    const run = join(dir, 'run');
+    const t = saccade('train', '--data', join(dir, 'data'), '--out', run, '--config', join(dir, 'tiny.json'), '--epochs', '2', '--json');
+    expect(t.code, t.stderr).toBe(0);
+    const summary = t.json();
+    expect(summary).toMatchObject({ method: 'adafocus_v2', patches: 'policy', epochs: 2, steps: 6, interrupted: false });
+    expect(summary.accuracyPerStep).toHaveLength(4);
+    expect(t.stderr).toMatch(/epoch 2: loss/);
+    const lines = readFileSync(join(run, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l: string) => JSON.parse(l));
+    expect(lines.map((l: { type: string }) => l.type)).toEqual(['epoch', 'epoch', 'final']);
+
+    const e = saccade('eval', run, '--data', join(dir, 'data'), '--json');
+    expect(e.code, e.stderr).toBe(0);
+    const ev = e.json();
+    expect(ev.videos).toBe(6);
+    expect(ev.gflopsPerVideo).toBeCloseTo(summary.gflopsPerVideo, 10);
+    expect(ev.videosPerSecond).toBeGreaterThan(0);
+    expect(ev.budgetCurve.length).toBeGreaterThan(3);
+    for (const p of ev.budgetCurve) expect(p.meanGflops).toBeLessThanOrEqual(ev.gflopsPerVideo + 1e-9);
+
+    const c = saccade('calibrate', run, '--data', join(dir, 'data'), '--fractions', '0.5,0.75', '--json');
+    expect(c.code, c.stderr).toBe(0);
+    expect(c.json().budgets).toHaveLength(2);
+
+    const video = join(dir, 'data', 'videos', 'val_00000.mp4');
+    const k = saccade('classify', run, video, video, '--top', '3', '--budget', String(summary.gflopsPerVideo * 0.75), '--json');
+    expect(k.code, k.stderr).toBe(0);
+    const results = k.json();
+    expect(results).toHaveLength(2);
+    expect(results[0].topK).toHaveLength(3);
+    expect(results[0].exitStep).toBeGreaterThanOrEqual(1);
+    expect(results[0].gflops).toBeLessThanOrEqual(summary.gflopsPerVideo + 1e-9);
+    expect(results[0].patches[0]).toMatchObject({ size: 32 });
+  });
+
+  it('resumes a run, refuses to overwrite one, and rejects a corrupt video, a bad flag and an unknown method', async () => {
+    const run = join(dir, 'run');
+    const again = saccade('train', '--data', join(dir, 'data'), '--out', run, '--config', join(dir, 'tiny.json'));
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/already holds a run; pass --resume/);
+    const resumed = saccade('train', '--data', join(dir, 'data'), '--out', run, '--config', join(dir, 'tiny.json'), '--resume', '--json');
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.json().steps).toBe(6);
+
+    await writeFile(join(dir, 'broken.mp4'), 'this is not a video');
+    const bad = saccade('classify', run, join(dir, 'broken.mp4'));
+    expect(bad.code).toBe(3);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+    expect(bad.stderr).toMatch(/^error: .*broken\.mp4/);
+    expect(bad.stderr).not.toMatch(/\n\s+at /);
+
+    const flag = saccade('train', '--data', join(dir, 'data'), '--out', join(dir, 'x'), '--epochs', 'two');
+    expect(flag.code).toBe(2);
+    expect(flag.stderr).toMatch(/--epochs must be an integer/);
+    const field = saccade('train', '--data', join(dir, 'data'), '--out', join(dir, 'y'), '--set', 'patchSize=999');
+    expect(field.code).toBe(2);
+    expect(field.stderr).toMatch(/config\.patchSize/);
+    const v3 = saccade('train', '--data', join(dir, 'data'), '--out', join(dir, 'z'), '--method', 'v3');
+    expect(v3.code).toBe(2);
+    expect(v3.stderr).toMatch(/not implemented yet/);
+    const unknown = saccade('frobnicate');
+    expect(unknown.code).toBe(2);
+    const noBundle = saccade('eval', join(dir, 'nothing'), '--data', join(dir, 'data'));
+    expect(noBundle.code).toBe(3);
+    expect(noBundle.stderr).toMatch(/no such folder/);
+    expect(JSON.parse(await readFile(join(run, 'config.json'), 'utf8')).frames).toBe(4);
+  });
+
+  it('info reports the backend and why, ffmpeg and versions', () => {
+    const r = saccade('info', '--json');
+    expect(r.code).toBe(0);
+    const info = r.json();
+    expect(info.backend.name).toBe('wasm');
+    expect(info.backend.reason).toMatch(/SACCADE_BACKEND/);
+    expect(info.ffmpeg.ffmpeg.path).toBeTruthy();
+    expect(info.node).toBe(process.version);
+  });
+});

@@ -1,0 +1,226 @@
+/**
+ * The `saccade` binary: commander wiring, output (text or --json on stdout; progress and errors
+ * on stderr) and exit codes (errors.ts).
+ */
+import { resolve } from 'node:path';
+
+import { Command, CommanderError, Option } from 'commander';
+
+import { reportText, runBench } from './bench.js';
+import { calibrateCommand, classifyCommand, dataCommand, evalCommand, infoCommand, METHOD_NAMES, parseOverrides, trainCommand } from './commands.js';
+import { runDemo } from './demo.js';
+import { describeError, EXIT, exitCodeOf, UsageError } from './errors.js';
+
+const verbose = process.argv.includes('--verbose');
+
+function int(name: string, min = 0) {
+  return (v: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) throw new UsageError(`${name} must be an integer >= ${min}, got ${JSON.stringify(v)}`);
+    return n;
+  };
+}
+
+function num(name: string) {
+  return (v: string) => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${name} must be a positive number, got ${JSON.stringify(v)}`);
+    return n;
+  };
+}
+
+function list(name: string) {
+  return (v: string) => v.split(',').map((x) => num(name)(x.trim()));
+}
+
+function collect(v: string, previous: string[]): string[] {
+  return [...previous, v];
+}
+
+function print(json: boolean, value: unknown, text: () => string): void {
+  process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${text()}\n`);
+}
+
+const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+
+/** SIGINT -> an AbortSignal (the run saves a checkpoint and exits 130); a second Ctrl-C kills. */
+function interruptSignal(): AbortSignal {
+  const controller = new AbortController();
+  process.once('SIGINT', () => {
+    process.stderr.write('\ninterrupted: finishing the current step and saving a checkpoint (Ctrl-C again to kill)\n');
+    controller.abort();
+    process.once('SIGINT', () => process.exit(EXIT.interrupted));
+  });
+  return controller.signal;
+}
+
+export function buildProgram(): Command {
+  const program = new Command('saccade')
+    .description('Efficient video recognition (AdaFocus) on TensorFlow.js: data, training, evaluation, early exit, classification')
+    .option('--verbose', 'print stack traces with errors')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+  const data = program.command('data').description('build data sets');
+  data
+    .command('moving-fashion')
+    .description('build the Moving Fashion-MNIST benchmark: real mp4 videos, classInd.txt and AdaFocus-format lists')
+    .requiredOption('--out <dir>', 'output folder (replaced atomically when complete)')
+    .option('--train <n>', 'training videos', int('--train', 1), 600)
+    .option('--val <n>', 'validation videos', int('--val', 1), 200)
+    .option('--frames <n>', 'frames per video', int('--frames', 1), 16)
+    .option('--size <px>', 'frame side', int('--size', 16), 128)
+    .option('--item-size <px>', 'side of the moving item', int('--item-size', 4), 40)
+    .option('--seed <n>', 'seed (same seed, same bytes)', int('--seed'), 0)
+    .option('--source <dir>', "Fashion-MNIST IDX folder (default: $FASHION_MNIST_DIR, Debian's dataset-fashion-mnist, else the shipped sample)")
+    .option('--json', 'print the result as JSON')
+    .addHelpText('after', '\nExamples:\n  saccade data moving-fashion --out data/mfm\n  saccade data moving-fashion --out data/small --train 60 --val 30 --seed 3')
+    .action(async (o) => {
+      const r = await dataCommand({ out: o.out, train: o.train, val: o.val, frames: o.frames, size: o.size, itemSize: o.itemSize, seed: o.seed, ...(o.source ? { source: o.source } : {}), quiet: false });
+      print(o.json, r, () => `built ${r.videos} videos of ${r.classes.length} classes in ${r.root} (Fashion-MNIST from ${r.source})`);
+    });
+
+  program
+    .command('train')
+    .description('train AdaFocusV2 or a baseline; writes RUN/checkpoint.bin, RUN/metrics.jsonl, RUN/model (the bundle)')
+    .requiredOption('--data <dir>', 'dataset folder (classInd.txt, train_list.txt, val_list.txt)')
+    .requiredOption('--out <run>', 'run folder')
+    .addOption(new Option('--method <name>', 'v2 (AdaFocusV2), or a baseline: uniform, glance, random, centre').choices([...METHOD_NAMES, 'v1', 'v3']).default('v2'))
+    .option('--config <file>', 'JSON config file (flags override it)')
+    .option('--epochs <n>', 'epochs', int('--epochs', 1))
+    .option('--batch-size <n>', 'videos per step', int('--batch-size', 1))
+    .option('--lr <x>', 'base learning rate', num('--lr'))
+    .option('--seed <n>', 'seed of weights, data order and patches', int('--seed'))
+    .option('--set <key=value>', 'any config field (repeatable), e.g. --set patchSize=64', collect, [])
+    .option('--resume', 'continue the run in --out from its checkpoint')
+    .option('--label <text>', 'prefix of progress lines')
+    .option('--quiet', 'no progress output')
+    .option('--json', 'print the summary as JSON')
+    .addHelpText('after', '\nExamples:\n  saccade train --data data/mfm --out runs/v2\n  saccade train --data data/mfm --out runs/uniform --method uniform --epochs 4\n  saccade train --data data/mfm --out runs/v2 --resume')
+    .action(async (o) => {
+      const flags: Record<string, unknown> = { ...parseOverrides(o.set) };
+      if (o.epochs !== undefined) flags['epochs'] = o.epochs;
+      if (o.batchSize !== undefined) flags['batchSize'] = o.batchSize;
+      if (o.lr !== undefined) flags['lr'] = o.lr;
+      if (o.seed !== undefined) flags['seed'] = o.seed;
+      const r = await trainCommand({ data: o.data, out: o.out, method: o.method, ...(o.config ? { configFile: o.config } : {}), flags, resume: !!o.resume, quiet: !!o.quiet, ...(o.label ? { label: o.label } : {}), signal: interruptSignal() });
+      if (r.interrupted) {
+        process.stderr.write(`checkpoint saved in ${r.run} after ${r.steps} steps; continue with --resume\n`);
+        process.exitCode = EXIT.interrupted;
+        return;
+      }
+      print(o.json, r, () => `trained ${r.method}${r.method === 'adafocus_v2' ? ` (${r.patches} patches)` : ''}: val accuracy ${pct(r.valAccuracy)}, ${r.gflopsPerVideo.toFixed(3)} GFLOPs/video, ${r.trainSeconds.toFixed(0)} s; bundle ${r.bundle}`);
+    });
+
+  program
+    .command('eval')
+    .description('evaluate a run or bundle on the validation split: accuracy, mAP, GFLOPs, videos/s, early-exit budget curve')
+    .argument('<run>', 'run folder or bundle folder')
+    .requiredOption('--data <dir>', 'dataset folder')
+    .option('--no-curve', 'skip the budget curve (it evaluates the training set for calibration)')
+    .option('--json', 'print the result as JSON')
+    .addHelpText('after', '\nExamples:\n  saccade eval runs/v2 --data data/mfm\n  saccade eval runs/v2 --data data/mfm --json')
+    .action(async (run, o) => {
+      const r = await evalCommand({ run, data: o.data, curve: o.curve });
+      print(o.json, r, () =>
+        [
+          `${r.bundle}: accuracy ${pct(r.accuracy)}, mAP ${pct(r.mAP)} on ${r.videos} videos; ${r.gflopsPerVideo.toFixed(3)} GFLOPs/video; ${r.videosPerSecond.toFixed(1)} videos/s`,
+          ...(r.budgetCurve ?? []).map((p) => `  p=${p.p}: ${p.meanGflops.toFixed(3)} GFLOPs, ${pct(p.accuracy)} (random exit: ${p.randomMeanGflops.toFixed(3)} GFLOPs, ${pct(p.randomAccuracy)})`),
+        ].join('\n'),
+      );
+    });
+
+  program
+    .command('calibrate')
+    .description('calibrate early-exit thresholds on the training set and store them in the bundle')
+    .argument('<run>', 'run folder or bundle folder')
+    .requiredOption('--data <dir>', 'dataset folder')
+    .option('--budgets <gflops,...>', 'target mean GFLOPs per video', list('--budgets'))
+    .option('--fractions <f,...>', 'targets as fractions of the full cost (default 0.25,0.4,0.5,0.67,0.8)', list('--fractions'))
+    .option('--json', 'print the result as JSON')
+    .addHelpText('after', '\nExamples:\n  saccade calibrate runs/v2 --data data/mfm\n  saccade calibrate runs/v2 --data data/mfm --budgets 0.2,0.3')
+    .action(async (run, o) => {
+      const r = await calibrateCommand({ run, data: o.data, ...(o.budgets ? { budgets: o.budgets } : {}), ...(o.fractions ? { fractions: o.fractions } : {}) });
+      print(o.json, r, () => [`thresholds stored in ${r.bundle}/saccade.json:`, ...r.budgets.map((b) => `  budget ${b.targetGflops.toFixed(3)} GFLOPs: ${b.expectedGflops.toFixed(3)} on the training set`)].join('\n'));
+    });
+
+  program
+    .command('classify')
+    .description('classify video files: label, top-k, exit step, GFLOPs, patch centres')
+    .argument('<run>', 'run folder or bundle folder')
+    .argument('<files...>', 'video files')
+    .option('--budget <gflops>', 'stop early under this mean-GFLOPs budget (needs `saccade calibrate`)', num('--budget'))
+    .option('--top <k>', 'classes to list', int('--top', 1), 5)
+    .option('--json', 'print the results as JSON')
+    .addHelpText('after', '\nExamples:\n  saccade classify runs/v2 clip.mp4\n  saccade classify runs/v2 a.mp4 b.mp4 --budget 0.3 --json')
+    .action(async (run, files, o) => {
+      const rs = await classifyCommand({ run, files, topK: o.top, ...(o.budget !== undefined ? { budget: o.budget } : {}) });
+      print(o.json, rs, () =>
+        rs
+          .map((r) =>
+            [
+              `${r.file}: ${r.label} (${pct(r.probability)}), stopped at step ${r.exitStep}/${r.steps}, ${r.gflops.toFixed(3)} GFLOPs, ${r.timingsMs.total.toFixed(0)} ms`,
+              `  top-${r.topK.length}: ${r.topK.map((t) => `${t.label} ${pct(t.probability)}`).join(', ')}`,
+              ...(r.patches.length ? [`  patches (${r.patches[0]!.size} px, centre y,x): ${r.patches.map((p) => `${p.y.toFixed(0)},${p.x.toFixed(0)}`).join(' ')}`] : []),
+            ].join('\n'),
+          )
+          .join('\n'),
+      );
+    });
+
+  program
+    .command('bench')
+    .description('train AdaFocusV2 and the baselines on one dataset and write report.md, report.json and accuracy-vs-gflops.svg, all measured in the same run')
+    .option('--out <dir>', 'output folder', 'runs/bench')
+    .option('--data <dir>', 'dataset folder (built in OUT/data if missing)')
+    .option('--quick', 'a smaller run: 1 seed, fewer videos and epochs')
+    .option('--seeds <n>', 'seeds of AdaFocusV2 and the random/centre baselines', int('--seeds', 1))
+    .option('--parallel <n>', 'training runs at a time (one core each)', int('--parallel', 1), 2)
+    .option('--methods <list>', 'comma-separated subset of v2,random,centre,uniform,glance')
+    .option('--set <key=value>', 'config field for every run (repeatable)', collect, [])
+    .option('--json', 'print the report as JSON')
+    .addHelpText('after', '\nExamples:\n  saccade bench --quick\n  saccade bench --out runs/bench --seeds 3')
+    .action(async (o) => {
+      const quick = !!o.quick;
+      const flags = { ...(quick ? { epochs: 2 } : {}), ...parseOverrides(o.set) };
+      const methods = o.methods ? String(o.methods).split(',') : ['v2', 'random', 'centre', 'uniform', 'glance'];
+      const r = await runBench({ out: o.out, ...(o.data ? { data: o.data } : {}), trainVideos: quick ? 240 : 600, valVideos: quick ? 100 : 200, seeds: o.seeds ?? (quick ? 1 : 3), parallel: o.parallel, flags, methods, signal: interruptSignal() });
+      print(o.json, r, () => `${reportText(r)}\n\nreport: ${resolve(o.out, 'report.md')}`);
+    });
+
+  program
+    .command('demo')
+    .description('the README quickstart: build a small benchmark from the bundled Fashion-MNIST sample, train AdaFocusV2 and the baselines, calibrate early exit, evaluate, classify one video, print the table')
+    .option('--out <dir>', 'output folder', 'runs/demo')
+    .option('--json', 'print the report as JSON')
+    .action(async (o) => {
+      const r = await runDemo({ out: o.out, signal: interruptSignal() });
+      print(o.json, r, () => r.text);
+    });
+
+  program
+    .command('info')
+    .description('backend in use and why, ffmpeg in use, Fashion-MNIST location, versions')
+    .option('--json', 'print as JSON')
+    .action(async (o) => {
+      const r = await infoCommand();
+      print(o.json, r, () => JSON.stringify(r, null, 2));
+    });
+  return program;
+}
+
+export async function main(argv = process.argv): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.exitCode === 0) return EXIT.ok;
+      return EXIT.usage;
+    }
+    process.stderr.write(`${describeError(error, verbose)}\n`);
+    return exitCodeOf(error);
+  }
+}

@@ -1,0 +1,359 @@
+/**
+ * What each command does, as functions (the commander wiring is in cli.ts): train, eval,
+ * calibrate, classify, data and info. Results are plain objects; cli.ts prints them as text or
+ * JSON.
+ */
+import { existsSync } from 'node:fs';
+import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+
+import { budgetCurve, type BudgetPoint } from '@saccade/early-exit';
+import { gflopsTable, meanAveragePrecision } from '@saccade/metrics';
+import {
+  calibrateExits,
+  evaluate,
+  fileCheckpoints,
+  loadModel,
+  loadVideoDataset,
+  parseConfig,
+  saveBundle,
+  stepLogits,
+  train,
+  type ClassifyResult,
+  type SaccadeModel,
+  type TrainConfig,
+  type TrainConfigInput,
+  type VideoDataset,
+} from '@saccade/sdk';
+import { initBackend, type BackendInfo } from '@saccade/tensor';
+import { buildMovingFashionMnist, locateFashionMnist, locateFfmpeg } from '@saccade/video';
+
+import { UsageError } from './errors.js';
+import { createProgress } from './progress.js';
+
+export const METHOD_NAMES = ['v2', 'uniform', 'glance', 'random', 'centre'] as const;
+export type MethodName = (typeof METHOD_NAMES)[number];
+
+/** CLI method names -> config fields. */
+export function methodConfig(method: string): TrainConfigInput {
+  switch (method) {
+    case 'v2':
+      return { method: 'adafocus_v2', patches: 'policy' };
+    case 'random':
+    case 'centre':
+      return { method: 'adafocus_v2', patches: method };
+    case 'uniform':
+      return { method: 'uniform', microBatch: 2 };
+    case 'glance':
+      return { method: 'glance' };
+    case 'v1':
+    case 'v3':
+      throw new UsageError(`--method ${method}: AdaFocus ${method.toUpperCase()} is not implemented yet (issue 7); use one of ${METHOD_NAMES.join(', ')}`);
+    default:
+      throw new UsageError(`--method ${method}: unknown; use one of ${METHOD_NAMES.join(', ')}`);
+  }
+}
+
+/** Parse "key=value" overrides: numbers, booleans and JSON arrays are typed, the rest are strings. */
+export function parseOverrides(pairs: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const pair of pairs) {
+    const at = pair.indexOf('=');
+    if (at <= 0) throw new UsageError(`--set ${pair}: expected key=value`);
+    const key = pair.slice(0, at);
+    const raw = pair.slice(at + 1);
+    let value: unknown = raw;
+    if (/^-?\d+(\.\d+)?(e-?\d+)?$/i.test(raw)) value = Number(raw);
+    else if (raw === 'true' || raw === 'false') value = raw === 'true';
+    else if (raw.startsWith('[')) {
+      try {
+        value = JSON.parse(raw);
+      } catch {
+        throw new UsageError(`--set ${pair}: the value is not valid JSON`);
+      }
+    }
+    out[key] = value;
+  }
+  return out;
+}
+
+/** The config of a run: defaults < config file < method < flags. */
+export async function resolveConfig(o: { method?: string; configFile?: string; flags?: Record<string, unknown> }): Promise<TrainConfig> {
+  let file: Record<string, unknown> = {};
+  if (o.configFile) {
+    if (!existsSync(o.configFile)) throw new UsageError(`--config ${o.configFile}: no such file`);
+    try {
+      file = JSON.parse(await readFile(o.configFile, 'utf8'));
+    } catch {
+      throw new UsageError(`--config ${o.configFile}: not valid JSON`);
+    }
+  }
+  const method = o.method ? methodConfig(o.method) : {};
+  return parseConfig({ ...file, ...method, ...(o.flags ?? {}) });
+}
+
+export interface RunPaths {
+  root: string;
+  model: string;
+  metrics: string;
+  config: string;
+  summary: string;
+}
+
+export function runPaths(out: string): RunPaths {
+  const root = resolve(out);
+  return { root, model: join(root, 'model'), metrics: join(root, 'metrics.jsonl'), config: join(root, 'config.json'), summary: join(root, 'summary.json') };
+}
+
+/** A run folder (its model/ bundle) or a bundle folder itself. */
+export function bundlePath(run: string): string {
+  const r = resolve(run);
+  return existsSync(join(r, 'saccade.json')) ? r : join(r, 'model');
+}
+
+const datasetCache = new Map<string, VideoDataset>();
+
+export async function loadSplit(data: string, split: string, config: { frames: number; frameSize: number }, limit?: number): Promise<VideoDataset> {
+  const key = `${resolve(data)}|${split}|${config.frames}|${config.frameSize}|${limit ?? ''}`;
+  let d = datasetCache.get(key);
+  if (!d) {
+    d = await loadVideoDataset(resolve(data), { split, frames: config.frames, size: config.frameSize, ...(limit !== undefined ? { limit } : {}) });
+    datasetCache.set(key, d);
+  }
+  return d;
+}
+
+export interface TrainCommandOptions {
+  data: string;
+  out: string;
+  method?: string;
+  configFile?: string;
+  flags?: Record<string, unknown>;
+  resume?: boolean;
+  quiet?: boolean;
+  label?: string;
+  signal?: AbortSignal;
+}
+
+export interface TrainSummary {
+  run: string;
+  bundle: string;
+  method: string;
+  patches: string;
+  epochs: number;
+  steps: number;
+  valAccuracy: number;
+  accuracyPerStep: number[];
+  gflopsPerVideo: number;
+  trainSeconds: number;
+  interrupted: boolean;
+}
+
+export async function trainCommand(o: TrainCommandOptions): Promise<TrainSummary> {
+  const config = await resolveConfig({ ...(o.method ? { method: o.method } : {}), ...(o.configFile ? { configFile: o.configFile } : {}), ...(o.flags ? { flags: o.flags } : {}) });
+  const paths = runPaths(o.out);
+  if (!o.resume && existsSync(join(paths.root, 'checkpoint.bin'))) throw new UsageError(`${paths.root} already holds a run; pass --resume to continue it or choose another --out`);
+  await mkdir(paths.root, { recursive: true });
+  await writeFile(paths.config, `${JSON.stringify(config, null, 2)}\n`);
+  const backend = await initBackend();
+  const progress = createProgress({ ...(o.quiet ? { quiet: true } : {}), ...(o.label ? { label: o.label } : {}) });
+  progress.note(`backend ${backend.name}; loading ${o.data}`);
+  const trainSet = await loadSplit(o.data, 'train', config);
+  const valSet = await loadSplit(o.data, 'val', config);
+  progress.note(`${trainSet.length} training and ${valSet.length} validation videos, ${trainSet.classes.length} classes`);
+  let epochShown = -1;
+  try {
+    const r = await train({
+      config,
+      train: trainSet,
+      val: valSet,
+      checkpoints: fileCheckpoints(paths.root),
+      resume: o.resume ?? false,
+      ...(o.signal ? { signal: o.signal } : {}),
+      onBatch: (p) => {
+        if (p.epoch !== epochShown) {
+          progress.epochStart(p.epoch, p.epochs, p.batches);
+          epochShown = p.epoch;
+        }
+        progress.batch(p.batch, p.loss, p.lr);
+      },
+      onEpoch: (e) => {
+        progress.epochEnd(`epoch ${e.epoch}: loss ${e.trainLoss.toFixed(3)}, train acc ${(100 * e.trainAccuracy).toFixed(1)}%, val acc ${(100 * (e.val?.accuracy ?? 0)).toFixed(1)}% (${e.seconds.toFixed(0)} s)`);
+        void appendFile(paths.metrics, `${JSON.stringify({ type: 'epoch', ...e })}\n`);
+      },
+    });
+    try {
+      const interrupted = r.stopped === 'aborted';
+      if (interrupted) {
+        progress.stop();
+        return { run: paths.root, bundle: '', method: config.method, patches: config.patches, epochs: r.history.length, steps: r.steps, valAccuracy: NaN, accuracyPerStep: [], gflopsPerVideo: NaN, trainSeconds: r.seconds, interrupted };
+      }
+      const e = evaluate(r.net, valSet);
+      const meta = await saveBundle(r.net, paths.model, { classes: r.classes, metrics: { valAccuracy: e.accuracy, accuracyPerStep: e.accuracyPerStep, trainSeconds: r.seconds, backend: backend.name } });
+      const summary: TrainSummary = {
+        run: paths.root,
+        bundle: paths.model,
+        method: config.method,
+        patches: config.patches,
+        epochs: r.history.length,
+        steps: r.steps,
+        valAccuracy: e.accuracy,
+        accuracyPerStep: e.accuracyPerStep,
+        gflopsPerVideo: meta.gflopsPerVideo,
+        trainSeconds: r.seconds,
+        interrupted: false,
+      };
+      await appendFile(paths.metrics, `${JSON.stringify({ type: 'final', ...summary })}\n`);
+      await writeFile(paths.summary, `${JSON.stringify(summary, null, 2)}\n`);
+      progress.stop();
+      return summary;
+    } finally {
+      r.net.dispose();
+    }
+  } finally {
+    progress.stop();
+  }
+}
+
+export interface EvalSummary {
+  bundle: string;
+  method: string;
+  patches: string;
+  videos: number;
+  accuracy: number;
+  mAP: number;
+  accuracyPerStep: number[];
+  gflopsPerVideo: number;
+  videosPerSecond: number;
+  budgetCurve?: BudgetPoint[];
+}
+
+/** Videos per second of all-steps inference (batches of 8, median of 5 after a warm-up). */
+export function measureThroughput(model: SaccadeModel, data: VideoDataset, batch = 8): number {
+  const videos = Array.from({ length: Math.min(batch, data.length) }, (_, i) => data.video(i));
+  model.logitsBatch(videos);
+  const times: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const t0 = performance.now();
+    model.logitsBatch(videos);
+    times.push(performance.now() - t0);
+  }
+  times.sort((a, b) => a - b);
+  return videos.length / (times[2]! / 1000);
+}
+
+export async function evalCommand(o: { run: string; data: string; curve?: boolean; calibrationLimit?: number }): Promise<EvalSummary> {
+  await initBackend();
+  const bundle = bundlePath(o.run);
+  const model = await loadModel(bundle);
+  try {
+    const c = model.net.config;
+    const valSet = await loadSplit(o.data, 'val', c);
+    const e = evaluate(model.net, valSet);
+    const last = stepLogits(e).map((v) => v[v.length - 1]!);
+    const scores = last.map((row) => {
+      const max = Math.max(...row);
+      const ex = row.map((x) => Math.exp(x - max));
+      const sum = ex.reduce((a, b) => a + b, 0);
+      return ex.map((x) => x / sum);
+    });
+    const mAP = meanAveragePrecision(scores, Array.from(e.labels, (l) => Array.from({ length: e.classes }, (_, j) => (j === l ? 1 : 0)))).mAP;
+    const summary: EvalSummary = {
+      bundle,
+      method: c.method,
+      patches: c.patches,
+      videos: e.videos,
+      accuracy: e.accuracy,
+      mAP,
+      accuracyPerStep: e.accuracyPerStep,
+      gflopsPerVideo: model.meta.gflopsPerVideo,
+      videosPerSecond: measureThroughput(model, valSet),
+    };
+    if (o.curve !== false) {
+      const trainSet = await loadSplit(o.data, 'train', c, o.calibrationLimit);
+      const cal = evaluate(model.net, trainSet);
+      summary.budgetCurve = budgetCurve({
+        calibration: stepLogits(cal),
+        evaluation: { logits: stepLogits(e), labels: Array.from(e.labels) },
+        gflops: gflopsTable({ model: model.meta.gflopsPerStep[0]! }, c.frames),
+        seed: c.seed,
+      });
+    }
+    return summary;
+  } finally {
+    model.dispose();
+  }
+}
+
+export async function calibrateCommand(o: { run: string; data: string; budgets?: number[]; fractions?: number[]; limit?: number }): Promise<{ bundle: string; budgets: { targetGflops: number; expectedGflops: number; thresholds: number[] }[] }> {
+  await initBackend();
+  const bundle = bundlePath(o.run);
+  const model = await loadModel(bundle);
+  try {
+    const full = model.meta.gflopsPerVideo;
+    const targets = o.budgets ?? (o.fractions ?? [0.25, 0.4, 0.5, 0.67, 0.8]).map((f) => f * full);
+    const bad = targets.find((t) => !(t >= model.meta.gflopsPerStep[0]!) || !Number.isFinite(t));
+    if (bad !== undefined) throw new UsageError(`budget ${bad} GFLOPs is below one step's cost (${model.meta.gflopsPerStep[0]!.toFixed(4)}) or not a number`);
+    const trainSet = await loadSplit(o.data, 'train', model.net.config, o.limit);
+    const exit = calibrateExits(model.net, evaluate(model.net, trainSet), targets);
+    await saveBundle(model, bundle, { exit });
+    return { bundle, budgets: exit.budgets };
+  } finally {
+    model.dispose();
+  }
+}
+
+export async function classifyCommand(o: { run: string; files: string[]; budget?: number; topK?: number }): Promise<(ClassifyResult & { file: string })[]> {
+  await initBackend();
+  const model = await loadModel(bundlePath(o.run));
+  try {
+    const out: (ClassifyResult & { file: string })[] = [];
+    for (const file of o.files) {
+      const r = await model.classify(resolve(file), { topK: o.topK ?? 5, ...(o.budget !== undefined ? { budgetGflops: o.budget } : {}) });
+      out.push({ file, ...r });
+    }
+    return out;
+  } finally {
+    model.dispose();
+  }
+}
+
+export async function dataCommand(o: { out: string; train: number; val: number; frames: number; size: number; itemSize?: number; seed: number; source?: string; quiet?: boolean }): Promise<{ root: string; videos: number; classes: string[]; source: string }> {
+  const progress = createProgress({ ...(o.quiet ? { quiet: true } : {}), label: 'data' });
+  let last = 0;
+  const d = await buildMovingFashionMnist({
+    out: resolve(o.out),
+    trainVideos: o.train,
+    valVideos: o.val,
+    frames: o.frames,
+    size: o.size,
+    ...(o.itemSize !== undefined ? { itemSize: o.itemSize } : {}),
+    seed: o.seed,
+    ...(o.source ? { source: o.source } : {}),
+    onProgress: (done, total) => {
+      if (done === total || done - last >= Math.max(1, Math.round(total / 10))) {
+        last = done;
+        progress.note(`${done}/${total} videos`);
+      }
+    },
+  });
+  progress.stop();
+  return { root: d.root, videos: d.videos.length, classes: d.classes, source: String(d.source) };
+}
+
+export async function infoCommand(): Promise<Record<string, unknown>> {
+  const backend: BackendInfo = await initBackend();
+  const ffmpeg = await locateFfmpeg().catch((error: Error) => ({ error: error.message }));
+  const fmnist = await Promise.resolve()
+    .then(() => locateFashionMnist())
+    .catch((error: Error) => ({ error: error.message }));
+  const own = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return {
+    saccade: own.version,
+    node: process.version,
+    backend: { name: backend.name, package: backend.package, reason: backend.reason, skipped: backend.skipped },
+    ffmpeg,
+    fashionMnist: fmnist,
+    platform: `${process.platform} ${process.arch}`,
+  };
+}

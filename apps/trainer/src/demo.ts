@@ -1,0 +1,49 @@
+/**
+ * `saccade demo`: the README quickstart's main job on the embedded default (the Fashion-MNIST
+ * sample shipped with @saccade/video): build a small Moving Fashion-MNIST, train AdaFocusV2 and
+ * the uniform and glance baselines (two at a time), calibrate early exit, evaluate everything in
+ * one process, classify one validation video, print the table.
+ */
+import { join, resolve } from 'node:path';
+
+import { loadModel } from '@saccade/sdk';
+import { SHIPPED_FASHION_MNIST_SAMPLE } from '@saccade/video';
+
+import { reportText, runBench, type BenchReport } from './bench.js';
+import { bundlePath } from './commands.js';
+
+export const DEMO = { trainVideos: 240, valVideos: 100, flags: { epochs: 3 } };
+
+export async function runDemo(o: { out: string; signal?: AbortSignal }): Promise<BenchReport & { text: string; classified: unknown }> {
+  const started = performance.now();
+  const out = resolve(o.out);
+  const report = await runBench({
+    out,
+    trainVideos: DEMO.trainVideos,
+    valVideos: DEMO.valVideos,
+    seeds: 1,
+    parallel: 2,
+    flags: DEMO.flags,
+    methods: ['v2', 'uniform', 'glance'],
+    source: SHIPPED_FASHION_MNIST_SAMPLE,
+    ...(o.signal ? { signal: o.signal } : {}),
+  });
+  const model = await loadModel(bundlePath(join(out, 'runs', 'v2-s0')));
+  let classified;
+  try {
+    const video = join(report.data, 'videos', 'val_00000.mp4');
+    const budget = model.meta.exit?.budgets.find((b) => b.targetGflops >= model.meta.gflopsPerVideo * 0.5)?.targetGflops;
+    classified = { video, ...(await model.classify(video, { topK: 3, ...(budget ? { budgetGflops: budget } : {}) })) };
+  } finally {
+    model.dispose();
+  }
+  const c = classified as { video: string; label: string; probability: number; exitStep: number; steps: number; gflops: number };
+  const minutes = (performance.now() - started) / 60000;
+  const text = [
+    reportText(report),
+    '',
+    `classified ${c.video}: ${c.label} (${(100 * c.probability).toFixed(1)}%), stopped at step ${c.exitStep}/${c.steps}, ${c.gflops.toFixed(3)} GFLOPs`,
+    `demo finished in ${minutes.toFixed(1)} min; report in ${join(out, 'report.md')}`,
+  ].join('\n');
+  return { ...report, text, classified };
+}

@@ -1,0 +1,62 @@
+/**
+ * Progress for long commands: cli-progress bars (epochs and batches, with loss, accuracy and ETA)
+ * on a terminal, plain lines otherwise (logs, CI, tests). Everything goes to stderr, so that
+ * stdout carries only results (--json).
+ */
+import cliProgress from 'cli-progress';
+
+export interface Progress {
+  epochStart(epoch: number, epochs: number, batches: number): void;
+  batch(done: number, loss: number, lr: number): void;
+  epochEnd(line: string): void;
+  note(line: string): void;
+  stop(): void;
+}
+
+export function createProgress(options: { quiet?: boolean; label?: string } = {}): Progress {
+  const label = options.label ? `[${options.label}] ` : '';
+  if (options.quiet) return { epochStart() {}, batch() {}, epochEnd() {}, note() {}, stop() {} };
+  if (!process.stderr.isTTY) {
+    return {
+      epochStart() {},
+      batch() {},
+      epochEnd: (line) => process.stderr.write(`${label}${line}\n`),
+      note: (line) => process.stderr.write(`${label}${line}\n`),
+      stop() {},
+    };
+  }
+  const multi = new cliProgress.MultiBar(
+    {
+      stream: process.stderr,
+      hideCursor: true,
+      clearOnComplete: false,
+      format: `${label}{name} [{bar}] {value}/{total} | {info} | ETA {eta_formatted}`,
+      etaBuffer: 20,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  let epochs: cliProgress.SingleBar | undefined;
+  let batches: cliProgress.SingleBar | undefined;
+  let lastEpochInfo = '';
+  return {
+    epochStart(epoch, total, n) {
+      epochs ??= multi.create(total, epoch, { name: 'epochs ', info: 'starting' });
+      epochs.update(epoch, { info: lastEpochInfo || 'starting' });
+      if (batches) multi.remove(batches);
+      batches = multi.create(n, 0, { name: 'batches', info: '' });
+    },
+    batch(done, loss, lr) {
+      batches?.update(done, { info: `loss ${loss.toFixed(3)} lr ${lr.toExponential(1)}` });
+    },
+    epochEnd(line) {
+      lastEpochInfo = line;
+      epochs?.increment(1, { info: line });
+    },
+    note(line) {
+      multi.log(`${label}${line}\n`);
+    },
+    stop() {
+      multi.stop();
+    },
+  };
+}
