@@ -39,6 +39,19 @@ describe('createBackbone', () => {
     }
   });
 
+  it('pools the feature map by average (default) or by maximum', () => {
+    for (const pooling of ['avg', 'max'] as const) {
+      const b = createBackbone('resnet_small', { inputSize: 32, width: 0.25, pooling });
+      tf.tidy(() => {
+        const [map, vector] = b.model.predict(tf.randomUniform([2, 32, 32, 3], 0, 1, 'float32', 1)) as tf.Tensor[];
+        const expected = pooling === 'max' ? tf.max(map!, [1, 2]) : tf.mean(map!, [1, 2]);
+        expect(tf.max(tf.abs(tf.sub(vector!, expected))).dataSync()[0]).toBeLessThan(1e-5);
+      });
+      b.model.dispose();
+    }
+    expect(() => createBackbone('resnet_small', { pooling: 'median' as never })).toThrow(BackboneOptionError);
+  });
+
   it('takes any input size and width', () => {
     const b = createBackbone('mobilenet_v2', { inputSize: [100, 132], width: 0.5 });
     try {

@@ -23,6 +23,8 @@ export interface BackboneOptions {
   bnEpsilon?: number;
   /** Batch-norm moving-average momentum, Keras convention (torchvision's 0.1 is 0.9). Default 0.9. */
   bnMomentum?: number;
+  /** Global pooling of the feature map into the vector: 'avg' (torchvision, Keras) or 'max'. Default 'avg'. */
+  pooling?: 'avg' | 'max';
   /** Seed of the weight initialisers. Default 0. */
   seed?: number;
   /** Name of the tfjs model. Default: the backbone name. */
@@ -144,8 +146,10 @@ export function createBackbone(name: string, options: BackboneOptions = {}): Bac
     strideIn: options.strideIn ?? '3x3',
     bnEpsilon: options.bnEpsilon ?? 1e-5,
     bnMomentum: options.bnMomentum ?? 0.9,
+    pooling: options.pooling ?? 'avg',
     seed: options.seed ?? 0,
   };
+  if (resolved.pooling !== 'avg' && resolved.pooling !== 'max') throw new BackboneOptionError(name, 'pooling', `must be 'avg' or 'max', got ${JSON.stringify(resolved.pooling)}`);
   const ctx: BlockContext = {
     rng: new Rng(resolved.seed),
     padding: resolved.padding,
@@ -177,7 +181,7 @@ export function createBackbone(name: string, options: BackboneOptions = {}): Bac
   if (fh === null || fw === null || fh === undefined || fw === undefined || fh < 1 || fw < 1) {
     throw new BackboneOptionError(name, 'inputSize', `${h}x${w} is too small: the feature map (stride ${built.stride}) would be empty`);
   }
-  const vector = tf.layers.globalAveragePooling2d({ name: 'avg_pool' }).apply(built.features) as Sym;
+  const vector = (resolved.pooling === 'max' ? tf.layers.globalMaxPooling2d({ name: 'max_pool' }) : tf.layers.globalAveragePooling2d({ name: 'avg_pool' })).apply(built.features) as Sym;
   const outputs: Sym[] = [built.features, vector];
   if (numClasses > 0) {
     let head = vector;

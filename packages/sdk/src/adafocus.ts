@@ -96,8 +96,8 @@ function checkFrames(frames: tf.Tensor, c: TrainConfig, rank: 4 | 5): void {
   if (!ok) throw new InputError('frames', `expected ${expected}, got [${shape}]`);
 }
 
-function backbone(name: string, width: number, size: number, classes: number, seed: number, modelName: string): Backbone {
-  return createBackbone(name, { inputSize: size, width, numClasses: classes, seed, name: modelName });
+function backbone(name: string, width: number, size: number, classes: number, seed: number, modelName: string, pooling: 'avg' | 'max'): Backbone {
+  return createBackbone(name, { inputSize: size, width, numClasses: classes, seed, name: modelName, pooling });
 }
 
 function downscale(x: tf.Tensor4D, from: number, to: number): tf.Tensor4D {
@@ -140,8 +140,8 @@ function adaFocusV2(config: TrainConfig, classes: number, loaded?: Record<string
     policy = wrapInterpPolicy(loaded['policy_encoder']!, loaded['policy_recurrent']!, config.policyHidden, mapShape);
     classifier = wrapStepClassifier(loaded['classifier_mlp']!, loaded['classifier_heads']!);
   } else {
-    const gb = backbone(config.glanceBackbone, config.glanceWidth, g, classes, seed + 1, 'glance');
-    const fb = backbone(config.focusBackbone, config.focusWidth, p, classes, seed + 2, 'focus');
+    const gb = backbone(config.glanceBackbone, config.glanceWidth, g, classes, seed + 1, 'glance', config.pooling);
+    const fb = backbone(config.focusBackbone, config.focusWidth, p, classes, seed + 2, 'focus', config.pooling);
     glance = gb.model;
     focus = fb.model;
     policy = createInterpPolicy({ featureShape: gb.featureMapShape, hidden: config.policyHidden, seed: seed + 3 });
@@ -260,8 +260,8 @@ function frameBaseline(config: TrainConfig, classes: number, loaded?: Record<str
   const net = loaded
     ? loaded['frames']!
     : uniform
-      ? backbone(config.focusBackbone, config.focusWidth, s, classes, seed + 2, 'frames').model
-      : backbone(config.glanceBackbone, config.glanceWidth, config.glanceSize, classes, seed + 1, 'frames').model;
+      ? backbone(config.focusBackbone, config.focusWidth, s, classes, seed + 2, 'frames', config.pooling).model
+      : backbone(config.glanceBackbone, config.glanceWidth, config.glanceSize, classes, seed + 1, 'frames', config.pooling).model;
   const logitsOf = (x: tf.Tensor4D, training: boolean) => (net.apply(downscale(x, s, size), { training }) as tf.Tensor[])[2]!;
   return {
     config,

@@ -28,6 +28,8 @@ export const configSchema = z
     glanceWidth: z.number().positive().max(4).default(0.5),
     focusBackbone: z.string().min(1).default('resnet_small'),
     focusWidth: z.number().positive().max(4).default(1),
+    /** Global pooling of the backbones' feature maps: max finds a small item in clutter (DESIGN's probe). */
+    pooling: z.enum(['avg', 'max']).default('max'),
     policyHidden: positiveInt.max(4096).default(64),
     classifierWidth: positiveInt.max(8192).default(256),
     dropout: z.number().min(0).max(0.95).default(0),
