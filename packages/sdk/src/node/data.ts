@@ -4,7 +4,10 @@
  * ffmpeg into memory, T frames sampled uniformly and resized to S x S.
  */
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdir, readFile, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+
+import { writeFileAtomic } from '@saccade/tensor/node';
 
 import { decodeFrames, readClassIndex, readList, uniformSample, type ListEntry } from '@saccade/video';
 
@@ -21,6 +24,12 @@ export interface LoadDatasetOptions {
   /** Videos decoded at once. Default 2. */
   concurrency?: number;
   onProgress?: (done: number, total: number) => void;
+  /**
+   * Keep the decoded frames in `${root}/.saccade-cache/` (one raw file per split, T and size) and
+   * read them from there next time instead of running ffmpeg again. Default true; the cache is
+   * keyed by the list file's size and modification time.
+   */
+  cache?: boolean;
 }
 
 const EXTENSIONS = ['', '.mp4', '.webm', '.avi', '.mkv', '.mov'];
@@ -48,6 +57,19 @@ export async function loadVideoDataset(root: string, options: LoadDatasetOptions
   let entries = await readList(listFile, { numClasses: classes.length });
   if (options.limit !== undefined) entries = entries.slice(0, options.limit);
   if (entries.length === 0) throw new DatasetError(listFile, 'lists no videos');
+  const per = options.frames * options.size * options.size * 3;
+  const listStat = await stat(listFile);
+  const cacheFile = join(root, '.saccade-cache', `${basename(listFile)}-${options.limit ?? 'all'}-${options.frames}x${options.size}-${listStat.size}-${Math.round(listStat.mtimeMs)}.u8`);
+  const make = (videos: Uint8Array[]) =>
+    datasetFromArrays({ classes, frames: options.frames, size: options.size, videos, labels: entries.map((e) => e.labels[0]!), names: entries.map((e) => e.path) });
+  if (options.cache !== false && existsSync(cacheFile)) {
+    const bytes = await readFile(cacheFile);
+    if (bytes.byteLength === per * entries.length) {
+      const all = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      options.onProgress?.(entries.length, entries.length);
+      return make(entries.map((_, i) => all.subarray(i * per, (i + 1) * per)));
+    }
+  }
   const videos: Uint8Array[] = new Array(entries.length);
   let next = 0;
   let done = 0;
@@ -63,12 +85,11 @@ export async function loadVideoDataset(root: string, options: LoadDatasetOptions
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, options.concurrency ?? 2) }, worker));
-  return datasetFromArrays({
-    classes,
-    frames: options.frames,
-    size: options.size,
-    videos,
-    labels: entries.map((e) => e.labels[0]!),
-    names: entries.map((e) => e.path),
-  });
+  if (options.cache !== false) {
+    const all = new Uint8Array(per * entries.length);
+    videos.forEach((v, i) => all.set(v, i * per));
+    await mkdir(dirname(cacheFile), { recursive: true });
+    await writeFileAtomic(cacheFile, all);
+  }
+  return make(videos);
 }
