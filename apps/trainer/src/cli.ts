@@ -67,8 +67,8 @@ export function buildProgram(): Command {
     .command('moving-fashion')
     .description('build the Moving Fashion-MNIST benchmark: real mp4 videos, classInd.txt and AdaFocus-format lists')
     .requiredOption('--out <dir>', 'output folder (replaced atomically when complete)')
-    .option('--train <n>', 'training videos', int('--train', 1), 600)
-    .option('--val <n>', 'validation videos', int('--val', 1), 200)
+    .option('--train <n>', 'training videos', int('--train', 1), 1200)
+    .option('--val <n>', 'validation videos', int('--val', 1), 300)
     .option('--frames <n>', 'frames per video', int('--frames', 1), 16)
     .option('--size <px>', 'frame side', int('--size', 16), 128)
     .option('--item-size <px>', 'side of the moving item', int('--item-size', 4), 40)
@@ -185,13 +185,13 @@ export function buildProgram(): Command {
       const quick = !!o.quick;
       const flags = { ...(quick ? { epochs: 2 } : {}), ...parseOverrides(o.set) };
       const methods = o.methods ? String(o.methods).split(',') : ['v2', 'random', 'centre', 'uniform', 'glance'];
-      const r = await runBench({ out: o.out, ...(o.data ? { data: o.data } : {}), trainVideos: quick ? 240 : 600, valVideos: quick ? 100 : 200, seeds: o.seeds ?? (quick ? 1 : 3), parallel: o.parallel, flags, methods, signal: interruptSignal() });
+      const r = await runBench({ out: o.out, ...(o.data ? { data: o.data } : {}), trainVideos: quick ? 240 : 1200, valVideos: quick ? 100 : 300, seeds: o.seeds ?? (quick ? 1 : 3), parallel: o.parallel, flags, methods, signal: interruptSignal() });
       print(o.json, r, () => `${reportText(r)}\n\nreport: ${resolve(o.out, 'report.md')}`);
     });
 
   program
     .command('demo')
-    .description('the README quickstart: build a small benchmark from the bundled Fashion-MNIST sample, train AdaFocusV2 and the baselines, calibrate early exit, evaluate, classify one video, print the table')
+    .description('the README quickstart: build a small benchmark from the bundled Fashion-MNIST sample, train AdaFocusV2 and the random, centre and glance baselines, calibrate early exit, evaluate, classify one video, print the table')
     .option('--out <dir>', 'output folder', 'runs/demo')
     .option('--json', 'print the report as JSON')
     .action(async (o) => {

@@ -27,7 +27,7 @@ export const configSchema = z
     glanceBackbone: z.string().min(1).default('resnet_small'),
     glanceWidth: z.number().positive().max(4).default(0.5),
     focusBackbone: z.string().min(1).default('resnet_small'),
-    focusWidth: z.number().positive().max(4).default(1),
+    focusWidth: z.number().positive().max(4).default(0.5),
     /** Global pooling of the backbones' feature maps: max finds a small item in clutter (DESIGN's probe). */
     pooling: z.enum(['avg', 'max']).default('max'),
     policyHidden: positiveInt.max(4096).default(64),
@@ -36,12 +36,12 @@ export const configSchema = z
     /** Normalisation of RGB bytes: (x / 255 - mean) / std. */
     mean: z.tuple([z.number(), z.number(), z.number()]).default([0.485, 0.456, 0.406]),
     std: z.tuple([z.number().positive(), z.number().positive(), z.number().positive()]).default([0.229, 0.224, 0.225]),
-    epochs: positiveInt.max(10000).default(6),
-    batchSize: positiveInt.max(4096).default(4),
+    epochs: positiveInt.max(10000).default(1),
+    batchSize: positiveInt.max(4096).default(8),
     /** Split each batch into chunks of this many videos and accumulate their gradients (memory). 0: whole batch. */
     microBatch: z.number().int().min(0).max(4096).default(0),
     optimizer: z.enum(['adam', 'sgd']).default('adam'),
-    lr: z.number().positive().max(10).default(1e-3),
+    lr: z.number().positive().max(10).default(2e-3),
     momentum: z.number().min(0).max(0.999).default(0.9),
     weightDecay: z.number().min(0).max(1).default(1e-4),
     /** Per-part learning-rate multipliers (AdaFocusV2: policy x0.1, glance x0.5, focus x1, classifier x5). */
