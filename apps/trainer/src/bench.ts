@@ -67,7 +67,7 @@ const std = (xs: number[]) => (xs.length < 2 ? 0 : Math.sqrt(xs.reduce((a, b) =>
 const METHOD_LABEL: Record<string, string> = { v2: 'AdaFocusV2', random: 'random patches', centre: 'centre patches', uniform: 'uniform (full frames)', glance: 'glance only' };
 
 function childTrain(spec: RunSpec, o: BenchOptions, data: string, run: string): Promise<void> {
-  const cli = fileURLToPath(new URL('./cli.js', import.meta.url));
+  const cli = fileURLToPath(new URL('../bin/saccade.js', import.meta.url));
   const args = [cli, 'train', '--method', spec.method, '--data', data, '--out', run, '--seed', String(spec.seed), '--label', `${spec.method} s${spec.seed}`];
   for (const [k, v] of Object.entries(o.flags)) args.push('--set', `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
   if (o.quiet) args.push('--quiet');

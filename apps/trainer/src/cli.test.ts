@@ -103,6 +103,28 @@ describe('saccade CLI', () => {
     expect(JSON.parse(await readFile(join(run, 'config.json'), 'utf8')).frames).toBe(4);
   });
 
+  it('bench trains each method in a child process, measures them in one and writes report.md, report.json and the SVG', async () => {
+    const out = join(dir, 'bench');
+    const sets = Object.entries(TINY).flatMap(([k, v]) => ['--set', `${k}=${v}`]);
+    const r = saccade('bench', '--out', out, '--data', join(dir, 'data'), '--methods', 'v2,centre,glance', '--seeds', '1', ...sets, '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const report = r.json();
+    expect(report.groups.map((g: { method: string }) => g.method)).toEqual(['v2', 'centre', 'glance']);
+    for (const g of report.groups) {
+      expect(g.accuracyMean).toBeGreaterThanOrEqual(0);
+      expect(g.gflopsPerVideo).toBeGreaterThan(0);
+      expect(g.videosPerSecond).toBeGreaterThan(0);
+    }
+    expect(report.exitCurve.length).toBeGreaterThan(3);
+    expect(report.checks.join('\n')).toMatch(/learned policy vs centre patches/);
+    expect(await readFile(join(out, 'report.md'), 'utf8')).toMatch(/\| AdaFocusV2 \| 1 \|/);
+    expect(await readFile(join(out, 'accuracy-vs-gflops.svg'), 'utf8')).toMatch(/^<svg/);
+    // A second run reuses the trained models and measures the same accuracies.
+    const again = saccade('bench', '--out', out, '--data', join(dir, 'data'), '--methods', 'v2,centre,glance', '--seeds', '1', ...sets, '--json');
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.json().groups.map((g: { accuracyMean: number }) => g.accuracyMean)).toEqual(report.groups.map((g: { accuracyMean: number }) => g.accuracyMean));
+  });
+
   it('info reports the backend and why, ffmpeg and versions', () => {
     const r = saccade('info', '--json');
     expect(r.code).toBe(0);
