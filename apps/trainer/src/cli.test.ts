@@ -1,6 +1,6 @@
 // Drives the real `saccade` binary (bin/saccade.js -> dist/cli.js, built before the tests by
 // turbo) in child processes and checks its JSON output and exit codes.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -123,6 +123,23 @@ describe('saccade CLI', () => {
     const again = saccade('bench', '--out', out, '--data', join(dir, 'data'), '--methods', 'v2,centre,glance', '--seeds', '1', ...sets, '--json');
     expect(again.code, again.stderr).toBe(0);
     expect(again.json().groups.map((g: { accuracyMean: number }) => g.accuracyMean)).toEqual(report.groups.map((g: { accuracyMean: number }) => g.accuracyMean));
+  });
+
+  it('Ctrl-C during train saves a checkpoint and exits 130', async () => {
+    const run = join(dir, 'interrupted');
+    const child = spawn(process.execPath, [BIN, 'train', '--data', join(dir, 'data'), '--out', run, '--config', join(dir, 'tiny.json'), '--epochs', '200'], { env: { ...process.env, SACCADE_BACKEND: 'wasm' } });
+    let stderr = '';
+    const code = await new Promise<number | null>((resolveCode) => {
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+        if (/epoch 1: loss/.test(stderr) && !child.killed) child.kill('SIGINT');
+      });
+      child.on('exit', (c) => resolveCode(c));
+    });
+    expect(code, stderr).toBe(130);
+    expect(stderr).toMatch(/checkpoint saved in .* continue with --resume/);
+    expect(existsSync(join(run, 'checkpoint.bin'))).toBe(true);
+    expect(existsSync(join(run, 'model'))).toBe(false);
   });
 
   it('info reports the backend and why, ffmpeg and versions', () => {
