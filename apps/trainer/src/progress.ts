@@ -17,9 +17,24 @@ export function createProgress(options: { quiet?: boolean; label?: string } = {}
   const label = options.label ? `[${options.label}] ` : '';
   if (options.quiet) return { epochStart() {}, batch() {}, epochEnd() {}, note() {}, stop() {} };
   if (!process.stderr.isTTY) {
+    // Plain lines: one per tenth of an epoch, one per epoch.
+    let total = 0;
+    let epochNo = 0;
+    let epochCount = 0;
+    const started = performance.now();
     return {
-      epochStart() {},
-      batch() {},
+      epochStart(epoch, epochs, n) {
+        epochNo = epoch;
+        epochCount = epochs;
+        total = n;
+      },
+      batch(done, loss, lr) {
+        const tenth = Math.max(1, Math.round(total / 10));
+        if (done % tenth === 0 && done < total) {
+          const elapsed = (performance.now() - started) / 1000;
+          process.stderr.write(`${label}epoch ${epochNo + 1}/${epochCount} batch ${done}/${total}: loss ${loss.toFixed(3)}, lr ${lr.toExponential(1)}, ${elapsed.toFixed(0)} s\n`);
+        }
+      },
       epochEnd: (line) => process.stderr.write(`${label}${line}\n`),
       note: (line) => process.stderr.write(`${label}${line}\n`),
       stop() {},
