@@ -51,12 +51,20 @@ export interface BenchGroup {
   trainSecondsMean: number;
 }
 
+interface ExitRun {
+  msPerVideo: number;
+  gflopsPerVideo: number;
+  accuracy: number;
+}
+
 export interface BenchReport {
   data: string;
   backend: string;
   trainWallSeconds: number;
   groups: BenchGroup[];
   exitCurve?: BudgetPoint[];
+  /** Step-by-step classify of the same videos without and with the thresholds of the 0.5 budget. */
+  exitTiming?: { videos: number; targetGflops: number; full: ExitRun; early: ExitRun };
   checks: string[];
   flags: Record<string, unknown>;
 }
@@ -114,6 +122,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   const backend = await initBackend();
   const rows: { method: string; seed: number; accuracy: number; gflops: number; vps: number; trainSeconds: number }[] = [];
   let exitCurve: BudgetPoint[] | undefined;
+  let exitTiming: BenchReport['exitTiming'];
   for (const s of specs) {
     const summary = JSON.parse(await readFile(join(runDir(s), 'summary.json'), 'utf8')) as TrainSummary;
     const model = await loadModel(join(runDir(s), 'model'));
@@ -129,6 +138,24 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
         const full = model.meta.gflopsPerVideo;
         const exit = calibrateExits(model.net, cal, [0.25, 0.4, 0.5, 0.67, 0.8].map((f) => f * full));
         await saveBundle(model, join(runDir(s), 'model'), { exit });
+        // Early exit saves real compute: classify the same videos step by step with and without
+        // thresholds and time it.
+        const n = Math.min(60, valSet.length);
+        const frames = (i: number) => ({ data: valSet.video(i), frames: c.frames, width: c.frameSize, height: c.frameSize });
+        const timed = async (thresholds?: number[]) => {
+          await model.classify(frames(0), thresholds ? { thresholds } : {});
+          const t0 = performance.now();
+          let gflops = 0;
+          let correct = 0;
+          for (let i = 0; i < n; i++) {
+            const r = await model.classify(frames(i), thresholds ? { thresholds } : {});
+            gflops += r.gflops;
+            if (r.index === valSet.label(i)) correct++;
+          }
+          return { msPerVideo: (performance.now() - t0) / n, gflopsPerVideo: gflops / n, accuracy: correct / n };
+        };
+        const half = exit.budgets.find((b) => b.targetGflops >= 0.5 * full - 1e-12)!;
+        exitTiming = { videos: n, targetGflops: half.targetGflops, full: await timed(), early: await timed(half.thresholds) };
       }
     } finally {
       model.dispose();
@@ -170,9 +197,16 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     const best = ok.sort((a, b) => a.meanGflops - b.meanGflops)[0];
     if (best) checks.push(`early exit (seed 0): ${(full.gflopsPerVideo / best.meanGflops).toFixed(2)}x fewer GFLOPs per video at ${(base.accuracy - 100 * best.accuracy).toFixed(1)} points accuracy loss (p = ${best.p})`);
     const beats = exitCurve.filter((p) => p.accuracy > p.randomAccuracy).length;
-    checks.push(`early exit beats random exit at ${beats} of ${exitCurve.length} budgets`);
+    const ties = exitCurve.filter((p) => p.accuracy === p.randomAccuracy).length;
+    checks.push(`early exit beats random exit at ${beats} of ${exitCurve.length} budgets (${ties} ties)`);
   }
-  const report: BenchReport = { data, backend: backend.name, trainWallSeconds: trainWall, groups, ...(exitCurve ? { exitCurve } : {}), checks, flags: o.flags };
+  if (exitTiming) {
+    const { full, early } = exitTiming;
+    checks.push(
+      `classify step by step (${exitTiming.videos} videos): ${full.msPerVideo.toFixed(1)} ms and ${full.gflopsPerVideo.toFixed(3)} GFLOPs per video without exit, ${early.msPerVideo.toFixed(1)} ms and ${early.gflopsPerVideo.toFixed(3)} GFLOPs with the ${exitTiming.targetGflops.toFixed(3)}-GFLOPs budget (${(full.msPerVideo / early.msPerVideo).toFixed(2)}x faster)`,
+    );
+  }
+  const report: BenchReport = { data, backend: backend.name, trainWallSeconds: trainWall, groups, ...(exitCurve ? { exitCurve } : {}), ...(exitTiming ? { exitTiming } : {}), checks, flags: o.flags };
   const lines = [
     '# Saccade benchmark: Moving Fashion-MNIST',
     '',
