@@ -104,6 +104,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   const specs: RunSpec[] = o.methods.flatMap((method) => (['v2', 'random', 'centre'].includes(method) ? Array.from({ length: o.seeds }, (_, seed) => ({ method, seed })) : [{ method, seed: 0 }]));
   const runDir = (s: RunSpec) => join(out, 'runs', `${s.method}-s${s.seed}`);
   const queue = specs.filter((s) => !existsSync(join(runDir(s), 'summary.json')));
+  const trainedNow = queue.length;
   progress.note(`${specs.length} training runs (${specs.length - queue.length} already done), ${o.parallel} at a time`);
   const started = performance.now();
   await Promise.all(
@@ -210,7 +211,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   const lines = [
     '# Saccade benchmark: Moving Fashion-MNIST',
     '',
-    `Data: ${data}. Backend: ${backend.name}. Training wall time: ${(trainWall / 60).toFixed(1)} min (${o.parallel} runs at a time). Config flags: ${JSON.stringify(o.flags)}.`,
+    `Data: ${data}. Backend: ${backend.name}. ${trainedNow > 0 ? `Training wall time of the ${trainedNow} runs trained now: ${(trainWall / 60).toFixed(1)} min (${o.parallel} at a time)` : 'All training runs reused from earlier invocations (their train times are in the table)'}. Config flags: ${JSON.stringify(o.flags)}.`,
     '',
     '| model | seeds | val accuracy (%) | GFLOPs / video | videos/s | train time (s) |',
     '| --- | --- | --- | --- | --- | --- |',
