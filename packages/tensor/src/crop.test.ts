@@ -140,7 +140,7 @@ describe('cropPatches', () => {
         const c = tf.tensor2d(centres, [B, 2]);
         return [tf.grad(loss(true))(c), tf.grad(loss(false))(c)];
       });
-      expectArraysClose(centresOnly!, withFrames!, 1e-6);
+      expectArraysClose(centresOnly!, withFrames!, { rtol: 1e-6, atol: 1e-6, label: 'centre gradient' });
     }
   });
 
