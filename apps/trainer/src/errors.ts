@@ -17,10 +17,8 @@ export class UsageError extends Error {
 export function exitCodeOf(error: unknown): number {
   if (error instanceof UsageError || error instanceof ConfigError) return EXIT.usage;
   if (error instanceof SaccadeSdkError || error instanceof VideoError) return EXIT.input;
-  const code = (error as { code?: unknown } | null)?.code;
-  if (typeof code === 'string' && /^(BAD_|ENOENT|EACCES|EISDIR|ENOTDIR)/.test(code)) return EXIT.input;
-  if (error instanceof Error && error.name.endsWith('Error') && error.name !== 'Error' && 'code' in error && typeof code === 'string') return EXIT.input;
-  return EXIT.internal;
+  // The other packages' typed errors and Node's file-system errors carry a string code.
+  return typeof (error as { code?: unknown } | null)?.code === 'string' ? EXIT.input : EXIT.internal;
 }
 
 export function describeError(error: unknown, verbose: boolean): string {

@@ -86,9 +86,10 @@ export interface ClassifyResult {
   timingsMs: { decode: number; inference: number; total: number };
 }
 
-/** T indices spread evenly over n frames (the middle of each of T equal segments; repeats when n < T). */
+/** T indices spread evenly over n frames, first and last included (@saccade/video's uniformSample, which training uses; repeats when n < T). */
 function evenIndices(n: number, t: number): number[] {
-  return Array.from({ length: t }, (_, i) => Math.min(n - 1, Math.floor(((i + 0.5) * n) / t)));
+  if (t === 1) return [Math.floor((n - 1) / 2)];
+  return Array.from({ length: t }, (_, i) => Math.round((i * (n - 1)) / (t - 1)));
 }
 
 function softmax(row: Float32Array | number[]): number[] {

@@ -63,7 +63,6 @@ export interface Checkpoint {
   step: number;
   /** Running sums of the epoch in progress. */
   epochLoss: number;
-  epochCorrect: number;
   epochSeen: number;
   history: EpochRecord[];
   /** Weights of every sub-network, `${model}/${index}`, and the optimizer state. */
@@ -190,7 +189,6 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   let batch = 0;
   let step = 0;
   let epochLoss = 0;
-  let epochCorrect = 0;
   let epochSeen = 0;
   let history: EpochRecord[] = [];
   let epochStarted = performance.now();
@@ -210,7 +208,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         } finally {
           tf.dispose([...Object.values(ck.weights), ...Object.values(ck.optimizer)]);
         }
-        ({ epoch, batch, step, epochLoss, epochCorrect, epochSeen, history } = ck);
+        ({ epoch, batch, step, epochLoss, epochSeen, history } = ck);
       }
     }
 
@@ -220,7 +218,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       const state = opt.state();
       const optimizer = Object.fromEntries(state.tensors.map((x) => [x.name, x.tensor]));
       try {
-        await options.checkpoints.save({ version: 1, config, classes, epoch, batch, step, epochLoss, epochCorrect, epochSeen, history, weights, optimizerStep: state.step, optimizer });
+        await options.checkpoints.save({ version: 1, config, classes, epoch, batch, step, epochLoss, epochSeen, history, weights, optimizerStep: state.step, optimizer });
       } finally {
         tf.dispose([...Object.values(weights), ...Object.values(optimizer)]);
       }
@@ -286,13 +284,13 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         video: (i) => data.video(order[i]!),
         name: (i) => data.name(order[i]!),
       };
-      epochCorrect = evaluate(net, subset, { batchSize: options.evalBatchSize }).accuracy * sub;
+      const trainAccuracy = evaluate(net, subset, { batchSize: options.evalBatchSize }).accuracy;
       const val = options.val ? evaluate(net, options.val, { batchSize: options.evalBatchSize }) : undefined;
       const record: EpochRecord = {
         epoch: epoch + 1,
         step,
         trainLoss: epochLoss / Math.max(1, epochSeen),
-        trainAccuracy: epochCorrect / sub,
+        trainAccuracy,
         lr: cosineLr(config.lr, step - 1, totalSteps, warmup),
         ...(val ? { val: { accuracy: val.accuracy, accuracyPerStep: val.accuracyPerStep, meanLoss: val.meanLoss } } : {}),
         seconds: (performance.now() - epochStarted) / 1000,
@@ -302,7 +300,6 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       epoch++;
       batch = 0;
       epochLoss = 0;
-      epochCorrect = 0;
       epochSeen = 0;
       epochStarted = performance.now();
       await save();

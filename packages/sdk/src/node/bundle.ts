@@ -10,7 +10,7 @@ import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 
 import { fileIO, writeFileAtomic } from '@saccade/tensor/node';
-import { decodeFrames, probe } from '@saccade/video';
+import { decodeFrames, probe, uniformSample } from '@saccade/video';
 
 import { checkMeta, createMeta, loadBundleWith } from '../bundle.js';
 import type { VideoNet } from '../adafocus.js';
@@ -23,8 +23,7 @@ export async function decodeVideo(path: string, frames: number, size: number): P
   const info = await probe(path);
   const total = info.frames ?? 0;
   if (total === 0) throw new InputError(path, 'the video has no frames');
-  const indices = Array.from({ length: frames }, (_, i) => Math.min(total - 1, Math.floor(((i + 0.5) * total) / frames)));
-  const d = await decodeFrames(path, { indices, width: size, height: size, info });
+  const d = await decodeFrames(path, { indices: uniformSample(total, frames), width: size, height: size, info });
   if (d.frames === 0) throw new InputError(path, 'the video has no frames');
   return { data: d.data, frames: d.frames, width: d.width, height: d.height };
 }
