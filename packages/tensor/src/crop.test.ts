@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 
-import { cropPatches } from './crop.js';
+import { cropPatches, cropPatchesComposed } from './crop.js';
 import { TensorArgumentError } from './errors.js';
 import { Rng } from './random.js';
 import { expectArraysClose, onBackend, randomData } from './testing/index.js';
@@ -141,6 +141,29 @@ describe('cropPatches', () => {
         return [tf.grad(loss(true))(c), tf.grad(loss(false))(c)];
       });
       expectArraysClose(centresOnly!, withFrames!, { rtol: 1e-6, atol: 1e-6, label: 'centre gradient' });
+    }
+  });
+
+  it.each([
+    ['interior, square', [8, 8], false],
+    ['tall, with centres at and beyond the borders', [9, 5], true],
+  ] as const)('kernels (cpu and wasm) compute what the composed crop computes: %s', async (_, patch, edges) => {
+    const { frames, centres, weights } = setup(8, [patch[0], patch[1]]);
+    if (edges) centres.set([0, 0.37, 0.61, -0.3, 1.4, 1]);
+    const run = (crop: typeof cropPatches) => () => {
+      const f = tf.tensor4d(frames, [B, H, W, C]);
+      const c = tf.tensor2d(centres, [B, 2]);
+      const r = tf.tensor4d(weights, [B, patch[0], patch[1], C]);
+      const loss = (ff: tf.Tensor, cc: tf.Tensor) => tf.sum(tf.mul(crop(ff as tf.Tensor4D, cc as tf.Tensor2D, [patch[0], patch[1]]), r));
+      const [dF, dC] = tf.grads(loss)([f, c]);
+      const centreOnly = tf.grad((cc: tf.Tensor) => tf.sum(tf.mul(crop(f, cc as tf.Tensor2D, [patch[0], patch[1]], { frameGradient: false }), r)))(c);
+      return [crop(f, c, [patch[0], patch[1]]), dF!, dC!, centreOnly];
+    };
+    for (const backend of ['cpu', 'wasm']) {
+      const ours = await onBackend(backend, run(cropPatches));
+      const reference = await onBackend(backend, run(cropPatchesComposed));
+      const names = ['patches', 'frame gradient', 'centre gradient', 'centre gradient without frames'];
+      ours.forEach((o, i) => expectArraysClose(o, reference[i]!, { rtol: 1e-5, atol: 1e-5, label: `${backend} ${names[i]}` }));
     }
   });
 

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 
 import { TensorArgumentError } from './errors.js';
+import { CROP_GRAD_KERNEL, CROP_KERNEL, hasCropKernels } from './kernels/crop_kernels.js';
 
 export type PatchSize = number | readonly [height: number, width: number];
 
@@ -34,8 +35,43 @@ export interface CropOptions {
 export function cropPatches(frames: tf.Tensor4D, centres: tf.Tensor2D, size: PatchSize, options: CropOptions = {}): tf.Tensor4D {
   const [ph, pw] = typeof size === 'number' ? [size, size] : size;
   validate(frames, centres, ph, pw);
+  if (hasCropKernels(tf.getBackend())) return cropWithKernels(frames, centres, ph, pw, options.frameGradient ?? true);
+  return cropComposed(frames, centres, ph, pw, options.frameGradient ?? true);
+}
+
+/**
+ * The same crop composed from stock tfjs ops (gather, slice, arithmetic; the backward pass a
+ * segment sum). Used on backends without Saccade's crop kernels (tfjs-node, webgl), and by the
+ * tests as the reference for the kernels.
+ */
+export function cropPatchesComposed(frames: tf.Tensor4D, centres: tf.Tensor2D, size: PatchSize, options: CropOptions = {}): tf.Tensor4D {
+  const [ph, pw] = typeof size === 'number' ? [size, size] : size;
+  validate(frames, centres, ph, pw);
+  return cropComposed(frames, centres, ph, pw, options.frameGradient ?? true);
+}
+
+function cropWithKernels(frames: tf.Tensor4D, centres: tf.Tensor2D, ph: number, pw: number, withFrames: boolean): tf.Tensor4D {
+  const forward = (...args: unknown[]) => {
+    const f = (withFrames ? args[0] : frames) as tf.Tensor4D;
+    const c = (withFrames ? args[1] : args[0]) as tf.Tensor2D;
+    const save = args[withFrames ? 2 : 1] as tf.GradSaveFunc;
+    const value = tf.engine().runKernel(CROP_KERNEL, { frames: f, centres: c }, { ph, pw }) as tf.Tensor4D;
+    save([f, c]);
+    return {
+      value,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sf, sc] = saved as [tf.Tensor4D, tf.Tensor2D];
+        const grads = tf.engine().runKernel(CROP_GRAD_KERNEL, { dy, frames: sf, centres: sc }, { ph, pw, withFrames }) as unknown as tf.Tensor[];
+        return withFrames ? [grads[1] as tf.Tensor, grads[0] as tf.Tensor] : [grads[0] as tf.Tensor];
+      },
+    };
+  };
+  const crop = tf.customGrad(forward as unknown as Parameters<typeof tf.customGrad>[0]);
+  return (withFrames ? crop(frames, centres) : crop(centres)) as tf.Tensor4D;
+}
+
+function cropComposed(frames: tf.Tensor4D, centres: tf.Tensor2D, ph: number, pw: number, withFrames: boolean): tf.Tensor4D {
   const [, h, w] = frames.shape;
-  const withFrames = options.frameGradient ?? true;
   const forward = (...args: unknown[]) => {
     const f = (withFrames ? args[0] : frames) as tf.Tensor4D;
     const c = (withFrames ? args[1] : args[0]) as tf.Tensor2D;
