@@ -29,6 +29,14 @@ function num(name: string) {
   };
 }
 
+function fraction(name: string) {
+  return (v: string) => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < 0 || n >= 1) throw new UsageError(`${name} must be a fraction in [0, 1), got ${JSON.stringify(v)}`);
+    return n;
+  };
+}
+
 function list(name: string) {
   return (v: string) => v.split(',').map((x) => num(name)(x.trim()));
 }
@@ -72,12 +80,13 @@ export function buildProgram(): Command {
     .option('--frames <n>', 'frames per video', int('--frames', 1), 16)
     .option('--size <px>', 'frame side', int('--size', 16), 128)
     .option('--item-size <px>', 'side of the moving item', int('--item-size', 4), 40)
+    .option('--hidden <fraction>', 'temporal redundancy: fraction of frames in one stretch where the item is hidden', fraction('--hidden'), 0)
     .option('--seed <n>', 'seed (same seed, same bytes)', int('--seed'), 0)
     .option('--source <dir>', "Fashion-MNIST IDX folder (default: $FASHION_MNIST_DIR, Debian's dataset-fashion-mnist, else the shipped sample)")
     .option('--json', 'print the result as JSON')
-    .addHelpText('after', '\nExamples:\n  saccade data moving-fashion --out data/mfm\n  saccade data moving-fashion --out data/small --train 60 --val 30 --seed 3')
+    .addHelpText('after', '\nExamples:\n  saccade data moving-fashion --out data/mfm\n  saccade data moving-fashion --out data/small --train 60 --val 30 --seed 3\n  saccade data moving-fashion --out data/mfm-hidden --hidden 0.5')
     .action(async (o) => {
-      const r = await dataCommand({ out: o.out, train: o.train, val: o.val, frames: o.frames, size: o.size, itemSize: o.itemSize, seed: o.seed, ...(o.source ? { source: o.source } : {}), quiet: false });
+      const r = await dataCommand({ out: o.out, train: o.train, val: o.val, frames: o.frames, size: o.size, itemSize: o.itemSize, hidden: o.hidden, seed: o.seed, ...(o.source ? { source: o.source } : {}), quiet: false });
       print(o.json, r, () => `built ${r.videos} videos of ${r.classes.length} classes in ${r.root} (Fashion-MNIST from ${r.source})`);
     });
 

@@ -318,7 +318,7 @@ export async function classifyCommand(o: { run: string; files: string[]; budget?
   }
 }
 
-export async function dataCommand(o: { out: string; train: number; val: number; frames: number; size: number; itemSize?: number; seed: number; source?: string; quiet?: boolean }): Promise<{ root: string; videos: number; classes: string[]; source: string }> {
+export async function dataCommand(o: { out: string; train: number; val: number; frames: number; size: number; itemSize?: number; hidden?: number; seed: number; source?: string; quiet?: boolean }): Promise<{ root: string; videos: number; classes: string[]; source: string }> {
   const progress = createProgress({ ...(o.quiet ? { quiet: true } : {}), label: 'data' });
   let last = 0;
   const d = await buildMovingFashionMnist({
@@ -328,6 +328,7 @@ export async function dataCommand(o: { out: string; train: number; val: number; 
     frames: o.frames,
     size: o.size,
     ...(o.itemSize !== undefined ? { itemSize: o.itemSize } : {}),
+    ...(o.hidden !== undefined ? { hidden: o.hidden } : {}),
     seed: o.seed,
     ...(o.source ? { source: o.source } : {}),
     onProgress: (done, total) => {

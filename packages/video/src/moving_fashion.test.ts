@@ -105,7 +105,26 @@ describe('Moving Fashion-MNIST', () => {
     });
   });
 
+  it('hides the item for one contiguous stretch with the hidden option, and changes nothing else', () => {
+    const item = new Uint8Array(784).fill(255);
+    const o = { frames: 10, size: 32, itemSize: 8, clutterIntensity: 0.6, backgroundIntensity: 0.2, speed: [2, 2] as const };
+    const shown = renderMovingFashionVideo(item, [], new Rng(6), o);
+    const hidden = renderMovingFashionVideo(item, [], new Rng(6), { ...o, hidden: 0.4 });
+    expect(shown.visible).toEqual(Array(10).fill(true));
+    expect(hidden.visible.filter((v) => !v)).toHaveLength(4);
+    const first = hidden.visible.indexOf(false);
+    expect(hidden.visible.slice(first, first + 4)).toEqual([false, false, false, false]);
+    expect(hidden.boxes).toEqual(shown.boxes);
+    const frame = (r: { data: Uint8Array }, t: number) => r.data.subarray(t * 32 * 32 * 3, (t + 1) * 32 * 32 * 3);
+    hidden.visible.forEach((v, t) => {
+      const [y, x] = hidden.boxes[t]!;
+      if (v) expect(Buffer.compare(frame(hidden, t), frame(shown, t))).toBe(0);
+      else expect(frame(hidden, t)[((y + 4) * 32 + x + 4) * 3]).toBeLessThan(255);
+    });
+  });
+
   it('rejects options that make no sense', async () => {
+    await expect(buildMovingFashionMnist({ ...options, out: join(root, 'e'), hidden: 1 })).rejects.toThrow(/hidden: must be a fraction/);
     await expect(buildMovingFashionMnist({ ...options, out: join(root, 'e'), itemSize: 80 })).rejects.toBeInstanceOf(VideoOptionError);
     await expect(buildMovingFashionMnist({ ...options, out: join(root, 'e'), size: 63 })).rejects.toThrow(/must be even/);
     await expect(buildMovingFashionMnist({ ...options, out: join(root, 'e'), frames: 0 })).rejects.toThrow(/frames: must be an integer >= 1/);

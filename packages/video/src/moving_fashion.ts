@@ -39,6 +39,14 @@ export interface MovingFashionOptions {
   backgroundIntensity?: number;
   /** Item speed range in pixels per frame. Default [1.5, 4]. */
   speed?: readonly [number, number];
+  /**
+   * Temporal redundancy: the fraction of each video's frames (0..1, rounded to whole frames) for
+   * which the item is hidden, as behind an occluder: one contiguous stretch at a random start per
+   * video, during which the frames show only background and clutter (the item keeps moving
+   * unseen). Frames without the item carry no evidence, so choosing frames matters (AdaFocusV3).
+   * Default 0.
+   */
+  hidden?: number;
   fps?: number;
   seed?: number;
   /** Parallel ffmpeg encoders. Default 2. */
@@ -53,8 +61,10 @@ export interface VideoRecord {
   label: number;
   /** Index of the item in the Fashion-MNIST split it came from. */
   source: number;
-  /** Top-left corner [y, x] of the item in each frame (pixels). */
+  /** Top-left corner [y, x] of the item in each frame (pixels), also where it is hidden. */
   boxes: [number, number][];
+  /** Whether the item is visible in each frame (false during the hidden stretch). */
+  visible: boolean[];
 }
 
 export interface MovingFashionDataset {
@@ -142,8 +152,8 @@ export function renderMovingFashionVideo(
   item: Uint8Array,
   clutter: readonly Uint8Array[],
   rng: Rng,
-  o: Required<Pick<MovingFashionOptions, 'frames' | 'size' | 'itemSize' | 'clutterIntensity' | 'backgroundIntensity' | 'speed'>>,
-): { data: Uint8Array; boxes: [number, number][] } {
+  o: Required<Pick<MovingFashionOptions, 'frames' | 'size' | 'itemSize' | 'clutterIntensity' | 'backgroundIntensity' | 'speed'>> & Pick<MovingFashionOptions, 'hidden'>,
+): { data: Uint8Array; boxes: [number, number][]; visible: boolean[] } {
   const { frames, size, itemSize } = o;
   const base = background(size, o.backgroundIntensity, rng.fork('background'));
   const layout = rng.fork('clutter');
@@ -160,13 +170,19 @@ export function renderMovingFashionVideo(
   const speed = motion.uniform(o.speed[0], o.speed[1]);
   let vy = speed * Math.sin(angle);
   let vx = speed * Math.cos(angle);
+  // Drawn from its own stream, so that hidden = 0 renders the same bytes as before the option.
+  const hiddenFrames = Math.round((o.hidden ?? 0) * frames);
+  const hiddenStart = hiddenFrames > 0 ? rng.fork('hidden').int(0, frames - hiddenFrames) : 0;
   const data = new Uint8Array(frames * size * size * 3);
   const boxes: [number, number][] = [];
+  const visible: boolean[] = [];
   for (let t = 0; t < frames; t++) {
     const canvas = Float32Array.from(base);
     const [ty, tx] = [Math.round(y), Math.round(x)];
     boxes.push([ty, tx]);
-    paste(canvas, size, sprite, itemSize, ty, tx, 1);
+    const shown = t < hiddenStart || t >= hiddenStart + hiddenFrames;
+    visible.push(shown);
+    if (shown) paste(canvas, size, sprite, itemSize, ty, tx, 1);
     const offset = t * size * size * 3;
     for (let i = 0; i < canvas.length; i++) {
       const v = Math.round(Math.min(1, canvas[i]!) * 255);
@@ -185,7 +201,7 @@ export function renderMovingFashionVideo(
       x = x < 0 ? -x : 2 * range - x;
     }
   }
-  return { data, boxes };
+  return { data, boxes, visible };
 }
 
 function check(name: string, v: number, min: number, integer = true): void {
@@ -206,6 +222,7 @@ export async function buildMovingFashionMnist(options: MovingFashionOptions): Pr
     clutterIntensity: 0.6,
     backgroundIntensity: 0.35,
     speed: [1.5, 4] as const,
+    hidden: 0,
     fps: 8,
     seed: 0,
     concurrency: 2,
@@ -221,6 +238,7 @@ export async function buildMovingFashionMnist(options: MovingFashionOptions): Pr
   check('clutter', o.clutter, 0);
   check('clutterIntensity', o.clutterIntensity, 0, false);
   check('concurrency', o.concurrency, 1);
+  if (!(o.hidden >= 0 && o.hidden < 1)) throw new VideoOptionError('hidden', `must be a fraction of the frames in [0, 1), got ${o.hidden}`);
   if (!(o.speed[0] >= 0 && o.speed[1] >= o.speed[0])) throw new VideoOptionError('speed', `must be [min, max] with 0 <= min <= max, got [${o.speed}]`);
 
   const mnist = await loadFashionMnist(o.source);
@@ -261,7 +279,7 @@ export async function buildMovingFashionMnist(options: MovingFashionOptions): Pr
         const file = `videos/${p.split}_${String(p.index).padStart(5, '0')}.mp4`;
         const rendered = renderMovingFashionVideo(image(data, p.source), p.clutter.map((c) => image(data, c)), root.fork(`${p.split}-${p.index}`), o);
         await encodeVideo(join(temp, file), rendered.data, { width: o.size, height: o.size, fps: o.fps, crf: 12 });
-        videos[k] = { file, split: p.split, label: p.label, source: p.source, boxes: rendered.boxes };
+        videos[k] = { file, split: p.split, label: p.label, source: p.source, boxes: rendered.boxes, visible: rendered.visible };
         o.onProgress?.(++done, plans.length);
       }
     };
