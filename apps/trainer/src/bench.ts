@@ -8,7 +8,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { budgetCurve, type BudgetPoint } from '@saccade/early-exit';
@@ -49,6 +49,8 @@ export interface BenchGroup {
   gflopsPerVideo: number;
   videosPerSecond: number;
   trainSecondsMean: number;
+  /** Patch methods: % of validation frames (item visible) whose patch contains the item's centre. */
+  itemInPatch?: number;
 }
 
 interface ExitRun {
@@ -71,6 +73,42 @@ export interface BenchReport {
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const std = (xs: number[]) => (xs.length < 2 ? 0 : Math.sqrt(xs.reduce((a, b) => a + (b - mean(xs)) ** 2, 0) / (xs.length - 1)));
+
+interface ManifestVideo {
+  file: string;
+  boxes: [number, number][];
+  visible?: boolean[];
+}
+
+/**
+ * Where the patches went: the share of validation frames (where the item is visible) whose patch
+ * contains the centre of the item, from the benchmark's manifest (the item's box in every frame).
+ * Returns undefined without centres or without a manifest.
+ */
+async function itemInPatch(data: string, names: (i: number) => string, centres: Float32Array | undefined, c: { frames: number; frameSize: number; patchSize: number }): Promise<number | undefined> {
+  if (!centres || !existsSync(join(data, 'manifest.json'))) return undefined;
+  const manifest = JSON.parse(await readFile(join(data, 'manifest.json'), 'utf8')) as { options: { itemSize: number; size: number }; videos: ManifestVideo[] };
+  if (manifest.options.size !== c.frameSize) return undefined;
+  const byName = new Map(manifest.videos.map((v) => [basename(v.file), v]));
+  const half = manifest.options.itemSize / 2;
+  const span = c.frameSize - c.patchSize;
+  let inside = 0;
+  let frames = 0;
+  for (let i = 0; i < centres.length / (2 * c.frames); i++) {
+    const video = byName.get(basename(names(i)));
+    if (!video) return undefined;
+    for (let t = 0; t < c.frames; t++) {
+      if (video.visible && !video.visible[t]) continue;
+      const [by, bx] = video.boxes[t]!;
+      const top = centres[(i * c.frames + t) * 2]! * span;
+      const left = centres[(i * c.frames + t) * 2 + 1]! * span;
+      const [iy, ix] = [by + half, bx + half];
+      if (iy >= top && iy <= top + c.patchSize && ix >= left && ix <= left + c.patchSize) inside++;
+      frames++;
+    }
+  }
+  return frames > 0 ? (100 * inside) / frames : undefined;
+}
 
 const METHOD_LABEL: Record<string, string> = { v2: 'AdaFocusV2', random: 'random patches', centre: 'centre patches', uniform: 'uniform (full frames)', glance: 'glance only' };
 
@@ -121,7 +159,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
 
   progress.note('measuring every model in one process');
   const backend = await initBackend();
-  const rows: { method: string; seed: number; accuracy: number; gflops: number; vps: number; trainSeconds: number }[] = [];
+  const rows: { method: string; seed: number; accuracy: number; gflops: number; vps: number; trainSeconds: number; inPatch?: number }[] = [];
   let exitCurve: BudgetPoint[] | undefined;
   let exitTiming: BenchReport['exitTiming'];
   for (const s of specs) {
@@ -131,7 +169,8 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
       const c = model.net.config;
       const valSet = await loadSplit(data, 'val', c);
       const e = evaluate(model.net, valSet);
-      rows.push({ method: s.method, seed: s.seed, accuracy: 100 * e.accuracy, gflops: model.meta.gflopsPerVideo, vps: measureThroughput(model, valSet), trainSeconds: summary.trainSeconds });
+      const inPatch = await itemInPatch(data, (i) => valSet.name(i), e.centres, c);
+      rows.push({ method: s.method, seed: s.seed, accuracy: 100 * e.accuracy, gflops: model.meta.gflopsPerVideo, vps: measureThroughput(model, valSet), trainSeconds: summary.trainSeconds, ...(inPatch !== undefined ? { inPatch } : {}) });
       if (s.method === 'v2' && s.seed === 0) {
         const trainSet = await loadSplit(data, 'train', c);
         const cal = evaluate(model.net, trainSet);
@@ -173,6 +212,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
       gflopsPerVideo: rs[0]!.gflops,
       videosPerSecond: mean(rs.map((r) => r.vps)),
       trainSecondsMean: mean(rs.map((r) => r.trainSeconds)),
+      ...(rs.every((r) => r.inPatch !== undefined) ? { itemInPatch: mean(rs.map((r) => r.inPatch!)) } : {}),
     };
   });
   const by = (m: string) => groups.find((g) => g.method === m);
@@ -213,9 +253,11 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     '',
     `Data: ${data}. Backend: ${backend.name}. ${trainedNow > 0 ? `Training wall time of the ${trainedNow} runs trained now: ${(trainWall / 60).toFixed(1)} min (${o.parallel} at a time)` : 'All training runs reused from earlier invocations (their train times are in the table)'}. Config flags: ${JSON.stringify(o.flags)}.`,
     '',
-    '| model | seeds | val accuracy (%) | GFLOPs / video | videos/s | train time (s) |',
-    '| --- | --- | --- | --- | --- | --- |',
-    ...groups.map((g) => `| ${METHOD_LABEL[g.method] ?? g.method} | ${g.seeds} | ${g.accuracyMean.toFixed(1)} ± ${g.accuracyStd.toFixed(1)} (${g.accuracies.map((a) => a.toFixed(1)).join(', ')}) | ${g.gflopsPerVideo.toFixed(3)} | ${g.videosPerSecond.toFixed(1)} | ${g.trainSecondsMean.toFixed(0)} |`),
+    '| model | seeds | val accuracy (%) | GFLOPs / video | videos/s | train time (s) | item in patch (%) |',
+    '| --- | --- | --- | --- | --- | --- | --- |',
+    ...groups.map((g) => `| ${METHOD_LABEL[g.method] ?? g.method} | ${g.seeds} | ${g.accuracyMean.toFixed(1)} ± ${g.accuracyStd.toFixed(1)} (${g.accuracies.map((a) => a.toFixed(1)).join(', ')}) | ${g.gflopsPerVideo.toFixed(3)} | ${g.videosPerSecond.toFixed(1)} | ${g.trainSecondsMean.toFixed(0)} | ${g.itemInPatch !== undefined ? g.itemInPatch.toFixed(1) : '-'} |`),
+    '',
+    'Item in patch: the share of validation frames whose patch contains the centre of the moving item (from the manifest); it shows whether a policy looks at the item.',
     '',
     ...(exitCurve
       ? [

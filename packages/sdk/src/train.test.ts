@@ -62,6 +62,10 @@ describe('train', () => {
       expect(e.accuracyPerStep).toHaveLength(4);
       expect(e.accuracy).toBeGreaterThan(0.6);
       expect(e.accuracy).toBe(epochs[3]);
+      // AdaFocus reports where its patches went: one (y, x) in [0, 1] per video and step, the same
+      // centres as a forward pass gives.
+      expect(e.centres).toHaveLength(val.length * 4 * 2);
+      expect(Array.from(e.centres!).every((v) => v >= 0 && v <= 1)).toBe(true);
     } finally {
       r.net.dispose();
     }

@@ -23,6 +23,8 @@ export interface EvalResult {
   meanLoss: number;
   /** Logits [videos][steps][classes] (for early-exit calibration and reports). */
   logits: Float32Array;
+  /** Patch centres [videos][steps][2] as (y, x) in [0, 1], for models that place patches. */
+  centres?: Float32Array;
   labels: Int32Array;
   steps: number;
   classes: number;
@@ -120,18 +122,20 @@ export function evaluate(net: VideoNet, data: VideoDataset, options: { batchSize
   const k = net.classes;
   const logits = new Float32Array(data.length * t * k);
   const labels = new Int32Array(data.length);
+  let centres: Float32Array | undefined;
   let lossSum = 0;
   for (let i = 0; i < data.length; i += bs) {
     const idx = Array.from({ length: Math.min(bs, data.length - i) }, (_, j) => i + j);
     idx.forEach((v) => (labels[v] = data.label(v)));
-    const [values, loss] = tf.tidy(() => {
+    const [values, loss, where] = tf.tidy(() => {
       const x = normalise(idx.map((v) => data.video(v)), t, c.frameSize, c);
-      const l = net.forward(x, { seed: deriveSeed(options.seed ?? c.seed, `eval-${i}`) }).logits;
+      const r = net.forward(x, { seed: deriveSeed(options.seed ?? c.seed, `eval-${i}`) });
       const y = tf.oneHot(tf.tensor1d(idx.map((v) => data.label(v)), 'int32'), k);
-      const last = tf.reshape(tf.slice(l, [0, t - 1, 0], [idx.length, 1, k]), [idx.length, k]);
-      return [l.dataSync() as Float32Array, tf.losses.softmaxCrossEntropy(y, last).dataSync()[0]!];
+      const last = tf.reshape(tf.slice(r.logits, [0, t - 1, 0], [idx.length, 1, k]), [idx.length, k]);
+      return [r.logits.dataSync() as Float32Array, tf.losses.softmaxCrossEntropy(y, last).dataSync()[0]!, r.centres?.dataSync() as Float32Array | undefined];
     });
     logits.set(values, i * t * k);
+    if (where) (centres ??= new Float32Array(data.length * t * 2)).set(where, i * t * 2);
     lossSum += loss * idx.length;
   }
   const accuracyPerStep = Array.from({ length: t }, (_, s) => {
@@ -144,7 +148,18 @@ export function evaluate(net: VideoNet, data: VideoDataset, options: { batchSize
     }
     return correct / data.length;
   });
-  return { videos: data.length, accuracy: accuracyPerStep[t - 1]!, accuracyPerStep, meanLoss: lossSum / data.length, logits, labels, steps: t, classes: k, seconds: (performance.now() - started) / 1000 };
+  return {
+    videos: data.length,
+    accuracy: accuracyPerStep[t - 1]!,
+    accuracyPerStep,
+    meanLoss: lossSum / data.length,
+    logits,
+    ...(centres ? { centres } : {}),
+    labels,
+    steps: t,
+    classes: k,
+    seconds: (performance.now() - started) / 1000,
+  };
 }
 
 function snapshot(net: VideoNet): Record<string, tf.Tensor> {
