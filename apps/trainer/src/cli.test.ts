@@ -18,7 +18,7 @@ function saccade(...args: string[]): { code: number; stdout: string; stderr: str
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr, json: () => JSON.parse(r.stdout) };
 }
 
-const TINY = { frames: 4, frameSize: 64, glanceSize: 16, patchSize: 32, glanceWidth: 0.25, focusWidth: 0.25, policyHidden: 8, classifierWidth: 16, batchSize: 4, epochs: 2 };
+const TINY = { frames: 4, frameSize: 64, glanceSize: 16, patchSize: 32, glanceWidth: 0.25, focusWidth: 0.25, policyHidden: 8, classifierWidth: 16, batchSize: 4, epochs: 2, pretrained: false };
 
 beforeAll(async () => {
   if (!existsSync(join(fileURLToPath(new URL('..', import.meta.url)), 'dist', 'cli.js'))) throw new Error('build the CLI first (pnpm build)');

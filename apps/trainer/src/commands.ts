@@ -14,12 +14,15 @@ import {
   evaluate,
   fileCheckpoints,
   loadModel,
+  loadPretrained,
   loadVideoDataset,
+  pretrainBackbones,
   parseConfig,
   saveBundle,
   stepLogits,
   train,
   type ClassifyResult,
+  type PretrainedInfo,
   type SaccadeModel,
   type TrainConfig,
   type TrainConfigInput,
@@ -133,6 +136,8 @@ export interface TrainCommandOptions {
   quiet?: boolean;
   label?: string;
   signal?: AbortSignal;
+  /** Folder of pretrained backbones (saccade pretrain) instead of the SDK's shipped ones. */
+  pretrainedDir?: string;
 }
 
 export interface TrainSummary {
@@ -162,9 +167,11 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainSummary
   const valSet = await loadSplit(o.data, 'val', config);
   progress.note(`${trainSet.length} training and ${valSet.length} validation videos, ${trainSet.classes.length} classes`);
   let epochShown = -1;
+  const pretrained = o.pretrainedDir && config.pretrained ? await loadPretrained(o.pretrainedDir) : undefined;
   try {
     const r = await train({
       config,
+      ...(pretrained ? { pretrained } : {}),
       train: trainSet,
       val: valSet,
       checkpoints: fileCheckpoints(paths.root),
@@ -211,6 +218,8 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainSummary
       r.net.dispose();
     }
   } finally {
+    pretrained?.glance.dispose();
+    pretrained?.focus.dispose();
     progress.stop();
   }
 }
@@ -340,6 +349,31 @@ export async function dataCommand(o: { out: string; train: number; val: number; 
   });
   progress.stop();
   return { root: d.root, videos: d.videos.length, classes: d.classes, source: String(d.source) };
+}
+
+export async function pretrainCommand(o: { out: string; configFile?: string; flags?: Record<string, unknown>; images?: number; epochs?: number; seed?: number; source?: string; quiet?: boolean; signal?: AbortSignal }): Promise<PretrainedInfo & { out: string }> {
+  const config = await resolveConfig({ ...(o.configFile ? { configFile: o.configFile } : {}), ...(o.flags ? { flags: o.flags } : {}) });
+  const backend = await initBackend();
+  const progress = createProgress({ ...(o.quiet ? { quiet: true } : {}), label: 'pretrain' });
+  progress.note(`backend ${backend.name}; glance ${config.glanceBackbone} x${config.glanceWidth} at ${config.glanceSize} px, focus ${config.focusBackbone} x${config.focusWidth} at ${config.patchSize} px`);
+  let started = false;
+  const info = await pretrainBackbones({
+    out: resolve(o.out),
+    config,
+    ...(o.images !== undefined ? { images: o.images } : {}),
+    ...(o.epochs !== undefined ? { epochs: o.epochs } : {}),
+    ...(o.seed !== undefined ? { seed: o.seed } : {}),
+    ...(o.source ? { source: o.source } : {}),
+    ...(o.signal ? { signal: o.signal } : {}),
+    onStep: (p) => {
+      if (!started) progress.epochStart(0, 1, p.steps);
+      started = true;
+      progress.batch(p.step, p.loss, p.lr);
+    },
+  });
+  progress.epochEnd(`glance ${(100 * info.glanceAccuracy).toFixed(1)}%, focus ${(100 * info.focusAccuracy).toFixed(1)}% on held-out test-split images (${info.seconds.toFixed(0)} s)`);
+  progress.stop();
+  return { ...info, out: resolve(o.out) };
 }
 
 export async function infoCommand(): Promise<Record<string, unknown>> {

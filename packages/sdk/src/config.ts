@@ -30,6 +30,12 @@ export const configSchema = z
     focusWidth: z.number().positive().max(4).default(0.5),
     /** Global pooling of the backbones' feature maps: max finds a small item in clutter (DESIGN's probe). */
     pooling: z.enum(['avg', 'max']).default('max'),
+    /**
+     * Start the glance and focus backbones from pretrained weights (in Node, the SDK's shipped
+     * Fashion-MNIST still-image pretraining: the role ImageNet weights play in the papers).
+     * false: from scratch.
+     */
+    pretrained: z.boolean().default(true),
     policyHidden: positiveInt.max(4096).default(64),
     classifierWidth: positiveInt.max(8192).default(256),
     dropout: z.number().min(0).max(0.95).default(0),

@@ -6,3 +6,7 @@ export type { LoadDatasetOptions } from './node/data.js';
 export { fileCheckpoints, readCheckpoint, writeCheckpoint } from './node/checkpoint.js';
 export { decodeVideo, loadModel, saveBundle } from './node/bundle.js';
 export type { SaveBundleOptions } from './node/bundle.js';
+export { evaluatePretrained, loadPretrained, pretrainBackbones, SHIPPED_PRETRAINED } from './node/pretrain.js';
+export type { PretrainOptions } from './node/pretrain.js';
+// In Node, train() loads the shipped pretrained backbones itself when the config asks for them.
+export { train } from './node/train.js';

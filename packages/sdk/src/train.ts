@@ -11,8 +11,9 @@ import { deriveSeed, Rng } from '@saccade/tensor';
 import { createVideoNet, type VideoNet } from './adafocus.js';
 import { parseConfig, type TrainConfig, type TrainConfigInput } from './config.js';
 import { normalise, type VideoDataset } from './dataset.js';
-import { CheckpointError, DatasetError } from './errors.js';
+import { CheckpointError, ConfigError, DatasetError } from './errors.js';
 import { cosineLr, PartOptimizer } from './optimizer.js';
+import { initBackbones, type Pretrained } from './pretrained.js';
 
 export interface EvalResult {
   videos: number;
@@ -93,6 +94,11 @@ export interface TrainOptions {
   onEpoch?: (r: EpochRecord) => void;
   /** Batch size of evaluation. Default 8. */
   evalBatchSize?: number;
+  /**
+   * Pretrained backbones for config.pretrained (Node's train loads the shipped ones when this is
+   * absent; `loadPretrained`). Not disposed by train.
+   */
+  pretrained?: Pretrained;
 }
 
 export interface TrainResult {
@@ -194,7 +200,14 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const totalSteps = batches * config.epochs;
   const warmup = Math.round(config.warmupEpochs * batches);
 
+  if (config.pretrained && !options.pretrained) throw new ConfigError('pretrained', 'is true but no weights were given: pass options.pretrained (loadPretrained() in Node), or set pretrained to false');
   const net = createVideoNet(config, classes.length);
+  try {
+    if (config.pretrained) initBackbones(net, options.pretrained!);
+  } catch (error) {
+    net.dispose();
+    throw error;
+  }
   const opt = new PartOptimizer(
     { kind: config.optimizer, lr: config.lr, momentum: config.momentum, weightDecay: config.weightDecay },
     net.parts(),

@@ -10,6 +10,8 @@ export { BundleError, CheckpointError, ConfigError, DatasetError, InputError, Sa
 export { cosineLr, PartOptimizer } from './optimizer.js';
 export type { OptimizerOptions } from './optimizer.js';
 export { evaluate, train } from './train.js';
+export { checkPretrained, initBackbones } from './pretrained.js';
+export type { Pretrained, PretrainedInfo } from './pretrained.js';
 export type { BatchProgress, Checkpoint, CheckpointStore, EpochRecord, EvalResult, TrainOptions, TrainResult } from './train.js';
 export { BUNDLE_FORMAT, BUNDLE_VERSION, SaccadeModel } from './model.js';
 export type { BundleMeta, ClassifyOptions, ClassifyResult, ExitBudget, FramesInput, VideoDecoder } from './model.js';

@@ -16,6 +16,8 @@ export const TOY: TrainConfigInput = {
   epochs: 2,
   lr: 0.003,
   seed: 3,
+  // Toy squares, tiny widths: no pretrained backbones fit.
+  pretrained: false,
 };
 
 export function toyVideo(label: number, rng: Rng, frames = 4, size = 32): Uint8Array {
