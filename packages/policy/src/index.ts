@@ -1,3 +1,5 @@
 export { PolicyOptionError } from './errors.js';
 export { buildInterpModels, createInterpPolicy, wrapInterpPolicy } from './interp.js';
 export type { InterpPolicy, InterpPolicyOptions, PolicyStep } from './interp.js';
+export { buildRlModels, createRlPolicy, discountedReturns, gridCentres, ppoLoss, wrapRlPolicy } from './rl.js';
+export type { PpoOptions, RlAction, RlEvaluation, RlPolicy, RlPolicyOptions, RlStep } from './rl.js';

@@ -14,6 +14,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Rng, stopGradient } from '@saccade/tensor';
 
 import { PolicyOptionError } from './errors.js';
+import { dense, gruCell } from './gru.js';
 
 type Sym = tf.SymbolicTensor;
 
@@ -54,9 +55,6 @@ export interface InterpPolicy {
   dispose(): void;
 }
 
-function dense(units: number, rng: Rng, name: string, activation?: 'sigmoid' | 'tanh'): tf.layers.Layer {
-  return tf.layers.dense({ units, name, ...(activation ? { activation } : {}), kernelInitializer: tf.initializers.glorotUniform({ seed: rng.tensorSeed() }) });
-}
 
 export function buildInterpModels(options: InterpPolicyOptions): { encoder: tf.LayersModel; recurrent: tf.LayersModel; hidden: number } {
   const [h, w, c] = options.featureShape;
@@ -88,16 +86,7 @@ export function buildInterpModels(options: InterpPolicyOptions): { encoder: tf.L
 
   const x = tf.input({ shape: [hidden], name: 'encoded' });
   const hPrev = tf.input({ shape: [hidden], name: 'state' });
-  const gate = (g: string, activation: 'sigmoid') =>
-    tf.layers.activation({ activation, name: `gru_${g}` }).apply(tf.layers.add({ name: `gru_${g}_sum` }).apply([dense(hidden, rng, `gru_x_${g}`).apply(x) as Sym, dense(hidden, rng, `gru_h_${g}`).apply(hPrev) as Sym]) as Sym) as Sym;
-  const z = gate('z', 'sigmoid');
-  const r = gate('r', 'sigmoid');
-  const hn = tf.layers.multiply({ name: 'gru_r_hn' }).apply([r, dense(hidden, rng, 'gru_h_n').apply(hPrev) as Sym]) as Sym;
-  const n = tf.layers.activation({ activation: 'tanh', name: 'gru_n' }).apply(tf.layers.add({ name: 'gru_n_sum' }).apply([dense(hidden, rng, 'gru_x_n').apply(x) as Sym, hn]) as Sym) as Sym;
-  // h' = (1 - z) * n + z * h = n + z * (h - n)
-  const minusN = tf.layers.rescaling({ scale: -1, name: 'gru_minus_n' }).apply(n) as Sym;
-  const hMinusN = tf.layers.add({ name: 'gru_h_minus_n' }).apply([hPrev, minusN]) as Sym;
-  const hNew = tf.layers.add({ name: 'gru_state' }).apply([n, tf.layers.multiply({ name: 'gru_z_mix' }).apply([z, hMinusN]) as Sym]) as Sym;
+  const hNew = gruCell(x, hPrev, hidden, rng);
   const centres = dense(2, rng, 'policy_head', 'sigmoid').apply(hNew) as Sym;
   const recurrent = tf.model({ inputs: [x, hPrev], outputs: [centres, hNew], name: `${prefix}_recurrent` });
   return { encoder, recurrent, hidden };
