@@ -3,3 +3,5 @@ export { buildInterpModels, createInterpPolicy, wrapInterpPolicy } from './inter
 export type { InterpPolicy, InterpPolicyOptions, PolicyStep } from './interp.js';
 export { buildRlModels, createRlPolicy, discountedReturns, gridCentres, ppoLoss, wrapRlPolicy } from './rl.js';
 export type { PpoOptions, RlAction, RlEvaluation, RlPolicy, RlPolicyOptions, RlStep } from './rl.js';
+export { buildCubeModels, createCubePolicy, sampleFrames, spatialProxy, temporalProxy, wrapCubePolicy } from './cube.js';
+export type { CubePolicy, CubePolicyOptions } from './cube.js';
