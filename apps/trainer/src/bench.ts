@@ -112,7 +112,7 @@ async function itemInPatch(data: string, names: (i: number) => string, centres: 
 
 const METHOD_LABEL: Record<string, string> = { v2: 'AdaFocusV2', random: 'random patches', centre: 'centre patches', uniform: 'uniform (full frames)', glance: 'glance only' };
 
-function childTrain(spec: RunSpec, o: BenchOptions, data: string, run: string): Promise<void> {
+function childTrain(spec: RunSpec, o: BenchOptions & { signal: AbortSignal }, data: string, run: string): Promise<void> {
   const cli = fileURLToPath(new URL('../bin/saccade.js', import.meta.url));
   const args = [cli, 'train', '--method', spec.method, '--data', data, '--out', run, '--seed', String(spec.seed), '--label', `${spec.method} s${spec.seed}`];
   for (const [k, v] of Object.entries(o.flags)) args.push('--set', `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
@@ -120,10 +120,11 @@ function childTrain(spec: RunSpec, o: BenchOptions, data: string, run: string): 
   return new Promise((resolvePromise, reject) => {
     const p = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] });
     const kill = () => p.kill('SIGINT');
-    o.signal?.addEventListener('abort', kill, { once: true });
+    if (o.signal.aborted) kill();
+    o.signal.addEventListener('abort', kill, { once: true });
     p.on('error', reject);
     p.on('exit', (code) => {
-      o.signal?.removeEventListener('abort', kill);
+      o.signal.removeEventListener('abort', kill);
       if (code === 0) resolvePromise();
       else reject(new Error(`saccade train --method ${spec.method} --seed ${spec.seed} exited with ${code}`));
     });
@@ -145,15 +146,25 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   const trainedNow = queue.length;
   progress.note(`${specs.length} training runs (${specs.length - queue.length} already done), ${o.parallel} at a time`);
   const started = performance.now();
+  // One failed run stops the others (they checkpoint and exit, as on Ctrl-C) before the error is
+  // reported, so that no training process outlives the bench.
+  const stop = new AbortController();
+  o.signal?.addEventListener('abort', () => stop.abort(), { once: true });
+  const failures: unknown[] = [];
   await Promise.all(
     Array.from({ length: Math.max(1, o.parallel) }, async () => {
-      while (queue.length > 0) {
-        if (o.signal?.aborted) return;
+      while (queue.length > 0 && !stop.signal.aborted) {
         const s = queue.shift()!;
-        await childTrain(s, o, data, runDir(s));
+        try {
+          await childTrain(s, { ...o, signal: stop.signal }, data, runDir(s));
+        } catch (error) {
+          if (!stop.signal.aborted) failures.push(error);
+          stop.abort();
+        }
       }
     }),
   );
+  if (failures.length > 0) throw failures[0];
   if (o.signal?.aborted) throw new Error('interrupted');
   const trainWall = (performance.now() - started) / 1000;
 

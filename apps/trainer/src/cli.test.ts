@@ -125,6 +125,19 @@ describe('saccade CLI', () => {
     expect(again.json().groups.map((g: { accuracyMean: number }) => g.accuracyMean)).toEqual(report.groups.map((g: { accuracyMean: number }) => g.accuracyMean));
   });
 
+  it('bench stops the other training runs when one fails, then reports the failure', () => {
+    const out = join(dir, 'bench-fail');
+    // Pretrained weights fit the uniform run (focus x0.5) but not the glance run (glance x0.25):
+    // the glance run fails at its start while the uniform one (200 epochs) is training.
+    const sets = Object.entries({ ...TINY, pretrained: true, focusWidth: 0.5, epochs: 200 }).flatMap(([k, v]) => ['--set', `${k}=${v}`]);
+    const r = saccade('bench', '--out', out, '--data', join(dir, 'data'), '--methods', 'uniform,glance', '--seeds', '1', ...sets);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/--method glance --seed 0 exited with 2/);
+    // The uniform run was interrupted (checkpoint written, no summary) before the bench returned.
+    expect(existsSync(join(out, 'runs', 'uniform-s0', 'checkpoint.bin'))).toBe(true);
+    expect(existsSync(join(out, 'runs', 'uniform-s0', 'summary.json'))).toBe(false);
+  });
+
   it('Ctrl-C during train saves a checkpoint and exits 130', async () => {
     const run = join(dir, 'interrupted');
     const child = spawn(process.execPath, [BIN, 'train', '--data', join(dir, 'data'), '--out', run, '--config', join(dir, 'tiny.json'), '--epochs', '200'], { env: { ...process.env, SACCADE_BACKEND: 'wasm' } });
