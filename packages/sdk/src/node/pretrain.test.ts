@@ -38,6 +38,14 @@ describe('pretrainBackbones', () => {
     expect(info).toMatchObject({ glanceBackbone: 'resnet_small', glanceWidth: 0.25, focusWidth: 0.25, patchSize: 32, images: 64, source: 'option' });
     expect(info.focusAccuracy).toBeGreaterThanOrEqual(0);
     expect((await readdir(dir)).filter((f) => f.includes('.tmp-'))).toEqual([]);
+    // Pretraining again into the same folder replaces it whole (moved aside, then removed).
+    const again = await pretrainBackbones({ out, config: SMALL, source: SHIPPED_FASHION_MNIST_SAMPLE, images: 32, valImages: 16, batchSize: 32, itemSize: 24, jitter: 4, seed: 2 });
+    expect(again.seed).toBe(2);
+    expect((await readdir(dir)).sort()).toEqual(['small']);
+    const info1 = await loadPretrained(out);
+    expect(info1.info.seed).toBe(2);
+    dispose(info1);
+    await pretrainBackbones({ out, config: SMALL, source: SHIPPED_FASHION_MNIST_SAMPLE, images: 64, valImages: 32, batchSize: 32, itemSize: 24, jitter: 4, seed: 1 });
     const a = await loadPretrained(out);
     const b = await loadPretrained(out);
     try {

@@ -213,8 +213,15 @@ export async function pretrainBackbones(o: PretrainOptions): Promise<PretrainedI
       await glance.save(fileIO(join(temp, 'glance')));
       await focus.save(fileIO(join(temp, 'focus')));
       await writeFileAtomic(join(temp, 'pretrained.json'), `${JSON.stringify(info, null, 2)}\n`);
-      if (existsSync(target)) await rm(target, { recursive: true, force: true });
+      // Swap in by rename: an older folder is moved aside first and removed after, so a failure at
+      // any moment leaves either the old weights or the new ones in place.
+      let old: string | undefined;
+      if (existsSync(target)) {
+        old = join(dirname(target), `.${basename(target)}.old-${process.pid}-${randomBytes(4).toString('hex')}`);
+        await rename(target, old);
+      }
       await rename(temp, target);
+      if (old) await rm(old, { recursive: true, force: true });
     } catch (error) {
       await rm(temp, { recursive: true, force: true });
       throw error;
