@@ -80,15 +80,22 @@ interface ManifestVideo {
   visible?: boolean[];
 }
 
+interface Manifest {
+  options: { itemSize: number; size: number };
+  videos: ManifestVideo[];
+}
+
+async function readManifest(data: string): Promise<Manifest | undefined> {
+  return existsSync(join(data, 'manifest.json')) ? (JSON.parse(await readFile(join(data, 'manifest.json'), 'utf8')) as Manifest) : undefined;
+}
+
 /**
  * Where the patches went: the share of validation frames (where the item is visible) whose patch
  * contains the centre of the item, from the benchmark's manifest (the item's box in every frame).
  * Returns undefined without centres or without a manifest.
  */
-async function itemInPatch(data: string, names: (i: number) => string, centres: Float32Array | undefined, c: { frames: number; frameSize: number; patchSize: number }): Promise<number | undefined> {
-  if (!centres || !existsSync(join(data, 'manifest.json'))) return undefined;
-  const manifest = JSON.parse(await readFile(join(data, 'manifest.json'), 'utf8')) as { options: { itemSize: number; size: number }; videos: ManifestVideo[] };
-  if (manifest.options.size !== c.frameSize) return undefined;
+function itemInPatch(manifest: Manifest | undefined, names: (i: number) => string, centres: Float32Array | undefined, c: { frames: number; frameSize: number; patchSize: number }): number | undefined {
+  if (!centres || !manifest || manifest.options.size !== c.frameSize) return undefined;
   const byName = new Map(manifest.videos.map((v) => [basename(v.file), v]));
   const half = manifest.options.itemSize / 2;
   const span = c.frameSize - c.patchSize;
@@ -170,6 +177,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
 
   progress.note('measuring every model in one process');
   const backend = await initBackend();
+  const manifest = await readManifest(data);
   const rows: { method: string; seed: number; accuracy: number; gflops: number; vps: number; trainSeconds: number; inPatch?: number }[] = [];
   let exitCurve: BudgetPoint[] | undefined;
   let exitTiming: BenchReport['exitTiming'];
@@ -180,7 +188,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
       const c = model.net.config;
       const valSet = await loadSplit(data, 'val', c);
       const e = evaluate(model.net, valSet);
-      const inPatch = await itemInPatch(data, (i) => valSet.name(i), e.centres, c);
+      const inPatch = itemInPatch(manifest, (i) => valSet.name(i), e.centres, c);
       rows.push({ method: s.method, seed: s.seed, accuracy: 100 * e.accuracy, gflops: model.meta.gflopsPerVideo, vps: measureThroughput(model, valSet), trainSeconds: summary.trainSeconds, ...(inPatch !== undefined ? { inPatch } : {}) });
       if (s.method === 'v2' && s.seed === 0) {
         const trainSet = await loadSplit(data, 'train', c);

@@ -100,7 +100,8 @@ function backbone(name: string, width: number, size: number, classes: number, se
   return createBackbone(name, { inputSize: size, width, numClasses: classes, seed, name: modelName, pooling });
 }
 
-function downscale(x: tf.Tensor4D, from: number, to: number): tf.Tensor4D {
+/** Frames [N, S, S, 3] to the glance size: average pooling when S is a multiple, else bilinear. */
+export function downscale(x: tf.Tensor4D, from: number, to: number): tf.Tensor4D {
   if (from === to) return x;
   return from % to === 0 ? tf.avgPool(x, from / to, from / to, 'valid') : (tf.image.resizeBilinear(x, [to, to], true) as tf.Tensor4D);
 }

@@ -59,6 +59,7 @@ function copyLayers(from: tf.LayersModel, to: tf.LayersModel, what: string): voi
   const source = from.layers.filter((l) => l.getWeights().length > 0);
   const target = to.layers.filter((l) => l.getWeights().length > 0);
   if (source.length !== target.length) throw new ConfigError('pretrained', `the pretrained ${what} has ${source.length} layers with weights, the network ${target.length}`);
+  // getWeights returns the layers' own variables (nothing to dispose); setWeights copies values.
   source.forEach((s, i) => {
     const t = target[i]!;
     const sw = s.getWeights();
@@ -66,7 +67,6 @@ function copyLayers(from: tf.LayersModel, to: tf.LayersModel, what: string): voi
     const same = sw.length === tw.length && sw.every((w, j) => w.shape.join() === tw[j]!.shape.join());
     if (same) t.setWeights(sw);
     else if (t.name !== HEAD) throw new ConfigError('pretrained', `the pretrained ${what} layer ${s.name} does not match the network's ${t.name}`);
-    // setWeights copies; getWeights returns the layers' own variables' values (not to be disposed).
   });
 }
 

@@ -4,10 +4,10 @@
  * good one was. `loadModel` checks saccade.json, every shard's presence, size and content hash
  * (shards are named by their SHA-256), then loads the sub-networks.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { readFile, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 
 import { fileIO, writeFileAtomic } from '@saccade/tensor/node';
 import { decodeFrames, probe, uniformSample } from '@saccade/video';
@@ -16,6 +16,7 @@ import { checkMeta, createMeta, loadBundleWith } from '../bundle.js';
 import type { VideoNet } from '../adafocus.js';
 import { BundleError, InputError } from '../errors.js';
 import { encodeThresholds, type BundleMeta, type FramesInput, type SaccadeModel } from '../model.js';
+import { writeFolderAtomic } from './folder.js';
 
 /** Decode a video file to T evenly spaced frames of S x S with ffmpeg. */
 export async function decodeVideo(path: string, frames: number, size: number): Promise<FramesInput> {
@@ -50,23 +51,10 @@ export async function saveBundle(source: VideoNet | SaccadeModel, dir: string, o
     exit: options?.exit ?? base?.exit,
     metrics: options?.metrics ?? base?.metrics,
   });
-  const target = resolve(dir);
-  await mkdir(dirname(target), { recursive: true });
-  const temp = join(dirname(target), `.${basename(target)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
-  try {
+  await writeFolderAtomic(dir, async (temp) => {
     for (const [name, model] of Object.entries(net.models())) await model.save(fileIO(join(temp, name)));
     await writeFileAtomic(join(temp, 'saccade.json'), serialiseMeta(meta));
-    let old: string | undefined;
-    if (existsSync(target)) {
-      old = join(dirname(target), `.${basename(target)}.old-${process.pid}-${randomBytes(4).toString('hex')}`);
-      await rename(target, old);
-    }
-    await rename(temp, target);
-    if (old) await rm(old, { recursive: true, force: true });
-  } catch (error) {
-    await rm(temp, { recursive: true, force: true });
-    throw error;
-  }
+  });
   return meta;
 }
 

@@ -12,10 +12,9 @@
  * pretrained.json (architecture, sizes, accuracy, images, seconds), written under a temporary
  * name and moved into place.
  */
-import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, rm } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import * as tf from '@tensorflow/tfjs';
@@ -24,11 +23,13 @@ import { createRng, deriveSeed, type Rng } from '@saccade/tensor';
 import { fileIO, writeFileAtomic } from '@saccade/tensor/node';
 import { loadFashionMnist, renderMovingFashionVideo, type FashionMnistSplit } from '@saccade/video';
 
+import { downscale } from '../adafocus.js';
 import { parseConfig, type TrainConfig, type TrainConfigInput } from '../config.js';
 import { normalise } from '../dataset.js';
 import { BundleError, ConfigError } from '../errors.js';
 import type { Pretrained, PretrainedInfo } from '../pretrained.js';
 import { PartOptimizer, cosineLr } from '../optimizer.js';
+import { writeFolderAtomic } from './folder.js';
 
 /**
  * The weights shipped with the package (made by `saccade pretrain` with its defaults), in
@@ -97,11 +98,6 @@ function compose(split: FashionMnistSplit, indices: number[], c: TrainConfig, it
   return out;
 }
 
-function downscale(x: tf.Tensor4D, from: number, to: number): tf.Tensor4D {
-  if (from === to) return x;
-  return from % to === 0 ? tf.avgPool(x, from / to, from / to, 'valid') : (tf.image.resizeBilinear(x, [to, to], true) as tf.Tensor4D);
-}
-
 /** Network inputs of composed examples: glance frames [N, g, g, 3] and focus patches [N, P, P, 3]. */
 function inputs(batch: Composed, c: TrainConfig): { g: tf.Tensor4D; f: tf.Tensor4D } {
   return tf.tidy(() => {
@@ -149,12 +145,13 @@ export async function pretrainBackbones(o: PretrainOptions): Promise<PretrainedI
   const jitter = o.jitter ?? 12;
   const epochs = o.epochs ?? 1;
   const bs = o.batchSize ?? 64;
+  const baseLr = o.lr ?? 2e-3;
   const images = Math.min(o.images ?? mnist.train.count, mnist.train.count);
   if (itemSize > c.frameSize) throw new ConfigError('itemSize', `${itemSize} is larger than the frame (${c.frameSize})`);
   const classes = 10;
   const glance = createBackbone(c.glanceBackbone, { inputSize: c.glanceSize, width: c.glanceWidth, numClasses: classes, seed: deriveSeed(seed, 'glance'), name: 'glance', pooling: c.pooling }).model;
   const focus = createBackbone(c.focusBackbone, { inputSize: c.patchSize, width: c.focusWidth, numClasses: classes, seed: deriveSeed(seed, 'focus'), name: 'focus', pooling: c.pooling }).model;
-  const opt = new PartOptimizer({ kind: 'adam', lr: o.lr ?? 2e-3, momentum: 0.9, weightDecay: c.weightDecay }, { glance: glance.trainableWeights, focus: focus.trainableWeights }, { glance: 1, focus: 1 });
+  const opt = new PartOptimizer({ kind: 'adam', lr: baseLr, momentum: 0.9, weightDecay: c.weightDecay }, { glance: glance.trainableWeights, focus: focus.trainableWeights }, { glance: 1, focus: 1 });
   const rng = createRng(seed);
   const val = compose(mnist.test, Array.from({ length: Math.min(o.valImages ?? 2000, mnist.test.count) }, (_, i) => i), c, itemSize, jitter, createRng(deriveSeed(seed, 'val')));
   const batches = Math.floor(images / bs);
@@ -176,7 +173,7 @@ export async function pretrainBackbones(o: PretrainOptions): Promise<PretrainedI
           return tf.add(ce(batch.labels, gl), ce(batch.labels, fl)) as tf.Scalar;
         }, vars);
         const named = Object.fromEntries(varNames.map((n, i) => [n, grads[vars[i]!.name]!]));
-        const lr = cosineLr(o.lr ?? 2e-3, step, steps);
+        const lr = cosineLr(baseLr, step, steps);
         opt.apply(named, lr);
         const loss = value.dataSync()[0]!;
         tf.dispose([value, g, f, ...Object.values(grads)]);
@@ -206,26 +203,11 @@ export async function pretrainBackbones(o: PretrainOptions): Promise<PretrainedI
       focusAccuracy,
       seconds: (performance.now() - started) / 1000,
     };
-    const target = resolve(o.out);
-    await mkdir(dirname(target), { recursive: true });
-    const temp = join(dirname(target), `.${basename(target)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
-    try {
+    await writeFolderAtomic(o.out, async (temp) => {
       await glance.save(fileIO(join(temp, 'glance')));
       await focus.save(fileIO(join(temp, 'focus')));
       await writeFileAtomic(join(temp, 'pretrained.json'), `${JSON.stringify(info, null, 2)}\n`);
-      // Swap in by rename: an older folder is moved aside first and removed after, so a failure at
-      // any moment leaves either the old weights or the new ones in place.
-      let old: string | undefined;
-      if (existsSync(target)) {
-        old = join(dirname(target), `.${basename(target)}.old-${process.pid}-${randomBytes(4).toString('hex')}`);
-        await rename(target, old);
-      }
-      await rename(temp, target);
-      if (old) await rm(old, { recursive: true, force: true });
-    } catch (error) {
-      await rm(temp, { recursive: true, force: true });
-      throw error;
-    }
+    });
     return info;
   } finally {
     opt.dispose();

@@ -164,7 +164,7 @@ function cropGradKernel(backendName: string): KernelFunc {
   };
 }
 
-const configs = new Map<string, KernelConfig[]>();
+const registered = new Set<string>();
 
 /**
  * Register the crop kernels for `backendName` if Saccade has them for it (wasm, cpu) and they are
@@ -172,13 +172,13 @@ const configs = new Map<string, KernelConfig[]>();
  */
 export function hasCropKernels(backendName: string): boolean {
   if (!(BACKENDS as readonly string[]).includes(backendName)) return false;
-  if (!configs.has(backendName)) {
+  if (!registered.has(backendName)) {
     const list: KernelConfig[] = [
       { kernelName: CROP_KERNEL, backendName, kernelFunc: cropKernel(backendName) },
       { kernelName: CROP_GRAD_KERNEL, backendName, kernelFunc: cropGradKernel(backendName) },
     ];
     for (const config of list) if (!getKernel(config.kernelName, backendName)) registerKernel(config);
-    configs.set(backendName, list);
+    registered.add(backendName);
   }
   return true;
 }
