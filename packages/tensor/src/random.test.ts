@@ -51,6 +51,26 @@ describe('Rng', () => {
     expect(deriveSeed(5, 'data')).toBe(deriveSeed(5, 'data'));
   });
 
+  it('starts nearby small seeds on unrelated streams (first draws uniform, not all near 1)', () => {
+    const first: number[] = [];
+    const second: number[] = [];
+    for (let seed = 0; seed < 400; seed++) {
+      const rng = new Rng(seed);
+      first.push(rng.next());
+      second.push(rng.next());
+    }
+    for (const draws of [first, second]) {
+      const mean = draws.reduce((a, b) => a + b, 0) / draws.length;
+      expect(Math.abs(mean - 0.5)).toBeLessThan(0.05);
+      // every tenth of [0, 1) gets its share (40 expected, binomial sd ~6)
+      const bins = new Array<number>(10).fill(0);
+      for (const u of draws) bins[Math.floor(u * 10)]! += 1;
+      for (const b of bins) expect(b).toBeGreaterThan(18);
+    }
+    // large seeds use their high bits too
+    expect(new Rng(2 ** 40).next()).not.toBe(new Rng(2 ** 41).next());
+  });
+
   it('rejects seeds and ranges that make no sense', () => {
     expect(() => new Rng(1.5)).toThrow(TensorArgumentError);
     expect(() => new Rng(1).int(3, 2)).toThrow(/min <= max/);

@@ -5,7 +5,9 @@ import { TensorArgumentError } from './errors.js';
 /**
  * A seeded random stream. Every random choice Saccade makes (data synthesis, sampling, shuffling,
  * weight initialisation seeds, random-patch baselines) goes through one of these, so the same seed
- * gives the same result. Backed by pure-rand's xoroshiro128+.
+ * gives the same result. Backed by pure-rand's xoroshiro128+, whose whole 128-bit state is filled
+ * from the seed by SplitMix32 (pure-rand's own integer seeding leaves most of the state fixed, so the
+ * first draws of nearby small seeds were all close to 1).
  */
 export class Rng {
   private readonly gen: RandomGenerator;
@@ -15,7 +17,7 @@ export class Rng {
     if (!Number.isSafeInteger(seed)) {
       throw new TensorArgumentError('Rng', `seed must be a safe integer, got ${seed}`);
     }
-    this.gen = xoroshiro128plus((seed ^ Math.floor(seed / 2 ** 32)) | 0);
+    this.gen = xoroshiro128plus.fromState(seedState(seed));
   }
 
   /** Uniform float in [0, 1) with 53 random bits. */
@@ -108,6 +110,21 @@ export class Rng {
   fork(label: string | number): Rng {
     return new Rng(deriveSeed(this.seed, label));
   }
+}
+
+/** Four 32-bit state words from a (up to 53-bit) seed: SplitMix32 over the seed's two halves. */
+function seedState(seed: number): number[] {
+  let x = (seed >>> 0) ^ Math.imul(Math.floor(seed / 2 ** 32) | 0, 0x9e3779b9);
+  const words: number[] = [];
+  for (let i = 0; i < 4; i++) {
+    x = (x + 0x9e3779b9) | 0;
+    let z = x;
+    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+    words.push((z ^ (z >>> 16)) | 0);
+  }
+  if ((words[0]! | words[1]! | words[2]! | words[3]!) === 0) words[0] = 1; // xoroshiro's one forbidden state
+  return words;
 }
 
 /** Mix a seed with a label into a new 32-bit seed (FNV-1a over the label, then a murmur3 finaliser). */
