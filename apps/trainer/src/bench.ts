@@ -1,9 +1,9 @@
 /**
- * `saccade bench` and `saccade demo`: train AdaFocusV2 and the baselines on one dataset (each run
- * in a child `saccade train` process: wasm runs one thread, so --parallel 2 uses two cores), then
- * measure every model in this one process (same backend): accuracy, GFLOPs per video, videos/s,
- * the early-exit budget curve of AdaFocusV2 with the random-exit baseline; write report.md,
- * report.json and an accuracy-vs-GFLOPs SVG.
+ * `saccade bench` and `saccade demo`: train AdaFocus (V2, V1, V3) and the baselines on one dataset
+ * (each run in a child `saccade train` process: wasm runs one thread, so --parallel 2 uses two
+ * cores), then measure every model in this one process (same backend): accuracy, GFLOPs per video,
+ * videos/s, the early-exit budget curve of AdaFocusV2 with the random-exit baseline; write
+ * report.md, report.json and an accuracy-vs-GFLOPs SVG.
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -12,8 +12,8 @@ import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { budgetCurve, type BudgetPoint } from '@saccade/early-exit';
-import { accuracyVsGflopsSvg, gflopsTable } from '@saccade/metrics';
-import { calibrateExits, evaluate, loadModel, saveBundle, stepLogits } from '@saccade/sdk';
+import { accuracyVsGflopsSvg } from '@saccade/metrics';
+import { calibrateExits, evaluate, loadModel, saveBundle, stepGflopsTable, stepLogits } from '@saccade/sdk';
 import { initBackend } from '@saccade/tensor';
 
 import { dataCommand, loadSplit, measureThroughput, type TrainSummary } from './commands.js';
@@ -32,6 +32,8 @@ export interface BenchOptions {
   quiet?: boolean;
   /** Fashion-MNIST folder for building the data. */
   source?: string;
+  /** Build the data with the item hidden for this fraction of every video (temporal redundancy). */
+  hidden?: number;
   signal?: AbortSignal;
 }
 
@@ -94,21 +96,29 @@ async function readManifest(data: string): Promise<Manifest | undefined> {
  * contains the centre of the item, from the benchmark's manifest (the item's box in every frame).
  * Returns undefined without centres or without a manifest.
  */
-function itemInPatch(manifest: Manifest | undefined, names: (i: number) => string, centres: Float32Array | undefined, c: { frames: number; frameSize: number; patchSize: number }): number | undefined {
+function itemInPatch(
+  manifest: Manifest | undefined,
+  names: (i: number) => string,
+  e: { centres?: Float32Array; frameIndices?: Int32Array; steps: number },
+  c: { frameSize: number; patchSize: number },
+): number | undefined {
+  const { centres, steps } = e;
   if (!centres || !manifest || manifest.options.size !== c.frameSize) return undefined;
   const byName = new Map(manifest.videos.map((v) => [basename(v.file), v]));
   const half = manifest.options.itemSize / 2;
   const span = c.frameSize - c.patchSize;
   let inside = 0;
   let frames = 0;
-  for (let i = 0; i < centres.length / (2 * c.frames); i++) {
+  for (let i = 0; i < centres.length / (2 * steps); i++) {
     const video = byName.get(basename(names(i)));
     if (!video) return undefined;
-    for (let t = 0; t < c.frames; t++) {
+    for (let k = 0; k < steps; k++) {
+      // Step k looks at frame k, or (AdaFocus V3) at the frame its temporal policy chose.
+      const t = e.frameIndices ? e.frameIndices[i * steps + k]! : k;
       if (video.visible && !video.visible[t]) continue;
       const [by, bx] = video.boxes[t]!;
-      const top = centres[(i * c.frames + t) * 2]! * span;
-      const left = centres[(i * c.frames + t) * 2 + 1]! * span;
+      const top = centres[(i * steps + k) * 2]! * span;
+      const left = centres[(i * steps + k) * 2 + 1]! * span;
       const [iy, ix] = [by + half, bx + half];
       if (iy >= top && iy <= top + c.patchSize && ix >= left && ix <= left + c.patchSize) inside++;
       frames++;
@@ -117,7 +127,7 @@ function itemInPatch(manifest: Manifest | undefined, names: (i: number) => strin
   return frames > 0 ? (100 * inside) / frames : undefined;
 }
 
-const METHOD_LABEL: Record<string, string> = { v2: 'AdaFocusV2', random: 'random patches', centre: 'centre patches', uniform: 'uniform (full frames)', glance: 'glance only' };
+const METHOD_LABEL: Record<string, string> = { v2: 'AdaFocusV2', v1: 'AdaFocus V1', v3: 'AdaFocus V3', random: 'random patches', centre: 'centre patches', uniform: 'uniform (full frames)', glance: 'glance only' };
 
 function childTrain(spec: RunSpec, o: BenchOptions & { signal: AbortSignal }, data: string, run: string): Promise<void> {
   const cli = fileURLToPath(new URL('../bin/saccade.js', import.meta.url));
@@ -138,6 +148,9 @@ function childTrain(spec: RunSpec, o: BenchOptions & { signal: AbortSignal }, da
   });
 }
 
+/** Methods trained with every seed (the others, slow or without random choices, once). */
+export const SEEDED = ['v2', 'v1', 'v3', 'random', 'centre'];
+
 export async function runBench(o: BenchOptions): Promise<BenchReport> {
   const out = resolve(o.out);
   await mkdir(out, { recursive: true });
@@ -145,9 +158,9 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   const data = resolve(o.data ?? join(out, 'data'));
   if (!existsSync(join(data, 'classInd.txt'))) {
     progress.note(`building Moving Fashion-MNIST (${o.trainVideos} + ${o.valVideos} videos) in ${data}`);
-    await dataCommand({ out: data, train: o.trainVideos, val: o.valVideos, frames: 16, size: 128, seed: 1, ...(o.source ? { source: o.source } : {}), quiet: o.quiet ?? false });
+    await dataCommand({ out: data, train: o.trainVideos, val: o.valVideos, frames: 16, size: 128, seed: 1, ...(o.hidden !== undefined ? { hidden: o.hidden } : {}), ...(o.source ? { source: o.source } : {}), quiet: o.quiet ?? false });
   }
-  const specs: RunSpec[] = o.methods.flatMap((method) => (['v2', 'random', 'centre'].includes(method) ? Array.from({ length: o.seeds }, (_, seed) => ({ method, seed })) : [{ method, seed: 0 }]));
+  const specs: RunSpec[] = o.methods.flatMap((method) => (SEEDED.includes(method) ? Array.from({ length: o.seeds }, (_, seed) => ({ method, seed })) : [{ method, seed: 0 }]));
   const runDir = (s: RunSpec) => join(out, 'runs', `${s.method}-s${s.seed}`);
   const queue = specs.filter((s) => !existsSync(join(runDir(s), 'summary.json')));
   const trainedNow = queue.length;
@@ -188,12 +201,12 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
       const c = model.net.config;
       const valSet = await loadSplit(data, 'val', c);
       const e = evaluate(model.net, valSet);
-      const inPatch = itemInPatch(manifest, (i) => valSet.name(i), e.centres, c);
+      const inPatch = itemInPatch(manifest, (i) => valSet.name(i), e, c);
       rows.push({ method: s.method, seed: s.seed, accuracy: 100 * e.accuracy, gflops: model.meta.gflopsPerVideo, vps: measureThroughput(model, valSet), trainSeconds: summary.trainSeconds, ...(inPatch !== undefined ? { inPatch } : {}) });
       if (s.method === 'v2' && s.seed === 0) {
         const trainSet = await loadSplit(data, 'train', c);
         const cal = evaluate(model.net, trainSet);
-        exitCurve = budgetCurve({ calibration: stepLogits(cal), evaluation: { logits: stepLogits(e), labels: Array.from(e.labels) }, gflops: gflopsTable({ model: model.meta.gflopsPerStep[0]! }, c.frames), seed: 0 });
+        exitCurve = budgetCurve({ calibration: stepLogits(cal), evaluation: { logits: stepLogits(e), labels: Array.from(e.labels) }, gflops: stepGflopsTable(model.meta.gflopsPerStep), seed: 0 });
         const full = model.meta.gflopsPerVideo;
         const exit = calibrateExits(model.net, cal, [0.25, 0.4, 0.5, 0.67, 0.8].map((f) => f * full));
         await saveBundle(model, join(runDir(s), 'model'), { exit });
@@ -242,6 +255,24 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     const margin = ada.accuracyMean - other.accuracyMean;
     const spread = ada.accuracyStd + other.accuracyStd;
     checks.push(`learned policy vs ${METHOD_LABEL[other.method]}: ${margin >= 0 ? '+' : ''}${margin.toFixed(1)} points; spreads ${ada.accuracyStd.toFixed(1)} + ${other.accuracyStd.toFixed(1)} = ${spread.toFixed(1)}: margin ${margin > spread ? 'outside' : 'NOT outside'} the spread`);
+  }
+  const v1 = by('v1');
+  const rnd = by('random');
+  if (v1 && rnd) {
+    const margin = v1.accuracyMean - rnd.accuracyMean;
+    const spread = v1.accuracyStd + rnd.accuracyStd;
+    checks.push(`AdaFocus V1's learned policy vs random patches: ${margin >= 0 ? '+' : ''}${margin.toFixed(1)} points; spreads ${v1.accuracyStd.toFixed(1)} + ${rnd.accuracyStd.toFixed(1)} = ${spread.toFixed(1)}: margin ${margin > spread ? 'outside' : 'NOT outside'} the spread`);
+  }
+  if (v1 && ada) {
+    checks.push(
+      `AdaFocusV2 vs V1: ${ada.accuracyMean.toFixed(1)}% in ${ada.trainSecondsMean.toFixed(0)} s of training vs ${v1.accuracyMean.toFixed(1)}% in ${v1.trainSecondsMean.toFixed(0)} s (three stages): V2 ${ada.trainSecondsMean < v1.trainSecondsMean ? 'faster' : 'NOT faster'}, ${ada.accuracyMean >= v1.accuracyMean ? 'equal or better' : 'less'} accuracy`,
+    );
+  }
+  const v3 = by('v3');
+  if (v3 && ada) {
+    checks.push(
+      `AdaFocus V3 vs V2: ${v3.accuracyMean.toFixed(1)}% at ${v3.gflopsPerVideo.toFixed(3)} GFLOPs/video vs ${ada.accuracyMean.toFixed(1)}% at ${ada.gflopsPerVideo.toFixed(3)} (${(ada.gflopsPerVideo / v3.gflopsPerVideo).toFixed(2)}x fewer): ${v3.accuracyMean >= ada.accuracyMean ? 'reaches' : 'does NOT reach'} V2's accuracy`,
+    );
   }
   const uni = by('uniform');
   if (ada && uni) {

@@ -92,15 +92,57 @@ describe('saccade CLI', () => {
     const field = saccade('train', '--data', join(dir, 'data'), '--out', join(dir, 'y'), '--set', 'patchSize=999');
     expect(field.code).toBe(2);
     expect(field.stderr).toMatch(/config\.patchSize/);
-    const v3 = saccade('train', '--data', join(dir, 'data'), '--out', join(dir, 'z'), '--method', 'v3');
-    expect(v3.code).toBe(2);
-    expect(v3.stderr).toMatch(/not implemented yet/);
+    const method = saccade('train', '--data', join(dir, 'data'), '--out', join(dir, 'z'), '--method', 'v4');
+    expect(method.code).toBe(2);
+    expect(method.stderr).toMatch(/--method.*v4.*invalid/i);
     const unknown = saccade('frobnicate');
     expect(unknown.code).toBe(2);
     const noBundle = saccade('eval', join(dir, 'nothing'), '--data', join(dir, 'data'));
     expect(noBundle.code).toBe(3);
     expect(noBundle.stderr).toMatch(/no such folder/);
     expect(JSON.parse(await readFile(join(run, 'config.json'), 'utf8')).frames).toBe(4);
+  });
+
+  it('trains AdaFocus V1 one stage at a time and V3 on cubes, classifies with both, and rejects inconsistent options', () => {
+    const data = join(dir, 'data');
+    const v1 = join(dir, 'v1');
+    const base = ['--data', data, '--config', join(dir, 'tiny.json'), '--json'];
+    const s1 = saccade('train', ...base, '--out', v1, '--method', 'v1', '--stage', '1', '--set', 'grid=3');
+    expect(s1.code, s1.stderr).toBe(0);
+    expect(s1.json()).toMatchObject({ method: 'adafocus_v1', epochs: 2 });
+    const s3 = saccade('train', ...base, '--out', v1, '--method', 'v1', '--stage', '3', '--set', 'grid=3', '--resume');
+    expect(s3.code, s3.stderr).toBe(0);
+    expect(s3.json()).toMatchObject({ method: 'adafocus_v1', epochs: 4 });
+    expect(s3.stderr).toMatch(/stage 2: policy \(PPO\)/);
+    const stages = readFileSync(join(v1, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l: string) => JSON.parse(l)).filter((l: { type: string }) => l.type === 'epoch').map((l: { stage: number }) => l.stage);
+    expect(stages).toEqual([1, 1, 2, 3]);
+
+    const v3 = join(dir, 'v3');
+    const t3 = saccade('train', ...base, '--out', v3, '--method', 'v3', '--set', 'focusFrames=2');
+    expect(t3.code, t3.stderr).toBe(0);
+    expect(t3.json().accuracyPerStep).toHaveLength(2);
+    const video = join(data, 'videos', 'val_00001.mp4');
+    for (const [run, steps] of [[v1, 4], [v3, 2]] as const) {
+      const k = saccade('classify', run, video, '--json');
+      expect(k.code, k.stderr).toBe(0);
+      const [r] = k.json();
+      expect(r.steps).toBe(steps);
+      expect(r.patches).toHaveLength(steps);
+      for (const p of r.patches) expect(p.frame).toBeLessThan(4);
+    }
+    const e = saccade('eval', v3, '--data', data, '--json');
+    expect(e.code, e.stderr).toBe(0);
+    expect(e.json().budgetCurve[0].thresholds).toHaveLength(2);
+
+    const frames = saccade('train', ...base, '--out', join(dir, 'bad3'), '--method', 'v3', '--set', 'focusFrames=9');
+    expect(frames.code).toBe(2);
+    expect(frames.stderr).toMatch(/config\.focusFrames: must be <= frames \(4\)/);
+    const grid = saccade('train', ...base, '--out', join(dir, 'bad1'), '--method', 'v1', '--set', 'grid=40');
+    expect(grid.code).toBe(2);
+    expect(grid.stderr).toMatch(/config\.grid: a 40 x 40 grid of 32px patches does not fit a 64px frame/);
+    const stage = saccade('train', ...base, '--out', join(dir, 'bad2'), '--stage', '2');
+    expect(stage.code).toBe(2);
+    expect(stage.stderr).toMatch(/--stage is for --method v1/);
   });
 
   it('bench trains each method in a child process, measures them in one and writes report.md, report.json and the SVG', async () => {

@@ -92,10 +92,11 @@ export function buildProgram(): Command {
 
   program
     .command('train')
-    .description('train AdaFocusV2 or a baseline; writes RUN/checkpoint.bin, RUN/metrics.jsonl, RUN/model (the bundle)')
+    .description('train AdaFocus (V2, V1, V3) or a baseline; writes RUN/checkpoint.bin, RUN/metrics.jsonl, RUN/model (the bundle)')
     .requiredOption('--data <dir>', 'dataset folder (classInd.txt, train_list.txt, val_list.txt)')
     .requiredOption('--out <run>', 'run folder')
-    .addOption(new Option('--method <name>', 'v2 (AdaFocusV2), or a baseline: uniform, glance, random, centre').choices([...METHOD_NAMES, 'v1', 'v3']).default('v2'))
+    .addOption(new Option('--method <name>', 'v2 (AdaFocusV2), v1 (AdaFocus V1, PPO, three stages), v3 (AdaFocus V3, spatio-temporal cubes), or a baseline: uniform, glance, random, centre').choices([...METHOD_NAMES]).default('v2'))
+    .option('--stage <n>', 'v1: train through stage 1, 2 or 3 (default 3, all); a later call with --resume and a higher --stage goes on', int('--stage', 1))
     .option('--config <file>', 'JSON config file (flags override it)')
     .option('--epochs <n>', 'epochs', int('--epochs', 1))
     .option('--batch-size <n>', 'videos per step', int('--batch-size', 1))
@@ -107,20 +108,28 @@ export function buildProgram(): Command {
     .option('--label <text>', 'prefix of progress lines')
     .option('--quiet', 'no progress output')
     .option('--json', 'print the summary as JSON')
-    .addHelpText('after', '\nExamples:\n  saccade train --data data/mfm --out runs/v2\n  saccade train --data data/mfm --out runs/uniform --method uniform --epochs 4\n  saccade train --data data/mfm --out runs/v2 --resume')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  saccade train --data data/mfm --out runs/v2\n  saccade train --data data/mfm --out runs/uniform --method uniform --epochs 4\n  saccade train --data data/mfm --out runs/v2 --resume\n  saccade train --data data/mfm --out runs/v1 --method v1 --stage 1   (then --stage 2 --resume, --stage 3 --resume)\n  saccade train --data data/mfm-hidden --out runs/v3 --method v3 --set focusFrames=6',
+    )
     .action(async (o) => {
       const flags: Record<string, unknown> = { ...parseOverrides(o.set) };
       if (o.epochs !== undefined) flags['epochs'] = o.epochs;
       if (o.batchSize !== undefined) flags['batchSize'] = o.batchSize;
       if (o.lr !== undefined) flags['lr'] = o.lr;
       if (o.seed !== undefined) flags['seed'] = o.seed;
+      if (o.stage !== undefined) {
+        if (o.method !== 'v1') throw new UsageError(`--stage is for --method v1 (its three training stages), not ${o.method}`);
+        if (o.stage > 3) throw new UsageError(`--stage ${o.stage}: AdaFocus V1 has stages 1, 2 and 3`);
+        flags['stages'] = o.stage;
+      }
       const r = await trainCommand({ data: o.data, out: o.out, method: o.method, ...(o.config ? { configFile: o.config } : {}), flags, resume: !!o.resume, quiet: !!o.quiet, ...(o.label ? { label: o.label } : {}), ...(o.pretrained ? { pretrainedDir: o.pretrained } : {}), signal: interruptSignal() });
       if (r.interrupted) {
         process.stderr.write(`checkpoint saved in ${r.run} after ${r.steps} steps; continue with --resume\n`);
         process.exitCode = EXIT.interrupted;
         return;
       }
-      print(o.json, r, () => `trained ${r.method}${r.method === 'adafocus_v2' ? ` (${r.patches} patches)` : ''}: val accuracy ${pct(r.valAccuracy)}, ${r.gflopsPerVideo.toFixed(3)} GFLOPs/video, ${r.trainSeconds.toFixed(0)} s; bundle ${r.bundle}`);
+      print(o.json, r, () => `trained ${r.method}${r.method === 'adafocus_v2' && r.patches !== 'policy' ? ` (${r.patches} patches)` : ''}: val accuracy ${pct(r.valAccuracy)}, ${r.gflopsPerVideo.toFixed(3)} GFLOPs/video, ${r.trainSeconds.toFixed(0)} s; bundle ${r.bundle}`);
     });
 
   program
@@ -172,7 +181,11 @@ export function buildProgram(): Command {
             [
               `${r.file}: ${r.label} (${pct(r.probability)}), stopped at step ${r.exitStep}/${r.steps}, ${r.gflops.toFixed(3)} GFLOPs, ${r.timingsMs.total.toFixed(0)} ms`,
               `  top-${r.topK.length}: ${r.topK.map((t) => `${t.label} ${pct(t.probability)}`).join(', ')}`,
-              ...(r.patches.length ? [`  patches (${r.patches[0]!.size} px, centre y,x): ${r.patches.map((p) => `${p.y.toFixed(0)},${p.x.toFixed(0)}`).join(' ')}`] : []),
+              ...(r.patches.length
+                ? r.patches.every((p, k) => p.frame === k)
+                  ? [`  patches (${r.patches[0]!.size} px, centre y,x): ${r.patches.map((p) => `${p.y.toFixed(0)},${p.x.toFixed(0)}`).join(' ')}`]
+                  : [`  patches (${r.patches[0]!.size} px, frame:centre y,x): ${r.patches.map((p) => `${p.frame}:${p.y.toFixed(0)},${p.x.toFixed(0)}`).join(' ')}`]
+                : []),
             ].join('\n'),
           )
           .join('\n'),
@@ -185,17 +198,21 @@ export function buildProgram(): Command {
     .option('--out <dir>', 'output folder', 'runs/bench')
     .option('--data <dir>', 'dataset folder (built in OUT/data if missing)')
     .option('--quick', 'a smaller run: 1 seed, fewer videos and epochs')
-    .option('--seeds <n>', 'seeds of AdaFocusV2 and the random/centre baselines', int('--seeds', 1))
+    .option('--seeds <n>', 'seeds of AdaFocus (V2, V1, V3) and the random/centre baselines', int('--seeds', 1))
     .option('--parallel <n>', 'training runs at a time (one core each)', int('--parallel', 1), 2)
-    .option('--methods <list>', 'comma-separated subset of v2,random,centre,uniform,glance')
+    .option('--methods <list>', 'comma-separated subset of v2,v1,v3,random,centre,uniform,glance (default: v2,random,centre,uniform,glance)')
+    .option('--hidden <fraction>', 'when building the data: hide the item for this fraction of every video (temporal redundancy, for v3)', num('--hidden'))
     .option('--set <key=value>', 'config field for every run (repeatable)', collect, [])
     .option('--json', 'print the report as JSON')
-    .addHelpText('after', '\nExamples:\n  saccade bench --quick\n  saccade bench --out runs/bench --seeds 3')
+    .addHelpText('after', '\nExamples:\n  saccade bench --quick\n  saccade bench --out runs/bench --seeds 3 --methods v2,v1,random,centre,uniform,glance\n  saccade bench --out runs/bench-hidden --hidden 0.5 --methods v2,v3')
     .action(async (o) => {
       const quick = !!o.quick;
       const flags = { ...(quick ? { epochs: 2 } : {}), ...parseOverrides(o.set) };
       const methods = o.methods ? String(o.methods).split(',') : ['v2', 'random', 'centre', 'uniform', 'glance'];
-      const r = await runBench({ out: o.out, ...(o.data ? { data: o.data } : {}), trainVideos: quick ? 240 : 1200, valVideos: quick ? 100 : 300, seeds: o.seeds ?? (quick ? 1 : 3), parallel: o.parallel, flags, methods, signal: interruptSignal() });
+      const unknown = methods.find((m) => !(METHOD_NAMES as readonly string[]).includes(m));
+      if (unknown) throw new UsageError(`--methods: ${unknown} is not one of ${METHOD_NAMES.join(', ')}`);
+      if (o.hidden !== undefined && !(o.hidden < 1)) throw new UsageError(`--hidden must be a fraction below 1, got ${o.hidden}`);
+      const r = await runBench({ ...(o.hidden !== undefined ? { hidden: o.hidden } : {}), out: o.out, ...(o.data ? { data: o.data } : {}), trainVideos: quick ? 240 : 1200, valVideos: quick ? 100 : 300, seeds: o.seeds ?? (quick ? 1 : 3), parallel: o.parallel, flags, methods, signal: interruptSignal() });
       print(o.json, r, () => `${reportText(r)}\n\nreport: ${resolve(o.out, 'report.md')}`);
     });
 

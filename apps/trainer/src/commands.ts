@@ -8,7 +8,7 @@ import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 
 import { budgetCurve, type BudgetPoint } from '@saccade/early-exit';
-import { gflopsTable, meanAveragePrecision } from '@saccade/metrics';
+import { meanAveragePrecision } from '@saccade/metrics';
 import {
   calibrateExits,
   evaluate,
@@ -19,6 +19,7 @@ import {
   pretrainBackbones,
   parseConfig,
   saveBundle,
+  stepGflopsTable,
   stepLogits,
   train,
   type ClassifyResult,
@@ -34,7 +35,7 @@ import { buildMovingFashionMnist, locateFashionMnist, locateFfmpeg } from '@sacc
 import { UsageError } from './errors.js';
 import { createProgress } from './progress.js';
 
-export const METHOD_NAMES = ['v2', 'uniform', 'glance', 'random', 'centre'] as const;
+export const METHOD_NAMES = ['v2', 'v1', 'v3', 'uniform', 'glance', 'random', 'centre'] as const;
 export type MethodName = (typeof METHOD_NAMES)[number];
 
 /** CLI method names -> config fields. */
@@ -50,8 +51,9 @@ export function methodConfig(method: string): TrainConfigInput {
     case 'glance':
       return { method: 'glance' };
     case 'v1':
+      return { method: 'adafocus_v1', patches: 'policy' };
     case 'v3':
-      throw new UsageError(`--method ${method}: AdaFocus ${method.toUpperCase()} is not implemented yet (issue 7); use one of ${METHOD_NAMES.join(', ')}`);
+      return { method: 'adafocus_v3', patches: 'policy' };
     default:
       throw new UsageError(`--method ${method}: unknown; use one of ${METHOD_NAMES.join(', ')}`);
   }
@@ -185,7 +187,7 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainSummary
         progress.batch(p.batch, p.loss, p.lr);
       },
       onEpoch: (e) => {
-        progress.epochEnd(`epoch ${e.epoch}: loss ${e.trainLoss.toFixed(3)}, train acc ${(100 * e.trainAccuracy).toFixed(1)}%, val acc ${(100 * (e.val?.accuracy ?? 0)).toFixed(1)}% (${e.seconds.toFixed(0)} s)`);
+        progress.epochEnd(`epoch ${e.epoch}${config.method === 'adafocus_v1' ? ` (${e.stageName})` : ''}: loss ${e.trainLoss.toFixed(3)}, train acc ${(100 * e.trainAccuracy).toFixed(1)}%, val acc ${(100 * (e.val?.accuracy ?? 0)).toFixed(1)}% (${e.seconds.toFixed(0)} s)`);
         void appendFile(paths.metrics, `${JSON.stringify({ type: 'epoch', ...e })}\n`);
       },
     });
@@ -284,7 +286,7 @@ export async function evalCommand(o: { run: string; data: string; curve?: boolea
       summary.budgetCurve = budgetCurve({
         calibration: stepLogits(cal),
         evaluation: { logits: stepLogits(e), labels: Array.from(e.labels) },
-        gflops: gflopsTable({ model: model.meta.gflopsPerStep[0]! }, c.frames),
+        gflops: stepGflopsTable(model.meta.gflopsPerStep),
         seed: c.seed,
       });
     }

@@ -1,4 +1,5 @@
 export { PolicyOptionError } from './errors.js';
+export { dense as seededDense, gruCell } from './gru.js';
 export { buildInterpModels, createInterpPolicy, wrapInterpPolicy } from './interp.js';
 export type { InterpPolicy, InterpPolicyOptions, PolicyStep } from './interp.js';
 export { buildRlModels, createRlPolicy, discountedReturns, gridCentres, ppoLoss, wrapRlPolicy } from './rl.js';

@@ -39,21 +39,23 @@ describe('VideoNet', () => {
     ['AdaFocusV2 (centre patches)', { patches: 'centre' }],
     ['uniform baseline', { method: 'uniform' }],
     ['glance baseline', { method: 'glance' }],
+    ['AdaFocus V1', { method: 'adafocus_v1', grid: 3, classifierWidth: 16 }],
+    ['AdaFocus V3', { method: 'adafocus_v3', focusFrames: 3 }],
   ] as const) {
     it(`${name}: step-by-step inference gives the same logits as the all-steps forward`, () => {
       withNet(config, (net) => {
         const x = frames();
         const all = tf.tidy(() => net.forward(x).logits.arraySync());
-        let state = net.begin(2);
-        for (let k = 0; k < 4; k++) {
-          const frame = tf.tidy(() => tf.reshape(tf.slice(x, [0, k, 0, 0, 0], [2, 1, 32, 32, 3]), [2, 32, 32, 3]) as tf.Tensor4D);
-          const out = net.step(frame, state);
+        let state = net.begin(x);
+        for (let k = 0; k < net.steps; k++) {
+          const out = net.step(state);
           state = out.state;
           const got = out.logits.arraySync();
-          tf.dispose([frame, out.logits, out.centre]);
+          tf.dispose([out.logits, out.centre]);
           for (let b = 0; b < 2; b++) for (let j = 0; j < 3; j++) expect(got[b]![j]!).toBeCloseTo(all[b]![k]![j]!, 4);
         }
-        expect(() => tf.tidy(() => void net.step(tf.zeros([2, 32, 32, 3]) as tf.Tensor4D, state))).toThrow(InputError);
+        expect(() => net.step(state)).toThrow(InputError);
+        expect(() => tf.tidy(() => void net.begin(tf.zeros([2, 4, 16, 16, 3]) as tf.Tensor5D))).toThrow(/expected \[B, 4, 32, 32, 3\]/);
         tf.dispose([x, ...state.tensors]);
       });
     });

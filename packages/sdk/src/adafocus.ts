@@ -15,50 +15,69 @@
  * with the same layers, so that stopping after step k costs k steps (early exit).
  */
 import * as tf from '@tensorflow/tfjs';
-import { createBackbone, countFlops, type Backbone } from '@saccade/backbones';
 import { createInterpPolicy, wrapInterpPolicy, type InterpPolicy } from '@saccade/policy';
 import { cropPatches } from '@saccade/tensor';
 
 import { createStepClassifier, wrapStepClassifier, type StepClassifier } from './classifier.js';
 import { parseConfig, type TrainConfig, type TrainConfigInput } from './config.js';
 import { InputError } from './errors.js';
+import { backbone, backboneMacs, checkFrames, checkStep, denseMacs, downscale, focusOn, frameAt, frameTargets } from './net_common.js';
+import { createAdaFocusV1 } from './v1.js';
+import { createAdaFocusV3 } from './v3.js';
+
+export { downscale } from './net_common.js';
 
 export type PatchSource = 'policy' | 'random' | 'centre';
 
 export interface ForwardResult {
-  /** [B, T, classes]: the prediction after each step. */
+  /** [B, steps, classes]: the prediction after each step. */
   logits: tf.Tensor3D;
-  /** [B, T, 2]: patch centres (y, x) in [0, 1] (AdaFocus only). */
+  /** [B, steps, 2]: patch centres (y, x) in [0, 1] (AdaFocus only). */
   centres?: tf.Tensor3D;
+  /** [B, steps] int32: the frame each step's patch was cut from (AdaFocus V3; otherwise step k is frame k). */
+  frameIndices?: tf.Tensor2D;
 }
 
 /** Recurrent inference state of a batch of videos. */
 export interface StepState {
   batch: number;
+  /** Steps done. */
   step: number;
-  /** Tensors carried between steps (policy state, running max or sum). */
+  /** The videos [B, T, S, S, 3] (normalised) being classified: owned by the caller, not the state. */
+  video: tf.Tensor5D;
+  /** Tensors carried between steps (policy state, running max or sum): owned by the state. */
   tensors: tf.Tensor[];
+  /** Frame index per video and step, [B][steps] (AdaFocus V3, once chosen). */
+  frames?: Int32Array;
 }
 
 export interface StepOutput {
   /** [B, classes] logits after this step. */
   logits: tf.Tensor2D;
-  /** [B, 2] patch centre (y, x) of this frame (AdaFocus only). */
+  /** [B, 2] patch centre (y, x) of this step's patch (AdaFocus only). */
   centre?: tf.Tensor2D;
+  /** The frame of each video this step looked at. */
+  frames: Int32Array;
   state: StepState;
 }
 
 export interface VideoNet {
   readonly config: TrainConfig;
   readonly classes: number;
+  /** Inference steps (the exit points): T, or AdaFocus V3's focus frames K. */
+  readonly steps: number;
   /** frames [B, T, S, S, 3], normalised. */
   forward(frames: tf.Tensor5D, options?: { training?: boolean; seed?: number }): ForwardResult;
-  /** The training loss (AdaFocusV2: the one-stage loss; baselines: cross-entropy of the averaged logits). */
-  loss(frames: tf.Tensor5D, labels: tf.Tensor1D, seed: number): tf.Scalar;
-  /** Incremental inference: an empty state for B videos. */
-  begin(batch: number): StepState;
-  /** One frame per video [B, S, S, 3] (normalised); disposes the previous state's tensors. */
-  step(frame: tf.Tensor4D, state: StepState, seed?: number): StepOutput;
+  /**
+   * The training loss of a training stage (0-based; AdaFocus V1 trains in three, the others in one):
+   * AdaFocusV2's one-stage loss, V1's stage losses, V3's loss with its proxies, the baselines'
+   * cross-entropy of the averaged logits.
+   */
+  loss(frames: tf.Tensor5D, labels: tf.Tensor1D, seed: number, stage?: number): tf.Scalar;
+  /** Incremental inference over videos [B, T, S, S, 3] (normalised, kept by the caller): an empty state. */
+  begin(video: tf.Tensor5D): StepState;
+  /** The next step; disposes the previous state's tensors. */
+  step(state: StepState, seed?: number): StepOutput;
   /** Trainable weights per part, for per-part learning rates. */
   parts(): Record<string, tf.LayerVariable[]>;
   /** The sub-networks (tfjs-layers models) a bundle stores. */
@@ -66,50 +85,6 @@ export interface VideoNet {
   /** GFLOPs (multiply-accumulates / 1e9) of step k, k = 0..T-1. */
   gflopsPerStep(): number[];
   dispose(): void;
-}
-
-/** MACs of the Dense and Conv2D layers of a small model (policy, classifier) for one example. */
-function denseMacs(model: tf.LayersModel): number {
-  let macs = 0;
-  for (const layer of model.layers) {
-    const cls = layer.getClassName();
-    if (cls === 'Dense') macs += layer.getWeights()[0]!.size;
-    else if (cls === 'Conv2D') {
-      const out = layer.outputShape as number[];
-      macs += layer.getWeights()[0]!.size * out[1]! * out[2]!;
-    }
-  }
-  return macs;
-}
-
-/** MACs of a backbone without its 'predictions' head (AdaFocus's per-frame heads are training-only). */
-function backboneMacs(model: tf.LayersModel, withHead: boolean): number {
-  const report = countFlops(model);
-  return withHead ? report.macs : report.layers.filter((l) => l.name !== 'predictions').reduce((a, l) => a + l.macs, 0);
-}
-
-function checkFrames(frames: tf.Tensor, c: TrainConfig, rank: 4 | 5): void {
-  const s = c.frameSize;
-  const expected = rank === 5 ? `[B, ${c.frames}, ${s}, ${s}, 3]` : `[B, ${s}, ${s}, 3]`;
-  const shape = frames.shape;
-  const ok = frames.rank === rank && shape[rank - 1] === 3 && shape[rank - 2] === s && shape[rank - 3] === s && (rank === 4 || shape[1] === c.frames) && shape[0]! > 0;
-  if (!ok) throw new InputError('frames', `expected ${expected}, got [${shape}]`);
-}
-
-function backbone(name: string, width: number, size: number, classes: number, seed: number, modelName: string, pooling: 'avg' | 'max'): Backbone {
-  return createBackbone(name, { inputSize: size, width, numClasses: classes, seed, name: modelName, pooling });
-}
-
-/** Frames [N, S, S, 3] to the glance size: average pooling when S is a multiple, else bilinear. */
-export function downscale(x: tf.Tensor4D, from: number, to: number): tf.Tensor4D {
-  if (from === to) return x;
-  return from % to === 0 ? tf.avgPool(x, from / to, from / to, 'valid') : (tf.image.resizeBilinear(x, [to, to], true) as tf.Tensor4D);
-}
-
-/** Per-frame one-hot labels [B*T, classes]. */
-function frameTargets(labels: tf.Tensor1D, t: number, classes: number): tf.Tensor2D {
-  const b = labels.shape[0];
-  return tf.oneHot(tf.reshape(tf.tile(tf.reshape(labels, [b, 1]), [1, t]), [b * t]) as tf.Tensor1D, classes) as tf.Tensor2D;
 }
 
 export interface AdaFocusParts {
@@ -125,7 +100,16 @@ export interface AdaFocusParts {
 export function createVideoNet(configInput: TrainConfigInput | TrainConfig, classes: number, loaded?: Record<string, tf.LayersModel>): VideoNet {
   const config = parseConfig(configInput);
   if (!Number.isInteger(classes) || classes < 2) throw new InputError('classes', `must be an integer >= 2, got ${classes}`);
-  return config.method === 'adafocus_v2' ? adaFocusV2(config, classes, loaded) : frameBaseline(config, classes, loaded);
+  switch (config.method) {
+    case 'adafocus_v2':
+      return adaFocusV2(config, classes, loaded);
+    case 'adafocus_v1':
+      return createAdaFocusV1(config, classes, loaded);
+    case 'adafocus_v3':
+      return createAdaFocusV3(config, classes, loaded);
+    default:
+      return frameBaseline(config, classes, loaded);
+  }
 }
 
 function adaFocusV2(config: TrainConfig, classes: number, loaded?: Record<string, tf.LayersModel>): VideoNet {
@@ -161,15 +145,15 @@ function adaFocusV2(config: TrainConfig, classes: number, loaded?: Record<string
   /** Glance on all frames: [maps, vectors, logits]. */
   const glanceAll = (x: tf.Tensor4D, training: boolean) => glance.apply(downscale(x, s, g), { training }) as tf.Tensor[];
   const focusBranch = (x: tf.Tensor4D, gVec: tf.Tensor, centres: tf.Tensor3D, b: number, training: boolean) => {
-    const patches = cropPatches(x, tf.reshape(centres, [b * t, 2]) as tf.Tensor2D, p, { frameGradient: false });
-    const [, fVec, fLogits] = focus.apply(patches, { training }) as tf.Tensor[];
-    const features = tf.reshape(tf.concat([gVec, fVec!], 1), [b, t, gWidth + fWidth]) as tf.Tensor3D;
-    return { logits: classifier.sequence(features, training), focusLogits: fLogits! };
+    const f = focusOn(focus, x, tf.reshape(centres, [b * t, 2]) as tf.Tensor2D, p, training);
+    const features = tf.reshape(tf.concat([gVec, f.vectors], 1), [b, t, gWidth + fWidth]) as tf.Tensor3D;
+    return { logits: classifier.sequence(features, training), focusLogits: f.logits };
   };
 
   return {
     config,
     classes,
+    steps: t,
     forward(frames, opts = {}) {
       checkFrames(frames, config, 5);
       const training = opts.training ?? false;
@@ -202,16 +186,16 @@ function adaFocusV2(config: TrainConfig, classes: number, loaded?: Record<string
         return tf.add(glanceLoss, tf.div(tf.add(learned, random), 2)) as tf.Scalar;
       });
     },
-    begin(batch) {
-      return { batch, step: 0, tensors: [policy.initialState(batch)] };
+    begin(video) {
+      checkFrames(video, config, 5);
+      return { batch: video.shape[0], step: 0, video, tensors: [policy.initialState(video.shape[0])] };
     },
-    step(frame, state, stepSeed) {
-      checkFrames(frame, config, 4);
+    step(state, stepSeed) {
+      checkStep(state, t);
       const k = state.step;
-      if (k >= t) throw new InputError('step', `the model has ${t} steps; step ${k + 1} asked for`);
-      const b = frame.shape[0];
-      if (b !== state.batch) throw new InputError('frame', `batch ${b} does not match the state's ${state.batch}`);
+      const b = state.batch;
       const out = tf.tidy(() => {
+        const frame = frameAt(state.video, k);
         const [gMap, gVec] = glanceAll(frame, false);
         let centre: tf.Tensor2D;
         let policyState = state.tensors[0] as tf.Tensor2D;
@@ -228,7 +212,7 @@ function adaFocusV2(config: TrainConfig, classes: number, loaded?: Record<string
         return { logits: classifier.head(k, running), centre, tensors: [policyState, running] };
       });
       tf.dispose(state.tensors.filter((x) => !(out.tensors as tf.Tensor[]).includes(x)));
-      return { logits: out.logits, centre: out.centre, state: { batch: b, step: k + 1, tensors: out.tensors } };
+      return { logits: out.logits, centre: out.centre, frames: new Int32Array(b).fill(k), state: { ...state, step: k + 1, tensors: out.tensors } };
     },
     parts() {
       return { policy: policy.trainableWeights, glance: glance.trainableWeights, focus: focus.trainableWeights, classifier: classifier.trainableWeights };
@@ -267,6 +251,7 @@ function frameBaseline(config: TrainConfig, classes: number, loaded?: Record<str
   return {
     config,
     classes,
+    steps: t,
     forward(frames, opts = {}) {
       checkFrames(frames, config, 5);
       const b = frames.shape[0];
@@ -286,20 +271,20 @@ function frameBaseline(config: TrainConfig, classes: number, loaded?: Record<str
         return tf.losses.softmaxCrossEntropy(tf.oneHot(labels, classes), tf.mean(perFrame, 1)) as tf.Scalar;
       });
     },
-    begin(batch) {
-      return { batch, step: 0, tensors: [] };
+    begin(video) {
+      checkFrames(video, config, 5);
+      return { batch: video.shape[0], step: 0, video, tensors: [] };
     },
-    step(frame, state) {
-      checkFrames(frame, config, 4);
+    step(state) {
+      checkStep(state, t);
       const k = state.step;
-      if (k >= t) throw new InputError('step', `the model has ${t} steps; step ${k + 1} asked for`);
       const out = tf.tidy(() => {
-        const l = logitsOf(frame, false) as tf.Tensor2D;
+        const l = logitsOf(frameAt(state.video, k), false) as tf.Tensor2D;
         const sum = k === 0 ? l : (tf.add(state.tensors[0]!, l) as tf.Tensor2D);
         return { logits: tf.div(sum, k + 1) as tf.Tensor2D, sum };
       });
       tf.dispose(state.tensors);
-      return { logits: out.logits, state: { batch: state.batch, step: k + 1, tensors: [out.sum] } };
+      return { logits: out.logits, frames: new Int32Array(state.batch).fill(k), state: { ...state, step: k + 1, tensors: [out.sum] } };
     },
     parts() {
       return { [uniform ? 'focus' : 'glance']: net.trainableWeights };

@@ -3,12 +3,12 @@ import * as tf from '@tensorflow/tfjs';
 
 import { checkMeta, loadBundleWith } from './bundle.js';
 import { BundleError } from './errors.js';
-import type { SaccadeModel } from './model.js';
+import type { BundleMeta, SaccadeModel } from './model.js';
 
 export * from './universal.js';
 
 /** Load a bundle served at `url` (the folder holding saccade.json). */
-export async function loadModel(url: string, init?: RequestInit): Promise<SaccadeModel> {
+export async function loadModel(url: string, init?: RequestInit, options: { method?: BundleMeta['method'] } = {}): Promise<SaccadeModel> {
   const base = url.replace(/\/+$/, '');
   let response: Response;
   try {
@@ -24,5 +24,5 @@ export async function loadModel(url: string, init?: RequestInit): Promise<Saccad
     throw new BundleError(base, 'saccade.json is not valid JSON');
   }
   const meta = checkMeta(json, base);
-  return loadBundleWith(meta, base, (folder) => tf.io.http(`${base}/${folder}/model.json`, init ? { requestInit: init } : {}));
+  return loadBundleWith(meta, base, (folder) => tf.io.http(`${base}/${folder}/model.json`, init ? { requestInit: init } : {}), undefined, options.method);
 }

@@ -13,7 +13,14 @@ import { BUNDLE_FORMAT, BUNDLE_VERSION, decodeThresholds, SaccadeModel, type Bun
 
 export const SACCADE_VERSION = '0.1.0';
 
-const ADAFOCUS_MODELS = ['glance', 'focus', 'policy_encoder', 'policy_recurrent', 'classifier_mlp', 'classifier_heads'];
+/** The sub-networks a bundle of each method holds. */
+const METHOD_MODELS: Record<BundleMeta['method'], string[]> = {
+  adafocus_v2: ['glance', 'focus', 'policy_encoder', 'policy_recurrent', 'classifier_mlp', 'classifier_heads'],
+  adafocus_v1: ['glance', 'focus', 'policy_encoder', 'policy_recurrent', 'classifier_recurrent'],
+  adafocus_v3: ['glance', 'focus', 'policy_spatial', 'policy_temporal', 'policy_proxy', 'classifier_mlp', 'classifier_heads'],
+  uniform: ['frames'],
+  glance: ['frames'],
+};
 
 export function createMeta(net: VideoNet, classes: readonly string[], extras: { exit?: BundleMeta['exit']; metrics?: Record<string, unknown> } = {}): BundleMeta {
   const c = net.config;
@@ -25,6 +32,7 @@ export function createMeta(net: VideoNet, classes: readonly string[], extras: { 
     patches: c.patches,
     classes: [...classes],
     frames: c.frames,
+    steps: net.steps,
     frameSize: c.frameSize,
     glanceSize: c.glanceSize,
     patchSize: c.patchSize,
@@ -55,12 +63,17 @@ export function checkMeta(json: unknown, where: string): BundleMeta {
   for (const k of ['frames', 'frameSize', 'glanceSize', 'patchSize'] as const) {
     if (m[k] !== m.config[k]) throw new BundleError(where, `saccade.json: ${k} ${m[k]} disagrees with config.${k} ${m.config[k]}`);
   }
-  if (!Array.isArray(m.gflopsPerStep) || m.gflopsPerStep.length !== m.frames) throw new BundleError(where, `saccade.json: gflopsPerStep must have ${m.frames} entries`);
+  if (m.method !== m.config.method) throw new BundleError(where, `saccade.json: method ${m.method} disagrees with config.method ${m.config.method}`);
+  const steps = m.config.method === 'adafocus_v3' ? m.config.focusFrames : m.config.frames;
+  // Bundles written before V3 (whose steps are its focus frames) have no steps field: one step per frame.
+  m.steps ??= steps;
+  if (m.steps !== steps) throw new BundleError(where, `saccade.json: steps ${m.steps} disagrees with the config's ${steps}`);
+  if (!Array.isArray(m.gflopsPerStep) || m.gflopsPerStep.length !== steps) throw new BundleError(where, `saccade.json: gflopsPerStep must have ${steps} entries`);
   if (m.exit) {
     m.exit = {
       score: m.exit.score,
       budgets: m.exit.budgets.map((b: ExitBudget) => {
-        if (!Array.isArray(b.thresholds) || b.thresholds.length !== m.frames) throw new BundleError(where, `saccade.json: exit thresholds must have ${m.frames} entries`);
+        if (!Array.isArray(b.thresholds) || b.thresholds.length !== steps) throw new BundleError(where, `saccade.json: exit thresholds must have ${steps} entries`);
         return { ...b, thresholds: decodeThresholds(b.thresholds as (number | string)[]) };
       }),
     };
@@ -68,9 +81,14 @@ export function checkMeta(json: unknown, where: string): BundleMeta {
   return m as BundleMeta;
 }
 
-/** Load every sub-network with `handler(folder)` and build the model. */
-export async function loadBundleWith(meta: BundleMeta, where: string, handler: (folder: string) => tf.io.IOHandler | string, decoder?: VideoDecoder): Promise<SaccadeModel> {
-  const needed = meta.method === 'adafocus_v2' ? ADAFOCUS_MODELS : ['frames'];
+/**
+ * Load every sub-network with `handler(folder)` and build the model. `expectMethod`: refuse a bundle
+ * of another method (a BundleError naming both) instead of loading it.
+ */
+export async function loadBundleWith(meta: BundleMeta, where: string, handler: (folder: string) => tf.io.IOHandler | string, decoder?: VideoDecoder, expectMethod?: BundleMeta['method']): Promise<SaccadeModel> {
+  if (expectMethod && meta.method !== expectMethod) throw new BundleError(where, `holds a ${meta.method} model, not ${expectMethod}`);
+  const needed = METHOD_MODELS[meta.method];
+  if (!needed) throw new BundleError(where, `saccade.json: unknown method ${JSON.stringify(meta.method)}`);
   const missing = needed.filter((n) => !(n in meta.models));
   if (missing.length > 0) throw new BundleError(where, `saccade.json: models lacks ${missing.join(', ')} (method ${meta.method})`);
   const loaded: Record<string, tf.LayersModel> = {};
@@ -84,9 +102,20 @@ export async function loadBundleWith(meta: BundleMeta, where: string, handler: (
         throw new BundleError(where, `sub-network ${name} (${folder}/model.json) cannot be loaded: ${(error as Error).message}`);
       }
     }
-    const net = createVideoNet(meta.config, meta.classes.length, loaded);
-    const outClasses = Object.values(loaded)[0]!.outputs.at(-1)!.shape.at(-1);
-    if (meta.method !== 'adafocus_v2' && outClasses !== meta.classes.length) throw new BundleError(where, `the network has ${outClasses} outputs but saccade.json lists ${meta.classes.length} classes`);
+    const extra = Object.keys(loaded).filter((n) => !needed.includes(n));
+    if (extra.length > 0) throw new BundleError(where, `saccade.json: models ${extra.join(', ')} do not belong to method ${meta.method} (a bundle of another method?)`);
+    let net: VideoNet;
+    try {
+      net = createVideoNet(meta.config, meta.classes.length, loaded);
+    } catch (error) {
+      throw new BundleError(where, `the sub-networks do not make a ${meta.method} network: ${(error as Error).message}`);
+    }
+    const outClasses = net.models()[needed.at(-1)!]!.outputs.at(-1)!.shape.at(-1);
+    const headClasses = meta.method === 'adafocus_v1' ? net.models()['classifier_recurrent']!.outputs[0]!.shape.at(-1) : outClasses;
+    if (headClasses !== meta.classes.length) {
+      net.dispose();
+      throw new BundleError(where, `the network has ${headClasses} outputs but saccade.json lists ${meta.classes.length} classes`);
+    }
     return new SaccadeModel(net, meta, decoder);
   } catch (error) {
     for (const m of Object.values(loaded)) m.dispose();

@@ -5,6 +5,7 @@
  * after any step. Two serialisable tfjs-layers models: `mlp` and `heads` (one Dense per step).
  */
 import * as tf from '@tensorflow/tfjs';
+import { gruCell, seededDense } from '@saccade/policy';
 import { Rng } from '@saccade/tensor';
 
 export interface ClassifierOptions {
@@ -82,6 +83,64 @@ export function wrapStepClassifier(mlp: tf.LayersModel, heads: tf.LayersModel): 
     dispose() {
       mlp.dispose();
       heads.dispose();
+    },
+  };
+}
+
+/**
+ * AdaFocus V1's classifier: a GRU over the frames' concatenated glance and focus vectors with a
+ * linear head on its state, so that there are logits after every step. One serialisable model,
+ * `recurrent`: [features [B, inputWidth], state [B, hidden]] -> [logits [B, classes], state'].
+ */
+export interface GruClassifier {
+  readonly recurrent: tf.LayersModel;
+  readonly hidden: number;
+  initialState(batch: number): tf.Tensor2D;
+  step(features: tf.Tensor2D, state: tf.Tensor2D, training?: boolean): { logits: tf.Tensor2D; state: tf.Tensor2D };
+  /** features [B, T, inputWidth] -> logits [B, T, classes]. */
+  sequence(features: tf.Tensor3D, training?: boolean): tf.Tensor3D;
+  readonly trainableWeights: tf.LayerVariable[];
+  dispose(): void;
+}
+
+export function createGruClassifier(o: { inputWidth: number; hidden: number; classes: number; seed?: number }): GruClassifier {
+  const rng = new Rng(o.seed ?? 0);
+  const x = tf.input({ shape: [o.inputWidth], name: 'features' });
+  const h = tf.input({ shape: [o.hidden], name: 'state' });
+  const next = gruCell(x, h, o.hidden, rng);
+  const logits = seededDense(o.classes, rng, 'head').apply(next) as tf.SymbolicTensor;
+  return wrapGruClassifier(tf.model({ inputs: [x, h], outputs: [logits, next], name: 'classifier_recurrent' }));
+}
+
+export function wrapGruClassifier(recurrent: tf.LayersModel): GruClassifier {
+  const hidden = recurrent.inputs[1]!.shape[1] as number;
+  const step = (features: tf.Tensor2D, state: tf.Tensor2D, training = false) => {
+    const [logits, next] = recurrent.apply([features, state], { training }) as tf.Tensor2D[];
+    return { logits: logits!, state: next! };
+  };
+  return {
+    recurrent,
+    hidden,
+    initialState: (batch) => tf.zeros([batch, hidden]) as tf.Tensor2D,
+    step,
+    sequence(features, training = false) {
+      const [b, t, d] = features.shape;
+      return tf.tidy(() => {
+        let state = tf.zeros([b, hidden]) as tf.Tensor2D;
+        const out: tf.Tensor2D[] = [];
+        for (let k = 0; k < t; k++) {
+          const r = step(tf.reshape(tf.slice(features, [0, k, 0], [b, 1, d]), [b, d]) as tf.Tensor2D, state, training);
+          out.push(r.logits);
+          state = r.state;
+        }
+        return tf.stack(out, 1) as tf.Tensor3D;
+      });
+    },
+    get trainableWeights() {
+      return recurrent.trainableWeights;
+    },
+    dispose() {
+      recurrent.dispose();
     },
   };
 }

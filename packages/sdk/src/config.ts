@@ -11,12 +11,16 @@ import { ConfigError } from './errors.js';
 const positiveInt = z.number().int().positive();
 const multiplier = z.number().min(0).max(100);
 
-export const METHODS = ['adafocus_v2', 'uniform', 'glance'] as const;
+export const METHODS = ['adafocus_v2', 'adafocus_v1', 'adafocus_v3', 'uniform', 'glance'] as const;
 export type Method = (typeof METHODS)[number];
 
 export const configSchema = z
   .object({
-    /** adafocus_v2 (glance + policy + focus), uniform (focus net on whole frames, TSN), glance (glance net alone). */
+    /**
+     * adafocus_v2 (glance + differentiable policy + focus, one stage), adafocus_v1 (PPO policy over a
+     * grid, three stages), adafocus_v3 (spatio-temporal cubes: one patch position, K chosen frames),
+     * uniform (focus net on whole frames, TSN), glance (glance net alone).
+     */
     method: z.enum(METHODS).default('adafocus_v2'),
     /** Where AdaFocus patches come from: the learned policy, or the random / centre baselines. */
     patches: z.enum(['policy', 'random', 'centre']).default('policy'),
@@ -37,6 +41,26 @@ export const configSchema = z
      */
     pretrained: z.boolean().default(true),
     policyHidden: positiveInt.max(4096).default(64),
+    /** AdaFocus V1: discrete actions over a grid x grid set of patch positions (7 x 7 in the paper), or a Gaussian (continuous). */
+    action: z.enum(['discrete', 'continuous']).default('discrete'),
+    grid: z.number().int().min(2).max(64).default(7),
+    /** AdaFocus V1, continuous actions: the Gaussian's fixed standard deviation (in frame fractions). */
+    actionStd: z.number().positive().max(1).default(0.1),
+    /** AdaFocus V1's PPO: discount, ratio clip, value-loss and entropy weights (the paper's 0.7, 0.2, 0.5, 0.01). */
+    gamma: z.number().min(0).max(1).default(0.7),
+    ppoClip: z.number().positive().max(1).default(0.2),
+    valueCoef: z.number().min(0).max(100).default(0.5),
+    entropyCoef: z.number().min(0).max(100).default(0.01),
+    /**
+     * AdaFocus V1 trains in stages: (1) focus network + classifier on random patches for `epochs`,
+     * (2) the policy by PPO for `rlEpochs`, (3) the classifier alone on the policy's patches for
+     * `finetuneEpochs`. `stages` runs through stage 1, 2 or 3 (a later run with --resume continues).
+     */
+    stages: z.number().int().min(1).max(3).default(3),
+    rlEpochs: z.number().int().min(0).max(10000).default(1),
+    finetuneEpochs: z.number().int().min(0).max(10000).default(1),
+    /** AdaFocus V3: focus frames per video (K of the T frames; the steps of its early exit). */
+    focusFrames: positiveInt.max(256).default(8),
     classifierWidth: positiveInt.max(8192).default(256),
     dropout: z.number().min(0).max(0.95).default(0),
     /** Normalisation of RGB bytes: (x / 255 - mean) / std. */
@@ -67,6 +91,16 @@ export const configSchema = z
   .superRefine((c, ctx) => {
     if (c.glanceSize > c.frameSize) ctx.addIssue({ code: 'custom', path: ['glanceSize'], message: `must be <= frameSize (${c.frameSize}), got ${c.glanceSize}` });
     if (c.patchSize > c.frameSize) ctx.addIssue({ code: 'custom', path: ['patchSize'], message: `must be <= frameSize (${c.frameSize}), got ${c.patchSize}` });
+    if ((c.method === 'adafocus_v1' || c.method === 'adafocus_v3') && c.patches !== 'policy') {
+      ctx.addIssue({ code: 'custom', path: ['patches'], message: `must be policy for ${c.method} (the random and centre baselines are adafocus_v2 with patches random / centre), got ${c.patches}` });
+    }
+    if (c.method === 'adafocus_v3' && c.focusFrames > c.frames) {
+      ctx.addIssue({ code: 'custom', path: ['focusFrames'], message: `must be <= frames (${c.frames}): cannot choose ${c.focusFrames} focus frames out of ${c.frames}` });
+    }
+    if (c.method === 'adafocus_v1' && c.action === 'discrete' && c.grid - 1 > c.frameSize - c.patchSize) {
+      // Grid cells are (frameSize - patchSize) / (grid - 1) pixels apart: less than one pixel and two cells are the same patch.
+      ctx.addIssue({ code: 'custom', path: ['grid'], message: `a ${c.grid} x ${c.grid} grid of ${c.patchSize}px patches does not fit a ${c.frameSize}px frame (at most ${c.frameSize - c.patchSize + 1} positions per side)` });
+    }
   });
 
 export type TrainConfig = z.output<typeof configSchema>;
@@ -80,4 +114,25 @@ export function parseConfig(input: unknown): TrainConfig {
   if (issue.code === 'unrecognized_keys') throw new ConfigError(issue.keys[0]!, `unknown field (known: ${Object.keys(configSchema.shape).join(', ')})`);
   const field = issue.path.map(String).join('.') || '(root)';
   throw new ConfigError(field, issue.message);
+}
+
+export interface TrainingStage {
+  /** What the stage trains, for progress and logs. */
+  name: string;
+  epochs: number;
+  /** The parts (VideoNet.parts() keys) whose weights the stage updates; the others stay as they are. */
+  parts: string[];
+}
+
+/** The stages a config trains in: AdaFocus V1's three (through config.stages), one for the others. */
+export function trainingStages(c: TrainConfig): TrainingStage[] {
+  if (c.method !== 'adafocus_v1') {
+    const parts = c.method === 'uniform' ? ['focus'] : c.method === 'glance' ? ['glance'] : ['policy', 'glance', 'focus', 'classifier'];
+    return [{ name: 'train', epochs: c.epochs, parts }];
+  }
+  return [
+    { name: 'stage 1: focus + classifier, random patches', epochs: c.epochs, parts: c.pretrained ? ['focus', 'classifier'] : ['glance', 'focus', 'classifier'] },
+    { name: 'stage 2: policy (PPO)', epochs: c.rlEpochs, parts: ['policy'] },
+    { name: 'stage 3: classifier', epochs: c.finetuneEpochs, parts: ['classifier'] },
+  ].slice(0, c.stages);
 }

@@ -33,6 +33,8 @@ export interface BundleMeta {
   patches: TrainConfig['patches'];
   classes: string[];
   frames: number;
+  /** Inference steps (exit points): frames, or AdaFocus V3's focus frames. */
+  steps: number;
   frameSize: number;
   glanceSize: number;
   patchSize: number;
@@ -75,13 +77,13 @@ export interface ClassifyResult {
   index: number;
   probability: number;
   topK: { label: string; index: number; probability: number }[];
-  /** 1-based step at which it stopped, of `steps`. */
+  /** 1-based step at which it stopped, of `steps` (a step is a frame; AdaFocus V3: a focus frame). */
   exitStep: number;
   steps: number;
   /** Confidence score at the exit step. */
   score: number;
   gflops: number;
-  /** Patch centre and size per frame seen, in pixels of the model's frame (AdaFocus only). */
+  /** Patch centre and size per step, in pixels of the model's frame, and the frame it was cut from (AdaFocus only). */
   patches: { frame: number; y: number; x: number; size: number }[];
   timingsMs: { decode: number; inference: number; total: number };
 }
@@ -142,7 +144,7 @@ export class SaccadeModel {
 
   /** Thresholds for a budget (undefined: no early exit). */
   thresholdsFor(options: ClassifyOptions): number[] | undefined {
-    const t = this.meta.frames;
+    const t = this.meta.steps;
     if (options.thresholds) {
       if (options.thresholds.length !== t) throw new InputError('thresholds', `must have ${t} entries (one per step), got ${options.thresholds.length}`);
       return [...options.thresholds];
@@ -192,19 +194,17 @@ export class SaccadeModel {
   classifyFrames(input: FramesInput | tf.Tensor, options: ClassifyOptions = {}, decodeMs = 0): ClassifyResult {
     const started = performance.now();
     const thresholds = this.thresholdsFor(options);
-    const { frames: t, frameSize: s, patchSize: p } = this.meta;
+    const { steps: t, frameSize: s, patchSize: p } = this.meta;
     const score: ScoreKind = this.meta.exit?.score ?? 'maxLogit';
     const x = this.prepare(input);
     const patches: ClassifyResult['patches'] = [];
-    let state = this.net.begin(1);
+    let state = this.net.begin(x);
     let last: Float32Array | undefined;
     let exitStep = t;
     let conf = 0;
     try {
       for (let k = 0; k < t; k++) {
-        const frame = tf.tidy(() => tf.reshape(tf.slice(x, [0, k, 0, 0, 0], [1, 1, s, s, 3]), [1, s, s, 3]) as tf.Tensor4D);
-        const out = this.net.step(frame, state, options.seed);
-        frame.dispose();
+        const out = this.net.step(state, options.seed);
         state = out.state;
         last = out.logits.dataSync() as Float32Array;
         out.logits.dispose();
@@ -212,7 +212,7 @@ export class SaccadeModel {
           const [cy, cx] = out.centre.dataSync();
           out.centre.dispose();
           // The centre of the patch in frame pixels (the crop puts the corner at c * (S - P)).
-          patches.push({ frame: k, y: cy! * (s - p) + p / 2, x: cx! * (s - p) + p / 2, size: p });
+          patches.push({ frame: out.frames[0]!, y: cy! * (s - p) + p / 2, x: cx! * (s - p) + p / 2, size: p });
         }
         conf = confidence(Array.from(last), score);
         if (thresholds && k < t - 1 && conf >= thresholds[k]!) {

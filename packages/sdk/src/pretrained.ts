@@ -74,9 +74,9 @@ function copyLayers(from: tf.LayersModel, to: tf.LayersModel, what: string): voi
 export function initBackbones(net: VideoNet, p: Pretrained): void {
   checkPretrained(p.info, net.config);
   const models = net.models();
-  if (net.config.method === 'adafocus_v2') {
-    copyLayers(p.glance, models['glance']!, 'glance network');
-    copyLayers(p.focus, models['focus']!, 'focus network');
+  if (models['glance'] && models['focus']) {
+    copyLayers(p.glance, models['glance'], 'glance network');
+    copyLayers(p.focus, models['focus'], 'focus network');
   } else {
     const uniform = net.config.method === 'uniform';
     copyLayers(uniform ? p.focus : p.glance, models['frames']!, uniform ? 'focus network' : 'glance network');

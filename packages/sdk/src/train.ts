@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { deriveSeed, Rng } from '@saccade/tensor';
 
 import { createVideoNet, type VideoNet } from './adafocus.js';
-import { parseConfig, type TrainConfig, type TrainConfigInput } from './config.js';
+import { parseConfig, trainingStages, type TrainConfig, type TrainConfigInput } from './config.js';
 import { normalise, type VideoDataset } from './dataset.js';
 import { CheckpointError, ConfigError, DatasetError } from './errors.js';
 import { cosineLr, PartOptimizer } from './optimizer.js';
@@ -26,6 +26,8 @@ export interface EvalResult {
   logits: Float32Array;
   /** Patch centres [videos][steps][2] as (y, x) in [0, 1], for models that place patches. */
   centres?: Float32Array;
+  /** The frame of each step's patch [videos][steps], where a step is not simply frame k (AdaFocus V3). */
+  frameIndices?: Int32Array;
   labels: Int32Array;
   steps: number;
   classes: number;
@@ -34,7 +36,11 @@ export interface EvalResult {
 }
 
 export interface EpochRecord {
+  /** 1-based, counted over all stages. */
   epoch: number;
+  /** 1-based training stage (AdaFocus V1 has three) and its name. */
+  stage: number;
+  stageName: string;
   step: number;
   trainLoss: number;
   trainAccuracy: number;
@@ -46,6 +52,9 @@ export interface EpochRecord {
 export interface BatchProgress {
   epoch: number;
   epochs: number;
+  /** 1-based training stage and its name. */
+  stage: number;
+  stageName: string;
   batch: number;
   batches: number;
   step: number;
@@ -124,24 +133,26 @@ export function evaluate(net: VideoNet, data: VideoDataset, options: { batchSize
   const c = net.config;
   const started = performance.now();
   const bs = options.batchSize ?? 8;
-  const t = c.frames;
+  const t = net.steps;
   const k = net.classes;
   const logits = new Float32Array(data.length * t * k);
   const labels = new Int32Array(data.length);
   let centres: Float32Array | undefined;
+  let frameIndices: Int32Array | undefined;
   let lossSum = 0;
   for (let i = 0; i < data.length; i += bs) {
     const idx = Array.from({ length: Math.min(bs, data.length - i) }, (_, j) => i + j);
     idx.forEach((v) => (labels[v] = data.label(v)));
-    const [values, loss, where] = tf.tidy(() => {
-      const x = normalise(idx.map((v) => data.video(v)), t, c.frameSize, c);
+    const [values, loss, where, which] = tf.tidy(() => {
+      const x = normalise(idx.map((v) => data.video(v)), c.frames, c.frameSize, c);
       const r = net.forward(x, { seed: deriveSeed(options.seed ?? c.seed, `eval-${i}`) });
       const y = tf.oneHot(tf.tensor1d(idx.map((v) => data.label(v)), 'int32'), k);
       const last = tf.reshape(tf.slice(r.logits, [0, t - 1, 0], [idx.length, 1, k]), [idx.length, k]);
-      return [r.logits.dataSync() as Float32Array, tf.losses.softmaxCrossEntropy(y, last).dataSync()[0]!, r.centres?.dataSync() as Float32Array | undefined];
+      return [r.logits.dataSync() as Float32Array, tf.losses.softmaxCrossEntropy(y, last).dataSync()[0]!, r.centres?.dataSync() as Float32Array | undefined, r.frameIndices?.dataSync() as Int32Array | undefined];
     });
     logits.set(values, i * t * k);
     if (where) (centres ??= new Float32Array(data.length * t * 2)).set(where, i * t * 2);
+    if (which) (frameIndices ??= new Int32Array(data.length * t)).set(which, i * t);
     lossSum += loss * idx.length;
   }
   const accuracyPerStep = Array.from({ length: t }, (_, s) => {
@@ -161,6 +172,7 @@ export function evaluate(net: VideoNet, data: VideoDataset, options: { batchSize
     meanLoss: lossSum / data.length,
     logits,
     ...(centres ? { centres } : {}),
+    ...(frameIndices ? { frameIndices } : {}),
     labels,
     steps: t,
     classes: k,
@@ -197,8 +209,19 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const classes = [...data.classes];
   const bs = Math.min(config.batchSize, data.length);
   const batches = Math.floor(data.length / bs);
-  const totalSteps = batches * config.epochs;
+  const stages = trainingStages(config);
+  const totalEpochs = stages.reduce((a, st) => a + st.epochs, 0);
+  const totalSteps = batches * totalEpochs;
   const warmup = Math.round(config.warmupEpochs * batches);
+  /** The stage of a (0-based) epoch, and the step its cosine schedule starts at. */
+  const stageOf = (e: number) => {
+    let first = 0;
+    for (let i = 0; i < stages.length; i++) {
+      if (e < first + stages[i]!.epochs || i === stages.length - 1) return { index: i, ...stages[i]!, firstStep: first * batches };
+      first += stages[i]!.epochs;
+    }
+    throw new Error('unreachable');
+  };
 
   if (config.pretrained && !options.pretrained) throw new ConfigError('pretrained', 'is true but no weights were given: pass options.pretrained (loadPretrained() in Node), or set pretrained to false');
   const net = createVideoNet(config, classes.length);
@@ -225,7 +248,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     if (options.resume && options.checkpoints) {
       const ck = await options.checkpoints.load();
       if (ck) {
-        const same = JSON.stringify(ck.config) === JSON.stringify(config) && ck.classes.join('\n') === classes.join('\n');
+        // A later run may go on to more stages (V1 one stage at a time): stages may differ, nothing else.
+        const same = JSON.stringify({ ...ck.config, stages: 0 }) === JSON.stringify({ ...config, stages: 0 }) && ck.classes.join('\n') === classes.join('\n') && ck.config.stages <= config.stages;
         if (!same) {
           tf.dispose([...Object.values(ck.weights), ...Object.values(ck.optimizer)]);
           throw new CheckpointError('checkpoint', 'was written by a run with another config or other classes; start a new run folder or pass the same config');
@@ -252,10 +276,13 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       }
     };
 
-    const varNames = opt.names;
-    const vars = varNames.map((n) => opt.vars.get(n)!);
+    const partsOf = net.parts();
+    const stageVars = stages.map((st) => st.parts.flatMap((part) => partsOf[part] ?? []).map((w) => opt.vars.get((w.read() as tf.Variable).name)!));
     let stepsThisCall = 0;
-    while (epoch < config.epochs) {
+    while (epoch < totalEpochs) {
+      const stage = stageOf(epoch);
+      const vars = stageVars[stage.index]!;
+      const stageSteps = stage.epochs * batches;
       const rng = new Rng(deriveSeed(config.seed, `epoch-${epoch}`));
       const order = rng.shuffle(Array.from({ length: data.length }, (_, i) => i));
       const flips = order.map(() => config.flip && rng.bernoulli(0.5));
@@ -269,7 +296,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
           return { net, config, classes, history, steps: step, stopped: 'maxSteps', seconds: (performance.now() - started) / 1000 };
         }
         const idx = order.slice(batch * bs, (batch + 1) * bs);
-        const lr = cosineLr(config.lr, step, totalSteps, warmup);
+        const lr = cosineLr(config.lr, step - stage.firstStep, stageSteps, stage.index === 0 ? warmup : 0);
         const stepSeed = deriveSeed(config.seed, `step-${step}`);
         const flipOf = idx.map((_, j) => flips[batch * bs + j]!);
         const chunk = config.microBatch > 0 ? config.microBatch : idx.length;
@@ -281,7 +308,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
           const r = tf.tidy(() => {
             const x = normalise(part.map((i) => data.video(i)), config.frames, config.frameSize, config, flipOf.slice(at, at + chunk));
             const y = tf.tensor1d(part.map((i) => data.label(i)), 'int32');
-            const { value, grads } = tf.variableGrads(() => net.loss(x, y, deriveSeed(stepSeed, at)), vars);
+            const { value, grads } = tf.variableGrads(() => net.loss(x, y, deriveSeed(stepSeed, at), stage.index), vars);
             const scaled: Record<string, tf.Tensor> = {};
             for (const [name, g] of Object.entries(grads)) scaled[name] = summed?.[name] ? tf.add(summed[name]!, tf.mul(g, weight)) : tf.mul(g, weight);
             return { value: value.dataSync()[0]!, scaled };
@@ -298,7 +325,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         step++;
         batch++;
         stepsThisCall++;
-        options.onBatch?.({ epoch, epochs: config.epochs, batch, batches, step, totalSteps, loss, lr, elapsedSeconds: (performance.now() - started) / 1000 });
+        options.onBatch?.({ epoch, epochs: totalEpochs, stage: stage.index + 1, stageName: stage.name, batch, batches, step, totalSteps, loss, lr, elapsedSeconds: (performance.now() - started) / 1000 });
         if (config.checkpointEvery > 0 && step % config.checkpointEvery === 0 && batch < batches) await save();
       }
       // Training accuracy of the epoch's weights, measured on a fixed subset after the epoch (cheap).
@@ -316,10 +343,12 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       const val = options.val ? evaluate(net, options.val, { batchSize: options.evalBatchSize }) : undefined;
       const record: EpochRecord = {
         epoch: epoch + 1,
+        stage: stage.index + 1,
+        stageName: stage.name,
         step,
         trainLoss: epochLoss / Math.max(1, epochSeen),
         trainAccuracy,
-        lr: cosineLr(config.lr, step - 1, totalSteps, warmup),
+        lr: cosineLr(config.lr, step - 1 - stage.firstStep, stageSteps, stage.index === 0 ? warmup : 0),
         ...(val ? { val: { accuracy: val.accuracy, accuracyPerStep: val.accuracyPerStep, meanLoss: val.meanLoss } } : {}),
         seconds: (performance.now() - epochStarted) / 1000,
       };

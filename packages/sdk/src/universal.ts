@@ -1,9 +1,9 @@
-export { createStepClassifier, wrapStepClassifier } from './classifier.js';
-export type { ClassifierOptions, StepClassifier } from './classifier.js';
+export { createGruClassifier, createStepClassifier, wrapGruClassifier, wrapStepClassifier } from './classifier.js';
+export type { ClassifierOptions, GruClassifier, StepClassifier } from './classifier.js';
 export { createVideoNet } from './adafocus.js';
 export type { ForwardResult, PatchSource, StepOutput, StepState, VideoNet } from './adafocus.js';
-export { configSchema, METHODS, parseConfig } from './config.js';
-export type { Method, TrainConfig, TrainConfigInput } from './config.js';
+export { configSchema, METHODS, parseConfig, trainingStages } from './config.js';
+export type { Method, TrainConfig, TrainConfigInput, TrainingStage } from './config.js';
 export { datasetFromArrays, normalise } from './dataset.js';
 export type { ArrayDatasetOptions, Normalisation, VideoDataset } from './dataset.js';
 export { BundleError, CheckpointError, ConfigError, DatasetError, InputError, SaccadeSdkError } from './errors.js';
@@ -16,4 +16,4 @@ export type { BatchProgress, Checkpoint, CheckpointStore, EpochRecord, EvalResul
 export { BUNDLE_FORMAT, BUNDLE_VERSION, SaccadeModel } from './model.js';
 export type { BundleMeta, ClassifyOptions, ClassifyResult, ExitBudget, FramesInput, VideoDecoder } from './model.js';
 export { checkMeta, createMeta, loadBundleWith, SACCADE_VERSION } from './bundle.js';
-export { calibrateExits, stepLogits } from './exit.js';
+export { calibrateExits, stepGflopsTable, stepLogits } from './exit.js';

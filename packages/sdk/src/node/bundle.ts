@@ -83,7 +83,7 @@ async function checkShards(bundle: string, folder: string): Promise<void> {
 }
 
 /** Load a bundle folder written by saveBundle (or `saccade train`). */
-export async function loadModel(path: string): Promise<SaccadeModel> {
+export async function loadModel(path: string, options: { method?: BundleMeta['method'] } = {}): Promise<SaccadeModel> {
   const bundle = resolve(path);
   const metaFile = join(bundle, 'saccade.json');
   if (!existsSync(metaFile)) throw new BundleError(bundle, existsSync(bundle) ? 'has no saccade.json (not a Saccade bundle)' : 'no such folder');
@@ -95,6 +95,6 @@ export async function loadModel(path: string): Promise<SaccadeModel> {
   }
   const meta = checkMeta(json, bundle);
   for (const folder of Object.values(meta.models)) await checkShards(bundle, folder);
-  return loadBundleWith(meta, bundle, (folder) => fileIO(join(bundle, folder)), decodeVideo);
+  return loadBundleWith(meta, bundle, (folder) => fileIO(join(bundle, folder)), decodeVideo, options.method);
 }
 

@@ -1,0 +1,76 @@
+/** Helpers shared by the networks of adafocus.ts, v1.ts and v3.ts (not part of the public API). */
+import * as tf from '@tensorflow/tfjs';
+import { countFlops, createBackbone, type Backbone } from '@saccade/backbones';
+import { cropPatches } from '@saccade/tensor';
+
+import type { TrainConfig } from './config.js';
+import { InputError } from './errors.js';
+
+/** MACs of the Dense and Conv2D layers of a small model (policy, classifier) for one example. */
+export function denseMacs(model: tf.LayersModel): number {
+  let macs = 0;
+  for (const layer of model.layers) {
+    const cls = layer.getClassName();
+    if (cls === 'Dense') {
+      // A Dense on a sequence [B, T, d] runs once per position.
+      const input = (layer.input as tf.SymbolicTensor).shape;
+      const positions = input.length > 2 ? input.slice(1, -1).reduce((a: number, b) => a * (b ?? 1), 1) : 1;
+      macs += layer.getWeights()[0]!.size * positions;
+    } else if (cls === 'Conv2D') {
+      const out = layer.outputShape as number[];
+      macs += layer.getWeights()[0]!.size * out[1]! * out[2]!;
+    }
+  }
+  return macs;
+}
+
+/** MACs of a backbone without its 'predictions' head (AdaFocus's per-frame heads are training-only). */
+export function backboneMacs(model: tf.LayersModel, withHead: boolean): number {
+  const report = countFlops(model);
+  return withHead ? report.macs : report.layers.filter((l) => l.name !== 'predictions').reduce((a, l) => a + l.macs, 0);
+}
+
+/** Videos [B, T, S, S, 3] (rank 5) or frames [B, S, S, 3] (rank 4) of the config's sizes, else InputError. */
+export function checkFrames(frames: tf.Tensor, c: TrainConfig, rank: 4 | 5): void {
+  const s = c.frameSize;
+  const expected = rank === 5 ? `[B, ${c.frames}, ${s}, ${s}, 3]` : `[B, ${s}, ${s}, 3]`;
+  const shape = frames.shape;
+  const ok = frames.rank === rank && shape[rank - 1] === 3 && shape[rank - 2] === s && shape[rank - 3] === s && (rank === 4 || shape[1] === c.frames) && shape[0]! > 0;
+  if (!ok) throw new InputError('frames', `expected ${expected}, got [${shape}]`);
+}
+
+export function backbone(name: string, width: number, size: number, classes: number, seed: number, modelName: string, pooling: 'avg' | 'max'): Backbone {
+  return createBackbone(name, { inputSize: size, width, numClasses: classes, seed, name: modelName, pooling });
+}
+
+/** Frames [N, S, S, 3] to the glance size: average pooling when S is a multiple, else bilinear. */
+export function downscale(x: tf.Tensor4D, from: number, to: number): tf.Tensor4D {
+  if (from === to) return x;
+  return from % to === 0 ? tf.avgPool(x, from / to, from / to, 'valid') : (tf.image.resizeBilinear(x, [to, to], true) as tf.Tensor4D);
+}
+
+/** Per-frame one-hot labels [B*t, classes]. */
+export function frameTargets(labels: tf.Tensor1D, t: number, classes: number): tf.Tensor2D {
+  const b = labels.shape[0];
+  return tf.oneHot(tf.reshape(tf.tile(tf.reshape(labels, [b, 1]), [1, t]), [b * t]) as tf.Tensor1D, classes) as tf.Tensor2D;
+}
+
+/** Frame k of every video [B, T, S, S, 3] -> [B, S, S, 3]. */
+export function frameAt(video: tf.Tensor5D, k: number): tf.Tensor4D {
+  const [b, , h, w, c] = video.shape;
+  return tf.tidy(() => tf.reshape(tf.slice(video, [0, k, 0, 0, 0], [b, 1, h, w, c]), [b, h, w, c]) as tf.Tensor4D);
+}
+
+/** The state checks every `step` makes. */
+export function checkStep(state: { step: number }, steps: number): void {
+  if (state.step >= steps) throw new InputError('step', `the model has ${steps} steps; step ${state.step + 1} asked for`);
+}
+
+/**
+ * The focus network on patches cut at centres [N, 2] from frames [N, S, S, 3] (the frames'
+ * gradient skipped: they are inputs): [vectors [N, C], per-frame head logits [N, classes]].
+ */
+export function focusOn(focus: tf.LayersModel, frames: tf.Tensor4D, centres: tf.Tensor2D, patch: number, training: boolean): { vectors: tf.Tensor2D; logits: tf.Tensor2D } {
+  const [, vectors, logits] = focus.apply(cropPatches(frames, centres, patch, { frameGradient: false }), { training }) as tf.Tensor2D[];
+  return { vectors: vectors!, logits: logits! };
+}

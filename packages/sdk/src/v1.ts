@@ -1,0 +1,167 @@
+/**
+ * AdaFocus V1 (ICCV 2021) as a VideoNet. A glance backbone sees every frame downscaled; the PPO
+ * policy (@saccade/policy `rl`) reads its feature map and picks a patch position per frame: a cell
+ * of a grid x grid set of positions (or a Gaussian centre, the continuous variant); the patch is
+ * cut at whole pixels (the action is not differentiable), the focus backbone sees it, and a GRU
+ * classifier over the concatenated glance and focus vectors gives logits after every frame.
+ *
+ * Training is in three stages (`loss(…, stage)`):
+ * 0. the focus network and classifier on uniformly random patches (the glance network frozen
+ *    when pretrained, else trained by its own head here);
+ * 1. the policy alone by PPO: reward per step = p(true class | policy's patches so far) -
+ *    p(true class | random patches so far), discounted returns (gamma 0.7) standardised over the
+ *    batch, clipped surrogate + value + entropy terms;
+ * 2. the classifier alone on the policy's (sampled) patches.
+ * Inference takes the most likely cell (the Gaussian's mean).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { createRlPolicy, discountedReturns, ppoLoss, wrapRlPolicy, type RlAction, type RlPolicy } from '@saccade/policy';
+import { cropPatches, deriveSeed, Rng, stopGradient } from '@saccade/tensor';
+
+import type { VideoNet } from './adafocus.js';
+import { createGruClassifier, wrapGruClassifier, type GruClassifier } from './classifier.js';
+import type { TrainConfig } from './config.js';
+import { backbone, backboneMacs, checkFrames, checkStep, denseMacs, downscale, focusOn, frameAt, frameTargets } from './net_common.js';
+
+/** The policy's action space from the config. */
+export function v1Action(c: TrainConfig): RlAction {
+  return c.action === 'discrete' ? { kind: 'discrete', grid: c.grid } : { kind: 'continuous', std: c.actionStd };
+}
+
+export function createAdaFocusV1(config: TrainConfig, classes: number, loaded?: Record<string, tf.LayersModel>): VideoNet {
+  const { frames: t, frameSize: s, glanceSize: g, patchSize: p, seed } = config;
+  const action = v1Action(config);
+  let glance: tf.LayersModel;
+  let focus: tf.LayersModel;
+  let policy: RlPolicy;
+  let classifier: GruClassifier;
+  if (loaded) {
+    glance = loaded['glance']!;
+    focus = loaded['focus']!;
+    const mapShape = glance.outputs[0]!.shape.slice(1) as [number, number, number];
+    policy = wrapRlPolicy(loaded['policy_encoder']!, loaded['policy_recurrent']!, config.policyHidden, action, mapShape);
+    classifier = wrapGruClassifier(loaded['classifier_recurrent']!);
+  } else {
+    const gb = backbone(config.glanceBackbone, config.glanceWidth, g, classes, seed + 1, 'glance', config.pooling);
+    const fb = backbone(config.focusBackbone, config.focusWidth, p, classes, seed + 2, 'focus', config.pooling);
+    glance = gb.model;
+    focus = fb.model;
+    policy = createRlPolicy({ featureShape: gb.featureMapShape, action, hidden: config.policyHidden, seed: seed + 3, name: 'policy' });
+    classifier = createGruClassifier({ inputWidth: gb.featureWidth + fb.featureWidth, hidden: config.classifierWidth, classes, seed: seed + 4 });
+  }
+  const mapShape = policy.featureShape;
+  const gWidth = glance.outputs[1]!.shape[1] as number;
+  const fWidth = focus.outputs[1]!.shape[1] as number;
+  const span = s - p;
+  /** Whole-pixel patch positions: the centre's top-left corner rounded to a pixel. */
+  const snap = (c: tf.Tensor2D): tf.Tensor2D => (span > 0 ? (tf.div(tf.round(tf.mul(c, span)), span) as tf.Tensor2D) : c);
+  const glanceAll = (x: tf.Tensor4D, training: boolean) => glance.apply(downscale(x, s, g), { training }) as tf.Tensor[];
+  const mapsOf = (maps: tf.Tensor, b: number) => tf.reshape(maps, [b, t, ...mapShape]) as tf.Tensor5D;
+
+  /** Centres [B, T, 2] (and the actions and their log-probabilities) chosen frame by frame. */
+  const rollout = (maps: tf.Tensor5D, mode: 'best' | 'sample', rng: Rng) => {
+    const b = maps.shape[0];
+    let state = policy.initialState(b);
+    const centres: tf.Tensor2D[] = [];
+    const actions: tf.Tensor[] = [];
+    const logProbs: tf.Tensor1D[] = [];
+    for (let k = 0; k < t; k++) {
+      const r = policy.act(tf.reshape(tf.slice(maps, [0, k, 0, 0, 0], [b, 1, ...mapShape]), [b, ...mapShape]) as tf.Tensor4D, state, { rng, deterministic: mode === 'best' });
+      centres.push(snap(r.centres));
+      actions.push(r.actions);
+      logProbs.push(r.logProbs);
+      state = r.state;
+    }
+    return { centres: tf.stack(centres, 1) as tf.Tensor3D, actions: tf.stack(actions, 1), logProbs: tf.stack(logProbs, 1) as tf.Tensor2D };
+  };
+  const randomCentres = (b: number, rng: Rng) => snap(tf.tensor2d(rng.uniformArray(b * t * 2), [b * t, 2]));
+  /** Logits [B, T, classes] and the focus head's per-frame logits for centres [B*T, 2]. */
+  const classify = (x: tf.Tensor4D, gVec: tf.Tensor, centres: tf.Tensor2D, b: number, trainFocus: boolean, trainClassifier: boolean) => {
+    const f = focusOn(focus, x, centres, p, trainFocus);
+    const features = tf.reshape(tf.concat([gVec, trainFocus ? f.vectors : stopGradient(f.vectors)], 1), [b, t, gWidth + fWidth]) as tf.Tensor3D;
+    return { logits: classifier.sequence(features, trainClassifier), focusLogits: f.logits };
+  };
+
+  return {
+    config,
+    classes,
+    steps: t,
+    forward(frames, opts = {}) {
+      checkFrames(frames, config, 5);
+      const b = frames.shape[0];
+      const [logits, centres] = tf.tidy(() => {
+        const x = tf.reshape(frames, [b * t, s, s, 3]) as tf.Tensor4D;
+        const [gMap, gVec] = glanceAll(x, false);
+        const c = rollout(mapsOf(gMap!, b), 'best', new Rng(0)).centres;
+        return [classify(x, gVec!, tf.reshape(c, [b * t, 2]) as tf.Tensor2D, b, false, opts.training ?? false).logits, c];
+      });
+      return { logits: logits as tf.Tensor3D, centres: centres as tf.Tensor3D };
+    },
+    loss(frames, labels, stepSeed, stage = 0) {
+      checkFrames(frames, config, 5);
+      return tf.tidy(() => {
+        const b = frames.shape[0];
+        const rng = new Rng(deriveSeed(stepSeed, 'v1'));
+        const targets = frameTargets(labels, t, classes);
+        const ce = (logits: tf.Tensor) => tf.losses.softmaxCrossEntropy(targets, tf.reshape(logits, [b * t, classes]));
+        const x = tf.reshape(frames, [b * t, s, s, 3]) as tf.Tensor4D;
+        const trainGlance = stage === 0 && !config.pretrained;
+        const [gMap, gVecRaw, gLogits] = glanceAll(x, trainGlance);
+        const gVec = trainGlance ? gVecRaw! : stopGradient(gVecRaw!);
+        if (stage === 0) {
+          const r = classify(x, gVec, randomCentres(b, rng), b, true, true);
+          const loss = tf.add(ce(r.logits), ce(r.focusLogits));
+          return (trainGlance ? tf.add(loss, ce(gLogits!)) : loss) as tf.Scalar;
+        }
+        const maps = mapsOf(stopGradient(gMap!), b);
+        const roll = rollout(maps, 'sample', rng);
+        if (stage === 2) {
+          return ce(classify(x, gVec, tf.reshape(roll.centres, [b * t, 2]) as tf.Tensor2D, b, false, true).logits) as tf.Scalar;
+        }
+        // Stage 1: PPO on the policy.
+        const trueProb = (centres: tf.Tensor2D) =>
+          tf.sum(tf.mul(tf.softmax(tf.reshape(classify(x, gVec, centres, b, false, false).logits, [b * t, classes])), targets), 1);
+        const rewards = tf.sub(trueProb(tf.reshape(roll.centres, [b * t, 2]) as tf.Tensor2D), trueProb(randomCentres(b, rng))).dataSync() as Float32Array;
+        const returns = tf.tensor2d(discountedReturns(rewards, b, t, config.gamma, true), [b, t]);
+        const e = policy.evaluate(maps, roll.actions, true);
+        return ppoLoss({ logProbs: e.logProbs, oldLogProbs: roll.logProbs, values: e.values, returns, entropy: e.entropy }, { clip: config.ppoClip, valueCoef: config.valueCoef, entropyCoef: config.entropyCoef });
+      });
+    },
+    begin(video) {
+      checkFrames(video, config, 5);
+      const b = video.shape[0];
+      return { batch: b, step: 0, video, tensors: [policy.initialState(b), classifier.initialState(b)] };
+    },
+    step(state) {
+      checkStep(state, t);
+      const k = state.step;
+      const out = tf.tidy(() => {
+        const frame = frameAt(state.video, k);
+        const [gMap, gVec] = glanceAll(frame, false);
+        const r = policy.act(gMap as tf.Tensor4D, state.tensors[0] as tf.Tensor2D, { rng: new Rng(0), deterministic: true });
+        const centre = snap(r.centres);
+        const [, fVec] = focus.apply(cropPatches(frame, centre, p)) as tf.Tensor[];
+        const c = classifier.step(tf.concat([gVec!, fVec!], 1) as tf.Tensor2D, state.tensors[1] as tf.Tensor2D);
+        return { logits: c.logits, centre, tensors: [r.state, c.state] };
+      });
+      tf.dispose(state.tensors);
+      return { logits: out.logits, centre: out.centre, frames: new Int32Array(state.batch).fill(k), state: { ...state, step: k + 1, tensors: out.tensors } };
+    },
+    parts() {
+      return { policy: policy.trainableWeights, glance: glance.trainableWeights, focus: focus.trainableWeights, classifier: classifier.trainableWeights };
+    },
+    models() {
+      return { glance, focus, policy_encoder: policy.encoder, policy_recurrent: policy.recurrent, classifier_recurrent: classifier.recurrent };
+    },
+    gflopsPerStep() {
+      const macs = backboneMacs(glance, false) + backboneMacs(focus, false) + denseMacs(policy.encoder) + denseMacs(policy.recurrent) + denseMacs(classifier.recurrent);
+      return new Array<number>(t).fill(macs / 1e9);
+    },
+    dispose() {
+      glance.dispose();
+      focus.dispose();
+      policy.dispose();
+      classifier.dispose();
+    },
+  };
+}

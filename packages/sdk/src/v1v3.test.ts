@@ -1,0 +1,177 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { TOY, toyDataset } from '../test/toy.js';
+import { createVideoNet, type VideoNet } from './adafocus.js';
+import { parseConfig, trainingStages } from './config.js';
+import { BundleError, CheckpointError, ConfigError } from './errors.js';
+import { loadModel, saveBundle } from './node/bundle.js';
+import { fileCheckpoints } from './node/checkpoint.js';
+import { normalise } from './dataset.js';
+import { train, type TrainResult } from './train.js';
+
+const V1 = { ...TOY, method: 'adafocus_v1', grid: 3, epochs: 1, rlEpochs: 1, finetuneEpochs: 1 } as const;
+const V3 = { ...TOY, method: 'adafocus_v3', focusFrames: 3 } as const;
+const data = toyDataset(24, 1);
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'saccade-v1v3-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const frames = () => tf.randomUniform([2, 4, 32, 32, 3], -1, 1, 'float32', 2) as tf.Tensor5D;
+
+/** Parts that get a non-zero gradient from net.loss(…, stage). */
+function partsReached(net: VideoNet, stage: number): string[] {
+  return tf.tidy(() => {
+    const parts = net.parts();
+    const vars = Object.values(parts).flat().map((w) => w.read() as tf.Variable);
+    const { grads } = tf.variableGrads(() => net.loss(frames(), tf.tensor1d([0, 2], 'int32'), 5, stage), vars);
+    return Object.entries(parts)
+      .filter(([, ws]) => ws.some((w) => { const g = grads[(w.read() as tf.Variable).name]; return g !== undefined && tf.sum(tf.abs(g)).dataSync()[0]! > 0; }))
+      .map(([name]) => name)
+      .sort();
+  });
+}
+
+function weightsOf(r: TrainResult): number[][] {
+  return Object.values(r.net.models()).flatMap((m) => m.getWeights().map((w) => Array.from(w.dataSync())));
+}
+
+describe('AdaFocus V1', () => {
+  it('each stage trains its own parts: focus + classifier (random patches), the policy (PPO), the classifier', () => {
+    const net = createVideoNet({ ...V1, pretrained: false }, 3);
+    try {
+      // Not pretrained: stage 1 trains the glance network too (by its own head); pretrained, it stays frozen.
+      expect(partsReached(net, 0)).toEqual(['classifier', 'focus', 'glance']);
+      expect(partsReached(net, 1)).toEqual(['policy']);
+      expect(partsReached(net, 2)).toEqual(['classifier']);
+    } finally {
+      net.dispose();
+    }
+    expect(trainingStages(parseConfig({ ...V1, pretrained: true })).map((s) => s.parts)).toEqual([['focus', 'classifier'], ['policy'], ['classifier']]);
+    expect(trainingStages(parseConfig({ ...V1, stages: 2 }))).toHaveLength(2);
+  });
+
+  it('cuts patches at whole pixels on the grid', () => {
+    const net = createVideoNet(V1, 3);
+    try {
+      const c = tf.tidy(() => Array.from(net.forward(frames()).centres!.dataSync()));
+      // frame 32, patch 16: the top-left corner c * 16 is a whole pixel, and a 3 x 3 grid has corners 0, 8, 16.
+      for (const v of c) expect([0, 8, 16]).toContain(Math.round(v * 16 * 1e4) / 1e4);
+    } finally {
+      net.dispose();
+    }
+  });
+
+  it('trains all stages from one call (stage per epoch in the history), and one stage at a time with resume to the same weights', async () => {
+    const whole = await train({ config: V1, train: data, val: data });
+    const expected = weightsOf(whole);
+    expect(whole.history.map((h) => h.stage)).toEqual([1, 2, 3]);
+    expect(whole.history.every((h) => Number.isFinite(h.trainLoss))).toBe(true);
+    whole.net.dispose();
+    const store = fileCheckpoints(join(dir, 'v1'));
+    for (const stages of [1, 2, 3]) {
+      const r = await train({ config: { ...V1, stages }, train: data, val: data, checkpoints: store, resume: true });
+      expect(r.history).toHaveLength(stages);
+      if (stages === 3) expect(weightsOf(r)).toEqual(expected);
+      r.net.dispose();
+    }
+    // Going back to fewer stages, or changing anything else, is another run.
+    await expect(train({ config: { ...V1, stages: 2 }, train: data, checkpoints: store, resume: true })).rejects.toThrow(CheckpointError);
+  });
+});
+
+describe('AdaFocus V3', () => {
+  it('one centre per video, K frames drawn in order from the temporal distribution', () => {
+    const net = createVideoNet(V3, 3);
+    try {
+      tf.tidy(() => {
+        const r = net.forward(frames());
+        expect(r.logits.shape).toEqual([2, 3, 3]);
+        const idx = r.frameIndices!.arraySync();
+        for (const row of idx) {
+          expect(row.every((f) => f >= 0 && f < 4)).toBe(true);
+          expect([...row].sort((a, b) => a - b)).toEqual(row);
+        }
+        const c = r.centres!.arraySync();
+        for (const video of c) for (const step of video) expect(step).toEqual(video[0]);
+      });
+    } finally {
+      net.dispose();
+    }
+  });
+
+  it('the loss reaches every part: the policies only through their proxies', () => {
+    const net = createVideoNet(V3, 3);
+    try {
+      expect(partsReached(net, 0)).toEqual(['classifier', 'focus', 'glance', 'policy']);
+      const policy = net.models();
+      // Both policy models (and the proxy head) get a gradient.
+      const reached = tf.tidy(() => {
+        const vars = [policy['policy_spatial']!, policy['policy_temporal']!, policy['policy_proxy']!].map((m) => m.trainableWeights.map((w) => w.read() as tf.Variable));
+        const { grads } = tf.variableGrads(() => net.loss(frames(), tf.tensor1d([1, 2], 'int32'), 3), vars.flat());
+        return vars.map((vs) => vs.some((v) => grads[v.name] !== undefined && tf.sum(tf.abs(grads[v.name]!)).dataSync()[0]! > 0));
+      });
+      expect(reached).toEqual([true, true, true]);
+    } finally {
+      net.dispose();
+    }
+  });
+
+  it('costs the glance over all frames at step 1 and one focus patch per step after', () => {
+    const v3 = createVideoNet({ ...V3, focusFrames: 2 }, 3);
+    const v2 = createVideoNet(TOY, 3);
+    try {
+      const g3 = v3.gflopsPerStep();
+      const g2 = v2.gflopsPerStep();
+      expect(g3).toHaveLength(2);
+      expect(g3[0]!).toBeGreaterThan(g3[1]! * 2);
+      // Two focus patches instead of four: fewer GFLOPs than V2 per video.
+      expect(g3.reduce((a, b) => a + b)).toBeLessThan(g2.reduce((a, b) => a + b));
+    } finally {
+      v3.dispose();
+      v2.dispose();
+    }
+  });
+});
+
+describe('V1 and V3 bundles and config errors', () => {
+  it('save and load to the same logits; classify reports the frame of each V3 patch; another method is refused', async () => {
+    for (const [name, config] of [['v1', { ...V1, stages: 1 }], ['v3', { ...V3, epochs: 1 }]] as const) {
+      const r = await train({ config, train: data });
+      const path = join(dir, `bundle-${name}`);
+      await saveBundle(r.net, path, { classes: ['r', 'g', 'b'] });
+      const videos = [0, 1].map((i) => data.video(i));
+      const expected = tf.tidy(() => Array.from(r.net.forward(normalise(videos, 4, 32, r.config)).logits.dataSync()));
+      const steps = r.net.steps;
+      r.net.dispose();
+      const m = await loadModel(path);
+      try {
+        const got = Array.from(m.logitsBatch(videos));
+        got.forEach((v, i) => expect(v).toBeCloseTo(expected[i]!, 4));
+        const c = m.classifyFrames({ data: videos[0]!, frames: 4, width: 32, height: 32 });
+        expect(c.steps).toBe(steps);
+        expect(c.patches).toHaveLength(steps);
+        if (name === 'v3') expect(c.patches.every((p) => p.frame >= 0 && p.frame < 4)).toBe(true);
+      } finally {
+        m.dispose();
+      }
+      await expect(loadModel(path, { method: 'adafocus_v2' })).rejects.toThrow(BundleError);
+      await expect(loadModel(path, { method: 'adafocus_v2' })).rejects.toThrow(new RegExp(`holds a adafocus_${name} model, not adafocus_v2`));
+    }
+  });
+
+  it('rejects a grid that does not fit, more focus frames than frames, and baselines patches with V1/V3', () => {
+    expect(() => parseConfig({ method: 'adafocus_v1', frameSize: 64, patchSize: 60, grid: 7 })).toThrow(ConfigError);
+    expect(() => parseConfig({ method: 'adafocus_v1', frameSize: 64, patchSize: 60, grid: 7 })).toThrow(/grid: a 7 x 7 grid of 60px patches does not fit a 64px frame/);
+    expect(() => parseConfig({ method: 'adafocus_v3', frames: 8, focusFrames: 9 })).toThrow(/focusFrames: must be <= frames \(8\)/);
+    expect(() => parseConfig({ method: 'adafocus_v1', patches: 'random' })).toThrow(/patches: must be policy/);
+  });
+});
