@@ -127,7 +127,7 @@ function itemInPatch(
   return frames > 0 ? (100 * inside) / frames : undefined;
 }
 
-const METHOD_LABEL: Record<string, string> = { v2: 'AdaFocusV2', v1: 'AdaFocus V1', v3: 'AdaFocus V3', random: 'random patches', centre: 'centre patches', uniform: 'uniform (full frames)', glance: 'glance only' };
+const METHOD_LABEL: Record<string, string> = { v2: 'AdaFocusV2', v1: 'AdaFocus V1', v3: 'AdaFocus V3', 'v1-random': 'AdaFocus V1, random patches', random: 'random patches', centre: 'centre patches', uniform: 'uniform (full frames)', glance: 'glance only' };
 
 function childTrain(spec: RunSpec, o: BenchOptions & { signal: AbortSignal }, data: string, run: string): Promise<void> {
   const cli = fileURLToPath(new URL('../bin/saccade.js', import.meta.url));
@@ -149,7 +149,7 @@ function childTrain(spec: RunSpec, o: BenchOptions & { signal: AbortSignal }, da
 }
 
 /** Methods trained with every seed (the others, slow or without random choices, once). */
-export const SEEDED = ['v2', 'v1', 'v3', 'random', 'centre'];
+export const SEEDED = ['v2', 'v1', 'v3', 'random', 'centre', 'v1-random'];
 
 export async function runBench(o: BenchOptions): Promise<BenchReport> {
   const out = resolve(o.out);
@@ -257,11 +257,11 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     checks.push(`learned policy vs ${METHOD_LABEL[other.method]}: ${margin >= 0 ? '+' : ''}${margin.toFixed(1)} points; spreads ${ada.accuracyStd.toFixed(1)} + ${other.accuracyStd.toFixed(1)} = ${spread.toFixed(1)}: margin ${margin > spread ? 'outside' : 'NOT outside'} the spread`);
   }
   const v1 = by('v1');
-  const rnd = by('random');
-  if (v1 && rnd) {
+  for (const rnd of [by('v1-random'), by('random')]) {
+    if (!v1 || !rnd) continue;
     const margin = v1.accuracyMean - rnd.accuracyMean;
     const spread = v1.accuracyStd + rnd.accuracyStd;
-    checks.push(`AdaFocus V1's learned policy vs random patches: ${margin >= 0 ? '+' : ''}${margin.toFixed(1)} points; spreads ${v1.accuracyStd.toFixed(1)} + ${rnd.accuracyStd.toFixed(1)} = ${spread.toFixed(1)}: margin ${margin > spread ? 'outside' : 'NOT outside'} the spread`);
+    checks.push(`AdaFocus V1's learned policy vs ${METHOD_LABEL[rnd.method]}: ${margin >= 0 ? '+' : ''}${margin.toFixed(1)} points; spreads ${v1.accuracyStd.toFixed(1)} + ${rnd.accuracyStd.toFixed(1)} = ${spread.toFixed(1)}: margin ${margin > spread ? 'outside' : 'NOT outside'} the spread`);
   }
   if (v1 && ada) {
     checks.push(

@@ -95,7 +95,7 @@ export function buildProgram(): Command {
     .description('train AdaFocus (V2, V1, V3) or a baseline; writes RUN/checkpoint.bin, RUN/metrics.jsonl, RUN/model (the bundle)')
     .requiredOption('--data <dir>', 'dataset folder (classInd.txt, train_list.txt, val_list.txt)')
     .requiredOption('--out <run>', 'run folder')
-    .addOption(new Option('--method <name>', 'v2 (AdaFocusV2), v1 (AdaFocus V1, PPO, three stages), v3 (AdaFocus V3, spatio-temporal cubes), or a baseline: uniform, glance, random, centre').choices([...METHOD_NAMES]).default('v2'))
+    .addOption(new Option('--method <name>', 'v2 (AdaFocusV2), v1 (AdaFocus V1, PPO, three stages), v3 (AdaFocus V3, spatio-temporal cubes), or a baseline: uniform, glance, random, centre (AdaFocusV2 with random / centre patches), v1-random (V1 with a random policy)').choices([...METHOD_NAMES]).default('v2'))
     .option('--stage <n>', 'v1: train through stage 1, 2 or 3 (default 3, all); a later call with --resume and a higher --stage goes on', int('--stage', 1))
     .option('--config <file>', 'JSON config file (flags override it)')
     .option('--epochs <n>', 'epochs', int('--epochs', 1))
@@ -119,7 +119,7 @@ export function buildProgram(): Command {
       if (o.lr !== undefined) flags['lr'] = o.lr;
       if (o.seed !== undefined) flags['seed'] = o.seed;
       if (o.stage !== undefined) {
-        if (o.method !== 'v1') throw new UsageError(`--stage is for --method v1 (its three training stages), not ${o.method}`);
+        if (o.method !== 'v1' && o.method !== 'v1-random') throw new UsageError(`--stage is for --method v1 (its three training stages), not ${o.method}`);
         if (o.stage > 3) throw new UsageError(`--stage ${o.stage}: AdaFocus V1 has stages 1, 2 and 3`);
         flags['stages'] = o.stage;
       }
@@ -200,7 +200,7 @@ export function buildProgram(): Command {
     .option('--quick', 'a smaller run: 1 seed, fewer videos and epochs')
     .option('--seeds <n>', 'seeds of AdaFocus (V2, V1, V3) and the random/centre baselines', int('--seeds', 1))
     .option('--parallel <n>', 'training runs at a time (one core each)', int('--parallel', 1), 2)
-    .option('--methods <list>', 'comma-separated subset of v2,v1,v3,random,centre,uniform,glance (default: v2,random,centre,uniform,glance)')
+    .option('--methods <list>', 'comma-separated subset of v2,v1,v3,random,centre,uniform,glance,v1-random (default: v2,random,centre,uniform,glance)')
     .option('--hidden <fraction>', 'when building the data: hide the item for this fraction of every video (temporal redundancy, for v3)', num('--hidden'))
     .option('--set <key=value>', 'config field for every run (repeatable)', collect, [])
     .option('--json', 'print the report as JSON')

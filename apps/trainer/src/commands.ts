@@ -35,7 +35,7 @@ import { buildMovingFashionMnist, locateFashionMnist, locateFfmpeg } from '@sacc
 import { UsageError } from './errors.js';
 import { createProgress } from './progress.js';
 
-export const METHOD_NAMES = ['v2', 'v1', 'v3', 'uniform', 'glance', 'random', 'centre'] as const;
+export const METHOD_NAMES = ['v2', 'v1', 'v3', 'uniform', 'glance', 'random', 'centre', 'v1-random'] as const;
 export type MethodName = (typeof METHOD_NAMES)[number];
 
 /** CLI method names -> config fields. */
@@ -52,6 +52,8 @@ export function methodConfig(method: string): TrainConfigInput {
       return { method: 'glance' };
     case 'v1':
       return { method: 'adafocus_v1', patches: 'policy' };
+    case 'v1-random':
+      return { method: 'adafocus_v1', patches: 'random' };
     case 'v3':
       return { method: 'adafocus_v3', patches: 'policy' };
     default:

@@ -91,8 +91,8 @@ export const configSchema = z
   .superRefine((c, ctx) => {
     if (c.glanceSize > c.frameSize) ctx.addIssue({ code: 'custom', path: ['glanceSize'], message: `must be <= frameSize (${c.frameSize}), got ${c.glanceSize}` });
     if (c.patchSize > c.frameSize) ctx.addIssue({ code: 'custom', path: ['patchSize'], message: `must be <= frameSize (${c.frameSize}), got ${c.patchSize}` });
-    if ((c.method === 'adafocus_v1' || c.method === 'adafocus_v3') && c.patches !== 'policy') {
-      ctx.addIssue({ code: 'custom', path: ['patches'], message: `must be policy for ${c.method} (the random and centre baselines are adafocus_v2 with patches random / centre), got ${c.patches}` });
+    if ((c.method === 'adafocus_v1' && c.patches === 'centre') || (c.method === 'adafocus_v3' && c.patches !== 'policy')) {
+      ctx.addIssue({ code: 'custom', path: ['patches'], message: `must be ${c.method === 'adafocus_v1' ? 'policy or random' : 'policy'} for ${c.method} (the other baselines are adafocus_v2 with patches random / centre), got ${c.patches}` });
     }
     if (c.method === 'adafocus_v3' && c.focusFrames > c.frames) {
       ctx.addIssue({ code: 'custom', path: ['focusFrames'], message: `must be <= frames (${c.frames}): cannot choose ${c.focusFrames} focus frames out of ${c.frames}` });
@@ -130,9 +130,11 @@ export function trainingStages(c: TrainConfig): TrainingStage[] {
     const parts = c.method === 'uniform' ? ['focus'] : c.method === 'glance' ? ['glance'] : ['policy', 'glance', 'focus', 'classifier'];
     return [{ name: 'train', epochs: c.epochs, parts }];
   }
+  // patches 'random': the paper's ablation, the same stages with a random policy (nothing to learn in stage 2).
+  const random = c.patches === 'random';
   return [
     { name: 'stage 1: focus + classifier, random patches', epochs: c.epochs, parts: c.pretrained ? ['focus', 'classifier'] : ['glance', 'focus', 'classifier'] },
-    { name: 'stage 2: policy (PPO)', epochs: c.rlEpochs, parts: ['policy'] },
-    { name: 'stage 3: classifier', epochs: c.finetuneEpochs, parts: ['classifier'] },
+    { name: random ? 'stage 2: none (random policy)' : 'stage 2: policy (PPO)', epochs: random ? 0 : c.rlEpochs, parts: ['policy'] },
+    { name: `stage 3: classifier${random ? ', random patches' : ''}`, epochs: c.finetuneEpochs, parts: ['classifier'] },
   ].slice(0, c.stages);
 }

@@ -12,7 +12,8 @@
  *    p(true class | random patches so far), discounted returns (gamma 0.7) standardised over the
  *    batch, clipped surrogate + value + entropy terms;
  * 2. the classifier alone on the policy's (sampled) patches.
- * Inference takes the most likely cell (the Gaussian's mean).
+ * Inference takes the most likely cell (the Gaussian's mean). With `patches: 'random'` every patch
+ * is uniformly random (seeded), in training and inference: the paper's ablation of the policy.
  */
 import * as tf from '@tensorflow/tfjs';
 import { createRlPolicy, discountedReturns, ppoLoss, wrapRlPolicy, type RlAction, type RlPolicy } from '@saccade/policy';
@@ -74,7 +75,8 @@ export function createAdaFocusV1(config: TrainConfig, classes: number, loaded?: 
     }
     return { centres: tf.stack(centres, 1) as tf.Tensor3D, actions: tf.stack(actions, 1), logProbs: tf.stack(logProbs, 1) as tf.Tensor2D };
   };
-  const randomCentres = (b: number, rng: Rng) => snap(tf.tensor2d(rng.uniformArray(b * t * 2), [b * t, 2]));
+  const randomCentres = (b: number, rng: Rng, steps = t) => snap(tf.tensor2d(rng.uniformArray(b * steps * 2), [b * steps, 2]));
+  const random = config.patches === 'random';
   /** Logits [B, T, classes] and the focus head's per-frame logits for centres [B*T, 2]. */
   const classify = (x: tf.Tensor4D, gVec: tf.Tensor, centres: tf.Tensor2D, b: number, trainFocus: boolean, trainClassifier: boolean) => {
     const f = focusOn(focus, x, centres, p, trainFocus);
@@ -92,7 +94,7 @@ export function createAdaFocusV1(config: TrainConfig, classes: number, loaded?: 
       const [logits, centres] = tf.tidy(() => {
         const x = tf.reshape(frames, [b * t, s, s, 3]) as tf.Tensor4D;
         const [gMap, gVec] = glanceAll(x, false);
-        const c = rollout(mapsOf(gMap!, b), 'best', new Rng(0)).centres;
+        const c = random ? (tf.reshape(randomCentres(b, new Rng(deriveSeed(opts.seed ?? seed, 'v1-random'))), [b, t, 2]) as tf.Tensor3D) : rollout(mapsOf(gMap!, b), 'best', new Rng(0)).centres;
         return [classify(x, gVec!, tf.reshape(c, [b * t, 2]) as tf.Tensor2D, b, false, opts.training ?? false).logits, c];
       });
       return { logits: logits as tf.Tensor3D, centres: centres as tf.Tensor3D };
@@ -113,6 +115,10 @@ export function createAdaFocusV1(config: TrainConfig, classes: number, loaded?: 
           const loss = tf.add(ce(r.logits), ce(r.focusLogits));
           return (trainGlance ? tf.add(loss, ce(gLogits!)) : loss) as tf.Scalar;
         }
+        if (random) {
+          if (stage === 1) throw new Error('AdaFocus V1 with random patches has no policy to train (stage 2)');
+          return ce(classify(x, gVec, randomCentres(b, rng), b, false, true).logits) as tf.Scalar;
+        }
         const maps = mapsOf(stopGradient(gMap!), b);
         const roll = rollout(maps, 'sample', rng);
         if (stage === 2) {
@@ -132,19 +138,25 @@ export function createAdaFocusV1(config: TrainConfig, classes: number, loaded?: 
       const b = video.shape[0];
       return { batch: b, step: 0, video, tensors: [policy.initialState(b), classifier.initialState(b)] };
     },
-    step(state) {
+    step(state, stepSeed) {
       checkStep(state, t);
       const k = state.step;
       const out = tf.tidy(() => {
         const frame = frameAt(state.video, k);
         const [gMap, gVec] = glanceAll(frame, false);
-        const r = policy.act(gMap as tf.Tensor4D, state.tensors[0] as tf.Tensor2D, { rng: new Rng(0), deterministic: true });
-        const centre = snap(r.centres);
+        let policyState = state.tensors[0] as tf.Tensor2D;
+        let centre: tf.Tensor2D;
+        if (random) centre = randomCentres(state.batch, new Rng(deriveSeed(stepSeed ?? seed, `v1-random-${k}`)), 1);
+        else {
+          const r = policy.act(gMap as tf.Tensor4D, policyState, { rng: new Rng(0), deterministic: true });
+          centre = snap(r.centres);
+          policyState = r.state;
+        }
         const [, fVec] = focus.apply(cropPatches(frame, centre, p)) as tf.Tensor[];
         const c = classifier.step(tf.concat([gVec!, fVec!], 1) as tf.Tensor2D, state.tensors[1] as tf.Tensor2D);
-        return { logits: c.logits, centre, tensors: [r.state, c.state] };
+        return { logits: c.logits, centre, tensors: [policyState, c.state] };
       });
-      tf.dispose(state.tensors);
+      tf.dispose(state.tensors.filter((x) => !(out.tensors as tf.Tensor[]).includes(x)));
       return { logits: out.logits, centre: out.centre, frames: new Int32Array(state.batch).fill(k), state: { ...state, step: k + 1, tensors: out.tensors } };
     },
     parts() {
@@ -154,7 +166,7 @@ export function createAdaFocusV1(config: TrainConfig, classes: number, loaded?: 
       return { glance, focus, policy_encoder: policy.encoder, policy_recurrent: policy.recurrent, classifier_recurrent: classifier.recurrent };
     },
     gflopsPerStep() {
-      const macs = backboneMacs(glance, false) + backboneMacs(focus, false) + denseMacs(policy.encoder) + denseMacs(policy.recurrent) + denseMacs(classifier.recurrent);
+      const macs = backboneMacs(glance, false) + backboneMacs(focus, false) + (random ? 0 : denseMacs(policy.encoder) + denseMacs(policy.recurrent)) + denseMacs(classifier.recurrent);
       return new Array<number>(t).fill(macs / 1e9);
     },
     dispose() {

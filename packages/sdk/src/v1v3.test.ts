@@ -57,16 +57,27 @@ describe('AdaFocus V1', () => {
     }
     expect(trainingStages(parseConfig({ ...V1, pretrained: true })).map((s) => s.parts)).toEqual([['focus', 'classifier'], ['policy'], ['classifier']]);
     expect(trainingStages(parseConfig({ ...V1, stages: 2 }))).toHaveLength(2);
+    // The random-policy ablation: the same stages, nothing to learn in stage 2.
+    expect(trainingStages(parseConfig({ ...V1, patches: 'random' })).map((s) => s.epochs)).toEqual([1, 0, 1]);
   });
 
-  it('cuts patches at whole pixels on the grid', () => {
+  it('cuts patches at whole pixels on the grid; the random ablation at seeded whole-pixel positions', () => {
     const net = createVideoNet(V1, 3);
+    const rnd = createVideoNet({ ...V1, patches: 'random' }, 3);
     try {
       const c = tf.tidy(() => Array.from(net.forward(frames()).centres!.dataSync()));
       // frame 32, patch 16: the top-left corner c * 16 is a whole pixel, and a 3 x 3 grid has corners 0, 8, 16.
       for (const v of c) expect([0, 8, 16]).toContain(Math.round(v * 16 * 1e4) / 1e4);
+      const r1 = tf.tidy(() => Array.from(rnd.forward(frames(), { seed: 4 }).centres!.dataSync()));
+      const r2 = tf.tidy(() => Array.from(rnd.forward(frames(), { seed: 4 }).centres!.dataSync()));
+      expect(r1).toEqual(r2);
+      expect(new Set(r1.map((v) => Math.round(v * 16))).size).toBeGreaterThan(5);
+      for (const v of r1) expect(Math.abs(v * 16 - Math.round(v * 16))).toBeLessThan(1e-4);
+      expect(partsReached(rnd, 2)).toEqual(['classifier']);
+      expect(rnd.gflopsPerStep()[0]!).toBeLessThan(net.gflopsPerStep()[0]!);
     } finally {
       net.dispose();
+      rnd.dispose();
     }
   });
 
@@ -168,10 +179,11 @@ describe('V1 and V3 bundles and config errors', () => {
     }
   });
 
-  it('rejects a grid that does not fit, more focus frames than frames, and baselines patches with V1/V3', () => {
+  it('rejects a grid that does not fit, more focus frames than frames, centre patches with V1 and any baseline patches with V3', () => {
     expect(() => parseConfig({ method: 'adafocus_v1', frameSize: 64, patchSize: 60, grid: 7 })).toThrow(ConfigError);
     expect(() => parseConfig({ method: 'adafocus_v1', frameSize: 64, patchSize: 60, grid: 7 })).toThrow(/grid: a 7 x 7 grid of 60px patches does not fit a 64px frame/);
     expect(() => parseConfig({ method: 'adafocus_v3', frames: 8, focusFrames: 9 })).toThrow(/focusFrames: must be <= frames \(8\)/);
-    expect(() => parseConfig({ method: 'adafocus_v1', patches: 'random' })).toThrow(/patches: must be policy/);
+    expect(() => parseConfig({ method: 'adafocus_v3', patches: 'random' })).toThrow(/patches: must be policy for adafocus_v3/);
+    expect(() => parseConfig({ method: 'adafocus_v1', patches: 'centre' })).toThrow(/patches: must be policy or random for adafocus_v1/);
   });
 });
