@@ -129,7 +129,9 @@ export function createAdaFocusV1(config: TrainConfig, classes: number, loaded?: 
           tf.sum(tf.mul(tf.softmax(tf.reshape(classify(x, gVec, centres, b, false, false).logits, [b * t, classes])), targets), 1);
         const rewards = tf.sub(trueProb(tf.reshape(roll.centres, [b * t, 2]) as tf.Tensor2D), trueProb(randomCentres(b, rng))).dataSync() as Float32Array;
         const returns = tf.tensor2d(discountedReturns(rewards, b, t, config.gamma, true), [b, t]);
-        const e = policy.evaluate(maps, roll.actions, true);
+        // Scored in the mode the rollout sampled in (batch norm on its running statistics), so that the
+        // first PPO ratio is exactly 1.
+        const e = policy.evaluate(maps, roll.actions, false);
         return ppoLoss({ logProbs: e.logProbs, oldLogProbs: roll.logProbs, values: e.values, returns, entropy: e.entropy }, { clip: config.ppoClip, valueCoef: config.valueCoef, entropyCoef: config.entropyCoef });
       });
     },
