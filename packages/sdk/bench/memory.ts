@@ -28,7 +28,7 @@ const started = performance.now();
 const rows: string[] = [];
 for (let i = 1; i <= count; i++) {
   // Alternate full runs and early exits so that both paths are exercised.
-  await model.classify(video, i % 2 ? {} : { thresholds: new Array(model.meta.frames).fill(-Infinity) });
+  await model.classify(video, i % 2 ? {} : { thresholds: new Array(model.meta.steps).fill(-Infinity) });
   if (i % 100 === 0 || i === count) rows.push(`| ${i} | ${tf.memory().numTensors} | ${mb().toFixed(0)} |`);
 }
 const seconds = (performance.now() - started) / 1000;
