@@ -110,12 +110,11 @@ export async function loadBundleWith(meta: BundleMeta, where: string, handler: (
     } catch (error) {
       throw new BundleError(where, `the sub-networks do not make a ${meta.method} network: ${(error as Error).message}`);
     }
-    const outClasses = net.models()[needed.at(-1)!]!.outputs.at(-1)!.shape.at(-1);
-    const headClasses = meta.method === 'adafocus_v1' ? net.models()['classifier_recurrent']!.outputs[0]!.shape.at(-1) : outClasses;
-    if (headClasses !== meta.classes.length) {
-      net.dispose();
-      throw new BundleError(where, `the network has ${headClasses} outputs but saccade.json lists ${meta.classes.length} classes`);
-    }
+    // The logits: V1's recurrent classifier returns [logits, state]; the others end in the logits.
+    const head = net.models()[needed.at(-1)!]!;
+    const headClasses = (meta.method === 'adafocus_v1' ? head.outputs[0]! : head.outputs.at(-1)!).shape.at(-1);
+    // The net wraps the loaded models, which the catch below disposes.
+    if (headClasses !== meta.classes.length) throw new BundleError(where, `the network has ${headClasses} outputs but saccade.json lists ${meta.classes.length} classes`);
     return new SaccadeModel(net, meta, decoder);
   } catch (error) {
     for (const m of Object.values(loaded)) m.dispose();
