@@ -25,3 +25,47 @@ export function gruCell(x: Sym, hPrev: Sym, hidden: number, rng: Rng): Sym {
   const hMinusN = tf.layers.add({ name: 'gru_h_minus_n' }).apply([hPrev, minusN]) as Sym;
   return tf.layers.add({ name: 'gru_state' }).apply([n, tf.layers.multiply({ name: 'gru_z_mix' }).apply([z, hMinusN]) as Sym]) as Sym;
 }
+
+/**
+ * The same GRU cell for inference, computed with raw ops from the weights of a model built by
+ * `gruCell`: the three input projections of every frame are one matmul before the loop, and each
+ * step is one matmul of the state with the three recurrent kernels side by side plus the gates'
+ * element-wise ops. A tfjs-layers model call per frame spent more time in JavaScript (layer
+ * bookkeeping, ~25 kernel launches) than in arithmetic; this path exists for throughput and must
+ * compute what the layers compute (tests compare them). Training keeps the layers, whose gradients
+ * tfjs derives. Make a runner inside a tf.tidy: it holds the current weights (concatenated copies,
+ * so it never goes stale across a training step if made per call) and the scope disposes them.
+ */
+export interface GruRunner {
+  readonly hidden: number;
+  /** Input projections [N, inputWidth] -> [N, 3 * hidden] (gates z, r, n, biases included). */
+  project(x: tf.Tensor2D): tf.Tensor2D;
+  /** One step from a projected input [B, 3 * hidden] and the state [B, hidden] -> the new state. */
+  step(projected: tf.Tensor2D, state: tf.Tensor2D): tf.Tensor2D;
+}
+
+export function gruRunner(model: tf.LayersModel): GruRunner {
+  const kernel = (name: string) => model.getLayer(name).getWeights();
+  const side = (prefix: 'x' | 'h') => {
+    const parts = ['z', 'r', 'n'].map((g) => kernel(`gru_${prefix}_${g}`));
+    return { w: tf.concat(parts.map((p) => p[0]!), 1) as tf.Tensor2D, b: tf.concat(parts.map((p) => p[1]!), 0) as tf.Tensor1D };
+  };
+  const hidden = kernel('gru_h_z')[0]!.shape[1] as number;
+  const x = side('x');
+  const h = side('h');
+  return {
+    hidden,
+    project: (input) => tf.fused.matMul({ a: input, b: x.w, bias: x.b }) as tf.Tensor2D,
+    step(projected, state) {
+      return tf.tidy(() => {
+        const b = state.shape[0];
+        const gh = tf.fused.matMul({ a: state, b: h.w, bias: h.b });
+        const zr = tf.sigmoid(tf.add(tf.slice(projected, [0, 0], [b, 2 * hidden]), tf.slice(gh, [0, 0], [b, 2 * hidden])));
+        const z = tf.slice(zr, [0, 0], [b, hidden]);
+        const r = tf.slice(zr, [0, hidden], [b, hidden]);
+        const n = tf.tanh(tf.add(tf.slice(projected, [0, 2 * hidden], [b, hidden]), tf.mul(r, tf.slice(gh, [0, 2 * hidden], [b, hidden]))));
+        return tf.add(n, tf.mul(z, tf.sub(state, n))) as tf.Tensor2D;
+      });
+    },
+  };
+}

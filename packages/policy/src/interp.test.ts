@@ -56,6 +56,26 @@ describe('interp policy (AdaFocusV2)', () => {
     }
   });
 
+  it('computes at inference (raw-op GRU) what its layers compute', () => {
+    const p = createInterpPolicy({ featureShape: shape, hidden: 16, seed: 5 });
+    try {
+      tf.tidy(() => {
+        const m = maps(4, 6, 2);
+        const fast = p.sequence(m, false);
+        const encoded = tf.reshape(p.encoder.apply(tf.reshape(m, [24, ...shape])) as tf.Tensor, [4, 6, 16]);
+        let state = p.initialState(4);
+        for (let k = 0; k < 6; k++) {
+          const [centres, next] = p.recurrent.apply([tf.reshape(tf.slice(encoded, [0, k, 0], [4, 1, 16]), [4, 16]), state]) as tf.Tensor2D[];
+          const got = tf.reshape(tf.slice(fast, [0, k, 0], [4, 1, 2]), [4, 2]);
+          expect(tf.max(tf.abs(tf.sub(got, centres!))).dataSync()[0]).toBeLessThan(1e-6);
+          state = next!;
+        }
+      });
+    } finally {
+      p.dispose();
+    }
+  });
+
   it("runs PyTorch's GRU step", () => {
     const p = createInterpPolicy({ featureShape: shape, hidden: 6, seed: 4 });
     try {

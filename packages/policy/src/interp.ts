@@ -14,7 +14,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Rng, stopGradient } from '@saccade/tensor';
 
 import { PolicyOptionError } from './errors.js';
-import { dense, gruCell } from './gru.js';
+import { dense, gruCell, gruRunner } from './gru.js';
 
 type Sym = tf.SymbolicTensor;
 
@@ -110,6 +110,21 @@ export function wrapInterpPolicy(encoder: tf.LayersModel, recurrent: tf.LayersMo
     const [centres, next] = recurrent.apply([encoded, state], { training }) as tf.Tensor[];
     return { centres: centres as tf.Tensor2D, state: next as tf.Tensor2D };
   };
+  /** Inference: the GRU from raw ops (gruRunner), the head as one matmul over all frames. */
+  const fastCentres = (encoded: tf.Tensor3D, state: tf.Tensor2D): { centres: tf.Tensor3D; state: tf.Tensor2D } => {
+    const [b, t] = encoded.shape;
+    const gru = gruRunner(recurrent);
+    const projected = tf.reshape(gru.project(tf.reshape(encoded, [b * t, hidden]) as tf.Tensor2D), [b, t, 3 * hidden]);
+    const states: tf.Tensor2D[] = [];
+    for (let k = 0; k < t; k++) {
+      state = gru.step(tf.reshape(tf.slice(projected, [0, k, 0], [b, 1, 3 * hidden]), [b, 3 * hidden]) as tf.Tensor2D, state);
+      states.push(state);
+    }
+    const [w, bias] = recurrent.getLayer('policy_head').getWeights();
+    const all = tf.reshape(tf.stack(states, 1), [b * t, hidden]) as tf.Tensor2D;
+    const centres = tf.reshape(tf.fused.matMul({ a: all, b: w as tf.Tensor2D, bias, activation: 'sigmoid' }), [b, t, 2]) as tf.Tensor3D;
+    return { centres, state };
+  };
   return {
     kind: 'interp',
     hidden,
@@ -120,7 +135,12 @@ export function wrapInterpPolicy(encoder: tf.LayersModel, recurrent: tf.LayersMo
     step(maps, state, training = false) {
       checkMaps(maps, 4, featureShape, 'step');
       const [centres, next] = tf.tidy(() => {
-        const r = recur(encoder.apply(stopGradient(maps), { training }) as tf.Tensor2D, state, training);
+        const encoded = encoder.apply(stopGradient(maps), { training }) as tf.Tensor2D;
+        if (!training) {
+          const r = fastCentres(tf.expandDims(encoded, 1) as tf.Tensor3D, state);
+          return [tf.squeeze(r.centres, [1]), r.state];
+        }
+        const r = recur(encoded, state, training);
         return [r.centres, r.state];
       });
       return { centres: centres!, state: next! };
@@ -130,7 +150,8 @@ export function wrapInterpPolicy(encoder: tf.LayersModel, recurrent: tf.LayersMo
       const [b, t] = maps.shape;
       return tf.tidy(() => {
         const flat = tf.reshape(stopGradient(maps), [b * t, ...featureShape]);
-        const encoded = tf.reshape(encoder.apply(flat, { training }) as tf.Tensor, [b, t, hidden]);
+        const encoded = tf.reshape(encoder.apply(flat, { training }) as tf.Tensor, [b, t, hidden]) as tf.Tensor3D;
+        if (!training) return fastCentres(encoded, tf.zeros([b, hidden]) as tf.Tensor2D).centres;
         let state = tf.zeros([b, hidden]) as tf.Tensor2D;
         const out: tf.Tensor2D[] = [];
         for (let k = 0; k < t; k++) {
