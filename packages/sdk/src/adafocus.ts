@@ -21,7 +21,7 @@ import { cropPatches } from '@saccade/tensor';
 import { createStepClassifier, wrapStepClassifier, type StepClassifier } from './classifier.js';
 import { parseConfig, type TrainConfig, type TrainConfigInput } from './config.js';
 import { InputError } from './errors.js';
-import { backbone, backboneMacs, checkFrames, checkStep, denseMacs, downscale, focusOn, frameAt, frameTargets } from './net_common.js';
+import { backbone, backboneMacs, checkFrames, checkStep, denseMacs, downscale, focusOn, frameAt, frameTargets, glanceWithMap, previousStageShape } from './net_common.js';
 import { createAdaFocusV1 } from './v1.js';
 import { createAdaFocusV3 } from './v3.js';
 
@@ -121,7 +121,9 @@ function adaFocusV2(config: TrainConfig, classes: number, loaded?: Record<string
   if (loaded) {
     glance = loaded['glance']!;
     focus = loaded['focus']!;
-    const mapShape = (glance.outputs[0]!.shape.slice(1) as number[]) as [number, number, number];
+    // The map the policy reads is the one its encoder was built for (bundles from before
+    // policyMap hold the last map).
+    const mapShape = (loaded['policy_encoder']!.inputs[0]!.shape.slice(1) as number[]) as [number, number, number];
     policy = wrapInterpPolicy(loaded['policy_encoder']!, loaded['policy_recurrent']!, config.policyHidden, mapShape);
     classifier = wrapStepClassifier(loaded['classifier_mlp']!, loaded['classifier_heads']!);
   } else {
@@ -129,10 +131,13 @@ function adaFocusV2(config: TrainConfig, classes: number, loaded?: Record<string
     const fb = backbone(config.focusBackbone, config.focusWidth, p, classes, seed + 2, 'focus', config.pooling);
     glance = gb.model;
     focus = fb.model;
-    policy = createInterpPolicy({ featureShape: gb.featureMapShape, hidden: config.policyHidden, seed: seed + 3 });
+    const mapShape = config.policyMap === 'previous' ? previousStageShape(glance) : gb.featureMapShape;
+    policy = createInterpPolicy({ featureShape: mapShape, hidden: config.policyHidden, seed: seed + 3 });
     classifier = createStepClassifier({ inputWidth: gb.featureWidth + fb.featureWidth, width: config.classifierWidth, steps: t, classes, dropout: config.dropout, seed: seed + 4 });
   }
   const mapShape = policy.featureShape;
+  // The glance as [policy map, vector, logits] (shares the glance's layers).
+  const glanceView = glanceWithMap(glance, mapShape);
   const gWidth = glance.outputs[1]!.shape[1] as number;
   const fWidth = focus.outputs[1]!.shape[1] as number;
   const source = config.patches;
@@ -143,7 +148,7 @@ function adaFocusV2(config: TrainConfig, classes: number, loaded?: Record<string
     return tf.fill([b, t, 2], 0.5) as tf.Tensor3D;
   };
   /** Glance on all frames: [maps, vectors, logits]. */
-  const glanceAll = (x: tf.Tensor4D, training: boolean) => glance.apply(downscale(x, s, g), { training }) as tf.Tensor[];
+  const glanceAll = (x: tf.Tensor4D, training: boolean) => glanceView.apply(downscale(x, s, g), { training }) as tf.Tensor[];
   const focusBranch = (x: tf.Tensor4D, gVec: tf.Tensor, centres: tf.Tensor3D, b: number, training: boolean) => {
     const f = focusOn(focus, x, tf.reshape(centres, [b * t, 2]) as tf.Tensor2D, p, training);
     const features = tf.reshape(tf.concat([gVec, f.vectors], 1), [b, t, gWidth + fWidth]) as tf.Tensor3D;

@@ -62,6 +62,24 @@ describe('bundles', () => {
     });
   });
 
+  it("AdaFocusV2 with the policy on the glance's finer map (policyMap 'previous') trains, saves and loads to the same outputs", async () => {
+    const fine = (await train({ config: { ...TOY, epochs: 1, policyMap: 'previous' }, train: data })).net;
+    try {
+      // Glance 16 px, stride 8: the last map is 2 x 2; the stage before it 4 x 4.
+      expect(fine.models()['policy_encoder']!.inputs[0]!.shape).toEqual([null, 4, 4, 16]);
+      await saveBundle(fine, join(dir, 'fine'), { classes });
+      const videos = [0, 1, 2].map((i) => data.video(i));
+      const expected = tf.tidy(() => Array.from(fine.forward(normalise(videos, 4, 32, fine.config)).logits.dataSync()));
+      await withModel(join(dir, 'fine'), async (m) => {
+        expect(m.net.config.policyMap).toBe('previous');
+        const got = Array.from(m.logitsBatch(videos));
+        got.forEach((v, i) => expect(v).toBeCloseTo(expected[i]!, 5));
+      });
+    } finally {
+      fine.dispose();
+    }
+  });
+
   it('classifies frames, a tensor and a video file (ffmpeg) with label, top-k, patches, GFLOPs and timings', async () => {
     const frames = toyVideo(2, new Rng(5));
     const file = join(dir, 'clip.mp4');

@@ -41,6 +41,11 @@ export const configSchema = z
      */
     pretrained: z.boolean().default(true),
     policyHidden: positiveInt.max(4096).default(64),
+    /**
+     * AdaFocusV2: which glance feature map the policy reads: the last ('last', stride 8 for
+     * resnet_small: 4 x 4 at glance 32) or the stage before it ('previous', twice as fine).
+     */
+    policyMap: z.enum(['last', 'previous']).default('last'),
     /** AdaFocus V1: discrete actions over a grid x grid set of patch positions (7 x 7 in the paper), or a Gaussian (continuous). */
     action: z.enum(['discrete', 'continuous']).default('discrete'),
     grid: z.number().int().min(2).max(64).default(7),

@@ -74,3 +74,31 @@ export function focusOn(focus: tf.LayersModel, frames: tf.Tensor4D, centres: tf.
   const [, vectors, logits] = focus.apply(cropPatches(frames, centres, patch, { frameGradient: false }), { training }) as tf.Tensor2D[];
   return { vectors: vectors!, logits: logits! };
 }
+
+/**
+ * The glance model with its policy map first: `[map, vector, logits]`, where map is the backbone's
+ * last feature map or, when `shape` names another [h, w, c], the output of the last layer that
+ * produces that shape (the end of an earlier stage). The returned model shares the glance's layers
+ * and weights (dispose the glance, not it).
+ */
+export function glanceWithMap(glance: tf.LayersModel, shape: readonly number[]): tf.LayersModel {
+  const last = glance.outputs[0]!.shape.slice(1);
+  if (last.every((d, i) => d === shape[i])) return glance;
+  const layer = [...glance.layers].reverse().find((l) => {
+    const out = l.outputShape as number[];
+    return Array.isArray(out) && out.length === 4 && out.slice(1).every((d, i) => d === shape[i]);
+  });
+  if (!layer) throw new InputError('policy', `the glance network has no feature map of shape [${shape.join(', ')}]`);
+  return tf.model({ inputs: glance.inputs, outputs: [layer.output as tf.SymbolicTensor, ...glance.outputs.slice(1)], name: `${glance.name}_policy_view` });
+}
+
+/** Shape [h, w, c] of the feature map at the end of the glance's stage before the last (twice the resolution). */
+export function previousStageShape(glance: tf.LayersModel): [number, number, number] {
+  const [h, w] = glance.outputs[0]!.shape.slice(1) as number[];
+  const layer = [...glance.layers].reverse().find((l) => {
+    const out = l.outputShape as number[];
+    return Array.isArray(out) && out.length === 4 && out[1] === 2 * h! && out[2] === 2 * w! && !l.name.endsWith('_pad');
+  });
+  if (!layer) throw new InputError('policyMap', `the glance network has no stage at twice its last map's resolution (${2 * h!} x ${2 * w!})`);
+  return (layer.outputShape as number[]).slice(1) as [number, number, number];
+}
