@@ -145,7 +145,7 @@ export function buildProgram(): Command {
       print(o.json, r, () =>
         [
           `${r.bundle}: accuracy ${pct(r.accuracy)}, mAP ${pct(r.mAP)} on ${r.videos} videos; ${r.gflopsPerVideo.toFixed(3)} GFLOPs/video; ${r.videosPerSecond.toFixed(1)} videos/s`,
-          ...(r.budgetCurve ?? []).map((p) => `  p=${p.p}: ${p.meanGflops.toFixed(3)} GFLOPs, ${pct(p.accuracy)} (random exit: ${p.randomMeanGflops.toFixed(3)} GFLOPs, ${pct(p.randomAccuracy)})`),
+          ...(r.budgetCurve ?? []).map((p) => `  budget ${p.targetGflops?.toFixed(3) ?? `p=${p.p}`}: ${p.meanGflops.toFixed(3)} GFLOPs, ${pct(p.accuracy)} (random exit at the same exit counts: ${pct(p.randomAccuracy)})`),
         ].join('\n'),
       );
     });

@@ -23,6 +23,7 @@ import {
   stepLogits,
   train,
   type ClassifyResult,
+  type EvalResult,
   type PretrainedInfo,
   type SaccadeModel,
   type TrainConfig,
@@ -247,6 +248,37 @@ export interface EvalSummary {
  * `rounds` timed batches after two warm-up batches. The median of many short rounds resists the
  * odd slow one (a garbage collection, the other core's work on shared memory bandwidth).
  */
+/** Budgets of the early-exit curve, as fractions of the model's full GFLOPs per video. */
+export const CURVE_FRACTIONS = [0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9] as const;
+
+/**
+ * The early-exit budget curve of a model: thresholds found on the calibration logits by direct
+ * search for each target mean GFLOPs (CURVE_FRACTIONS of the full cost, those above one step's
+ * cost), accuracy on the evaluation logits beside the expected accuracy of random exit.
+ */
+export function exitBudgetCurve(model: SaccadeModel, calibration: EvalResult, evaluation: EvalResult): BudgetPoint[] {
+  const gflops = stepGflopsTable(model.meta.gflopsPerStep);
+  const full = model.meta.gflopsPerVideo;
+  const targets = CURVE_FRACTIONS.map((f) => f * full).filter((t) => t >= gflops[0]!.gflops);
+  return budgetCurve({ calibration: stepLogits(calibration), evaluation: { logits: stepLogits(evaluation), labels: Array.from(evaluation.labels) }, gflops, targets });
+}
+
+/**
+ * Videos per second of several models on the same decoded videos, timed in interleaved rounds
+ * (one batch of each model per round, after two warm-up rounds); per model, the median round.
+ */
+export function measureThroughputInterleaved(models: readonly SaccadeModel[], videos: readonly Uint8Array[], rounds = 11): number[] {
+  const times = models.map(() => [] as number[]);
+  for (let r = 0; r < rounds + 2; r++) {
+    models.forEach((m, i) => {
+      const t0 = performance.now();
+      m.logitsBatch(videos);
+      if (r >= 2) times[i]!.push(performance.now() - t0);
+    });
+  }
+  return times.map((ts) => videos.length / ([...ts].sort((a, b) => a - b)[Math.floor(rounds / 2)]! / 1000));
+}
+
 export function measureThroughput(model: SaccadeModel, data: VideoDataset, batch = 8, rounds = 11): number {
   const videos = Array.from({ length: Math.min(batch, data.length) }, (_, i) => data.video(i));
   model.logitsBatch(videos);
@@ -291,12 +323,7 @@ export async function evalCommand(o: { run: string; data: string; curve?: boolea
     if (o.curve !== false) {
       const trainSet = await loadSplit(o.data, 'train', c, o.calibrationLimit);
       const cal = evaluate(model.net, trainSet);
-      summary.budgetCurve = budgetCurve({
-        calibration: stepLogits(cal),
-        evaluation: { logits: stepLogits(e), labels: Array.from(e.labels) },
-        gflops: stepGflopsTable(model.meta.gflopsPerStep),
-        seed: c.seed,
-      });
+      summary.budgetCurve = exitBudgetCurve(model, cal, e);
     }
     return summary;
   } finally {

@@ -6,9 +6,11 @@ import {
   budgetCurve,
   calibrateThresholds,
   confidence,
+  evaluateExits,
   ExitCalibrationError,
   exitProportions,
   exitSteps,
+  randomExitAccuracy,
   randomExits,
   stepScores,
   thresholdsForBudget,
@@ -88,7 +90,7 @@ describe('budget curve', () => {
     const train = synthetic(600, 3);
     const val = synthetic(600, 4);
     const table = gflopsTable({ glance: 0.01, focus: 0.04 }, 4);
-    const curve = budgetCurve({ calibration: train.logits, evaluation: val, gflops: table, ps: [0.3, 0.6, 1, 1.5], seed: 5 });
+    const curve = budgetCurve({ calibration: train.logits, evaluation: val, gflops: table, ps: [0.3, 0.6, 1, 1.5] });
     for (const point of curve) {
       expect(point.meanGflops).toBeCloseTo(point.randomMeanGflops, 12);
       expect(point.accuracy).toBeGreaterThan(point.randomAccuracy);
@@ -103,6 +105,35 @@ describe('budget curve', () => {
     const shuffled = randomExits(exits, 9);
     expect([...shuffled].sort()).toEqual([...exits].sort());
     expect(randomExits(exits, 9)).toEqual(shuffled);
+  });
+
+  it('gives the expected accuracy of random exit: the mean over random draws, and by hand', () => {
+    const { logits, labels } = synthetic(60, 4);
+    const exits = labels.map((_, i) => 1 + (i % 4));
+    const exact = randomExitAccuracy(logits, labels, exits);
+    let sum = 0;
+    const draws = 3000;
+    for (let s = 0; s < draws; s++) sum += evaluateExits(logits, labels, randomExits(exits, s), gflopsTable({ glance: 0.01, focus: 0.04 }, 4)).accuracy;
+    expect(Math.abs(sum / draws - exact)).toBeLessThan(0.005);
+    // Two videos, two steps: video 0 right only at step 2, video 1 right at both; one exits at each
+    // step: (1/2)(1/2) + (1/2)(2/2) = 0.75.
+    const tiny = [
+      [[1, 0], [0, 1]],
+      [[0, 1], [0, 1]],
+    ];
+    expect(randomExitAccuracy(tiny, [1, 1], [1, 2])).toBeCloseTo(0.75, 12);
+  });
+
+  it('makes a curve from target GFLOPs by direct search', () => {
+    const train = synthetic(300, 1);
+    const val = synthetic(200, 2);
+    const table = gflopsTable({ glance: 0.01, focus: 0.04 }, 4);
+    const curve = budgetCurve({ calibration: train.logits, evaluation: val, gflops: table, targets: [0.08, 0.12, 0.16] });
+    expect(curve.map((p) => p.targetGflops)).toEqual([0.08, 0.12, 0.16]);
+    for (const point of curve) {
+      expect(point.meanGflops).toBeLessThan(point.targetGflops! * 1.15);
+      expect(point.accuracy).toBeGreaterThan(point.randomAccuracy);
+    }
   });
 
   it('rejects ragged or mismatched inputs', () => {

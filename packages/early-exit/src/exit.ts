@@ -117,15 +117,36 @@ export function randomExits(reference: readonly number[], seed: number): number[
   return new Rng(seed).shuffle(reference);
 }
 
+/**
+ * Expected accuracy of random exit with these per-step counts: over all ways of choosing which
+ * videos exit at each step, sum_k (n_k / N) * accuracy of every video at step k. This is the mean
+ * of `randomExits` over all its seeds, without the noise of one draw (on a few hundred videos one
+ * draw moves by a point or two, enough to flip a comparison).
+ */
+export function randomExitAccuracy(logits: StepLogits, labels: readonly number[], exits: readonly number[]): number {
+  const [n, steps] = checkLogits(logits);
+  if (labels.length !== n || exits.length !== n) throw new ExitCalibrationError(`${n} videos, ${labels.length} labels, ${exits.length} exit steps`);
+  let expected = 0;
+  for (let k = 0; k < steps; k++) {
+    const count = exits.filter((e) => e === k + 1).length;
+    if (count === 0) continue;
+    const right = logits.filter((v, i) => v[k]!.indexOf(Math.max(...v[k]!)) === labels[i]).length;
+    expected += (count / n) * (right / n);
+  }
+  return expected;
+}
+
 export interface BudgetPoint {
   /** The p of the p^k schedule. */
   p: number;
+  /** The mean GFLOPs per video asked for, when the point comes from a direct search (`targets`). */
+  targetGflops?: number;
   thresholds: number[];
   /** Fraction of validation videos exiting at each step. */
   exitFractions: number[];
   accuracy: number;
   meanGflops: number;
-  /** The random-exit baseline with the same exit counts per step. */
+  /** The random-exit baseline with the same exit counts per step: its expected accuracy (randomExitAccuracy). */
   randomAccuracy: number;
   randomMeanGflops: number;
 }
@@ -139,8 +160,12 @@ export interface BudgetCurveInput {
   gflops: readonly GflopsStep[];
   /** The p values; default a spread from early to late exits. */
   ps?: readonly number[];
+  /**
+   * Target mean GFLOPs per video, one point each, thresholds by direct search on the calibration
+   * set (thresholdsForBudget); replaces `ps` when given.
+   */
+  targets?: readonly number[];
   kind?: ScoreKind;
-  seed?: number;
 }
 
 /** The budget curve: accuracy and mean GFLOPs per budget, beside random exit at the same budgets. */
@@ -152,14 +177,23 @@ export function budgetCurve(input: BudgetCurveInput): BudgetPoint[] {
   const kind = input.kind ?? 'maxLogit';
   const calScores = stepScores(input.calibration, kind);
   const evalScores = stepScores(input.evaluation.logits, kind);
-  const ps = input.ps ?? [0.05, 0.2, 0.4, 0.6, 0.8, 0.9, 1, 1.1, 1.25, 1.5, 2];
-  return ps.map((p, i) => {
-    const thresholds = calibrateThresholds(calScores, exitProportions(p, steps));
+  const schedules: { p: number; thresholds: number[]; targetGflops?: number }[] = input.targets
+    ? input.targets.map((target) => ({ ...thresholdsForBudget(input.calibration, input.gflops, target, kind), targetGflops: target }))
+    : (input.ps ?? [0.05, 0.2, 0.4, 0.6, 0.8, 0.9, 1, 1.1, 1.25, 1.5, 2]).map((p) => ({ p, thresholds: calibrateThresholds(calScores, exitProportions(p, steps)) }));
+  return schedules.map(({ p, thresholds, targetGflops }) => {
     const exits = exitSteps(evalScores, thresholds);
     const real = evaluateExits(input.evaluation.logits, input.evaluation.labels, exits, input.gflops);
-    const random = evaluateExits(input.evaluation.logits, input.evaluation.labels, randomExits(exits, (input.seed ?? 0) + i), input.gflops);
     const exitFractions = Array.from({ length: steps }, (_, k) => exits.filter((e) => e === k + 1).length / exits.length);
-    return { p, thresholds, exitFractions, accuracy: real.accuracy, meanGflops: real.meanGflops, randomAccuracy: random.accuracy, randomMeanGflops: random.meanGflops };
+    return {
+      p,
+      ...(targetGflops !== undefined ? { targetGflops } : {}),
+      thresholds,
+      exitFractions,
+      accuracy: real.accuracy,
+      meanGflops: real.meanGflops,
+      randomAccuracy: randomExitAccuracy(input.evaluation.logits, input.evaluation.labels, exits),
+      randomMeanGflops: real.meanGflops,
+    };
   });
 }
 

@@ -6,6 +6,7 @@ export {
   ExitCalibrationError,
   exitProportions,
   exitSteps,
+  randomExitAccuracy,
   randomExits,
   stepScores,
   thresholdsForBudget,
