@@ -1,5 +1,6 @@
 export { PolicyOptionError } from './errors.js';
-export { dense as seededDense, gruCell } from './gru.js';
+export { dense as seededDense, gruCell, gruRunner } from './gru.js';
+export type { GruRunner } from './gru.js';
 export { buildInterpModels, createInterpPolicy, wrapInterpPolicy } from './interp.js';
 export type { InterpPolicy, InterpPolicyOptions, PolicyStep } from './interp.js';
 export { buildRlModels, createRlPolicy, discountedReturns, gridCentres, ppoLoss, wrapRlPolicy } from './rl.js';
