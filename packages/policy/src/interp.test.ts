@@ -8,6 +8,7 @@ import { fileIO } from '@saccade/tensor/node';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { PolicyOptionError } from './errors.js';
+import { gruRunner } from './gru.js';
 import { createInterpPolicy, wrapInterpPolicy } from './interp.js';
 
 const root = await mkdtemp(join(tmpdir(), 'saccade-policy-'));
@@ -90,6 +91,12 @@ describe('interp policy (AdaFocusV2)', () => {
       const h = Array.from({ length: 6 }, () => rng.normal(0, 0.5));
       const out = tf.tidy(() => (p.recurrent.predict([tf.tensor2d([x]), tf.tensor2d([h])]) as tf.Tensor[])[1]!.arraySync() as number[][]);
       gruReference(x, h, weights).forEach((v, j) => expect(out[0]![j]).toBeCloseTo(v, 5));
+      // The inference path (raw ops) computes the same step.
+      const fast = tf.tidy(() => {
+        const gru = gruRunner(p.recurrent);
+        return gru.step(gru.project(tf.tensor2d([x])), tf.tensor2d([h])).arraySync();
+      });
+      gruReference(x, h, weights).forEach((v, j) => expect(fast[0]![j]).toBeCloseTo(v, 5));
     } finally {
       p.dispose();
     }
