@@ -100,6 +100,16 @@ describe('rl policy', () => {
       close(e.values, a.values);
       expect(Array.from(e.entropy.dataSync()).every((v) => Number.isFinite(v))).toBe(true);
       tf.dispose([e.logProbs, e.values, e.entropy]);
+      // Inference runs the GRU from raw ops; the layers give the same values.
+      tf.tidy(() => {
+        let state = policy.initialState(2);
+        for (let k = 0; k < 4; k++) {
+          const frame = tf.reshape(tf.slice(x, [0, k, 0, 0, 0], [2, 1, ...SHAPE]), [2, ...SHAPE]);
+          const [, value, next] = policy.recurrent.apply([policy.encoder.apply(frame) as tf.Tensor, state]) as tf.Tensor[];
+          close(tf.reshape(value!, [-1]), tf.reshape(tf.slice(a.values, [0, k], [2, 1]), [-1]));
+          state = next as tf.Tensor2D;
+        }
+      });
     } finally {
       tf.dispose([x, ...Object.values(a), ...Object.values(b), ...Object.values(c)]);
       policy.dispose();

@@ -17,7 +17,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Rng, stopGradient } from '@saccade/tensor';
 
 import { PolicyOptionError } from './errors.js';
-import { dense, gruCell } from './gru.js';
+import { dense, gruCell, gruRunner } from './gru.js';
 
 type Sym = tf.SymbolicTensor;
 
@@ -153,6 +153,14 @@ function checkMaps(maps: tf.Tensor, rank: number, featureShape: readonly number[
 export function wrapRlPolicy(encoder: tf.LayersModel, recurrent: tf.LayersModel, hidden: number, action: RlAction, featureShape: readonly [number, number, number]): RlPolicy {
   const run = (maps: tf.Tensor4D, state: tf.Tensor2D, training: boolean) => {
     const encoded = encoder.apply(stopGradient(maps), { training }) as tf.Tensor2D;
+    if (!training) {
+      // Inference (rollouts, evaluation): the GRU from raw ops, then the two heads.
+      const gru = gruRunner(recurrent);
+      const next = gru.step(gru.project(encoded), state);
+      const out = recurrent.getLayer('actor').apply(next) as tf.Tensor2D;
+      const value = recurrent.getLayer('critic').apply(next) as tf.Tensor2D;
+      return { out, value: tf.reshape(value, [-1]) as tf.Tensor1D, next };
+    }
     const [out, value, next] = recurrent.apply([encoded, state], { training }) as tf.Tensor[];
     return { out: out as tf.Tensor2D, value: tf.reshape(value!, [-1]) as tf.Tensor1D, next: next as tf.Tensor2D };
   };

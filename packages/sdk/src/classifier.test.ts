@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 
-import { createStepClassifier } from './classifier.js';
+import { createGruClassifier, createStepClassifier } from './classifier.js';
 
 describe('step classifier (AdaFocusV2)', () => {
   it('pools cumulatively over time: step k logits depend only on frames 0..k', () => {
@@ -21,6 +21,33 @@ describe('step classifier (AdaFocusV2)', () => {
           if (k > 0) running = tf.maximum(running, tf.reshape(tf.slice(z, [0, k, 0], [2, 1, 8]), [2, 8])) as tf.Tensor2D;
           const step = c.head(k, running).arraySync();
           step.forEach((row, i) => row.forEach((v, j) => expect(v).toBeCloseTo(a[i]![k]![j]!, 5)));
+        }
+      });
+    } finally {
+      c.dispose();
+    }
+  });
+
+  it('GRU classifier (AdaFocus V1): inference (raw-op GRU, all frames, and one step) computes what its layers compute', () => {
+    const c = createGruClassifier({ inputWidth: 6, hidden: 5, classes: 3, seed: 2 });
+    try {
+      tf.tidy(() => {
+        const f = tf.randomNormal([2, 4, 6], 0, 1, 'float32', 4) as tf.Tensor3D;
+        const fast = c.sequence(f, false).arraySync();
+        let state = c.initialState(2);
+        let stepState = c.initialState(2);
+        for (let k = 0; k < 4; k++) {
+          const x = tf.reshape(tf.slice(f, [0, k, 0], [2, 1, 6]), [2, 6]) as tf.Tensor2D;
+          const [logits, next] = c.recurrent.apply([x, state]) as tf.Tensor2D[];
+          const one = c.step(x, stepState);
+          logits!.arraySync().forEach((row, i) =>
+            row.forEach((v, j) => {
+              expect(fast[i]![k]![j]!).toBeCloseTo(v, 5);
+              expect(one.logits.arraySync()[i]![j]!).toBeCloseTo(v, 5);
+            }),
+          );
+          state = next!;
+          stepState = one.state;
         }
       });
     } finally {

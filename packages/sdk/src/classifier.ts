@@ -5,7 +5,7 @@
  * after any step. Two serialisable tfjs-layers models: `mlp` and `heads` (one Dense per step).
  */
 import * as tf from '@tensorflow/tfjs';
-import { gruCell, seededDense } from '@saccade/policy';
+import { gruCell, gruRunner, seededDense } from '@saccade/policy';
 import { Rng } from '@saccade/tensor';
 
 export interface ClassifierOptions {
@@ -115,6 +115,14 @@ export function createGruClassifier(o: { inputWidth: number; hidden: number; cla
 export function wrapGruClassifier(recurrent: tf.LayersModel): GruClassifier {
   const hidden = recurrent.inputs[1]!.shape[1] as number;
   const step = (features: tf.Tensor2D, state: tf.Tensor2D, training = false) => {
+    if (!training) {
+      // Inference: the GRU from raw ops (@saccade/policy's gruRunner), then the head.
+      return tf.tidy(() => {
+        const gru = gruRunner(recurrent);
+        const next = gru.step(gru.project(features), state);
+        return { logits: recurrent.getLayer('head').apply(next) as tf.Tensor2D, state: next };
+      });
+    }
     const [logits, next] = recurrent.apply([features, state], { training }) as tf.Tensor2D[];
     return { logits: logits!, state: next! };
   };
@@ -127,6 +135,18 @@ export function wrapGruClassifier(recurrent: tf.LayersModel): GruClassifier {
       const [b, t, d] = features.shape;
       return tf.tidy(() => {
         let state = tf.zeros([b, hidden]) as tf.Tensor2D;
+        if (!training) {
+          // Inference: one runner, every frame's input projections in one matmul.
+          const gru = gruRunner(recurrent);
+          const projected = tf.reshape(gru.project(tf.reshape(features, [b * t, d]) as tf.Tensor2D), [b, t, 3 * hidden]);
+          const states: tf.Tensor2D[] = [];
+          for (let k = 0; k < t; k++) {
+            state = gru.step(tf.reshape(tf.slice(projected, [0, k, 0], [b, 1, 3 * hidden]), [b, 3 * hidden]) as tf.Tensor2D, state);
+            states.push(state);
+          }
+          const all = tf.reshape(tf.stack(states, 1), [b * t, hidden]);
+          return tf.reshape(recurrent.getLayer('head').apply(all) as tf.Tensor, [b, t, -1]) as tf.Tensor3D;
+        }
         const out: tf.Tensor2D[] = [];
         for (let k = 0; k < t; k++) {
           const r = step(tf.reshape(tf.slice(features, [0, k, 0], [b, 1, d]), [b, d]) as tf.Tensor2D, state, training);
