@@ -42,6 +42,8 @@ export interface GruRunner {
   project(x: tf.Tensor2D): tf.Tensor2D;
   /** One step from a projected input [B, 3 * hidden] and the state [B, hidden] -> the new state. */
   step(projected: tf.Tensor2D, state: tf.Tensor2D): tf.Tensor2D;
+  /** All frames: inputs [B, T, inputWidth] from `state` -> every state [B * T, hidden] (video-major) and the last. */
+  sequence(inputs: tf.Tensor3D, state: tf.Tensor2D): { states: tf.Tensor2D; last: tf.Tensor2D };
 }
 
 export function gruRunner(model: tf.LayersModel): GruRunner {
@@ -53,9 +55,20 @@ export function gruRunner(model: tf.LayersModel): GruRunner {
   const hidden = kernel('gru_h_z')[0]!.shape[1] as number;
   const x = side('x');
   const h = side('h');
-  return {
+  const project = (input: tf.Tensor2D) => tf.fused.matMul({ a: input, b: x.w, bias: x.b }) as tf.Tensor2D;
+  const runner: GruRunner = {
     hidden,
-    project: (input) => tf.fused.matMul({ a: input, b: x.w, bias: x.b }) as tf.Tensor2D,
+    project,
+    sequence(inputs, state) {
+      const [b, t, d] = inputs.shape;
+      const projected = tf.reshape(project(tf.reshape(inputs, [b * t, d]) as tf.Tensor2D), [b, t, 3 * hidden]);
+      const states: tf.Tensor2D[] = [];
+      for (let k = 0; k < t; k++) {
+        state = runner.step(tf.reshape(tf.slice(projected, [0, k, 0], [b, 1, 3 * hidden]), [b, 3 * hidden]) as tf.Tensor2D, state);
+        states.push(state);
+      }
+      return { states: tf.reshape(tf.stack(states, 1), [b * t, hidden]) as tf.Tensor2D, last: state };
+    },
     step(projected, state) {
       return tf.tidy(() => {
         const b = state.shape[0];
@@ -68,4 +81,5 @@ export function gruRunner(model: tf.LayersModel): GruRunner {
       });
     },
   };
+  return runner;
 }

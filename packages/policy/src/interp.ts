@@ -113,17 +113,10 @@ export function wrapInterpPolicy(encoder: tf.LayersModel, recurrent: tf.LayersMo
   /** Inference: the GRU from raw ops (gruRunner), the head as one matmul over all frames. */
   const fastCentres = (encoded: tf.Tensor3D, state: tf.Tensor2D): { centres: tf.Tensor3D; state: tf.Tensor2D } => {
     const [b, t] = encoded.shape;
-    const gru = gruRunner(recurrent);
-    const projected = tf.reshape(gru.project(tf.reshape(encoded, [b * t, hidden]) as tf.Tensor2D), [b, t, 3 * hidden]);
-    const states: tf.Tensor2D[] = [];
-    for (let k = 0; k < t; k++) {
-      state = gru.step(tf.reshape(tf.slice(projected, [0, k, 0], [b, 1, 3 * hidden]), [b, 3 * hidden]) as tf.Tensor2D, state);
-      states.push(state);
-    }
+    const { states, last } = gruRunner(recurrent).sequence(encoded, state);
     const [w, bias] = recurrent.getLayer('policy_head').getWeights();
-    const all = tf.reshape(tf.stack(states, 1), [b * t, hidden]) as tf.Tensor2D;
-    const centres = tf.reshape(tf.fused.matMul({ a: all, b: w as tf.Tensor2D, bias, activation: 'sigmoid' }), [b, t, 2]) as tf.Tensor3D;
-    return { centres, state };
+    const centres = tf.reshape(tf.fused.matMul({ a: states, b: w as tf.Tensor2D, bias, activation: 'sigmoid' }), [b, t, 2]) as tf.Tensor3D;
+    return { centres, state: last };
   };
   return {
     kind: 'interp',

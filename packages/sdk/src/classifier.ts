@@ -137,14 +137,7 @@ export function wrapGruClassifier(recurrent: tf.LayersModel): GruClassifier {
         let state = tf.zeros([b, hidden]) as tf.Tensor2D;
         if (!training) {
           // Inference: one runner, every frame's input projections in one matmul.
-          const gru = gruRunner(recurrent);
-          const projected = tf.reshape(gru.project(tf.reshape(features, [b * t, d]) as tf.Tensor2D), [b, t, 3 * hidden]);
-          const states: tf.Tensor2D[] = [];
-          for (let k = 0; k < t; k++) {
-            state = gru.step(tf.reshape(tf.slice(projected, [0, k, 0], [b, 1, 3 * hidden]), [b, 3 * hidden]) as tf.Tensor2D, state);
-            states.push(state);
-          }
-          const all = tf.reshape(tf.stack(states, 1), [b * t, hidden]);
+          const all = gruRunner(recurrent).sequence(features, state).states;
           return tf.reshape(recurrent.getLayer('head').apply(all) as tf.Tensor, [b, t, -1]) as tf.Tensor3D;
         }
         const out: tf.Tensor2D[] = [];
