@@ -1,9 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { countFlops } from '@saccade/backbones';
+import { Rng } from '@saccade/tensor';
 import { describe, expect, it } from 'vitest';
 
 import { TOY } from '../test/toy.js';
 import { createVideoNet, type VideoNet } from './adafocus.js';
+import { normalise, rawPixels } from './dataset.js';
 import { InputError } from './errors.js';
 
 function withNet<T>(config: object, fn: (net: VideoNet) => T): T {
@@ -31,6 +33,19 @@ describe('VideoNet', () => {
     withNet({ patches: 'centre' }, (net) => {
       const c = tf.tidy(() => Array.from(net.forward(frames()).centres!.dataSync()));
       expect(c).toEqual(new Array(16).fill(0.5));
+    });
+  });
+
+  it('AdaFocusV2 on decoded pixels (normalising only the glance input and the patches) gives what forward gives on normalised frames', () => {
+    withNet({}, (net) => {
+      const rng = new Rng(11);
+      const videos = [0, 1].map(() => Uint8Array.from({ length: 4 * 32 * 32 * 3 }, () => rng.int(0, 256)));
+      tf.tidy(() => {
+        const a = net.forward(normalise(videos, 4, 32, net.config));
+        const b = net.forwardPixels!(rawPixels(videos, 4, 32));
+        expect(tf.max(tf.abs(tf.sub(a.logits, b.logits))).dataSync()[0]).toBeLessThan(1e-4);
+        expect(tf.max(tf.abs(tf.sub(a.centres!, b.centres!))).dataSync()[0]).toBeLessThan(1e-5);
+      });
     });
   });
 

@@ -69,6 +69,14 @@ export interface VideoNet {
   /** frames [B, T, S, S, 3], normalised. */
   forward(frames: tf.Tensor5D, options?: { training?: boolean; seed?: number }): ForwardResult;
   /**
+   * Inference on pixel values as decoded (0-255, not normalised), for networks that touch only
+   * part of the pixels (AdaFocusV2: the downscaled glance input and the patches), which normalise
+   * just those (the normalisation is affine and both the average pooling and the bilinear crop are
+   * convex combinations, so the result is forward's up to float rounding). Absent: normalise and
+   * call forward.
+   */
+  forwardPixels?(pixels: tf.Tensor5D, options?: { seed?: number }): ForwardResult;
+  /**
    * The training loss of a training stage (0-based; AdaFocus V1 trains in three, the others in one):
    * AdaFocusV2's one-stage loss, V1's stage losses, V3's loss with its proxies, the baselines'
    * cross-entropy of the averaged logits.
@@ -147,10 +155,15 @@ function adaFocusV2(config: TrainConfig, classes: number, loaded?: Record<string
     if (source === 'random') return tf.randomUniform([b, t, 2], 0, 1, 'float32', seedArg) as tf.Tensor3D;
     return tf.fill([b, t, 2], 0.5) as tf.Tensor3D;
   };
+  /** Frames normalised already (identity) or, for forwardPixels, 0-255 values normalised here. */
+  type Prepare = (x: tf.Tensor4D) => tf.Tensor4D;
+  const normalised: Prepare = (x) => x;
+  const fromPixels: Prepare = (x) =>
+    tf.add(tf.mul(x, tf.tensor1d(config.std.map((v) => 1 / (255 * v)))), tf.tensor1d(config.mean.map((m, i) => -m / config.std[i]!))) as tf.Tensor4D;
   /** Glance on all frames: [maps, vectors, logits]. */
-  const glanceAll = (x: tf.Tensor4D, training: boolean) => glanceView.apply(downscale(x, s, g), { training }) as tf.Tensor[];
-  const focusBranch = (x: tf.Tensor4D, gVec: tf.Tensor, centres: tf.Tensor3D, b: number, training: boolean) => {
-    const f = focusOn(focus, x, tf.reshape(centres, [b * t, 2]) as tf.Tensor2D, p, training);
+  const glanceAll = (x: tf.Tensor4D, training: boolean, prepare: Prepare = normalised) => glanceView.apply(prepare(downscale(x, s, g)), { training }) as tf.Tensor[];
+  const focusBranch = (x: tf.Tensor4D, gVec: tf.Tensor, centres: tf.Tensor3D, b: number, training: boolean, prepare: Prepare = normalised) => {
+    const f = focusOn(focus, x, tf.reshape(centres, [b * t, 2]) as tf.Tensor2D, p, training, prepare);
     const features = tf.reshape(tf.concat([gVec, f.vectors], 1), [b, t, gWidth + fWidth]) as tf.Tensor3D;
     return { logits: classifier.sequence(features, training), focusLogits: f.logits };
   };
@@ -168,6 +181,17 @@ function adaFocusV2(config: TrainConfig, classes: number, loaded?: Record<string
         const [gMap, gVec] = glanceAll(x, training);
         const c = centresFor(gMap!, b, training, opts.seed ?? seed);
         return [focusBranch(x, gVec!, c, b, training).logits, c];
+      });
+      return { logits: logits as tf.Tensor3D, centres: centres as tf.Tensor3D };
+    },
+    forwardPixels(pixels, opts = {}) {
+      checkFrames(pixels, config, 5);
+      const b = pixels.shape[0];
+      const [logits, centres] = tf.tidy(() => {
+        const x = tf.reshape(pixels, [b * t, s, s, 3]) as tf.Tensor4D;
+        const [gMap, gVec] = glanceAll(x, false, fromPixels);
+        const c = centresFor(gMap!, b, false, opts.seed ?? seed);
+        return [focusBranch(x, gVec!, c, b, false, fromPixels).logits, c];
       });
       return { logits: logits as tf.Tensor3D, centres: centres as tf.Tensor3D };
     },

@@ -58,7 +58,8 @@ describe('bundles', () => {
     const expected = tf.tidy(() => Array.from(net.forward(normalise(videos, 4, 32, net.config)).logits.dataSync()));
     await withModel(join(dir, 'good'), async (m) => {
       const got = Array.from(m.logitsBatch(videos));
-      got.forEach((v, i) => expect(v).toBeCloseTo(expected[i]!, 5));
+      // logitsBatch reads decoded pixels (forwardPixels): the same up to float rounding.
+      got.forEach((v, i) => expect(v).toBeCloseTo(expected[i]!, 4));
     });
   });
 
@@ -73,7 +74,8 @@ describe('bundles', () => {
       await withModel(join(dir, 'fine'), async (m) => {
         expect(m.net.config.policyMap).toBe('previous');
         const got = Array.from(m.logitsBatch(videos));
-        got.forEach((v, i) => expect(v).toBeCloseTo(expected[i]!, 5));
+        // logitsBatch reads decoded pixels (forwardPixels): the same up to float rounding.
+        got.forEach((v, i) => expect(v).toBeCloseTo(expected[i]!, 4));
       });
     } finally {
       fine.dispose();

@@ -59,6 +59,17 @@ export interface Normalisation {
  * Bytes [N, T, S, S, 3] (or one video [T, S, S, 3]) -> float32 (x / 255 - mean) / std.
  * `flip[i]` mirrors video i horizontally (every frame alike).
  */
+/** Videos as decoded, [B, T, S, S, 3] float32 0-255 (for `VideoNet.forwardPixels`; no per-pixel JavaScript arithmetic). */
+export function rawPixels(bytes: readonly Uint8Array[], frames: number, size: number): tf.Tensor5D {
+  const per = frames * size * size * 3;
+  const out = new Float32Array(bytes.length * per);
+  bytes.forEach((v, i) => {
+    if (v.length !== per) throw new InputError('frames', `video ${i} has ${v.length} bytes, expected ${per} (${frames} x ${size} x ${size} x 3)`);
+    out.set(v, i * per);
+  });
+  return tf.tensor5d(out, [bytes.length, frames, size, size, 3]);
+}
+
 export function normalise(bytes: readonly Uint8Array[], frames: number, size: number, n: Normalisation, flip?: readonly boolean[]): tf.Tensor5D {
   const per = frames * size * size * 3;
   const out = new Float32Array(bytes.length * per);

@@ -9,7 +9,7 @@ import { confidence, type ScoreKind } from '@saccade/early-exit';
 
 import type { VideoNet } from './adafocus.js';
 import type { TrainConfig } from './config.js';
-import { normalise } from './dataset.js';
+import { normalise, rawPixels } from './dataset.js';
 import { InputError } from './errors.js';
 
 export const BUNDLE_FORMAT = 'saccade-bundle';
@@ -247,7 +247,14 @@ export class SaccadeModel {
    * bytes of N videos [T, S, S, 3] -> [N][T][classes].
    */
   logitsBatch(videos: readonly Uint8Array[], seed?: number): Float32Array {
-    return tf.tidy(() => this.net.forward(normalise(videos, this.meta.frames, this.meta.frameSize, this.meta.normalisation), { seed }).logits.dataSync() as Float32Array);
+    const { frames, frameSize } = this.meta;
+    return tf.tidy(() => {
+      // A network that reads only part of the pixels normalises only those.
+      const r = this.net.forwardPixels
+        ? this.net.forwardPixels(rawPixels(videos, frames, frameSize), { seed })
+        : this.net.forward(normalise(videos, frames, frameSize, this.meta.normalisation), { seed });
+      return r.logits.dataSync() as Float32Array;
+    });
   }
 
   dispose(): void {

@@ -70,8 +70,15 @@ export function checkStep(state: { step: number }, steps: number): void {
  * The focus network on patches cut at centres [N, 2] from frames [N, S, S, 3] (the frames'
  * gradient skipped: they are inputs): [vectors [N, C], per-frame head logits [N, classes]].
  */
-export function focusOn(focus: tf.LayersModel, frames: tf.Tensor4D, centres: tf.Tensor2D, patch: number, training: boolean): { vectors: tf.Tensor2D; logits: tf.Tensor2D } {
-  const [, vectors, logits] = focus.apply(cropPatches(frames, centres, patch, { frameGradient: false }), { training }) as tf.Tensor2D[];
+export function focusOn(
+  focus: tf.LayersModel,
+  frames: tf.Tensor4D,
+  centres: tf.Tensor2D,
+  patch: number,
+  training: boolean,
+  prepare: (patches: tf.Tensor4D) => tf.Tensor4D = (x) => x,
+): { vectors: tf.Tensor2D; logits: tf.Tensor2D } {
+  const [, vectors, logits] = focus.apply(prepare(cropPatches(frames, centres, patch, { frameGradient: false })), { training }) as tf.Tensor2D[];
   return { vectors: vectors!, logits: logits! };
 }
 

@@ -4,7 +4,7 @@ export { createVideoNet } from './adafocus.js';
 export type { ForwardResult, PatchSource, StepOutput, StepState, VideoNet } from './adafocus.js';
 export { configSchema, METHODS, parseConfig, trainingStages } from './config.js';
 export type { Method, TrainConfig, TrainConfigInput, TrainingStage } from './config.js';
-export { datasetFromArrays, normalise } from './dataset.js';
+export { datasetFromArrays, normalise, rawPixels } from './dataset.js';
 export type { ArrayDatasetOptions, Normalisation, VideoDataset } from './dataset.js';
 export { BundleError, CheckpointError, ConfigError, DatasetError, InputError, SaccadeSdkError } from './errors.js';
 export { cosineLr, PartOptimizer } from './optimizer.js';
