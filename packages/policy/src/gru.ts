@@ -32,8 +32,9 @@ export function gruCell(x: Sym, hPrev: Sym, hidden: number, rng: Rng): Sym {
  * step is one matmul of the state with the three recurrent kernels side by side plus the gates'
  * element-wise ops. A tfjs-layers model call per frame spent more time in JavaScript (layer
  * bookkeeping, ~25 kernel launches) than in arithmetic; this path exists for throughput and must
- * compute what the layers compute (tests compare them). Training keeps the layers, whose gradients
- * tfjs derives. Make a runner inside a tf.tidy: it holds the current weights (concatenated copies,
+ * compute what the layers compute (tests compare them). The ops are differentiable like the
+ * layers: the rl policy's PPO update, which evaluates with training false, goes through them (and
+ * a V1 test checks it still learns). Make a runner inside a tf.tidy: it holds the current weights (concatenated copies,
  * so it never goes stale across a training step if made per call) and the scope disposes them.
  */
 export interface GruRunner {
