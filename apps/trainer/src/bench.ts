@@ -194,10 +194,13 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   const rows: { method: string; seed: number; accuracy: number; gflops: number; vps: number; trainSeconds: number; inPatch?: number }[] = [];
   let exitCurve: BudgetPoint[] | undefined;
   let exitTiming: BenchReport['exitTiming'];
-  for (const s of specs) {
-    const summary = JSON.parse(await readFile(join(runDir(s), 'summary.json'), 'utf8')) as TrainSummary;
-    const model = await loadModel(join(runDir(s), 'model'));
-    try {
+  // Every model stays loaded: evaluated one after another, then timed together.
+  const models: SaccadeModel[] = [];
+  try {
+    for (const s of specs) {
+      const summary = JSON.parse(await readFile(join(runDir(s), 'summary.json'), 'utf8')) as TrainSummary;
+      const model = await loadModel(join(runDir(s), 'model'));
+      models.push(model);
       const c = model.net.config;
       const valSet = await loadSplit(data, 'val', c);
       const e = evaluate(model.net, valSet);
@@ -229,19 +232,12 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
         const half = exit.budgets.find((b) => b.targetGflops >= 0.5 * full - 1e-12)!;
         exitTiming = { videos: n, targetGflops: half.targetGflops, full: await timed(), early: await timed(half.thresholds) };
       }
-    } finally {
-      model.dispose();
     }
-  }
-  // Throughput in a phase of its own, every model loaded and timed in turn, round after round:
-  // drift (heap growth after the calibration set, the machine's clock) spreads over all models
-  // instead of landing on whichever was measured at the wrong moment.
-  progress.note('measuring videos/s of every model, interleaved');
-  const models: SaccadeModel[] = [];
-  try {
-    for (const s of specs) models.push(await loadModel(join(runDir(s), 'model')));
-    const c = models[0]!.net.config;
-    const valSet = await loadSplit(data, 'val', c, 8);
+    // Throughput in a phase of its own, every model timed in turn, round after round: drift (heap
+    // growth after the calibration set, the machine's clock) spreads over all models instead of
+    // landing on whichever was measured at the wrong moment.
+    progress.note('measuring videos/s of every model, interleaved');
+    const valSet = await loadSplit(data, 'val', models[0]!.net.config);
     const videos = Array.from({ length: Math.min(8, valSet.length) }, (_, i) => valSet.video(i));
     measureThroughputInterleaved(models, videos).forEach((v, i) => (rows[i]!.vps = v));
   } finally {

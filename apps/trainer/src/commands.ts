@@ -242,12 +242,6 @@ export interface EvalSummary {
   budgetCurve?: BudgetPoint[];
 }
 
-/** Videos per second of all-steps inference (batches of 8, median of 5 after a warm-up). */
-/**
- * Videos per second of batched classification (decoded frames in, logits out): the median of
- * `rounds` timed batches after two warm-up batches. The median of many short rounds resists the
- * odd slow one (a garbage collection, the other core's work on shared memory bandwidth).
- */
 /** Budgets of the early-exit curve, as fractions of the model's full GFLOPs per video. */
 export const CURVE_FRACTIONS = [0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9] as const;
 
@@ -279,18 +273,14 @@ export function measureThroughputInterleaved(models: readonly SaccadeModel[], vi
   return times.map((ts) => videos.length / ([...ts].sort((a, b) => a - b)[Math.floor(rounds / 2)]! / 1000));
 }
 
+/**
+ * Videos per second of batched classification (decoded frames in, logits out) of one model: the
+ * median of `rounds` timed batches after two warm-up batches. The median of many short rounds
+ * resists the odd slow one (a garbage collection, the other core's work on shared memory bandwidth).
+ */
 export function measureThroughput(model: SaccadeModel, data: VideoDataset, batch = 8, rounds = 11): number {
   const videos = Array.from({ length: Math.min(batch, data.length) }, (_, i) => data.video(i));
-  model.logitsBatch(videos);
-  model.logitsBatch(videos);
-  const times: number[] = [];
-  for (let i = 0; i < rounds; i++) {
-    const t0 = performance.now();
-    model.logitsBatch(videos);
-    times.push(performance.now() - t0);
-  }
-  times.sort((a, b) => a - b);
-  return videos.length / (times[Math.floor(rounds / 2)]! / 1000);
+  return measureThroughputInterleaved([model], videos, rounds)[0]!;
 }
 
 export async function evalCommand(o: { run: string; data: string; curve?: boolean; calibrationLimit?: number }): Promise<EvalSummary> {

@@ -20,6 +20,7 @@ import { cropPatches } from '@saccade/tensor';
 
 import { createStepClassifier, wrapStepClassifier, type StepClassifier } from './classifier.js';
 import { parseConfig, type TrainConfig, type TrainConfigInput } from './config.js';
+import { normalisationAffine } from './dataset.js';
 import { InputError } from './errors.js';
 import { backbone, backboneMacs, checkFrames, checkStep, denseMacs, downscale, focusOn, frameAt, frameTargets, glanceWithMap, previousStageShape } from './net_common.js';
 import { createAdaFocusV1 } from './v1.js';
@@ -158,8 +159,8 @@ function adaFocusV2(config: TrainConfig, classes: number, loaded?: Record<string
   /** Frames normalised already (identity) or, for forwardPixels, 0-255 values normalised here. */
   type Prepare = (x: tf.Tensor4D) => tf.Tensor4D;
   const normalised: Prepare = (x) => x;
-  const fromPixels: Prepare = (x) =>
-    tf.add(tf.mul(x, tf.tensor1d(config.std.map((v) => 1 / (255 * v)))), tf.tensor1d(config.mean.map((m, i) => -m / config.std[i]!))) as tf.Tensor4D;
+  const affine = normalisationAffine(config);
+  const fromPixels: Prepare = (x) => tf.add(tf.mul(x, tf.tensor1d(affine.scale)), tf.tensor1d(affine.shift)) as tf.Tensor4D;
   /** Glance on all frames: [maps, vectors, logits]. */
   const glanceAll = (x: tf.Tensor4D, training: boolean, prepare: Prepare = normalised) => glanceView.apply(prepare(downscale(x, s, g)), { training }) as tf.Tensor[];
   const focusBranch = (x: tf.Tensor4D, gVec: tf.Tensor, centres: tf.Tensor3D, b: number, training: boolean, prepare: Prepare = normalised) => {

@@ -55,10 +55,6 @@ export interface Normalisation {
   std: readonly [number, number, number];
 }
 
-/**
- * Bytes [N, T, S, S, 3] (or one video [T, S, S, 3]) -> float32 (x / 255 - mean) / std.
- * `flip[i]` mirrors video i horizontally (every frame alike).
- */
 /** Videos as decoded, [B, T, S, S, 3] float32 0-255 (for `VideoNet.forwardPixels`; no per-pixel JavaScript arithmetic). */
 export function rawPixels(bytes: readonly Uint8Array[], frames: number, size: number): tf.Tensor5D {
   const per = frames * size * size * 3;
@@ -70,11 +66,19 @@ export function rawPixels(bytes: readonly Uint8Array[], frames: number, size: nu
   return tf.tensor5d(out, [bytes.length, frames, size, size, 3]);
 }
 
+/**
+ * Bytes [N, T, S, S, 3] (or one video [T, S, S, 3]) -> float32 (x / 255 - mean) / std.
+ * `flip[i]` mirrors video i horizontally (every frame alike).
+ */
+/** The normalisation as x * scale + shift per channel, for 0-255 values x. */
+export function normalisationAffine(n: Normalisation): { scale: number[]; shift: number[] } {
+  return { scale: [0, 1, 2].map((c) => 1 / (255 * n.std[c]!)), shift: [0, 1, 2].map((c) => -n.mean[c]! / n.std[c]!) };
+}
+
 export function normalise(bytes: readonly Uint8Array[], frames: number, size: number, n: Normalisation, flip?: readonly boolean[]): tf.Tensor5D {
   const per = frames * size * size * 3;
   const out = new Float32Array(bytes.length * per);
-  const scale = [0, 1, 2].map((c) => 1 / (255 * n.std[c]!));
-  const shift = [0, 1, 2].map((c) => -n.mean[c]! / n.std[c]!);
+  const { scale, shift } = normalisationAffine(n);
   bytes.forEach((v, i) => {
     if (v.length !== per) throw new InputError('frames', `video ${i} has ${v.length} bytes, expected ${per} (${frames} x ${size} x ${size} x 3)`);
     const base = i * per;

@@ -91,10 +91,7 @@ export function focusOn(
 export function glanceWithMap(glance: tf.LayersModel, shape: readonly number[]): tf.LayersModel {
   const last = glance.outputs[0]!.shape.slice(1);
   if (last.every((d, i) => d === shape[i])) return glance;
-  const layer = [...glance.layers].reverse().find((l) => {
-    const out = l.outputShape as number[];
-    return Array.isArray(out) && out.length === 4 && out.slice(1).every((d, i) => d === shape[i]);
-  });
+  const layer = lastFeatureMap(glance, (out) => out.slice(1).every((d, i) => d === shape[i]));
   if (!layer) throw new InputError('policy', `the glance network has no feature map of shape [${shape.join(', ')}]`);
   return tf.model({ inputs: glance.inputs, outputs: [layer.output as tf.SymbolicTensor, ...glance.outputs.slice(1)], name: `${glance.name}_policy_view` });
 }
@@ -102,10 +99,15 @@ export function glanceWithMap(glance: tf.LayersModel, shape: readonly number[]):
 /** Shape [h, w, c] of the feature map at the end of the glance's stage before the last (twice the resolution). */
 export function previousStageShape(glance: tf.LayersModel): [number, number, number] {
   const [h, w] = glance.outputs[0]!.shape.slice(1) as number[];
-  const layer = [...glance.layers].reverse().find((l) => {
-    const out = l.outputShape as number[];
-    return Array.isArray(out) && out.length === 4 && out[1] === 2 * h! && out[2] === 2 * w! && !l.name.endsWith('_pad');
-  });
+  const layer = lastFeatureMap(glance, (out, name) => out[1] === 2 * h! && out[2] === 2 * w! && !name.endsWith('_pad'));
   if (!layer) throw new InputError('policyMap', `the glance network has no stage at twice its last map's resolution (${2 * h!} x ${2 * w!})`);
   return (layer.outputShape as number[]).slice(1) as [number, number, number];
+}
+
+/** The last layer (in graph order) with a 4-D output that passes `test`. */
+function lastFeatureMap(model: tf.LayersModel, test: (outputShape: number[], name: string) => boolean): tf.layers.Layer | undefined {
+  return [...model.layers].reverse().find((l) => {
+    const out = l.outputShape as number[];
+    return Array.isArray(out) && out.length === 4 && test(out, l.name);
+  });
 }
