@@ -7,3 +7,5 @@ export { buildRlModels, createRlPolicy, discountedReturns, gridCentres, ppoLoss,
 export type { PpoOptions, RlAction, RlEvaluation, RlPolicy, RlPolicyOptions, RlStep } from './rl.js';
 export { buildCubeModels, createCubePolicy, sampleFrames, spatialProxy, temporalProxy, wrapCubePolicy } from './cube.js';
 export type { CubePolicy, CubePolicyOptions } from './cube.js';
+export { buildSpatialModel, createSpatialPolicy, wrapSpatialPolicy } from './spatial.js';
+export type { SpatialPolicy, SpatialPolicyOptions } from './spatial.js';

@@ -15,7 +15,7 @@
  * with the same layers, so that stopping after step k costs k steps (early exit).
  */
 import * as tf from '@tensorflow/tfjs';
-import { createInterpPolicy, wrapInterpPolicy, type InterpPolicy } from '@saccade/policy';
+import { createInterpPolicy, createSpatialPolicy, wrapInterpPolicy, wrapSpatialPolicy, type InterpPolicy, type SpatialPolicy } from '@saccade/policy';
 import { cropPatches } from '@saccade/tensor';
 
 import { createStepClassifier, wrapStepClassifier, type StepClassifier } from './classifier.js';
@@ -125,7 +125,7 @@ function adaFocusV2(config: TrainConfig, classes: number, loaded?: Record<string
   const { frames: t, frameSize: s, glanceSize: g, patchSize: p, seed } = config;
   let glance: tf.LayersModel;
   let focus: tf.LayersModel;
-  let policy: InterpPolicy;
+  let policy: InterpPolicy | SpatialPolicy;
   let classifier: StepClassifier;
   if (loaded) {
     glance = loaded['glance']!;
@@ -133,7 +133,11 @@ function adaFocusV2(config: TrainConfig, classes: number, loaded?: Record<string
     // The map the policy reads is the one its encoder was built for (bundles from before
     // policyMap hold the last map).
     const mapShape = (loaded['policy_encoder']!.inputs[0]!.shape.slice(1) as number[]) as [number, number, number];
-    policy = wrapInterpPolicy(loaded['policy_encoder']!, loaded['policy_recurrent']!, config.policyHidden, mapShape);
+    const spatialMap = [mapShape[0], mapShape[1], mapShape[2] - 1] as [number, number, number];
+    policy =
+      config.policyReadout === 'spatial'
+        ? wrapSpatialPolicy(loaded['policy_encoder']!, spatialMap, p / s)
+        : wrapInterpPolicy(loaded['policy_encoder']!, loaded['policy_recurrent']!, config.policyHidden, mapShape);
     classifier = wrapStepClassifier(loaded['classifier_mlp']!, loaded['classifier_heads']!);
   } else {
     const gb = backbone(config.glanceBackbone, config.glanceWidth, g, classes, seed + 1, 'glance', config.pooling);
@@ -141,7 +145,10 @@ function adaFocusV2(config: TrainConfig, classes: number, loaded?: Record<string
     glance = gb.model;
     focus = fb.model;
     const mapShape = config.policyMap === 'previous' ? previousStageShape(glance) : gb.featureMapShape;
-    policy = createInterpPolicy({ featureShape: mapShape, hidden: config.policyHidden, seed: seed + 3 });
+    policy =
+      config.policyReadout === 'spatial'
+        ? createSpatialPolicy({ featureShape: mapShape, patchFraction: p / s, seed: seed + 3 })
+        : createInterpPolicy({ featureShape: mapShape, hidden: config.policyHidden, seed: seed + 3 });
     classifier = createStepClassifier({ inputWidth: gb.featureWidth + fb.featureWidth, width: config.classifierWidth, steps: t, classes, dropout: config.dropout, seed: seed + 4 });
   }
   const mapShape = policy.featureShape;
@@ -248,13 +255,13 @@ function adaFocusV2(config: TrainConfig, classes: number, loaded?: Record<string
       return { policy: policy.trainableWeights, glance: glance.trainableWeights, focus: focus.trainableWeights, classifier: classifier.trainableWeights };
     },
     models() {
-      return { glance, focus, policy_encoder: policy.encoder, policy_recurrent: policy.recurrent, classifier_mlp: classifier.mlp, classifier_heads: classifier.heads };
+      return { glance, focus, policy_encoder: policy.encoder, ...(policy.kind === 'interp' ? { policy_recurrent: policy.recurrent } : {}), classifier_mlp: classifier.mlp, classifier_heads: classifier.heads };
     },
     gflopsPerStep() {
       const macs =
         backboneMacs(glance, false) +
         backboneMacs(focus, false) +
-        (source === 'policy' ? denseMacs(policy.encoder) + denseMacs(policy.recurrent) : 0) +
+        (source === 'policy' ? denseMacs(policy.encoder) + (policy.kind === 'interp' ? denseMacs(policy.recurrent) : 0) : 0) +
         denseMacs(classifier.mlp) +
         denseMacs(classifier.heads) / t;
       return new Array<number>(t).fill(macs / 1e9);

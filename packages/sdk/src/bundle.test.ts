@@ -82,6 +82,28 @@ describe('bundles', () => {
     }
   });
 
+  it('AdaFocusV2 with the spatial soft-argmax policy (policyReadout spatial) trains, saves without a recurrent part and loads to the same outputs', async () => {
+    const net = (await train({ config: { ...TOY, epochs: 1, policyReadout: 'spatial' }, train: data })).net;
+    try {
+      expect(Object.keys(net.models())).not.toContain('policy_recurrent');
+      // Glance 16 px: a 2 x 2 map of 32 channels, plus the saliency channel.
+      expect(net.models()['policy_encoder']!.inputs[0]!.shape).toEqual([null, 2, 2, 33]);
+      await saveBundle(net, join(dir, 'spatial'), { classes });
+      const videos = [0, 1, 2].map((i) => data.video(i));
+      const expected = tf.tidy(() => Array.from(net.forward(normalise(videos, 4, 32, net.config)).logits.dataSync()));
+      await withModel(join(dir, 'spatial'), async (m) => {
+        expect(m.net.config.policyReadout).toBe('spatial');
+        const got = Array.from(m.logitsBatch(videos));
+        got.forEach((v, i) => expect(v).toBeCloseTo(expected[i]!, 4));
+        // Step by step (early exit's path) gives the same last-step logits as the batch path.
+        const r = await m.classify({ data: data.video(0), frames: 4, width: 32, height: 32 });
+        expect(r.patches).toHaveLength(4);
+      });
+    } finally {
+      net.dispose();
+    }
+  });
+
   it('classifies frames, a tensor and a video file (ffmpeg) with label, top-k, patches, GFLOPs and timings', async () => {
     const frames = toyVideo(2, new Rng(5));
     const file = join(dir, 'clip.mp4');

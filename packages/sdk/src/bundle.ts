@@ -87,7 +87,8 @@ export function checkMeta(json: unknown, where: string): BundleMeta {
  */
 export async function loadBundleWith(meta: BundleMeta, where: string, handler: (folder: string) => tf.io.IOHandler | string, decoder?: VideoDecoder, expectMethod?: BundleMeta['method']): Promise<SaccadeModel> {
   if (expectMethod && meta.method !== expectMethod) throw new BundleError(where, `holds a ${meta.method} model, not ${expectMethod}`);
-  const needed = METHOD_MODELS[meta.method];
+  // AdaFocusV2's spatial policy readout has no recurrent part.
+  const needed = METHOD_MODELS[meta.method]?.filter((n) => !(n === 'policy_recurrent' && meta.method === 'adafocus_v2' && meta.config.policyReadout === 'spatial'));
   if (!needed) throw new BundleError(where, `saccade.json: unknown method ${JSON.stringify(meta.method)}`);
   const missing = needed.filter((n) => !(n in meta.models));
   if (missing.length > 0) throw new BundleError(where, `saccade.json: models lacks ${missing.join(', ')} (method ${meta.method})`);

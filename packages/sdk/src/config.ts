@@ -46,6 +46,13 @@ export const configSchema = z
      * resnet_small: 4 x 4 at glance 32) or the stage before it ('previous', twice as fine).
      */
     policyMap: z.enum(['last', 'previous']).default('last'),
+    /**
+     * AdaFocusV2: how the policy turns the map into a centre. 'dense' (the paper's): 1x1 conv + BN +
+     * tanh, flatten, linear, a GRU over the frames, linear + sigmoid. 'spatial': a 1x1 conv scores
+     * each cell (from the map and its standardised channel maximum), the centre is the soft-argmax
+     * of the scores; stateless, trained through the crop like 'dense'.
+     */
+    policyReadout: z.enum(['dense', 'spatial']).default('dense'),
     /** AdaFocus V1: discrete actions over a grid x grid set of patch positions (7 x 7 in the paper), or a Gaussian (continuous). */
     action: z.enum(['discrete', 'continuous']).default('discrete'),
     grid: z.number().int().min(2).max(64).default(7),
