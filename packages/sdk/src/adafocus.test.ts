@@ -36,6 +36,44 @@ describe('VideoNet', () => {
     });
   });
 
+  it("AdaFocusV2's ensemble prediction is the mean of the classifier's and the glance and focus heads' frame-averaged log-probabilities", () => {
+    withNet({ prediction: 'classifier' }, (plain) => {
+      withNet({ prediction: 'ensemble' }, (net) => {
+        tf.tidy(() => {
+          const x = frames();
+          const cls = plain.forward(x);
+          const got = net.forward(x);
+          // Same seed, same weights: the same centres; only the prediction differs.
+          expect(Array.from(got.centres!.dataSync())).toEqual(Array.from(cls.centres!.dataSync()));
+          const flat = tf.reshape(x, [8, 32, 32, 3]) as tf.Tensor4D;
+          const models = net.models();
+          const gl = (models['glance']!.apply(tf.avgPool(flat, 2, 2, 'valid')) as tf.Tensor[])[2]!;
+          const patches = tf.image.cropAndResize(flat, tf.tensor2d(Array.from(got.centres!.dataSync()).reduce<number[][]>((boxes, _, i, c) => {
+            if (i % 2 === 0) {
+              // cropPatches's corner parameter -> the box of its 16 px patch in a 32 px frame (whole pixels: the same values).
+              const top = c[i]! * 16, left = c[i + 1]! * 16;
+              boxes.push([top / 31, left / 31, (top + 15) / 31, (left + 15) / 31]);
+            }
+            return boxes;
+          }, [])), tf.range(0, 8, 1, 'int32'), [16, 16]);
+          const fl = (models['focus']!.apply(patches) as tf.Tensor[])[2]!;
+          const ls = (l: tf.Tensor) => tf.reshape(tf.logSoftmax(l as tf.Tensor2D), [2, 4, 3]).arraySync() as number[][][];
+          const [g, f, c] = [ls(gl), ls(fl), tf.logSoftmax(cls.logits).arraySync() as number[][][]];
+          const e = got.logits.arraySync();
+          for (let b = 0; b < 2; b++) {
+            for (let k = 0; k < 4; k++) {
+              for (let j = 0; j < 3; j++) {
+                let heads = 0;
+                for (let i = 0; i <= k; i++) heads += g[b]![i]![j]! + f[b]![i]![j]!;
+                expect(e[b]![k]![j]).toBeCloseTo((c[b]![k]![j]! + heads / (k + 1)) / 3, 3);
+              }
+            }
+          }
+        });
+      });
+    });
+  });
+
   it('AdaFocusV2 on decoded pixels (normalising only the glance input and the patches) gives what forward gives on normalised frames', () => {
     withNet({}, (net) => {
       const rng = new Rng(11);

@@ -175,6 +175,16 @@ function adaFocusV2(config: TrainConfig, classes: number, loaded?: Record<string
     const features = tf.reshape(tf.concat([gVec, f.vectors], 1), [b, t, gWidth + fWidth]) as tf.Tensor3D;
     return { logits: classifier.sequence(features, training), focusLogits: f.logits };
   };
+  const ensemble = config.prediction === 'ensemble';
+  /** The prediction after every step [B, T, classes] (config.prediction) from the branch and the glance head's logits. */
+  const predict = (r: { logits: tf.Tensor3D; focusLogits: tf.Tensor2D }, gLogits: tf.Tensor, b: number): tf.Tensor3D => {
+    if (!ensemble) return r.logits;
+    // The same operations in the same order as `step` (running sums of the heads), so that both
+    // paths give the same scores and early exit decides the same on either.
+    const heads = tf.reshape(tf.add(tf.logSoftmax(gLogits as tf.Tensor2D), tf.logSoftmax(r.focusLogits)), [b, t, classes]);
+    const average = tf.div(tf.cumsum(heads, 1), tf.range(1, t + 1).reshape([1, t, 1]));
+    return tf.div(tf.add(tf.logSoftmax(r.logits), average), 3) as tf.Tensor3D;
+  };
 
   return {
     config,
@@ -186,9 +196,9 @@ function adaFocusV2(config: TrainConfig, classes: number, loaded?: Record<string
       const b = frames.shape[0];
       const [logits, centres] = tf.tidy(() => {
         const x = tf.reshape(frames, [b * t, s, s, 3]) as tf.Tensor4D;
-        const [gMap, gVec] = glanceAll(x, training);
+        const [gMap, gVec, gLogits] = glanceAll(x, training);
         const c = centresFor(gMap!, b, training, opts.seed ?? seed);
-        return [focusBranch(x, gVec!, c, b, training).logits, c];
+        return [predict(focusBranch(x, gVec!, c, b, training), gLogits!, b), c];
       });
       return { logits: logits as tf.Tensor3D, centres: centres as tf.Tensor3D };
     },
@@ -197,9 +207,9 @@ function adaFocusV2(config: TrainConfig, classes: number, loaded?: Record<string
       const b = pixels.shape[0];
       const [logits, centres] = tf.tidy(() => {
         const x = tf.reshape(pixels, [b * t, s, s, 3]) as tf.Tensor4D;
-        const [gMap, gVec] = glanceAll(x, false, fromPixels);
+        const [gMap, gVec, gLogits] = glanceAll(x, false, fromPixels);
         const c = centresFor(gMap!, b, false, opts.seed ?? seed);
-        return [focusBranch(x, gVec!, c, b, false, fromPixels).logits, c];
+        return [predict(focusBranch(x, gVec!, c, b, false, fromPixels), gLogits!, b), c];
       });
       return { logits: logits as tf.Tensor3D, centres: centres as tf.Tensor3D };
     },
@@ -211,7 +221,8 @@ function adaFocusV2(config: TrainConfig, classes: number, loaded?: Record<string
         const ce = (logits: tf.Tensor) => tf.losses.softmaxCrossEntropy(targets, logits);
         const x = tf.reshape(frames, [b * t, s, s, 3]) as tf.Tensor4D;
         const [gMap, gVec, gLogits] = glanceAll(x, true);
-        const branchLoss = (centres: tf.Tensor3D) => {
+        const branchLoss = (centres: tf.Tensor3D, withClassifier = true) => {
+          if (!withClassifier) return ce(focusOn(focus, x, tf.reshape(centres, [b * t, 2]) as tf.Tensor2D, p, true).logits);
           const r = focusBranch(x, gVec!, centres, b, true);
           return tf.add(ce(tf.reshape(r.logits, [b * t, classes])), ce(r.focusLogits));
         };
@@ -219,7 +230,7 @@ function adaFocusV2(config: TrainConfig, classes: number, loaded?: Record<string
         const glanceLoss = ce(gLogits!);
         if (source !== 'policy') return tf.add(glanceLoss, branchLoss(centresFor(gMap!, b, true, stepSeed))) as tf.Scalar;
         const learned = branchLoss(centresFor(gMap!, b, true, stepSeed));
-        const random = branchLoss(tf.randomUniform([b, t, 2], 0, 1, 'float32', stepSeed) as tf.Tensor3D);
+        const random = branchLoss(tf.randomUniform([b, t, 2], 0, 1, 'float32', stepSeed) as tf.Tensor3D, config.randomBranch === 'all');
         return tf.add(glanceLoss, tf.div(tf.add(learned, random), 2)) as tf.Scalar;
       });
     },
@@ -233,7 +244,7 @@ function adaFocusV2(config: TrainConfig, classes: number, loaded?: Record<string
       const b = state.batch;
       const out = tf.tidy(() => {
         const frame = frameAt(state.video, k);
-        const [gMap, gVec] = glanceAll(frame, false);
+        const [gMap, gVec, gLogits] = glanceAll(frame, false);
         let centre: tf.Tensor2D;
         let policyState = state.tensors[0] as tf.Tensor2D;
         if (source === 'policy') {
@@ -243,10 +254,15 @@ function adaFocusV2(config: TrainConfig, classes: number, loaded?: Record<string
         } else if (source === 'random') centre = tf.randomUniform([b, 2], 0, 1, 'float32', (stepSeed ?? seed) * 1000 + k) as tf.Tensor2D;
         else centre = tf.fill([b, 2], 0.5) as tf.Tensor2D;
         const patch = cropPatches(frame, centre, p);
-        const [, fVec] = focus.apply(patch) as tf.Tensor[];
+        const [, fVec, fLogits] = focus.apply(patch) as tf.Tensor[];
         const z = classifier.embed(tf.concat([gVec!, fVec!], 1) as tf.Tensor2D);
         const running: tf.Tensor2D = k === 0 ? z : (tf.maximum(state.tensors[1]!, z) as tf.Tensor2D);
-        return { logits: classifier.head(k, running), centre, tensors: [policyState, running] };
+        const logits = classifier.head(k, running);
+        if (!ensemble) return { logits, centre, tensors: [policyState, running] };
+        // Running sums of the heads' log-probabilities (the ensemble averages them over the frames seen).
+        const heads = tf.add(tf.logSoftmax(gLogits as tf.Tensor2D), tf.logSoftmax(fLogits as tf.Tensor2D));
+        const sum = k === 0 ? heads : tf.add(state.tensors[2]!, heads);
+        return { logits: tf.div(tf.add(tf.logSoftmax(logits), tf.div(sum, k + 1)), 3) as tf.Tensor2D, centre, tensors: [policyState, running, sum] };
       });
       tf.dispose(state.tensors.filter((x) => !(out.tensors as tf.Tensor[]).includes(x)));
       return { logits: out.logits, centre: out.centre, frames: new Int32Array(b).fill(k), state: { ...state, step: k + 1, tensors: out.tensors } };
@@ -259,8 +275,9 @@ function adaFocusV2(config: TrainConfig, classes: number, loaded?: Record<string
     },
     gflopsPerStep() {
       const macs =
-        backboneMacs(glance, false) +
-        backboneMacs(focus, false) +
+        // The heads of the glance and focus networks run at inference only in the ensemble.
+        backboneMacs(glance, ensemble) +
+        backboneMacs(focus, ensemble) +
         (source === 'policy' ? denseMacs(policy.encoder) + (policy.kind === 'interp' ? denseMacs(policy.recurrent) : 0) : 0) +
         denseMacs(classifier.mlp) +
         denseMacs(classifier.heads) / t;

@@ -55,6 +55,16 @@ export function checkMeta(json: unknown, where: string): BundleMeta {
   if (!Array.isArray(m.classes) || m.classes.length < 2 || m.classes.some((c) => typeof c !== 'string')) throw new BundleError(where, 'saccade.json: classes must be a list of at least two names');
   if (!m.models || typeof m.models !== 'object') throw new BundleError(where, 'saccade.json: models is missing');
   try {
+    // Bundles written before policyReadout hold the dense (GRU) readout, whatever the default is now.
+    const raw = m.config as Record<string, unknown> | undefined;
+    // Likewise policyMap (the encoder's input shape decides it at load) and prediction: the classifier's.
+    if (raw && typeof raw === 'object') {
+      const legacy: Record<string, unknown> = {};
+      if (!('policyReadout' in raw)) legacy['policyReadout'] = 'dense';
+      if (!('policyMap' in raw)) legacy['policyMap'] = 'last';
+      if (!('prediction' in raw)) legacy['prediction'] = 'classifier';
+      m.config = { ...raw, ...legacy } as typeof m.config;
+    }
     m.config = parseConfig(m.config);
   } catch (error) {
     if (error instanceof ConfigError) throw new BundleError(where, `saccade.json: ${error.message}`);

@@ -45,14 +45,27 @@ export const configSchema = z
      * AdaFocusV2: which glance feature map the policy reads: the last ('last', stride 8 for
      * resnet_small: 4 x 4 at glance 32) or the stage before it ('previous', twice as fine).
      */
-    policyMap: z.enum(['last', 'previous']).default('last'),
+    policyMap: z.enum(['last', 'previous']).default('previous'),
     /**
      * AdaFocusV2: how the policy turns the map into a centre. 'dense' (the paper's): 1x1 conv + BN +
      * tanh, flatten, linear, a GRU over the frames, linear + sigmoid. 'spatial': a 1x1 conv scores
      * each cell (from the map and its standardised channel maximum), the centre is the soft-argmax
      * of the scores; stateless, trained through the crop like 'dense'.
      */
-    policyReadout: z.enum(['dense', 'spatial']).default('dense'),
+    policyReadout: z.enum(['dense', 'spatial']).default('spatial'),
+    /**
+     * AdaFocusV2's second, random-centre branch: 'all' (the paper's) trains the classifier and the
+     * focus head on it; 'focus' trains only the focus network's head on it, so that the classifier
+     * learns from the policy's patches alone.
+     */
+    randomBranch: z.enum(['all', 'focus']).default('all'),
+    /**
+     * AdaFocusV2's prediction after step k (inference only; training is the same): 'classifier'
+     * (the paper's: the step classifier's logits) or 'ensemble' (the mean of three log-probability
+     * vectors: the step classifier's, and the glance and focus heads' averaged over the frames seen,
+     * as TSN averages them). The heads are the auxiliary ones trained anyway.
+     */
+    prediction: z.enum(['classifier', 'ensemble']).default('ensemble'),
     /** AdaFocus V1: discrete actions over a grid x grid set of patch positions (7 x 7 in the paper), or a Gaussian (continuous). */
     action: z.enum(['discrete', 'continuous']).default('discrete'),
     grid: z.number().int().min(2).max(64).default(7),
