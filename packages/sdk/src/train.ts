@@ -249,7 +249,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       const ck = await options.checkpoints.load();
       if (ck) {
         // A later run may go on to more stages (V1 one stage at a time): stages may differ, nothing else.
-        const same = JSON.stringify({ ...ck.config, stages: 0 }) === JSON.stringify({ ...config, stages: 0 }) && ck.classes.join('\n') === classes.join('\n') && ck.config.stages <= config.stages;
+        // Checkpoints from before policyReadout / prediction / randomBranch were written with the dense readout, the classifier's prediction and both branches.
+        const written: Record<string, unknown> = Object.assign({ policyReadout: 'dense', prediction: 'classifier', randomBranch: 'all' }, ck.config);
+        const same = JSON.stringify({ ...written, stages: 0 }, Object.keys(config).sort()) === JSON.stringify({ ...config, stages: 0 }, Object.keys(config).sort()) && ck.classes.join('\n') === classes.join('\n') && ck.config.stages <= config.stages;
         if (!same) {
           tf.dispose([...Object.values(ck.weights), ...Object.values(ck.optimizer)]);
           throw new CheckpointError('checkpoint', 'was written by a run with another config or other classes; start a new run folder or pass the same config');
