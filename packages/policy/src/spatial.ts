@@ -114,8 +114,9 @@ export function wrapSpatialPolicy(encoder: tf.LayersModel, featureShape: readonl
     return tf.softmax(tf.reshape(scores, [n, h * w])) as tf.Tensor2D;
   };
   const centresOf = (maps: tf.Tensor4D, training: boolean): tf.Tensor2D => {
-    const position = tf.matMul(softWeights(maps, training), cells());
+    // A patch as large as the frame has one position.
     if (patchFraction >= 1) return tf.fill([maps.shape[0], 2], 0.5) as tf.Tensor2D;
+    const position = tf.matMul(softWeights(maps, training), cells());
     return tf.clipByValue(tf.div(tf.sub(position, patchFraction / 2), 1 - patchFraction), 0, 1) as tf.Tensor2D;
   };
   return {

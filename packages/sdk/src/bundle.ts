@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 
 import { createVideoNet, type VideoNet } from './adafocus.js';
-import { parseConfig } from './config.js';
+import { parseConfig, withLegacyValues } from './config.js';
 import { BundleError, ConfigError } from './errors.js';
 import { BUNDLE_FORMAT, BUNDLE_VERSION, decodeThresholds, SaccadeModel, type BundleMeta, type ExitBudget, type VideoDecoder } from './model.js';
 
@@ -55,16 +55,9 @@ export function checkMeta(json: unknown, where: string): BundleMeta {
   if (!Array.isArray(m.classes) || m.classes.length < 2 || m.classes.some((c) => typeof c !== 'string')) throw new BundleError(where, 'saccade.json: classes must be a list of at least two names');
   if (!m.models || typeof m.models !== 'object') throw new BundleError(where, 'saccade.json: models is missing');
   try {
-    // Bundles written before policyReadout hold the dense (GRU) readout, whatever the default is now.
-    const raw = m.config as Record<string, unknown> | undefined;
-    // Likewise policyMap (the encoder's input shape decides it at load) and prediction: the classifier's.
-    if (raw && typeof raw === 'object') {
-      const legacy: Record<string, unknown> = {};
-      if (!('policyReadout' in raw)) legacy['policyReadout'] = 'dense';
-      if (!('policyMap' in raw)) legacy['policyMap'] = 'last';
-      if (!('prediction' in raw)) legacy['prediction'] = 'classifier';
-      m.config = { ...raw, ...legacy } as typeof m.config;
-    }
+    // Bundles written before a field existed load as they were trained (a bundle's policy map is
+    // also read from its encoder's input shape).
+    m.config = withLegacyValues(m.config);
     m.config = parseConfig(m.config);
   } catch (error) {
     if (error instanceof ConfigError) throw new BundleError(where, `saccade.json: ${error.message}`);

@@ -128,6 +128,19 @@ export const configSchema = z
     }
   });
 
+/**
+ * Fields added after bundles and checkpoints were first written, with the value every earlier one
+ * was trained with (whatever the default is now): the policy's last map, the dense (GRU) readout,
+ * the classifier's prediction and both branches training the classifier.
+ */
+const LEGACY_VALUES: Record<string, unknown> = { policyMap: 'last', policyReadout: 'dense', prediction: 'classifier', randomBranch: 'all' };
+
+/** A stored config (saccade.json, a checkpoint) with the fields it predates set to their values then. */
+export function withLegacyValues<T>(stored: T): T {
+  if (!stored || typeof stored !== 'object') return stored;
+  return { ...LEGACY_VALUES, ...stored };
+}
+
 export type TrainConfig = z.output<typeof configSchema>;
 export type TrainConfigInput = z.input<typeof configSchema>;
 

@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { deriveSeed, Rng } from '@saccade/tensor';
 
 import { createVideoNet, type VideoNet } from './adafocus.js';
-import { parseConfig, trainingStages, type TrainConfig, type TrainConfigInput } from './config.js';
+import { parseConfig, trainingStages, withLegacyValues, type TrainConfig, type TrainConfigInput } from './config.js';
 import { normalise, type VideoDataset } from './dataset.js';
 import { CheckpointError, ConfigError, DatasetError } from './errors.js';
 import { cosineLr, PartOptimizer } from './optimizer.js';
@@ -249,8 +249,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       const ck = await options.checkpoints.load();
       if (ck) {
         // A later run may go on to more stages (V1 one stage at a time): stages may differ, nothing else.
-        // Checkpoints from before policyReadout / prediction / randomBranch were written with the dense readout, the classifier's prediction and both branches.
-        const written: Record<string, unknown> = Object.assign({ policyReadout: 'dense', prediction: 'classifier', randomBranch: 'all' }, ck.config);
+        // Checkpoints from before a field existed were trained with its value then (withLegacyValues).
+        const written = withLegacyValues(ck.config);
         const same = JSON.stringify({ ...written, stages: 0 }, Object.keys(config).sort()) === JSON.stringify({ ...config, stages: 0 }, Object.keys(config).sort()) && ck.classes.join('\n') === classes.join('\n') && ck.config.stages <= config.stages;
         if (!same) {
           tf.dispose([...Object.values(ck.weights), ...Object.values(ck.optimizer)]);
