@@ -198,7 +198,7 @@ export function buildProgram(): Command {
     .option('--out <dir>', 'output folder', 'runs/bench')
     .option('--data <dir>', 'dataset folder (built in OUT/data if missing)')
     .option('--quick', 'a smaller run: 1 seed, fewer videos and epochs')
-    .option('--seeds <n>', 'seeds of AdaFocus (V2, V1, V3) and the random/centre baselines', int('--seeds', 1))
+    .option('--seeds <n>', 'seeds of every method (AdaFocus and the baselines alike)', int('--seeds', 1))
     .option('--parallel <n>', 'training runs at a time (one core each)', int('--parallel', 1), 2)
     .option('--methods <list>', 'comma-separated subset of v2,v1,v3,random,centre,uniform,glance,v1-random (default: v2,random,centre,uniform,glance)')
     .option('--hidden <fraction>', 'when building the data: hide the item for this fraction of every video (temporal redundancy, for v3)', num('--hidden'))

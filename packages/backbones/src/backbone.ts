@@ -181,7 +181,14 @@ export function createBackbone(name: string, options: BackboneOptions = {}): Bac
   if (fh === null || fw === null || fh === undefined || fw === undefined || fh < 1 || fw < 1) {
     throw new BackboneOptionError(name, 'inputSize', `${h}x${w} is too small: the feature map (stride ${built.stride}) would be empty`);
   }
-  const vector = (resolved.pooling === 'max' ? tf.layers.globalMaxPooling2d({ name: 'max_pool' }) : tf.layers.globalAveragePooling2d({ name: 'avg_pool' })).apply(built.features) as Sym;
+  // Global max pooling as a max pool over the whole (fixed-size) map: the same output, but its
+  // gradient is tfjs's MaxPoolGrad kernel instead of the reduction's broadcast equality mask
+  // (2-3x faster on wasm for the focus network's 6 x 6 map).
+  const vector = (
+    resolved.pooling === 'max'
+      ? tf.layers.flatten({ name: 'max_pool' }).apply(tf.layers.maxPooling2d({ poolSize: [fh, fw], strides: [fh, fw], padding: 'valid', name: 'max_pool_window' }).apply(built.features))
+      : tf.layers.globalAveragePooling2d({ name: 'avg_pool' }).apply(built.features)
+  ) as Sym;
   const outputs: Sym[] = [built.features, vector];
   if (numClasses > 0) {
     let head = vector;

@@ -105,12 +105,16 @@ export function wrapSpatialPolicy(encoder: tf.LayersModel, featureShape: readonl
     return tf.tensor2d(pos, [h * w, 2]);
   };
   const softWeights = (maps: tf.Tensor4D, training: boolean): tf.Tensor2D => {
-    const x = stopGradient(maps);
-    const n = x.shape[0];
-    const sal = tf.max(x, 3, true);
-    const { mean, variance } = tf.moments(sal, [1, 2, 3], true);
-    const standard = tf.div(tf.sub(sal, mean), tf.sqrt(tf.add(variance, 1e-6)));
-    const scores = encoder.apply(tf.concat([x, standard], 3), { training }) as tf.Tensor;
+    const n = maps.shape[0];
+    // The map and its standardised channel maximum, computed off the gradient tape (the maps get
+    // no gradient, so their backward pass would be wasted work).
+    const input = stopGradient(maps, (x) => {
+      const sal = tf.max(x, 3, true);
+      const { mean, variance } = tf.moments(sal, [1, 2, 3], true);
+      const standard = tf.div(tf.sub(sal, mean), tf.sqrt(tf.add(variance, 1e-6)));
+      return tf.concat([x, standard], 3);
+    });
+    const scores = encoder.apply(input, { training }) as tf.Tensor;
     return tf.softmax(tf.reshape(scores, [n, h * w])) as tf.Tensor2D;
   };
   const centresOf = (maps: tf.Tensor4D, training: boolean): tf.Tensor2D => {
