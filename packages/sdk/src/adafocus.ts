@@ -22,7 +22,7 @@ import { createStepClassifier, wrapStepClassifier, type StepClassifier } from '.
 import { parseConfig, type TrainConfig, type TrainConfigInput } from './config.js';
 import { normalisationAffine } from './dataset.js';
 import { InputError } from './errors.js';
-import { backbone, backboneMacs, checkFrames, checkStep, denseMacs, downscale, focusOn, frameAt, frameTargets, glanceWithMap, previousStageShape } from './net_common.js';
+import { backbone, backboneMacs, channelAffine, checkFrames, checkStep, denseMacs, downscale, downscaleAffine, focusOn, frameAt, frameTargets, glanceWithMap, previousStageShape } from './net_common.js';
 import { createAdaFocusV1 } from './v1.js';
 import { createAdaFocusV3 } from './v3.js';
 
@@ -167,9 +167,10 @@ function adaFocusV2(config: TrainConfig, classes: number, loaded?: Record<string
   type Prepare = (x: tf.Tensor4D) => tf.Tensor4D;
   const normalised: Prepare = (x) => x;
   const affine = normalisationAffine(config);
-  const fromPixels: Prepare = (x) => tf.add(tf.mul(x, tf.tensor1d(affine.scale)), tf.tensor1d(affine.shift)) as tf.Tensor4D;
+  const fromPixels: Prepare = (x) => channelAffine(x, affine);
   /** Glance on all frames: [maps, vectors, logits]. */
-  const glanceAll = (x: tf.Tensor4D, training: boolean, prepare: Prepare = normalised) => glanceView.apply(prepare(downscale(x, s, g)), { training }) as tf.Tensor[];
+  const glanceAll = (x: tf.Tensor4D, training: boolean, prepare: Prepare = normalised) =>
+    glanceView.apply(prepare === fromPixels ? downscaleAffine(x, s, g, affine) : prepare(downscale(x, s, g)), { training }) as tf.Tensor[];
   const focusBranch = (x: tf.Tensor4D, gVec: tf.Tensor, centres: tf.Tensor3D, b: number, training: boolean, prepare: Prepare = normalised) => {
     const f = focusOn(focus, x, tf.reshape(centres, [b * t, 2]) as tf.Tensor2D, p, training, prepare);
     const features = tf.reshape(tf.concat([gVec, f.vectors], 1), [b, t, gWidth + fWidth]) as tf.Tensor3D;

@@ -49,6 +49,25 @@ export function downscale(x: tf.Tensor4D, from: number, to: number): tf.Tensor4D
   return from % to === 0 ? tf.avgPool(x, from / to, from / to, 'valid') : (tf.image.resizeBilinear(x, [to, to], true) as tf.Tensor4D);
 }
 
+/**
+ * Frames [N, S, S, 3] of pixel values to the glance size, normalised per channel (x * scale + shift):
+ * with S a multiple of the glance size, one depthwise convolution whose 4-D kernel averages the
+ * block and scales it, plus the shift as its bias (one kernel instead of a pooling and two
+ * broadcast arithmetic kernels, the slowest of which cost as much as a convolution layer on wasm).
+ * Equal to downscale followed by the affine map up to float rounding.
+ */
+export function downscaleAffine(x: tf.Tensor4D, from: number, to: number, affine: { scale: number[]; shift: number[] }): tf.Tensor4D {
+  if (from % to !== 0) return channelAffine(downscale(x, from, to), affine);
+  const k = from / to;
+  const filter = tf.tensor4d(Array.from({ length: k * k }, () => affine.scale.map((v) => v / (k * k))).flat(), [k, k, 3, 1]);
+  return tf.fused.depthwiseConv2d({ x, filter, strides: k, pad: 'valid', bias: tf.tensor1d(affine.shift) });
+}
+
+/** x * scale + shift per channel of [N, H, W, 3], as one 1x1 depthwise convolution with bias. */
+export function channelAffine(x: tf.Tensor4D, affine: { scale: number[]; shift: number[] }): tf.Tensor4D {
+  return tf.fused.depthwiseConv2d({ x, filter: tf.tensor4d(affine.scale, [1, 1, 3, 1]), strides: 1, pad: 'valid', bias: tf.tensor1d(affine.shift) });
+}
+
 /** Per-frame one-hot labels [B*t, classes]. */
 export function frameTargets(labels: tf.Tensor1D, t: number, classes: number): tf.Tensor2D {
   const b = labels.shape[0];
