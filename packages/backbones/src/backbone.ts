@@ -183,7 +183,7 @@ export function createBackbone(name: string, options: BackboneOptions = {}): Bac
   }
   // Global max pooling as a max pool over the whole (fixed-size) map: the same output, but its
   // gradient is tfjs's MaxPoolGrad kernel instead of the reduction's broadcast equality mask
-  // (2-3x faster on wasm for the focus network's 6 x 6 map).
+  // (82 against 212 ms forward + backward for 128 maps of 6 x 6 x 64 on wasm).
   const vector = (
     resolved.pooling === 'max'
       ? tf.layers.flatten({ name: 'max_pool' }).apply(tf.layers.maxPooling2d({ poolSize: [fh, fw], strides: [fh, fw], padding: 'valid', name: 'max_pool_window' }).apply(built.features))
