@@ -148,7 +148,6 @@ function childTrain(spec: RunSpec, o: BenchOptions & { signal: AbortSignal }, da
   });
 }
 
-
 export async function runBench(o: BenchOptions): Promise<BenchReport> {
   const out = resolve(o.out);
   await mkdir(out, { recursive: true });
