@@ -13,7 +13,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { Rng, stopGradient } from '@saccade/tensor';
 
-import { PolicyOptionError } from './errors.js';
+import { checkMaps, PolicyOptionError } from './errors.js';
 import { dense, gruCell, gruRunner } from './gru.js';
 
 type Sym = tf.SymbolicTensor;
@@ -90,13 +90,6 @@ export function buildInterpModels(options: InterpPolicyOptions): { encoder: tf.L
   const centres = dense(2, rng, 'policy_head', 'sigmoid').apply(hNew) as Sym;
   const recurrent = tf.model({ inputs: [x, hPrev], outputs: [centres, hNew], name: `${prefix}_recurrent` });
   return { encoder, recurrent, hidden };
-}
-
-function checkMaps(maps: tf.Tensor, rank: number, featureShape: readonly number[], what: string): void {
-  const tail = maps.shape.slice(rank - 3);
-  if (maps.rank !== rank || tail.some((d, i) => d !== featureShape[i])) {
-    throw new PolicyOptionError(what, `expects feature maps [${rank === 5 ? 'B, T, ' : 'B, '}${featureShape.join(', ')}], got [${maps.shape}]`);
-  }
 }
 
 export function createInterpPolicy(options: InterpPolicyOptions): InterpPolicy {

@@ -16,7 +16,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { Rng, stopGradient } from '@saccade/tensor';
 
-import { PolicyOptionError } from './errors.js';
+import { checkMaps, PolicyOptionError } from './errors.js';
 import { dense, gruCell, gruRunner } from './gru.js';
 
 type Sym = tf.SymbolicTensor;
@@ -140,13 +140,6 @@ const LOG_SQRT_2PI = 0.5 * Math.log(2 * Math.PI);
 /** Log-density of a diagonal Gaussian with fixed std, summed over the last axis. */
 function gaussianLogProb(x: tf.Tensor, mean: tf.Tensor, std: number): tf.Tensor {
   return tf.tidy(() => tf.sum(tf.sub(tf.mul(tf.square(tf.sub(x, mean)), -0.5 / (std * std)), Math.log(std) + LOG_SQRT_2PI), -1));
-}
-
-function checkMaps(maps: tf.Tensor, rank: number, featureShape: readonly number[], what: string): void {
-  const tail = maps.shape.slice(rank - 3);
-  if (maps.rank !== rank || tail.some((d, i) => d !== featureShape[i])) {
-    throw new PolicyOptionError(what, `expects feature maps [${rank === 5 ? 'B, T, ' : 'B, '}${featureShape.join(', ')}], got [${maps.shape}]`);
-  }
 }
 
 /** An RlPolicy around already-built (or loaded) encoder and recurrent models. */

@@ -18,7 +18,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { Rng, stopGradient } from '@saccade/tensor';
 
-import { PolicyOptionError } from './errors.js';
+import { checkMaps, PolicyOptionError } from './errors.js';
 import type { PolicyStep } from './interp.js';
 
 export interface SpatialPolicyOptions {
@@ -92,12 +92,7 @@ export function wrapSpatialPolicy(encoder: tf.LayersModel, featureShape: readonl
   const [h, w, c] = featureShape;
   const expected = encoder.inputs[0]!.shape.slice(1);
   if (expected.join() !== [h, w, c + 1].join()) throw new PolicyOptionError('encoder', `expects input [${expected.join(', ')}], the feature maps need [${h}, ${w}, ${c + 1}]`);
-  const check = (maps: tf.Tensor, rank: number, what: string) => {
-    const tail = maps.shape.slice(rank - 3);
-    if (maps.rank !== rank || tail.some((d, i) => d !== featureShape[i])) {
-      throw new PolicyOptionError(what, `expects feature maps [${rank === 5 ? 'B, T, ' : 'B, '}${featureShape.join(', ')}], got [${maps.shape}]`);
-    }
-  };
+  const check = (maps: tf.Tensor, rank: number, what: string) => checkMaps(maps, rank, featureShape, what);
   // Cell centres as fractions of the frame, [h * w, 2] (y, x).
   const cells = (): tf.Tensor2D => {
     const pos: number[] = [];

@@ -95,9 +95,11 @@ describe('bundles', () => {
         expect(m.net.config.policyReadout).toBe('spatial');
         const got = Array.from(m.logitsBatch(videos));
         got.forEach((v, i) => expect(v).toBeCloseTo(expected[i]!, 4));
-        // Step by step (early exit's path) gives the same last-step logits as the batch path.
+        // Step by step (early exit's path): one patch per step, and the batch path's last-step label.
         const r = await m.classify({ data: data.video(0), frames: 4, width: 32, height: 32 });
         expect(r.patches).toHaveLength(4);
+        const last = expected.slice(3 * classes.length, 4 * classes.length);
+        expect(r.index).toBe(last.indexOf(Math.max(...last)));
       });
     } finally {
       net.dispose();
