@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { countFlops } from '@saccade/backbones';
-import { Rng } from '@saccade/tensor';
+import { cropPatches, Rng } from '@saccade/tensor';
 import { describe, expect, it } from 'vitest';
 
 import { TOY } from '../test/toy.js';
@@ -137,6 +137,28 @@ describe('VideoNet', () => {
       opt.dispose();
       tf.dispose([x, y]);
     });
+  });
+
+  it("randomBranch 'none' (the default): the loss is the glance head's CE plus the policy branch's (step classifier, focus head); 'all' averages in a random-centre branch", () => {
+    const x = frames();
+    const y = tf.tensor1d([0, 2], 'int32');
+    const expected = withNet({ prediction: 'classifier' }, (net) =>
+      tf.tidy(() => {
+        // Training mode throughout (batch statistics), as the loss runs.
+        const r = net.forward(x, { training: true });
+        const flat = tf.reshape(x, [8, 32, 32, 3]) as tf.Tensor4D;
+        const m = net.models();
+        const gl = (m['glance']!.apply(tf.avgPool(flat, 2, 2, 'valid'), { training: true }) as tf.Tensor[])[2]!;
+        const fl = (m['focus']!.apply(cropPatches(flat, tf.reshape(r.centres!, [8, 2]) as tf.Tensor2D, 16), { training: true }) as tf.Tensor[])[2]!;
+        const targets = tf.oneHot(tf.tensor1d([0, 0, 0, 0, 2, 2, 2, 2], 'int32'), 3);
+        const ce = (l: tf.Tensor) => tf.losses.softmaxCrossEntropy(targets, l).dataSync()[0]!;
+        return ce(gl) + ce(tf.reshape(r.logits, [8, 3])) + ce(fl);
+      }),
+    );
+    const loss = (config: object) => withNet(config, (net) => tf.tidy(() => net.loss(x, y, 5).dataSync()[0]!));
+    expect(loss({})).toBeCloseTo(expected, 4);
+    expect(Math.abs(loss({ randomBranch: 'all' }) - expected)).toBeGreaterThan(1e-3);
+    tf.dispose([x, y]);
   });
 
   it('counts GFLOPs per step from the sub-networks; AdaFocus costs less than the uniform baseline', () => {

@@ -231,6 +231,7 @@ function adaFocusV2(config: TrainConfig, classes: number, loaded?: Record<string
         const glanceLoss = ce(gLogits!);
         if (source !== 'policy') return tf.add(glanceLoss, branchLoss(centresFor(gMap!, b, true, stepSeed))) as tf.Scalar;
         const learned = branchLoss(centresFor(gMap!, b, true, stepSeed));
+        if (config.randomBranch === 'none') return tf.add(glanceLoss, learned) as tf.Scalar;
         const random = branchLoss(tf.randomUniform([b, t, 2], 0, 1, 'float32', stepSeed) as tf.Tensor3D, config.randomBranch === 'all');
         return tf.add(glanceLoss, tf.div(tf.add(learned, random), 2)) as tf.Scalar;
       });
