@@ -103,9 +103,10 @@ export const configSchema = z
     weightDecay: z.number().min(0).max(1).default(1e-4),
     /**
      * Per-part learning-rate multipliers (the AdaFocusV2 paper's: policy x0.1, glance x0.5, focus x1,
-     * classifier x5). lrFocus defaults to 0.2 for AdaFocusV2 (the pretrained focus network forgets
-     * less of what it knows; chosen on training videos held out from training) and to 1 for every
-     * other method (the uniform baseline's whole network is its 'focus' part).
+     * classifier x5). lrFocus defaults to 0.2 for AdaFocusV2 from pretrained backbones (the
+     * pretrained focus network forgets less of what it knows; chosen on training videos held out
+     * from training) and to 1 otherwise: from scratch, and for every other method (the uniform
+     * baseline's whole network is its 'focus' part).
      */
     lrPolicy: multiplier.default(0.1),
     lrGlance: multiplier.default(0.5),
@@ -151,13 +152,13 @@ export function withLegacyValues<T>(stored: T): T {
 export type TrainConfig = Omit<z.output<typeof configSchema>, 'lrFocus'> & { lrFocus: number };
 export type TrainConfigInput = z.input<typeof configSchema>;
 
-/** lrFocus's default, which depends on the method (see the field). */
-export const defaultLrFocus = (method: Method): number => (method === 'adafocus_v2' ? 0.2 : 1);
+/** lrFocus's default, which depends on the method and on pretrained (see the field). */
+const defaultLrFocus = (c: { method: Method; pretrained: boolean }): number => (c.method === 'adafocus_v2' && c.pretrained ? 0.2 : 1);
 
 /** Validate and fill defaults; throws ConfigError naming the first bad field. */
 export function parseConfig(input: unknown): TrainConfig {
   const r = configSchema.safeParse(input ?? {});
-  if (r.success) return { ...r.data, lrFocus: r.data.lrFocus ?? defaultLrFocus(r.data.method) };
+  if (r.success) return { ...r.data, lrFocus: r.data.lrFocus ?? defaultLrFocus(r.data) };
   const issue = r.error.issues[0]!;
   if (issue.code === 'unrecognized_keys') throw new ConfigError(issue.keys[0]!, `unknown field (known: ${Object.keys(configSchema.shape).join(', ')})`);
   const field = issue.path.map(String).join('.') || '(root)';

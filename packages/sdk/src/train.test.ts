@@ -32,8 +32,8 @@ describe('config', () => {
     const c = parseConfig({});
     expect([c.frames, c.frameSize, c.glanceSize, c.patchSize, c.method, c.patches]).toEqual([16, 128, 32, 48, 'adafocus_v2', 'policy']);
     expect([c.lrPolicy, c.lrGlance, c.lrFocus, c.lrClassifier]).toEqual([0.1, 0.5, 0.2, 5]);
-    // lrFocus's default depends on the method; a given value wins; a parsed config parses to itself.
-    expect([parseConfig({ method: 'uniform' }).lrFocus, parseConfig({ method: 'adafocus_v1' }).lrFocus, parseConfig({ lrFocus: 1 }).lrFocus]).toEqual([1, 1, 1]);
+    // lrFocus's default depends on the method and on pretrained; a given value wins; a parsed config parses to itself.
+    expect([parseConfig({ method: 'uniform' }), parseConfig({ method: 'adafocus_v1' }), parseConfig({ pretrained: false }), parseConfig({ lrFocus: 1 })].map((x) => x.lrFocus)).toEqual([1, 1, 1, 1]);
     expect(parseConfig(parseConfig({ method: 'uniform' }))).toEqual(parseConfig({ method: 'uniform' }));
     expect(() => parseConfig({ lrFocus: -1 })).toThrow(/config.lrFocus:/);
     expect(() => parseConfig({ learningRate: 0.1 })).toThrow(ConfigError);
