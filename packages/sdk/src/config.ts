@@ -58,7 +58,8 @@ export const configSchema = z
      * focus head on it; 'focus' trains only the focus network's head on it, so that the classifier
      * learns from the policy's patches alone; 'none' (the default) drops the branch: every part
      * learns from the policy's patches only (the spatial readout starts on the item, so the branch's
-     * exploration is not needed, and it costs a third of a training step).
+     * exploration is not needed, and it costs a third of a training step). With the paper's 'dense'
+     * readout, which starts anywhere, the paper's 'all' is the one to set.
      */
     randomBranch: z.enum(['all', 'focus', 'none']).default('none'),
     /**
@@ -106,7 +107,8 @@ export const configSchema = z
      * classifier x5). lrFocus defaults to 0.2 for AdaFocusV2 from pretrained backbones (the
      * pretrained focus network forgets less of what it knows; chosen on training videos held out
      * from training) and to 1 otherwise: from scratch, and for every other method (the uniform
-     * baseline's whole network is its 'focus' part).
+     * baseline's whole network is its 'focus' part). parseConfig fills it; the bare schema leaves
+     * it undefined when it is not given.
      */
     lrPolicy: multiplier.default(0.1),
     lrGlance: multiplier.default(0.5),
