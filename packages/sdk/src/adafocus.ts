@@ -163,16 +163,19 @@ function adaFocusV2(config: TrainConfig, classes: number, loaded?: Record<string
     if (source === 'random') return tf.randomUniform([b, t, 2], 0, 1, 'float32', seedArg) as tf.Tensor3D;
     return tf.fill([b, t, 2], 0.5) as tf.Tensor3D;
   };
-  /** Frames normalised already (identity) or, for forwardPixels, 0-255 values normalised here. */
-  type Prepare = (x: tf.Tensor4D) => tf.Tensor4D;
-  const normalised: Prepare = (x) => x;
+  /**
+   * What the two networks read from full-resolution frames: the glance input (downscaled) and the
+   * patches. Frames normalised already, or (forwardPixels) 0-255 values normalised here, fused
+   * into the downscale for the glance.
+   */
+  type Inputs = { glance: (x: tf.Tensor4D) => tf.Tensor4D; patches: (x: tf.Tensor4D) => tf.Tensor4D };
+  const normalised: Inputs = { glance: (x) => downscale(x, s, g), patches: (x) => x };
   const affine = normalisationAffine(config);
-  const fromPixels: Prepare = (x) => channelAffine(x, affine);
+  const fromPixels: Inputs = { glance: (x) => downscaleAffine(x, s, g, affine), patches: (x) => channelAffine(x, affine) };
   /** Glance on all frames: [maps, vectors, logits]. */
-  const glanceAll = (x: tf.Tensor4D, training: boolean, prepare: Prepare = normalised) =>
-    glanceView.apply(prepare === fromPixels ? downscaleAffine(x, s, g, affine) : prepare(downscale(x, s, g)), { training }) as tf.Tensor[];
-  const focusBranch = (x: tf.Tensor4D, gVec: tf.Tensor, centres: tf.Tensor3D, b: number, training: boolean, prepare: Prepare = normalised) => {
-    const f = focusOn(focus, x, tf.reshape(centres, [b * t, 2]) as tf.Tensor2D, p, training, prepare);
+  const glanceAll = (x: tf.Tensor4D, training: boolean, inputs: Inputs = normalised) => glanceView.apply(inputs.glance(x), { training }) as tf.Tensor[];
+  const focusBranch = (x: tf.Tensor4D, gVec: tf.Tensor, centres: tf.Tensor3D, b: number, training: boolean, inputs: Inputs = normalised) => {
+    const f = focusOn(focus, x, tf.reshape(centres, [b * t, 2]) as tf.Tensor2D, p, training, inputs.patches);
     const features = tf.reshape(tf.concat([gVec, f.vectors], 1), [b, t, gWidth + fWidth]) as tf.Tensor3D;
     return { logits: classifier.sequence(features, training), focusLogits: f.logits };
   };
