@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { countFlops } from '@saccade/backbones';
-import { cropPatches, Rng } from '@saccade/tensor';
+import { ByteImages, cropPatches, Rng } from '@saccade/tensor';
 import { describe, expect, it } from 'vitest';
 
 import { TOY } from '../test/toy.js';
@@ -74,18 +74,31 @@ describe('VideoNet', () => {
     });
   });
 
-  it('AdaFocusV2 on decoded pixels (normalising only the glance input and the patches) gives what forward gives on normalised frames', () => {
-    withNet({}, (net) => {
-      const rng = new Rng(11);
-      const videos = [0, 1].map(() => Uint8Array.from({ length: 4 * 32 * 32 * 3 }, () => rng.int(0, 256)));
-      tf.tidy(() => {
-        const a = net.forward(normalise(videos, 4, 32, net.config));
-        const b = net.forwardPixels!(rawPixels(videos, 4, 32));
-        expect(tf.max(tf.abs(tf.sub(a.logits, b.logits))).dataSync()[0]).toBeLessThan(1e-4);
-        expect(tf.max(tf.abs(tf.sub(a.centres!, b.centres!))).dataSync()[0]).toBeLessThan(1e-5);
+  for (const [name, config] of [
+    ['AdaFocusV2', {}],
+    ['AdaFocusV2 (random patches)', { patches: 'random' }],
+    ['uniform baseline', { method: 'uniform' }],
+    ['glance baseline', { method: 'glance' }],
+    ['glance baseline, a size that does not divide the frame', { method: 'glance', glanceSize: 12 }],
+  ] as const) {
+    it(`${name} on decoded pixels (packed bytes and 0-255 floats) gives what forward gives on normalised frames`, () => {
+      withNet(config, (net) => {
+        const rng = new Rng(11);
+        const videos = [0, 1].map(() => Uint8Array.from({ length: 4 * 32 * 32 * 3 }, () => rng.int(0, 256)));
+        tf.tidy(() => {
+          const a = net.forward(normalise(videos, 4, 32, net.config), { seed: 5 });
+          const packed = rawPixels(videos, 4, 32);
+          expect(packed.packed).toBe(true);
+          for (const pixels of [packed, ByteImages.from(videos, [8, 32, 32, 3], { pack: false })]) {
+            const b = net.forwardPixels!(pixels, { seed: 5 });
+            expect(tf.max(tf.abs(tf.sub(a.logits, b.logits))).dataSync()[0]).toBeLessThan(1e-4);
+            if (a.centres) expect(tf.max(tf.abs(tf.sub(a.centres, b.centres!))).dataSync()[0]).toBeLessThan(1e-5);
+          }
+          expect(() => net.forwardPixels!(ByteImages.from(videos, [4, 32, 64, 3]))).toThrow(/expected \[B \* 4, 32, 32, 3\] pixels, got \[4,32,64,3\]/);
+        });
       });
     });
-  });
+  }
 
   for (const [name, config] of [
     ['AdaFocusV2 (policy)', {}],

@@ -16,13 +16,13 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { createInterpPolicy, createSpatialPolicy, wrapInterpPolicy, wrapSpatialPolicy, type InterpPolicy, type SpatialPolicy } from '@saccade/policy';
-import { cropPatches } from '@saccade/tensor';
+import { cropPatches, type ByteImages } from '@saccade/tensor';
 
 import { createStepClassifier, wrapStepClassifier, type StepClassifier } from './classifier.js';
 import { parseConfig, type TrainConfig, type TrainConfigInput } from './config.js';
 import { normalisationAffine } from './dataset.js';
 import { InputError } from './errors.js';
-import { backbone, backboneMacs, channelAffine, checkFrames, checkStep, denseMacs, downscale, downscaleAffine, focusOn, frameAt, frameTargets, glanceWithMap, previousStageShape } from './net_common.js';
+import { backbone, backboneMacs, checkFrames, checkPixels, checkStep, denseMacs, downscale, frameAt, frameTargets, glanceWithMap, pixelsAt, previousStageShape } from './net_common.js';
 import { createAdaFocusV1 } from './v1.js';
 import { createAdaFocusV3 } from './v3.js';
 
@@ -70,13 +70,14 @@ export interface VideoNet {
   /** frames [B, T, S, S, 3], normalised. */
   forward(frames: tf.Tensor5D, options?: { training?: boolean; seed?: number }): ForwardResult;
   /**
-   * Inference on pixel values as decoded (0-255, not normalised), for networks that touch only
-   * part of the pixels (AdaFocusV2: the downscaled glance input and the patches), which normalise
-   * just those (the normalisation is affine and both the average pooling and the bilinear crop are
-   * convex combinations, so the result is forward's up to float rounding). Absent: normalise and
-   * call forward.
+   * Inference on the frames as decoded (`rawPixels`: [B * T, S, S, 3] bytes, not normalised), for
+   * networks that read the pixels through a downscale or a crop (AdaFocusV2 and its random and
+   * centre baselines: the glance input and the patches; the glance and uniform baselines), which
+   * read and normalise just those (the normalisation is affine and both the block average and the
+   * bilinear crop are convex combinations, so the result is forward's up to float rounding).
+   * Absent: normalise and call forward.
    */
-  forwardPixels?(pixels: tf.Tensor5D, options?: { seed?: number }): ForwardResult;
+  forwardPixels?(pixels: ByteImages, options?: { seed?: number }): ForwardResult;
   /**
    * The training loss of a training stage (0-based; AdaFocus V1 trains in three, the others in one):
    * AdaFocusV2's one-stage loss, V1's stage losses, V3's loss with its proxies, the baselines'
@@ -165,17 +166,22 @@ function adaFocusV2(config: TrainConfig, classes: number, loaded?: Record<string
   };
   /**
    * What the two networks read from full-resolution frames: the glance input (downscaled) and the
-   * patches. Frames normalised already, or (forwardPixels) 0-255 values normalised here, fused
-   * into the downscale for the glance.
+   * patches at centres [B * T, 2]. From frames normalised already, or (forwardPixels) from the
+   * decoded bytes, of which only these are read and normalised.
    */
-  type Inputs = { glance: (x: tf.Tensor4D) => tf.Tensor4D; patches: (x: tf.Tensor4D) => tf.Tensor4D };
-  const normalised: Inputs = { glance: (x) => downscale(x, s, g), patches: (x) => x };
+  type Inputs = { glance: () => tf.Tensor4D; patches: (centres: tf.Tensor2D) => tf.Tensor4D };
+  const normalised = (x: tf.Tensor4D): Inputs => ({ glance: () => downscale(x, s, g), patches: (c) => cropPatches(x, c, p, { frameGradient: false }) });
   const affine = normalisationAffine(config);
-  const fromPixels: Inputs = { glance: (x) => downscaleAffine(x, s, g, affine), patches: (x) => channelAffine(x, affine) };
+  const fromPixels = (px: ByteImages): Inputs => ({ glance: () => pixelsAt(px, g, affine), patches: (c) => px.crop(c, p, affine) });
   /** Glance on all frames: [maps, vectors, logits]. */
-  const glanceAll = (x: tf.Tensor4D, training: boolean, inputs: Inputs = normalised) => glanceView.apply(inputs.glance(x), { training }) as tf.Tensor[];
-  const focusBranch = (x: tf.Tensor4D, gVec: tf.Tensor, centres: tf.Tensor3D, b: number, training: boolean, inputs: Inputs = normalised) => {
-    const f = focusOn(focus, x, tf.reshape(centres, [b * t, 2]) as tf.Tensor2D, p, training, inputs.patches);
+  const glanceAll = (inputs: Inputs, training: boolean) => glanceView.apply(inputs.glance(), { training }) as tf.Tensor[];
+  /** The focus network on the patches at centres [B, T, 2]: [vectors, per-frame head logits]. */
+  const focusAt = (inputs: Inputs, centres: tf.Tensor3D, b: number, training: boolean) => {
+    const [, vectors, logits] = focus.apply(inputs.patches(tf.reshape(centres, [b * t, 2]) as tf.Tensor2D), { training }) as tf.Tensor2D[];
+    return { vectors: vectors!, logits: logits! };
+  };
+  const focusBranch = (inputs: Inputs, gVec: tf.Tensor, centres: tf.Tensor3D, b: number, training: boolean) => {
+    const f = focusAt(inputs, centres, b, training);
     const features = tf.reshape(tf.concat([gVec, f.vectors], 1), [b, t, gWidth + fWidth]) as tf.Tensor3D;
     return { logits: classifier.sequence(features, training), focusLogits: f.logits };
   };
@@ -199,21 +205,20 @@ function adaFocusV2(config: TrainConfig, classes: number, loaded?: Record<string
       const training = opts.training ?? false;
       const b = frames.shape[0];
       const [logits, centres] = tf.tidy(() => {
-        const x = tf.reshape(frames, [b * t, s, s, 3]) as tf.Tensor4D;
-        const [gMap, gVec, gLogits] = glanceAll(x, training);
+        const inputs = normalised(tf.reshape(frames, [b * t, s, s, 3]) as tf.Tensor4D);
+        const [gMap, gVec, gLogits] = glanceAll(inputs, training);
         const c = centresFor(gMap!, b, training, opts.seed ?? seed);
-        return [predict(focusBranch(x, gVec!, c, b, training), gLogits!, b), c];
+        return [predict(focusBranch(inputs, gVec!, c, b, training), gLogits!, b), c];
       });
       return { logits: logits as tf.Tensor3D, centres: centres as tf.Tensor3D };
     },
     forwardPixels(pixels, opts = {}) {
-      checkFrames(pixels, config, 5);
-      const b = pixels.shape[0];
+      const b = checkPixels(pixels, config);
       const [logits, centres] = tf.tidy(() => {
-        const x = tf.reshape(pixels, [b * t, s, s, 3]) as tf.Tensor4D;
-        const [gMap, gVec, gLogits] = glanceAll(x, false, fromPixels);
+        const inputs = fromPixels(pixels);
+        const [gMap, gVec, gLogits] = glanceAll(inputs, false);
         const c = centresFor(gMap!, b, false, opts.seed ?? seed);
-        return [predict(focusBranch(x, gVec!, c, b, false, fromPixels), gLogits!, b), c];
+        return [predict(focusBranch(inputs, gVec!, c, b, false), gLogits!, b), c];
       });
       return { logits: logits as tf.Tensor3D, centres: centres as tf.Tensor3D };
     },
@@ -223,11 +228,11 @@ function adaFocusV2(config: TrainConfig, classes: number, loaded?: Record<string
         const b = frames.shape[0];
         const targets = frameTargets(labels, t, classes);
         const ce = (logits: tf.Tensor) => tf.losses.softmaxCrossEntropy(targets, logits);
-        const x = tf.reshape(frames, [b * t, s, s, 3]) as tf.Tensor4D;
-        const [gMap, gVec, gLogits] = glanceAll(x, true);
+        const inputs = normalised(tf.reshape(frames, [b * t, s, s, 3]) as tf.Tensor4D);
+        const [gMap, gVec, gLogits] = glanceAll(inputs, true);
         const branchLoss = (centres: tf.Tensor3D, withClassifier = true) => {
-          if (!withClassifier) return ce(focusOn(focus, x, tf.reshape(centres, [b * t, 2]) as tf.Tensor2D, p, true).logits);
-          const r = focusBranch(x, gVec!, centres, b, true);
+          if (!withClassifier) return ce(focusAt(inputs, centres, b, true).logits);
+          const r = focusBranch(inputs, gVec!, centres, b, true);
           return tf.add(ce(tf.reshape(r.logits, [b * t, classes])), ce(r.focusLogits));
         };
         // The glance head's loss is the same in both branches, so it is counted once.
@@ -249,7 +254,7 @@ function adaFocusV2(config: TrainConfig, classes: number, loaded?: Record<string
       const b = state.batch;
       const out = tf.tidy(() => {
         const frame = frameAt(state.video, k);
-        const [gMap, gVec, gLogits] = glanceAll(frame, false);
+        const [gMap, gVec, gLogits] = glanceAll(normalised(frame), false);
         let centre: tf.Tensor2D;
         let policyState = state.tensors[0] as tf.Tensor2D;
         if (source === 'policy') {
@@ -307,6 +312,10 @@ function frameBaseline(config: TrainConfig, classes: number, loaded?: Record<str
       ? backbone(config.focusBackbone, config.focusWidth, s, classes, seed + 2, 'frames', config.pooling).model
       : backbone(config.glanceBackbone, config.glanceWidth, config.glanceSize, classes, seed + 1, 'frames', config.pooling).model;
   const logitsOf = (x: tf.Tensor4D, training: boolean) => (net.apply(downscale(x, s, size), { training }) as tf.Tensor[])[2]!;
+  const affine = normalisationAffine(config);
+  /** Per-frame logits [B * T, classes] -> the average of the frames seen so far after each step (TSN consensus). */
+  const consensus = (perFrame: tf.Tensor, b: number) =>
+    tf.div(tf.cumsum(tf.reshape(perFrame, [b, t, classes]), 1), tf.range(1, t + 1).reshape([1, t, 1])) as tf.Tensor3D;
   return {
     config,
     classes,
@@ -314,12 +323,13 @@ function frameBaseline(config: TrainConfig, classes: number, loaded?: Record<str
     forward(frames, opts = {}) {
       checkFrames(frames, config, 5);
       const b = frames.shape[0];
-      const logits = tf.tidy(() => {
-        const perFrame = tf.reshape(logitsOf(tf.reshape(frames, [b * t, s, s, 3]) as tf.Tensor4D, opts.training ?? false), [b, t, classes]);
-        // Average of the frames seen so far (TSN consensus after each step).
-        const steps = tf.range(1, t + 1).reshape([1, t, 1]);
-        return tf.div(tf.cumsum(perFrame, 1), steps) as tf.Tensor3D;
-      });
+      const logits = tf.tidy(() => consensus(logitsOf(tf.reshape(frames, [b * t, s, s, 3]) as tf.Tensor4D, opts.training ?? false), b));
+      return { logits };
+    },
+    forwardPixels(pixels) {
+      const b = checkPixels(pixels, config);
+      // The network's input read from the bytes: the glance's block means, or every pixel normalised.
+      const logits = tf.tidy(() => consensus((net.apply(pixelsAt(pixels, size, affine), { training: false }) as tf.Tensor[])[2]!, b));
       return { logits };
     },
     loss(frames, labels) {

@@ -5,6 +5,7 @@
  * dataset folder with @saccade/video.
  */
 import * as tf from '@tensorflow/tfjs';
+import { ByteImages } from '@saccade/tensor';
 
 import { DatasetError, InputError } from './errors.js';
 
@@ -55,15 +56,18 @@ export interface Normalisation {
   std: readonly [number, number, number];
 }
 
-/** Videos as decoded, [B, T, S, S, 3] float32 0-255 (for `VideoNet.forwardPixels`; no per-pixel JavaScript arithmetic). */
-export function rawPixels(bytes: readonly Uint8Array[], frames: number, size: number): tf.Tensor5D {
+/**
+ * Videos as decoded, bytes [T, S, S, 3] each, as the frames [N * T, S, S, 3] that
+ * `VideoNet.forwardPixels` reads (@saccade/tensor's ByteImages: packed bytes on wasm and cpu, 0-255
+ * floats elsewhere; no per-pixel JavaScript arithmetic).
+ */
+export function rawPixels(bytes: readonly Uint8Array[], frames: number, size: number): ByteImages {
   const per = frames * size * size * 3;
-  const out = new Float32Array(bytes.length * per);
+  if (bytes.length === 0) throw new InputError('frames', 'no videos given');
   bytes.forEach((v, i) => {
     if (v.length !== per) throw new InputError('frames', `video ${i} has ${v.length} bytes, expected ${per} (${frames} x ${size} x ${size} x 3)`);
-    out.set(v, i * per);
   });
-  return tf.tensor5d(out, [bytes.length, frames, size, size, 3]);
+  return ByteImages.from(bytes, [bytes.length * frames, size, size, 3]);
 }
 
 /**

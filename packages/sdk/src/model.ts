@@ -249,7 +249,7 @@ export class SaccadeModel {
   logitsBatch(videos: readonly Uint8Array[], seed?: number): Float32Array {
     const { frames, frameSize } = this.meta;
     return tf.tidy(() => {
-      // A network that reads only part of the pixels normalises only those.
+      // A network that reads the pixels through a downscale or a crop reads the bytes (packed on wasm and cpu) and normalises only what it reads.
       const r = this.net.forwardPixels
         ? this.net.forwardPixels(rawPixels(videos, frames, frameSize), { seed })
         : this.net.forward(normalise(videos, frames, frameSize, this.meta.normalisation), { seed });

@@ -1,7 +1,7 @@
 /** Helpers shared by the networks of adafocus.ts, v1.ts and v3.ts (not part of the public API). */
 import * as tf from '@tensorflow/tfjs';
 import { countFlops, createBackbone, type Backbone } from '@saccade/backbones';
-import { cropPatches } from '@saccade/tensor';
+import { cropPatches, type ByteImages, type ChannelAffine } from '@saccade/tensor';
 
 import type { TrainConfig } from './config.js';
 import { InputError } from './errors.js';
@@ -50,22 +50,22 @@ export function downscale(x: tf.Tensor4D, from: number, to: number): tf.Tensor4D
 }
 
 /**
- * Frames [N, S, S, 3] of pixel values to the glance size, normalised per channel (x * scale + shift):
- * with S a multiple of the glance size, one depthwise convolution whose 4-D kernel averages the
- * block and scales it, plus the shift as its bias (one kernel instead of a pooling and two
- * broadcast arithmetic kernels, the slowest of which cost as much as a convolution layer on wasm).
- * Equal to downscale followed by the affine map up to float rounding.
+ * Decoded frames [N, S, S, 3] (0-255) at size `to`, normalised (x * scale + shift per channel):
+ * the block means when S is a multiple of `to` (one pass over the bytes on wasm and cpu), else the
+ * normalised frames resized bilinearly. Equal to `downscale` of the normalised frames up to float
+ * rounding: the map is affine and both averages are convex combinations.
  */
-export function downscaleAffine(x: tf.Tensor4D, from: number, to: number, affine: { scale: number[]; shift: number[] }): tf.Tensor4D {
-  if (from % to !== 0) return channelAffine(downscale(x, from, to), affine);
-  const k = from / to;
-  const filter = tf.tensor4d(Array.from({ length: k * k }, () => affine.scale.map((v) => v / (k * k))).flat(), [k, k, 3, 1]);
-  return tf.fused.depthwiseConv2d({ x, filter, strides: k, pad: 'valid', bias: tf.tensor1d(affine.shift) });
+export function pixelsAt(pixels: ByteImages, to: number, affine: ChannelAffine): tf.Tensor4D {
+  const s = pixels.shape[1];
+  return s % to === 0 ? pixels.blockMean(s / to, affine) : downscale(pixels.blockMean(1, affine), s, to);
 }
 
-/** x * scale + shift per channel of [N, H, W, 3], as one 1x1 depthwise convolution with bias. */
-export function channelAffine(x: tf.Tensor4D, affine: { scale: number[]; shift: number[] }): tf.Tensor4D {
-  return tf.fused.depthwiseConv2d({ x, filter: tf.tensor4d(affine.scale, [1, 1, 3, 1]), strides: 1, pad: 'valid', bias: tf.tensor1d(affine.shift) });
+/** Decoded frames as `forwardPixels` takes them: [B * T, S, S, 3] for the config; returns B. */
+export function checkPixels(pixels: ByteImages, c: TrainConfig): number {
+  const [n, h, w, ch] = pixels.shape;
+  const s = c.frameSize;
+  if (n % c.frames !== 0 || h !== s || w !== s || ch !== 3) throw new InputError('frames', `expected [B * ${c.frames}, ${s}, ${s}, 3] pixels, got [${pixels.shape}]`);
+  return n / c.frames;
 }
 
 /** Per-frame one-hot labels [B*t, classes]. */

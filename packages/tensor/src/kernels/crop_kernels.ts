@@ -16,7 +16,7 @@ import { getKernel, registerKernel, type DataType, type KernelConfig, type Kerne
 export const CROP_KERNEL = 'SaccadeCropPatches';
 export const CROP_GRAD_KERNEL = 'SaccadeCropPatchesGrad';
 
-const BACKENDS = ['wasm', 'cpu'] as const;
+export const BACKENDS = ['wasm', 'cpu'] as const;
 
 interface HeapBackend {
   makeOutput(shape: number[], dtype: DataType): TensorInfo;
@@ -32,12 +32,12 @@ interface CpuBackend {
  * Memory access for one kernel call. On wasm, allocating an output may grow the heap and detach
  * views taken before it, so a kernel allocates all its outputs first and reads its inputs after.
  */
-interface Access {
+export interface Access {
   alloc(shape: number[]): TensorInfo;
   view(info: TensorInfo): Float32Array;
 }
 
-function access(backendName: string, backend: unknown): Access {
+export function access(backendName: string, backend: unknown): Access {
   if (backendName === 'wasm') {
     const b = backend as HeapBackend;
     return { alloc: (shape) => b.makeOutput(shape, 'float32'), view: (info) => b.typedArrayFromHeap(info) };
@@ -57,6 +57,57 @@ function corner(c: number, frame: number, patch: number): [floor: number, frac: 
   return [floor, pos - floor, c >= 0 && c <= 1 ? 1 : 0];
 }
 
+/**
+ * The bilinear crop's forward loop: patches [B, ph, pw, C] into `o` from frames `f` [B, H, W, C]
+ * (float values, or 8-bit ones for the byte kernels) at centres `c` [B, 2]; with `affine`, every
+ * output value is then mapped to v * scale[q] + shift[q] (channel q).
+ */
+export function bilinearPatches(
+  f: Float32Array | Uint8Array,
+  c: Float32Array,
+  o: Float32Array,
+  [b, h, w, ch]: readonly [number, number, number, number],
+  ph: number,
+  pw: number,
+  affine?: { scale: readonly number[]; shift: readonly number[] },
+): void {
+  const scale = Float64Array.from({ length: ch }, (_, q) => affine?.scale[q] ?? 1);
+  const shift = Float64Array.from({ length: ch }, (_, q) => affine?.shift[q] ?? 0);
+  const rowStride = w * ch;
+  let k = 0;
+  for (let n = 0; n < b; n++) {
+    const [y0, fy] = corner(c[2 * n] as number, h, ph);
+    const [x0, fx] = corner(c[2 * n + 1] as number, w, pw);
+    if (Number.isNaN(fy) || Number.isNaN(fx)) {
+      o.fill(NaN, k, k + ph * pw * ch);
+      k += ph * pw * ch;
+      continue;
+    }
+    const frameBase = n * h * rowStride;
+    for (let i = 0; i < ph; i++) {
+      const r0 = y0 + i;
+      const r1 = Math.min(r0 + 1, h - 1);
+      const base0 = frameBase + r0 * rowStride;
+      const base1 = frameBase + r1 * rowStride;
+      for (let j = 0; j < pw; j++) {
+        const c0 = (x0 + j) * ch;
+        const c1 = Math.min(x0 + j + 1, w - 1) * ch;
+        for (let q = 0; q < ch; q++) {
+          const a = f[base0 + c0 + q] as number;
+          const bb = f[base0 + c1 + q] as number;
+          const cc = f[base1 + c0 + q] as number;
+          const d = f[base1 + c1 + q] as number;
+          // As the composed crop: rows first, then columns.
+          const left = a + fy * (cc - a);
+          const right = bb + fy * (d - bb);
+          const v = left + fx * (right - left);
+          o[k++] = affine ? v * (scale[q] as number) + (shift[q] as number) : v;
+        }
+      }
+    }
+  }
+}
+
 function cropKernel(backendName: string): KernelFunc {
   return ({ inputs, backend, attrs }) => {
     const frames = inputs['frames'] as TensorInfo;
@@ -68,38 +119,7 @@ function cropKernel(backendName: string): KernelFunc {
     const o = mem.view(out);
     const f = mem.view(frames);
     const c = mem.view(centres);
-    const rowStride = w * ch;
-    let k = 0;
-    for (let n = 0; n < b; n++) {
-      const [y0, fy] = corner(c[2 * n] as number, h, ph);
-      const [x0, fx] = corner(c[2 * n + 1] as number, w, pw);
-      if (Number.isNaN(fy) || Number.isNaN(fx)) {
-        o.fill(NaN, k, k + ph * pw * ch);
-        k += ph * pw * ch;
-        continue;
-      }
-      const frameBase = n * h * rowStride;
-      for (let i = 0; i < ph; i++) {
-        const r0 = y0 + i;
-        const r1 = Math.min(r0 + 1, h - 1);
-        const base0 = frameBase + r0 * rowStride;
-        const base1 = frameBase + r1 * rowStride;
-        for (let j = 0; j < pw; j++) {
-          const c0 = (x0 + j) * ch;
-          const c1 = Math.min(x0 + j + 1, w - 1) * ch;
-          for (let q = 0; q < ch; q++) {
-            const a = f[base0 + c0 + q] as number;
-            const bb = f[base0 + c1 + q] as number;
-            const cc = f[base1 + c0 + q] as number;
-            const d = f[base1 + c1 + q] as number;
-            // As the composed crop: rows first, then columns.
-            const left = a + fy * (cc - a);
-            const right = bb + fy * (d - bb);
-            o[k++] = left + fx * (right - left);
-          }
-        }
-      }
-    }
+    bilinearPatches(f, c, o, [b, h, w, ch], ph, pw);
     return out;
   };
 }
