@@ -158,6 +158,9 @@ describe('saccade CLI', () => {
       expect(g.videosPerSecond).toBeGreaterThan(0);
     }
     expect(report.exitCurve.length).toBeGreaterThan(3);
+    // One curve per AdaFocusV2 seed; with one seed the mean is that curve.
+    expect(report.exitCurves).toHaveLength(1);
+    expect(report.exitCurve.map((p: { accuracy: number }) => p.accuracy)).toEqual(report.exitCurves[0].map((p: { accuracy: number }) => p.accuracy));
     expect(report.checks.join('\n')).toMatch(/learned policy vs centre patches/);
     expect(await readFile(join(out, 'report.md'), 'utf8')).toMatch(/\| AdaFocusV2 \| 1 \|/);
     expect(await readFile(join(out, 'accuracy-vs-gflops.svg'), 'utf8')).toMatch(/^<svg/);
