@@ -76,7 +76,7 @@ export function buildProgram(): Command {
     .description('build the Moving Fashion-MNIST benchmark: real mp4 videos, classInd.txt and AdaFocus-format lists')
     .requiredOption('--out <dir>', 'output folder (replaced atomically when complete)')
     .option('--train <n>', 'training videos', int('--train', 1), 1200)
-    .option('--val <n>', 'validation videos', int('--val', 1), 300)
+    .option('--val <n>', 'validation videos (at 1,000 the standard error of an accuracy near 70% is 1.4 points; 2.6 at 300)', int('--val', 1), 1000)
     .option('--frames <n>', 'frames per video', int('--frames', 1), 16)
     .option('--size <px>', 'frame side', int('--size', 16), 128)
     .option('--item-size <px>', 'side of the moving item', int('--item-size', 4), 40)
@@ -212,7 +212,7 @@ export function buildProgram(): Command {
       const unknown = methods.find((m) => !(METHOD_NAMES as readonly string[]).includes(m));
       if (unknown) throw new UsageError(`--methods: ${unknown} is not one of ${METHOD_NAMES.join(', ')}`);
       if (o.hidden !== undefined && !(o.hidden < 1)) throw new UsageError(`--hidden must be a fraction below 1, got ${o.hidden}`);
-      const r = await runBench({ ...(o.hidden !== undefined ? { hidden: o.hidden } : {}), out: o.out, ...(o.data ? { data: o.data } : {}), trainVideos: quick ? 240 : 1200, valVideos: quick ? 100 : 300, seeds: o.seeds ?? (quick ? 1 : 3), parallel: o.parallel, flags, methods, signal: interruptSignal() });
+      const r = await runBench({ ...(o.hidden !== undefined ? { hidden: o.hidden } : {}), out: o.out, ...(o.data ? { data: o.data } : {}), trainVideos: quick ? 240 : 1200, valVideos: quick ? 100 : 1000, seeds: o.seeds ?? (quick ? 1 : 3), parallel: o.parallel, flags, methods, signal: interruptSignal() });
       print(o.json, r, () => `${reportText(r)}\n\nreport: ${resolve(o.out, 'report.md')}`);
     });
 
