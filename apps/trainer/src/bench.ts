@@ -16,7 +16,7 @@ import { accuracyVsGflopsSvg } from '@saccade/metrics';
 import { calibrateExits, evaluate, loadModel, saveBundle, type SaccadeModel, type VideoDataset } from '@saccade/sdk';
 import { initBackend } from '@saccade/tensor';
 
-import { dataCommand, exitBudgetCurve, loadSplit, measureThroughputInterleaved, type TrainSummary } from './commands.js';
+import { dataCommand, exitBudgetCurve, loadSplit, type SpeedSummary, type TrainSummary } from './commands.js';
 import { createProgress } from './progress.js';
 
 export interface BenchOptions {
@@ -171,6 +171,25 @@ function childTrain(spec: RunSpec, o: BenchOptions & { signal: AbortSignal }, da
   });
 }
 
+/** `saccade speed` on the bundles in a child process: its JSON. */
+function childSpeed(bundles: readonly string[], data: string, signal: AbortSignal): Promise<SpeedSummary> {
+  const cli = fileURLToPath(new URL('../bin/saccade.js', import.meta.url));
+  return new Promise((resolvePromise, reject) => {
+    const p = spawn(process.execPath, [cli, 'speed', ...bundles, '--data', data, '--json'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    p.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    const kill = () => p.kill('SIGINT');
+    if (signal.aborted) kill();
+    signal.addEventListener('abort', kill, { once: true });
+    p.on('error', reject);
+    p.on('exit', (code) => {
+      signal.removeEventListener('abort', kill);
+      if (code === 0) resolvePromise(JSON.parse(out) as SpeedSummary);
+      else reject(new Error(`saccade speed exited with ${code}`));
+    });
+  });
+}
+
 export async function runBench(o: BenchOptions): Promise<BenchReport> {
   const out = resolve(o.out);
   await mkdir(out, { recursive: true });
@@ -218,7 +237,8 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   // The training split (the exits' calibration set), decoded once for every AdaFocusV2 seed.
   let trainSet: VideoDataset | undefined;
   let exitTiming: BenchReport['exitTiming'];
-  // Every model stays loaded: evaluated one after another, then timed together.
+  // Every model stays loaded until the evaluations are done (the exit timing uses V2 seed 0);
+  // videos/s is timed afterwards, in a child process.
   const models: SaccadeModel[] = [];
   try {
     for (const s of specs) {
@@ -261,16 +281,20 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
         }
       }
     }
-    // Throughput in a phase of its own, every model timed in turn, round after round: drift (heap
-    // growth after the calibration set, the machine's clock) spreads over all models instead of
-    // landing on whichever was measured at the wrong moment.
-    progress.note('measuring videos/s of every model, interleaved');
-    const valSet = await loadSplit(data, 'val', models[0]!.net.config);
-    const videos = Array.from({ length: Math.min(8, valSet.length) }, (_, i) => valSet.video(i));
-    measureThroughputInterleaved(models, videos).forEach((v, i) => (rows[i]!.vps = v));
   } finally {
     for (const m of models) m.dispose();
   }
+  // Throughput in a phase of its own, in a child process (`saccade speed`) that holds nothing but
+  // the bundles and 8 videos: this process's heap, grown by every split it evaluated, moved the
+  // figures by up to a fifth between runs. Every model is timed in turn, round after round, so that
+  // drift spreads over all models instead of landing on whichever was measured at the wrong moment.
+  progress.note('measuring videos/s of every model, interleaved, in a child process');
+  const speed = await childSpeed(
+    specs.map((s) => join(runDir(s), 'model')),
+    data,
+    o.signal ?? new AbortController().signal,
+  );
+  speed.bundles.forEach((b, i) => (rows[i]!.vps = b.videosPerSecond));
   const groups: BenchGroup[] = [...new Set(rows.map((r) => r.method))].map((method) => {
     const rs = rows.filter((r) => r.method === method);
     return {

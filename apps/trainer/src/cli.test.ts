@@ -164,6 +164,16 @@ describe('saccade CLI', () => {
     expect(report.checks.join('\n')).toMatch(/learned policy vs centre patches/);
     expect(await readFile(join(out, 'report.md'), 'utf8')).toMatch(/\| AdaFocusV2 \| 1 \|/);
     expect(await readFile(join(out, 'accuracy-vs-gflops.svg'), 'utf8')).toMatch(/^<svg/);
+    // `saccade speed`: the bench's throughput phase on its own.
+    const speed = saccade('speed', join(out, 'runs', 'v2-s0'), join(out, 'runs', 'glance-s0', 'model'), '--data', join(dir, 'data'), '--videos', '2', '--rounds', '3', '--json');
+    expect(speed.code, speed.stderr).toBe(0);
+    const sj = speed.json();
+    expect([sj.videos, sj.rounds]).toEqual([2, 3]);
+    expect(sj.bundles.map((b: { method: string }) => b.method)).toEqual(['adafocus_v2', 'glance']);
+    for (const b of sj.bundles) expect(b.videosPerSecond).toBeGreaterThan(0);
+    const missing = saccade('speed', join(out, 'runs', 'nothing-here'), '--data', join(dir, 'data'));
+    expect(missing.code).toBe(3);
+    expect(missing.stderr.trim().split('\n')).toHaveLength(1);
     // A second run reuses the trained models and measures the same accuracies.
     const again = saccade('bench', '--out', out, '--data', join(dir, 'data'), '--methods', 'v2,centre,glance', '--seeds', '1', ...sets, '--json');
     expect(again.code, again.stderr).toBe(0);

@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 
 import { reportText, runBench } from './bench.js';
-import { calibrateCommand, classifyCommand, dataCommand, evalCommand, infoCommand, METHOD_NAMES, parseOverrides, pretrainCommand, trainCommand } from './commands.js';
+import { calibrateCommand, classifyCommand, dataCommand, evalCommand, infoCommand, METHOD_NAMES, parseOverrides, pretrainCommand, speedCommand, trainCommand } from './commands.js';
 import { runDemo } from './demo.js';
 import { describeError, EXIT, exitCodeOf, UsageError } from './errors.js';
 
@@ -148,6 +148,20 @@ export function buildProgram(): Command {
           ...(r.budgetCurve ?? []).map((p) => `  budget ${p.targetGflops?.toFixed(3) ?? `p=${p.p}`}: ${p.meanGflops.toFixed(3)} GFLOPs, ${pct(p.accuracy)} (random exit at the same exit counts: ${pct(p.randomAccuracy)})`),
         ].join('\n'),
       );
+    });
+
+  program
+    .command('speed')
+    .description('videos/s of one or more runs or bundles on the same validation videos, timed in interleaved rounds in one process')
+    .argument('<runs...>', 'run folders or bundle folders (one input size)')
+    .requiredOption('--data <dir>', 'dataset folder (its first validation videos are the batch)')
+    .option('--videos <n>', 'videos per batch', int('--videos', 1), 8)
+    .option('--rounds <n>', 'timed rounds (after two warm-up rounds); the median round counts', int('--rounds', 1), 11)
+    .option('--json', 'print the result as JSON')
+    .addHelpText('after', '\nExamples:\n  saccade speed runs/v2 runs/uniform --data data/mfm\n  saccade speed runs/v2 --data data/mfm --videos 16 --rounds 21 --json')
+    .action(async (runs, o) => {
+      const r = await speedCommand({ runs, data: o.data, videos: o.videos, rounds: o.rounds });
+      print(o.json, r, () => [`${r.videos} videos a batch, median of ${r.rounds} interleaved rounds:`, ...r.bundles.map((b) => `  ${b.bundle} (${b.method}): ${b.videosPerSecond.toFixed(1)} videos/s, ${b.gflopsPerVideo.toFixed(3)} GFLOPs/video`)].join('\n'));
     });
 
   program

@@ -283,6 +283,37 @@ export function measureThroughput(model: SaccadeModel, data: VideoDataset, batch
   return measureThroughputInterleaved([model], videos, rounds)[0]!;
 }
 
+export interface SpeedSummary {
+  /** Videos per batch (the first of the validation split) and timed rounds. */
+  videos: number;
+  rounds: number;
+  bundles: { bundle: string; method: string; gflopsPerVideo: number; videosPerSecond: number }[];
+}
+
+/**
+ * Videos/s of several bundles on the same decoded validation videos, timed in interleaved rounds
+ * in this process (measureThroughputInterleaved). The bench runs it in a child process of its own,
+ * so that the timing does not inherit the heap of the evaluations before it.
+ */
+export async function speedCommand(o: { runs: readonly string[]; data: string; videos?: number; rounds?: number }): Promise<SpeedSummary> {
+  if (o.runs.length === 0) throw new UsageError('speed: name at least one run or bundle');
+  await initBackend();
+  const models: SaccadeModel[] = [];
+  try {
+    for (const run of o.runs) models.push(await loadModel(bundlePath(run)));
+    const { frames, frameSize } = models[0]!.net.config;
+    const other = models.findIndex((m) => m.net.config.frames !== frames || m.net.config.frameSize !== frameSize);
+    if (other >= 0) throw new UsageError(`speed: ${o.runs[other]} reads ${models[other]!.net.config.frames} frames of ${models[other]!.net.config.frameSize} px, ${o.runs[0]} ${frames} of ${frameSize}: time bundles of one input size together`);
+    const valSet = await loadSplit(o.data, 'val', { frames, frameSize }, o.videos ?? 8);
+    const videos = Array.from({ length: valSet.length }, (_, i) => valSet.video(i));
+    const rounds = o.rounds ?? 11;
+    const vps = measureThroughputInterleaved(models, videos, rounds);
+    return { videos: videos.length, rounds, bundles: models.map((m, i) => ({ bundle: bundlePath(o.runs[i]!), method: m.meta.method, gflopsPerVideo: m.meta.gflopsPerVideo, videosPerSecond: vps[i]! })) };
+  } finally {
+    for (const m of models) m.dispose();
+  }
+}
+
 export async function evalCommand(o: { run: string; data: string; curve?: boolean; calibrationLimit?: number }): Promise<EvalSummary> {
   await initBackend();
   const bundle = bundlePath(o.run);
