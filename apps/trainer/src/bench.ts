@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 
 import type { BudgetPoint } from '@saccade/early-exit';
 import { accuracyVsGflopsSvg } from '@saccade/metrics';
-import { calibrateExits, evaluate, loadModel, saveBundle, type SaccadeModel, type VideoDataset } from '@saccade/sdk';
+import { calibrateExits, evaluate, loadModel, saveBundle } from '@saccade/sdk';
 import { initBackend } from '@saccade/tensor';
 
 import { dataCommand, exitBudgetCurve, loadSplit, type SpeedSummary, type TrainSummary } from './commands.js';
@@ -152,30 +152,14 @@ function itemInPatch(
 
 const METHOD_LABEL: Record<string, string> = { v2: 'AdaFocusV2', v1: 'AdaFocus V1', v3: 'AdaFocus V3', 'v1-random': 'AdaFocus V1, random patches', random: 'random patches', centre: 'centre patches', uniform: 'uniform (full frames)', glance: 'glance only' };
 
-function childTrain(spec: RunSpec, o: BenchOptions & { signal: AbortSignal }, data: string, run: string): Promise<void> {
-  const cli = fileURLToPath(new URL('../bin/saccade.js', import.meta.url));
-  const args = [cli, 'train', '--method', spec.method, '--data', data, '--out', run, '--seed', String(spec.seed), '--label', `${spec.method} s${spec.seed}`];
-  for (const [k, v] of Object.entries(o.flags)) args.push('--set', `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
-  if (o.quiet) args.push('--quiet');
-  return new Promise((resolvePromise, reject) => {
-    const p = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] });
-    const kill = () => p.kill('SIGINT');
-    if (o.signal.aborted) kill();
-    o.signal.addEventListener('abort', kill, { once: true });
-    p.on('error', reject);
-    p.on('exit', (code) => {
-      o.signal.removeEventListener('abort', kill);
-      if (code === 0) resolvePromise();
-      else reject(new Error(`saccade train --method ${spec.method} --seed ${spec.seed} exited with ${code}`));
-    });
-  });
-}
-
-/** `saccade speed` on the bundles in a child process: its JSON. */
-function childSpeed(bundles: readonly string[], data: string, signal: AbortSignal): Promise<SpeedSummary> {
+/**
+ * `saccade ARGS...` in a child process, stopped with SIGINT (it checkpoints and exits) when
+ * `signal` aborts; resolves with its stdout when it exits 0.
+ */
+function childSaccade(args: readonly string[], signal: AbortSignal, what: string): Promise<string> {
   const cli = fileURLToPath(new URL('../bin/saccade.js', import.meta.url));
   return new Promise((resolvePromise, reject) => {
-    const p = spawn(process.execPath, [cli, 'speed', ...bundles, '--data', data, '--json'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const p = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     p.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
     const kill = () => p.kill('SIGINT');
@@ -184,10 +168,22 @@ function childSpeed(bundles: readonly string[], data: string, signal: AbortSigna
     p.on('error', reject);
     p.on('exit', (code) => {
       signal.removeEventListener('abort', kill);
-      if (code === 0) resolvePromise(JSON.parse(out) as SpeedSummary);
-      else reject(new Error(`saccade speed exited with ${code}`));
+      if (code === 0) resolvePromise(out);
+      else reject(new Error(`${what} exited with ${code}`));
     });
   });
+}
+
+async function childTrain(spec: RunSpec, o: BenchOptions & { signal: AbortSignal }, data: string, run: string): Promise<void> {
+  const args = ['train', '--method', spec.method, '--data', data, '--out', run, '--seed', String(spec.seed), '--label', `${spec.method} s${spec.seed}`];
+  for (const [k, v] of Object.entries(o.flags)) args.push('--set', `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
+  if (o.quiet) args.push('--quiet');
+  await childSaccade(args, o.signal, `saccade train --method ${spec.method} --seed ${spec.seed}`);
+}
+
+/** `saccade speed` on the bundles in a child process: its JSON. */
+async function childSpeed(bundles: readonly string[], data: string, signal: AbortSignal): Promise<SpeedSummary> {
+  return JSON.parse(await childSaccade(['speed', ...bundles, '--data', data, '--json'], signal, 'saccade speed')) as SpeedSummary;
 }
 
 export async function runBench(o: BenchOptions): Promise<BenchReport> {
@@ -229,22 +225,17 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   if (o.signal?.aborted) throw new Error('interrupted');
   const trainWall = (performance.now() - started) / 1000;
 
-  progress.note('measuring every model in one process');
+  progress.note('evaluating every model in one process');
   const backend = await initBackend();
   const manifest = await readManifest(data);
   const rows: { method: string; seed: number; accuracy: number; gflops: number; vps: number; trainSeconds: number; inPatch?: number }[] = [];
   const exitCurves: BudgetPoint[][] = [];
-  // The training split (the exits' calibration set), decoded once for every AdaFocusV2 seed.
-  let trainSet: VideoDataset | undefined;
   let exitTiming: BenchReport['exitTiming'];
-  // Every model stays loaded until the evaluations are done (the exit timing uses V2 seed 0);
-  // videos/s is timed afterwards, in a child process.
-  const models: SaccadeModel[] = [];
-  try {
-    for (const s of specs) {
+  // One model loaded at a time; videos/s is timed afterwards, in a child process.
+  for (const s of specs) {
+    const model = await loadModel(join(runDir(s), 'model'));
+    try {
       const summary = JSON.parse(await readFile(join(runDir(s), 'summary.json'), 'utf8')) as TrainSummary;
-      const model = await loadModel(join(runDir(s), 'model'));
-      models.push(model);
       const c = model.net.config;
       const valSet = await loadSplit(data, 'val', c);
       const e = evaluate(model.net, valSet);
@@ -253,8 +244,8 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
       if (s.method === 'v2') {
         // Every seed's budget curve (thresholds from its training-set logits); seed 0's thresholds
         // go into its bundle and its step-by-step classify is timed.
-        trainSet ??= await loadSplit(data, 'train', c);
-        const cal = evaluate(model.net, trainSet);
+        // loadSplit decodes the training split once for every seed.
+        const cal = evaluate(model.net, await loadSplit(data, 'train', c));
         exitCurves.push(exitBudgetCurve(model, cal, e));
         if (s.seed === 0) {
           const full = model.meta.gflopsPerVideo;
@@ -280,9 +271,9 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
           exitTiming = { videos: n, targetGflops: half.targetGflops, full: await timed(), early: await timed(half.thresholds) };
         }
       }
+    } finally {
+      model.dispose();
     }
-  } finally {
-    for (const m of models) m.dispose();
   }
   // Throughput in a phase of its own, in a child process (`saccade speed`) that holds nothing but
   // the bundles and 8 videos: this process's heap, grown by every split it evaluated, moved the

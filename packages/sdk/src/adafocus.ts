@@ -22,7 +22,7 @@ import { createStepClassifier, wrapStepClassifier, type StepClassifier } from '.
 import { parseConfig, type TrainConfig, type TrainConfigInput } from './config.js';
 import { normalisationAffine } from './dataset.js';
 import { InputError } from './errors.js';
-import { backbone, backboneMacs, checkFrames, checkPixels, checkStep, denseMacs, downscale, frameAt, frameTargets, glanceWithMap, pixelsAt, previousStageShape } from './net_common.js';
+import { backbone, backboneMacs, checkFrames, checkPixels, checkStep, denseMacs, downscale, focusOn, frameAt, frameTargets, glanceWithMap, pixelsAt, previousStageShape } from './net_common.js';
 import { createAdaFocusV1 } from './v1.js';
 import { createAdaFocusV3 } from './v3.js';
 
@@ -176,10 +176,7 @@ function adaFocusV2(config: TrainConfig, classes: number, loaded?: Record<string
   /** Glance on all frames: [maps, vectors, logits]. */
   const glanceAll = (inputs: Inputs, training: boolean) => glanceView.apply(inputs.glance(), { training }) as tf.Tensor[];
   /** The focus network on the patches at centres [B, T, 2]: [vectors, per-frame head logits]. */
-  const focusAt = (inputs: Inputs, centres: tf.Tensor3D, b: number, training: boolean) => {
-    const [, vectors, logits] = focus.apply(inputs.patches(tf.reshape(centres, [b * t, 2]) as tf.Tensor2D), { training }) as tf.Tensor2D[];
-    return { vectors: vectors!, logits: logits! };
-  };
+  const focusAt = (inputs: Inputs, centres: tf.Tensor3D, b: number, training: boolean) => focusOn(focus, inputs.patches(tf.reshape(centres, [b * t, 2]) as tf.Tensor2D), training);
   const focusBranch = (inputs: Inputs, gVec: tf.Tensor, centres: tf.Tensor3D, b: number, training: boolean) => {
     const f = focusAt(inputs, centres, b, training);
     const features = tf.reshape(tf.concat([gVec, f.vectors], 1), [b, t, gWidth + fWidth]) as tf.Tensor3D;

@@ -1,7 +1,7 @@
 /** Helpers shared by the networks of adafocus.ts, v1.ts and v3.ts (not part of the public API). */
 import * as tf from '@tensorflow/tfjs';
 import { countFlops, createBackbone, type Backbone } from '@saccade/backbones';
-import { cropPatches, type ByteImages, type ChannelAffine } from '@saccade/tensor';
+import type { ByteImages, ChannelAffine } from '@saccade/tensor';
 
 import type { TrainConfig } from './config.js';
 import { InputError } from './errors.js';
@@ -85,19 +85,9 @@ export function checkStep(state: { step: number }, steps: number): void {
   if (state.step >= steps) throw new InputError('step', `the model has ${steps} steps; step ${state.step + 1} asked for`);
 }
 
-/**
- * The focus network on patches cut at centres [N, 2] from frames [N, S, S, 3] (the frames'
- * gradient skipped: they are inputs): [vectors [N, C], per-frame head logits [N, classes]].
- */
-export function focusOn(
-  focus: tf.LayersModel,
-  frames: tf.Tensor4D,
-  centres: tf.Tensor2D,
-  patch: number,
-  training: boolean,
-  prepare: (patches: tf.Tensor4D) => tf.Tensor4D = (x) => x,
-): { vectors: tf.Tensor2D; logits: tf.Tensor2D } {
-  const [, vectors, logits] = focus.apply(prepare(cropPatches(frames, centres, patch, { frameGradient: false })), { training }) as tf.Tensor2D[];
+/** The focus network on patches [N, P, P, 3]: [vectors [N, C], per-frame head logits [N, classes]]. */
+export function focusOn(focus: tf.LayersModel, patches: tf.Tensor4D, training: boolean): { vectors: tf.Tensor2D; logits: tf.Tensor2D } {
+  const [, vectors, logits] = focus.apply(patches, { training }) as tf.Tensor2D[];
   return { vectors: vectors!, logits: logits! };
 }
 

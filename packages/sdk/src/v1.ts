@@ -79,7 +79,8 @@ export function createAdaFocusV1(config: TrainConfig, classes: number, loaded?: 
   const random = config.patches === 'random';
   /** Logits [B, T, classes] and the focus head's per-frame logits for centres [B*T, 2]. */
   const classify = (x: tf.Tensor4D, gVec: tf.Tensor, centres: tf.Tensor2D, b: number, trainFocus: boolean, trainClassifier: boolean) => {
-    const f = focusOn(focus, x, centres, p, trainFocus);
+    // The frames are inputs: their gradient is skipped.
+    const f = focusOn(focus, cropPatches(x, centres, p, { frameGradient: false }), trainFocus);
     const features = tf.reshape(tf.concat([gVec, trainFocus ? f.vectors : stopGradient(f.vectors)], 1), [b, t, gWidth + fWidth]) as tf.Tensor3D;
     return { logits: classifier.sequence(features, trainClassifier), focusLogits: f.logits };
   };

@@ -63,6 +63,19 @@ describe('ByteImages', () => {
     });
   }
 
+  it('block means of a channel count other than RGB (the kernel\'s general path) equal the float path, on cpu and wasm', async () => {
+    const shape = [2, 8, 8, 2] as const;
+    const two = chunks(3, shape);
+    const map = { scale: [0.5, 2], shift: [1, -3] };
+    for (const backend of ['cpu', 'wasm']) {
+      for (const factor of [1, 2]) {
+        const [packed, floats] = await onBackend(backend, () => [ByteImages.from(two, shape).blockMean(factor, map), ByteImages.from(two, shape, { pack: false }).blockMean(factor, map)]);
+        expect(packed!.length).toBe(256 / factor ** 2);
+        expectArraysClose(packed!, floats!, { rtol: 1e-5, atol: 1e-5, label: `${backend} x${factor}` });
+      }
+    }
+  });
+
   it('packs a byte count that is not a multiple of four, and without an affine map gives the bytes themselves', async () => {
     const shape = [2, 3, 3, 3] as const; // 54 bytes
     const odd = chunks(2, shape);

@@ -41,8 +41,6 @@ function blockMeanKernel(backendName: string): KernelFunc {
     const out = mem.alloc([n, oh, ow, ch]);
     const o = mem.view(out);
     const u = byteView(backendName, backend, inputs['bytes'] as TensorInfo, n * h * w * ch);
-    const rowLength = ow * ch;
-    const acc = new Float64Array(rowLength);
     const mul = Float64Array.from(scale, (s) => s / (factor * factor));
     const add = Float64Array.from(shift);
     if (factor === 1 && ch === 3) {
@@ -89,6 +87,9 @@ function blockMeanKernel(backendName: string): KernelFunc {
       }
       return out;
     }
+    // Any channel count: running sums of one output row.
+    const rowLength = ow * ch;
+    const acc = new Float64Array(rowLength);
     let k = 0;
     for (let r = 0; r < n * oh; r++) {
       acc.fill(0);
