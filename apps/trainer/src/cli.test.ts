@@ -156,6 +156,9 @@ describe('saccade CLI', () => {
       expect(g.accuracyMean).toBeGreaterThanOrEqual(0);
       expect(g.gflopsPerVideo).toBeGreaterThan(0);
       expect(g.videosPerSecond).toBeGreaterThan(0);
+      // Timed in three child processes by default; one seed: its videos/s is their median.
+      expect(g.videosPerSecondRuns).toHaveLength(3);
+      expect(g.videosPerSecond).toBe([...g.videosPerSecondRuns].sort((a: number, b: number) => a - b)[1]);
     }
     expect(report.exitCurve.length).toBeGreaterThan(3);
     // One curve per AdaFocusV2 seed; with one seed the mean is that curve.
@@ -175,8 +178,9 @@ describe('saccade CLI', () => {
     expect(missing.code).toBe(3);
     expect(missing.stderr.trim().split('\n')).toHaveLength(1);
     // A second run reuses the trained models and measures the same accuracies.
-    const again = saccade('bench', '--out', out, '--data', join(dir, 'data'), '--methods', 'v2,centre,glance', '--seeds', '1', ...sets, '--json');
+    const again = saccade('bench', '--out', out, '--data', join(dir, 'data'), '--methods', 'v2,centre,glance', '--seeds', '1', '--speed-runs', '1', ...sets, '--json');
     expect(again.code, again.stderr).toBe(0);
+    for (const g of again.json().groups) expect(g.videosPerSecondRuns).toHaveLength(1);
     expect(again.json().groups.map((g: { accuracyMean: number }) => g.accuracyMean)).toEqual(report.groups.map((g: { accuracyMean: number }) => g.accuracyMean));
   });
 

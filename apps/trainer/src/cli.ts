@@ -217,6 +217,7 @@ export function buildProgram(): Command {
     .option('--methods <list>', 'comma-separated subset of v2,v1,v3,random,centre,uniform,glance,v1-random (default: v2,random,centre,uniform,glance)')
     .option('--hidden <fraction>', 'when building the data: hide the item for this fraction of every video (temporal redundancy, for v3)', num('--hidden'))
     .option('--set <key=value>', 'config field for every run (repeatable)', collect, [])
+    .option('--speed-runs <n>', 'child processes that time every model in turn; videos/s is the median over them (default: 3, --quick 1)', int('--speed-runs', 1))
     .option('--json', 'print the report as JSON')
     .addHelpText('after', '\nExamples:\n  saccade bench --quick\n  saccade bench --out runs/bench --seeds 3 --methods v2,v1,random,centre,uniform,glance\n  saccade bench --out runs/bench-hidden --hidden 0.5 --methods v2,v3')
     .action(async (o) => {
@@ -226,7 +227,7 @@ export function buildProgram(): Command {
       const unknown = methods.find((m) => !(METHOD_NAMES as readonly string[]).includes(m));
       if (unknown) throw new UsageError(`--methods: ${unknown} is not one of ${METHOD_NAMES.join(', ')}`);
       if (o.hidden !== undefined && !(o.hidden < 1)) throw new UsageError(`--hidden must be a fraction below 1, got ${o.hidden}`);
-      const r = await runBench({ ...(o.hidden !== undefined ? { hidden: o.hidden } : {}), out: o.out, ...(o.data ? { data: o.data } : {}), trainVideos: quick ? 240 : 1200, valVideos: quick ? 100 : 1000, seeds: o.seeds ?? (quick ? 1 : 3), parallel: o.parallel, flags, methods, signal: interruptSignal() });
+      const r = await runBench({ ...(o.hidden !== undefined ? { hidden: o.hidden } : {}), out: o.out, ...(o.data ? { data: o.data } : {}), trainVideos: quick ? 240 : 1200, valVideos: quick ? 100 : 1000, seeds: o.seeds ?? (quick ? 1 : 3), speedRuns: o.speedRuns ?? (quick ? 1 : 3), parallel: o.parallel, flags, methods, signal: interruptSignal() });
       print(o.json, r, () => `${reportText(r)}\n\nreport: ${resolve(o.out, 'report.md')}`);
     });
 

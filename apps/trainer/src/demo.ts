@@ -26,6 +26,8 @@ export async function runDemo(o: { out: string; signal?: AbortSignal }): Promise
     valVideos: DEMO.valVideos,
     seeds: 1,
     parallel: 2,
+    // One timing process: the demo's figures are a first look inside its 10 minutes.
+    speedRuns: 1,
     flags: DEMO.flags,
     methods: DEMO.methods,
     source: SHIPPED_FASHION_MNIST_SAMPLE,

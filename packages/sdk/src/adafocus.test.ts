@@ -104,6 +104,40 @@ describe('VideoNet', () => {
     ['AdaFocusV2 (policy)', {}],
     ['AdaFocusV2 (centre patches)', { patches: 'centre' }],
     ['uniform baseline', { method: 'uniform' }],
+    ['glance baseline, a size that does not divide the frame', { method: 'glance', glanceSize: 12 }],
+  ] as const) {
+    it(`${name}: step-by-step inference on pixels asks for each frame when its step runs and gives forward's logits`, () => {
+      withNet(config, (net) => {
+        const rng = new Rng(12);
+        const videos = [0, 1].map(() => Uint8Array.from({ length: 4 * 32 * 32 * 3 }, () => rng.int(0, 256)));
+        const all = tf.tidy(() => net.forward(normalise(videos, 4, 32, net.config)).logits.arraySync());
+        const per = 32 * 32 * 3;
+        const asked: number[] = [];
+        let state = net.beginPixels!(2, (k) => {
+          asked.push(k);
+          return ByteImages.from(videos.map((v) => v.subarray(k * per, (k + 1) * per)), [2, 32, 32, 3]);
+        });
+        for (let k = 0; k < 3; k++) {
+          const out = net.step(state);
+          state = out.state;
+          const got = out.logits.arraySync();
+          tf.dispose([out.logits, out.centre]);
+          for (let b = 0; b < 2; b++) for (let j = 0; j < 3; j++) expect(got[b]![j]!).toBeCloseTo(all[b]![k]![j]!, 4);
+        }
+        // Stopped after 3 of 4 steps: the last frame was never read.
+        expect(asked).toEqual([0, 1, 2]);
+        tf.dispose(state.tensors);
+        const wrong = net.beginPixels!(2, () => ByteImages.from([videos[0]!.subarray(0, per)], [1, 32, 32, 3]));
+        expect(() => net.step(wrong)).toThrow(/step 1: expected \[2, 32, 32, 3\] pixels, got \[1,32,32,3\]/);
+        tf.dispose(wrong.tensors);
+      });
+    });
+  }
+
+  for (const [name, config] of [
+    ['AdaFocusV2 (policy)', {}],
+    ['AdaFocusV2 (centre patches)', { patches: 'centre' }],
+    ['uniform baseline', { method: 'uniform' }],
     ['glance baseline', { method: 'glance' }],
     ['AdaFocus V1', { method: 'adafocus_v1', grid: 3, classifierWidth: 16 }],
     ['AdaFocus V3', { method: 'adafocus_v3', focusFrames: 3 }],

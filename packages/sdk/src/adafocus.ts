@@ -22,7 +22,7 @@ import { createStepClassifier, wrapStepClassifier, type StepClassifier } from '.
 import { parseConfig, type TrainConfig, type TrainConfigInput } from './config.js';
 import { normalisationAffine } from './dataset.js';
 import { InputError } from './errors.js';
-import { backbone, backboneMacs, checkFrames, checkPixels, checkStep, denseMacs, downscale, focusOn, frameAt, frameTargets, glanceWithMap, pixelsAt, previousStageShape } from './net_common.js';
+import { backbone, backboneMacs, checkFrames, checkPixels, checkStep, denseMacs, downscale, focusOn, frameTargets, glanceWithMap, pixelsAt, previousStageShape, withStepInputs } from './net_common.js';
 import { createAdaFocusV1 } from './v1.js';
 import { createAdaFocusV3 } from './v3.js';
 
@@ -44,8 +44,13 @@ export interface StepState {
   batch: number;
   /** Steps done. */
   step: number;
-  /** The videos [B, T, S, S, 3] (normalised) being classified: owned by the caller, not the state. */
-  video: tf.Tensor5D;
+  /** The videos [B, T, S, S, 3] (normalised) being classified (`begin`): owned by the caller, not the state. */
+  video?: tf.Tensor5D;
+  /**
+   * Or (`beginPixels`): frame k of every video as decoded bytes [B, S, S, 3], asked for when step k
+   * runs; the step owns (disposes) what it gets.
+   */
+  pixels?: (k: number) => ByteImages;
   /** Tensors carried between steps (policy state, running max or sum): owned by the state. */
   tensors: tf.Tensor[];
   /** Frame index per video and step, [B][steps] (AdaFocus V3, once chosen). */
@@ -86,6 +91,12 @@ export interface VideoNet {
   loss(frames: tf.Tensor5D, labels: tf.Tensor1D, seed: number, stage?: number): tf.Scalar;
   /** Incremental inference over videos [B, T, S, S, 3] (normalised, kept by the caller): an empty state. */
   begin(video: tf.Tensor5D): StepState;
+  /**
+   * Incremental inference on decoded frames (networks with `forwardPixels`): `frame(k)` gives frame
+   * k of each of the `batch` videos as bytes [B, S, S, 3] when step k runs, so that a stop after
+   * step k has read, packed and normalised only what k steps look at.
+   */
+  beginPixels?(batch: number, frame: (k: number) => ByteImages): StepState;
   /** The next step; disposes the previous state's tensors. */
   step(state: StepState, seed?: number): StepOutput;
   /** Trainable weights per part, for per-part learning rates. */
@@ -245,13 +256,15 @@ function adaFocusV2(config: TrainConfig, classes: number, loaded?: Record<string
       checkFrames(video, config, 5);
       return { batch: video.shape[0], step: 0, video, tensors: [policy.initialState(video.shape[0])] };
     },
+    beginPixels(batch, frame) {
+      return { batch, step: 0, pixels: frame, tensors: [policy.initialState(batch)] };
+    },
     step(state, stepSeed) {
       checkStep(state, t);
       const k = state.step;
       const b = state.batch;
-      const out = tf.tidy(() => {
-        const frame = frameAt(state.video, k);
-        const [gMap, gVec, gLogits] = glanceAll(normalised(frame), false);
+      const out = withStepInputs(state, config, normalised, fromPixels, (inputs) => {
+        const [gMap, gVec, gLogits] = glanceAll(inputs, false);
         let centre: tf.Tensor2D;
         let policyState = state.tensors[0] as tf.Tensor2D;
         if (source === 'policy') {
@@ -260,14 +273,13 @@ function adaFocusV2(config: TrainConfig, classes: number, loaded?: Record<string
           policyState = r.state;
         } else if (source === 'random') centre = tf.randomUniform([b, 2], 0, 1, 'float32', (stepSeed ?? seed) * 1000 + k) as tf.Tensor2D;
         else centre = tf.fill([b, 2], 0.5) as tf.Tensor2D;
-        const patch = cropPatches(frame, centre, p);
-        const [, fVec, fLogits] = focus.apply(patch) as tf.Tensor[];
-        const z = classifier.embed(tf.concat([gVec!, fVec!], 1) as tf.Tensor2D);
+        const { vectors: fVec, logits: fLogits } = focusOn(focus, inputs.patches(centre), false);
+        const z = classifier.embed(tf.concat([gVec!, fVec], 1) as tf.Tensor2D);
         const running: tf.Tensor2D = k === 0 ? z : (tf.maximum(state.tensors[1]!, z) as tf.Tensor2D);
         const logits = classifier.head(k, running);
         if (!ensemble) return { logits, centre, tensors: [policyState, running] };
         // Running sums of the heads' log-probabilities (the ensemble averages them over the frames seen).
-        const heads = tf.add(tf.logSoftmax(gLogits as tf.Tensor2D), tf.logSoftmax(fLogits as tf.Tensor2D));
+        const heads = tf.add(tf.logSoftmax(gLogits as tf.Tensor2D), tf.logSoftmax(fLogits));
         const sum = k === 0 ? heads : tf.add(state.tensors[2]!, heads);
         return { logits: tf.div(tf.add(tf.logSoftmax(logits), tf.div(sum, k + 1)), 3) as tf.Tensor2D, centre, tensors: [policyState, running, sum] };
       });
@@ -341,11 +353,15 @@ function frameBaseline(config: TrainConfig, classes: number, loaded?: Record<str
       checkFrames(video, config, 5);
       return { batch: video.shape[0], step: 0, video, tensors: [] };
     },
+    beginPixels(batch, frame) {
+      return { batch, step: 0, pixels: frame, tensors: [] };
+    },
     step(state) {
       checkStep(state, t);
       const k = state.step;
-      const out = tf.tidy(() => {
-        const l = logitsOf(frameAt(state.video, k), false) as tf.Tensor2D;
+      // The network's input at its size: the normalised frame downscaled, or read from the bytes.
+      const out = withStepInputs(state, config, (x) => downscale(x, s, size), (px) => pixelsAt(px, size, affine), (input) => {
+        const l = (net.apply(input, { training: false }) as tf.Tensor[])[2] as tf.Tensor2D;
         const sum = k === 0 ? l : (tf.add(state.tensors[0]!, l) as tf.Tensor2D);
         return { logits: tf.div(sum, k + 1) as tf.Tensor2D, sum };
       });

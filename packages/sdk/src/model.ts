@@ -6,8 +6,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { confidence, type ScoreKind } from '@saccade/early-exit';
+import { ByteImages } from '@saccade/tensor';
 
-import type { VideoNet } from './adafocus.js';
+import type { StepState, VideoNet } from './adafocus.js';
 import type { TrainConfig } from './config.js';
 import { normalise, rawPixels } from './dataset.js';
 import { InputError } from './errors.js';
@@ -161,8 +162,8 @@ export class SaccadeModel {
     return fitting[0]!.thresholds;
   }
 
-  /** Bytes [T', S', S', 3] -> T frames of S x S (uniformly sampled; sizes must match). */
-  private prepare(input: FramesInput | tf.Tensor): tf.Tensor5D {
+  /** Bytes [T', S', S', 3] -> the bytes of T frames of S x S (uniformly sampled; sizes must match). */
+  private prepare(input: FramesInput | tf.Tensor): Uint8Array {
     const { frames: t, frameSize: s } = this.meta;
     let bytes: Uint8Array;
     let n: number;
@@ -182,12 +183,25 @@ export class SaccadeModel {
       bytes = data;
     }
     const per = s * s * 3;
-    const picked = n === t ? bytes : (() => {
-      const out = new Uint8Array(t * per);
-      evenIndices(n, t).forEach((f, i) => out.set(bytes.subarray(f * per, (f + 1) * per), i * per));
-      return out;
-    })();
-    return normalise([picked], t, s, this.meta.normalisation);
+    if (n === t) return bytes;
+    const out = new Uint8Array(t * per);
+    evenIndices(n, t).forEach((f, i) => out.set(bytes.subarray(f * per, (f + 1) * per), i * per));
+    return out;
+  }
+
+  /**
+   * The step state for one video: a network that reads pixels through a downscale or a crop gets
+   * each step's frame as bytes when it runs (packed and normalised only where it reads them, and
+   * not at all after an early exit); the others get the normalised video (`video`, to dispose).
+   */
+  private beginVideo(bytes: Uint8Array): { state: StepState; video?: tf.Tensor5D } {
+    const { frames: t, frameSize: s } = this.meta;
+    if (this.net.beginPixels) {
+      const per = s * s * 3;
+      return { state: this.net.beginPixels(1, (k) => ByteImages.from([bytes.subarray(k * per, (k + 1) * per)], [1, s, s, 3])) };
+    }
+    const video = normalise([bytes], t, s, this.meta.normalisation);
+    return { state: this.net.begin(video), video };
   }
 
   /** Classify one video given as frames; stops at the first confident step. */
@@ -196,9 +210,9 @@ export class SaccadeModel {
     const thresholds = this.thresholdsFor(options);
     const { steps: t, frameSize: s, patchSize: p } = this.meta;
     const score: ScoreKind = this.meta.exit?.score ?? 'maxLogit';
-    const x = this.prepare(input);
+    const begun = this.beginVideo(this.prepare(input));
     const patches: ClassifyResult['patches'] = [];
-    let state = this.net.begin(x);
+    let state = begun.state;
     let last: Float32Array | undefined;
     let exitStep = t;
     let conf = 0;
@@ -222,7 +236,7 @@ export class SaccadeModel {
       }
     } finally {
       tf.dispose(state.tensors);
-      x.dispose();
+      begun.video?.dispose();
     }
     const probs = softmax(last!);
     const order = probs.map((v, i) => [v, i] as const).sort((a, b) => b[0] - a[0]);

@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { countFlops, createBackbone, type Backbone } from '@saccade/backbones';
 import type { ByteImages, ChannelAffine } from '@saccade/tensor';
 
+import type { StepState } from './adafocus.js';
 import type { TrainConfig } from './config.js';
 import { InputError } from './errors.js';
 
@@ -78,6 +79,31 @@ export function frameTargets(labels: tf.Tensor1D, t: number, classes: number): t
 export function frameAt(video: tf.Tensor5D, k: number): tf.Tensor4D {
   const [b, , h, w, c] = video.shape;
   return tf.tidy(() => tf.reshape(tf.slice(video, [0, k, 0, 0, 0], [b, 1, h, w, c]), [b, h, w, c]) as tf.Tensor4D);
+}
+
+/** The normalised videos of a state from `begin` (networks that do not step on pixels). */
+export function stateVideo(state: StepState): tf.Tensor5D {
+  if (!state.video) throw new InputError('state', 'this network steps on normalised videos (begin), not on pixels (beginPixels)');
+  return state.video;
+}
+
+/**
+ * One step's computation, inside tf.tidy, on frame `state.step` of the videos: what `fromFrame`
+ * makes of the normalised frame (`begin`) or `fromPixels` of its bytes (`beginPixels`; the bytes
+ * are checked against [B, S, S, 3] and disposed after).
+ */
+export function withStepInputs<I, R extends tf.TensorContainer>(state: StepState, c: TrainConfig, fromFrame: (x: tf.Tensor4D) => I, fromPixels: (px: ByteImages) => I, body: (inputs: I) => R): R {
+  const k = state.step;
+  if (!state.pixels) return tf.tidy(() => body(fromFrame(frameAt(stateVideo(state), k))));
+  const px = state.pixels(k);
+  try {
+    const [n, h, w, ch] = px.shape;
+    const s = c.frameSize;
+    if (n !== state.batch || h !== s || w !== s || ch !== 3) throw new InputError('frames', `step ${k + 1}: expected [${state.batch}, ${s}, ${s}, 3] pixels, got [${px.shape}]`);
+    return tf.tidy(() => body(fromPixels(px)));
+  } finally {
+    px.dispose();
+  }
 }
 
 /** The state checks every `step` makes. */

@@ -22,7 +22,7 @@ import { cropPatches, deriveSeed, Rng, stopGradient } from '@saccade/tensor';
 import type { VideoNet } from './adafocus.js';
 import { createGruClassifier, wrapGruClassifier, type GruClassifier } from './classifier.js';
 import type { TrainConfig } from './config.js';
-import { backbone, backboneMacs, checkFrames, checkStep, denseMacs, downscale, focusOn, frameAt, frameTargets } from './net_common.js';
+import { backbone, backboneMacs, checkFrames, checkStep, denseMacs, downscale, focusOn, frameAt, frameTargets, stateVideo } from './net_common.js';
 
 /** The policy's action space from the config. */
 export function v1Action(c: TrainConfig): RlAction {
@@ -145,7 +145,7 @@ export function createAdaFocusV1(config: TrainConfig, classes: number, loaded?: 
       checkStep(state, t);
       const k = state.step;
       const out = tf.tidy(() => {
-        const frame = frameAt(state.video, k);
+        const frame = frameAt(stateVideo(state), k);
         const [gMap, gVec] = glanceAll(frame, false);
         let policyState = state.tensors[0] as tf.Tensor2D;
         let centre: tf.Tensor2D;

@@ -22,7 +22,7 @@ import { cropPatches, deriveSeed, Rng, stopGradient } from '@saccade/tensor';
 import type { VideoNet } from './adafocus.js';
 import { createStepClassifier, wrapStepClassifier, type StepClassifier } from './classifier.js';
 import type { TrainConfig } from './config.js';
-import { backbone, backboneMacs, checkFrames, checkStep, denseMacs, downscale, frameTargets } from './net_common.js';
+import { backbone, backboneMacs, checkFrames, checkStep, denseMacs, downscale, frameTargets, stateVideo } from './net_common.js';
 
 export function createAdaFocusV3(config: TrainConfig, classes: number, loaded?: Record<string, tf.LayersModel>): VideoNet {
   const { frames: t, frameSize: s, glanceSize: g, patchSize: p, focusFrames: k, seed } = config;
@@ -120,13 +120,13 @@ export function createAdaFocusV3(config: TrainConfig, classes: number, loaded?: 
         let [context, centres] = state.tensors as tf.Tensor2D[];
         let indices = state.frames;
         if (j === 0) {
-          const c = plan(state.video, false, 'midpoint');
+          const c = plan(stateVideo(state), false, 'midpoint');
           context = c.context;
           centres = c.centres;
           indices = c.indices;
         }
         const rows = tf.tensor1d(Array.from({ length: b }, (_, v) => v * t + indices![v * k + j]!), 'int32');
-        const chosen = tf.gather(tf.reshape(state.video, [b * t, s, s, 3]), rows) as tf.Tensor4D;
+        const chosen = tf.gather(tf.reshape(stateVideo(state), [b * t, s, s, 3]), rows) as tf.Tensor4D;
         const [, fVec] = focus.apply(cropPatches(chosen, centres!, p)) as tf.Tensor[];
         const z = classifier.embed(tf.concat([context!, fVec!], 1) as tf.Tensor2D);
         const running: tf.Tensor2D = j === 0 ? z : (tf.maximum(state.tensors[2]! as tf.Tensor2D, z) as tf.Tensor2D);
