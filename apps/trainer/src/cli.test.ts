@@ -50,6 +50,9 @@ describe('saccade CLI', () => {
     expect(e.code, e.stderr).toBe(0);
     const ev = e.json();
     expect(ev.videos).toBe(6);
+    // train reports its last epoch's validation (final weights): what eval measures on the bundle.
+    expect(ev.accuracy).toBe(summary.valAccuracy);
+    expect(ev.accuracyPerStep).toEqual(summary.accuracyPerStep);
     expect(ev.gflopsPerVideo).toBeCloseTo(summary.gflopsPerVideo, 10);
     expect(ev.videosPerSecond).toBeGreaterThan(0);
     expect(ev.budgetCurve.length).toBeGreaterThan(3);

@@ -200,7 +200,10 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainSummary
         progress.stop();
         return { run: paths.root, bundle: '', method: config.method, patches: config.patches, epochs: r.history.length, steps: r.steps, valAccuracy: NaN, accuracyPerStep: [], gflopsPerVideo: NaN, trainSeconds: r.seconds, interrupted };
       }
-      const e = evaluate(r.net, valSet);
+      // A run that finished every epoch was evaluated on the validation split with its final
+      // weights at the end of the last one (evaluation is deterministic): no second pass.
+      const last = r.history.at(-1)?.val;
+      const e = !r.stopped && last ? last : evaluate(r.net, valSet);
       const meta = await saveBundle(r.net, paths.model, { classes: r.classes, metrics: { valAccuracy: e.accuracy, accuracyPerStep: e.accuracyPerStep, trainSeconds: r.seconds, backend: backend.name } });
       const summary: TrainSummary = {
         run: paths.root,
