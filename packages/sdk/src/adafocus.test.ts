@@ -130,6 +130,7 @@ describe('VideoNet', () => {
         const wrong = net.beginPixels!(2, () => ByteImages.from([videos[0]!.subarray(0, per)], [1, 32, 32, 3]));
         expect(() => net.step(wrong)).toThrow(/step 1: expected \[2, 32, 32, 3\] pixels, got \[1,32,32,3\]/);
         tf.dispose(wrong.tensors);
+        expect(() => net.beginPixels!(0, () => ByteImages.from([videos[0]!.subarray(0, per)], [1, 32, 32, 3]))).toThrow(/batch: must be a positive integer, got 0/);
       });
     });
   }

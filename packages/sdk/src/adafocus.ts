@@ -22,7 +22,7 @@ import { createStepClassifier, wrapStepClassifier, type StepClassifier } from '.
 import { parseConfig, type TrainConfig, type TrainConfigInput } from './config.js';
 import { normalisationAffine } from './dataset.js';
 import { InputError } from './errors.js';
-import { backbone, backboneMacs, checkFrames, checkPixels, checkStep, denseMacs, downscale, focusOn, frameTargets, glanceWithMap, pixelsAt, previousStageShape, withStepInputs } from './net_common.js';
+import { backbone, backboneMacs, checkFrames, checkPixels, checkStep, denseMacs, downscale, focusOn, frameTargets, glanceWithMap, pixelsAt, pixelState, previousStageShape, withStepInputs } from './net_common.js';
 import { createAdaFocusV1 } from './v1.js';
 import { createAdaFocusV3 } from './v3.js';
 
@@ -257,7 +257,7 @@ function adaFocusV2(config: TrainConfig, classes: number, loaded?: Record<string
       return { batch: video.shape[0], step: 0, video, tensors: [policy.initialState(video.shape[0])] };
     },
     beginPixels(batch, frame) {
-      return { batch, step: 0, pixels: frame, tensors: [policy.initialState(batch)] };
+      return pixelState(batch, frame, (n) => [policy.initialState(n)]);
     },
     step(state, stepSeed) {
       checkStep(state, t);
@@ -354,7 +354,7 @@ function frameBaseline(config: TrainConfig, classes: number, loaded?: Record<str
       return { batch: video.shape[0], step: 0, video, tensors: [] };
     },
     beginPixels(batch, frame) {
-      return { batch, step: 0, pixels: frame, tensors: [] };
+      return pixelState(batch, frame);
     },
     step(state) {
       checkStep(state, t);

@@ -87,6 +87,12 @@ export function stateVideo(state: StepState): tf.Tensor5D {
   return state.video;
 }
 
+/** The empty state of `beginPixels`: `batch` videos whose frames `frame(k)` gives step by step; `tensors` makes the initial carried tensors. */
+export function pixelState(batch: number, frame: (k: number) => ByteImages, tensors: (batch: number) => tf.Tensor[] = () => []): StepState {
+  if (!Number.isInteger(batch) || batch < 1) throw new InputError('batch', `must be a positive integer, got ${batch}`);
+  return { batch, step: 0, pixels: frame, tensors: tensors(batch) };
+}
+
 /**
  * One step's computation, inside tf.tidy, on frame `state.step` of the videos: what `fromFrame`
  * makes of the normalised frame (`begin`) or `fromPixels` of its bytes (`beginPixels`; the bytes
