@@ -204,31 +204,29 @@ function adaFocusV2(config: TrainConfig, classes: number, loaded?: Record<string
     return tf.div(tf.add(tf.logSoftmax(r.logits), average), 3) as tf.Tensor3D;
   };
 
+  /** All steps of B videos from their inputs (made inside the tidy): the prediction and the centres. */
+  const forwardOn = (inputsOf: () => Inputs, b: number, training: boolean, runSeed: number): ForwardResult => {
+    const [logits, centres] = tf.tidy(() => {
+      const inputs = inputsOf();
+      const [gMap, gVec, gLogits] = glanceAll(inputs, training);
+      const c = centresFor(gMap!, b, training, runSeed);
+      return [predict(focusBranch(inputs, gVec!, c, b, training), gLogits!, b), c];
+    });
+    return { logits: logits as tf.Tensor3D, centres: centres as tf.Tensor3D };
+  };
+
   return {
     config,
     classes,
     steps: t,
     forward(frames, opts = {}) {
       checkFrames(frames, config, 5);
-      const training = opts.training ?? false;
       const b = frames.shape[0];
-      const [logits, centres] = tf.tidy(() => {
-        const inputs = normalised(tf.reshape(frames, [b * t, s, s, 3]) as tf.Tensor4D);
-        const [gMap, gVec, gLogits] = glanceAll(inputs, training);
-        const c = centresFor(gMap!, b, training, opts.seed ?? seed);
-        return [predict(focusBranch(inputs, gVec!, c, b, training), gLogits!, b), c];
-      });
-      return { logits: logits as tf.Tensor3D, centres: centres as tf.Tensor3D };
+      return forwardOn(() => normalised(tf.reshape(frames, [b * t, s, s, 3]) as tf.Tensor4D), b, opts.training ?? false, opts.seed ?? seed);
     },
     forwardPixels(pixels, opts = {}) {
       const b = checkPixels(pixels, config);
-      const [logits, centres] = tf.tidy(() => {
-        const inputs = fromPixels(pixels);
-        const [gMap, gVec, gLogits] = glanceAll(inputs, false);
-        const c = centresFor(gMap!, b, false, opts.seed ?? seed);
-        return [predict(focusBranch(inputs, gVec!, c, b, false), gLogits!, b), c];
-      });
-      return { logits: logits as tf.Tensor3D, centres: centres as tf.Tensor3D };
+      return forwardOn(() => fromPixels(pixels), b, false, opts.seed ?? seed);
     },
     loss(frames, labels, stepSeed) {
       checkFrames(frames, config, 5);

@@ -7,6 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { ByteImages } from '@saccade/tensor';
 
+import type { ForwardResult, VideoNet } from './adafocus.js';
 import { DatasetError, InputError } from './errors.js';
 
 export interface VideoDataset {
@@ -54,6 +55,17 @@ export function datasetFromArrays(o: ArrayDatasetOptions): VideoDataset {
 export interface Normalisation {
   mean: readonly [number, number, number];
   std: readonly [number, number, number];
+}
+
+/**
+ * All steps of decoded videos (bytes [T, S, S, 3] each) through `net`: its `forwardPixels` where it
+ * has one (reading only what it reads from the bytes), else `forward` on the normalised frames.
+ * Call inside tf.tidy.
+ */
+export function forwardVideos(net: VideoNet, videos: readonly Uint8Array[], seed?: number): ForwardResult {
+  const c = net.config;
+  const opts = seed === undefined ? {} : { seed };
+  return net.forwardPixels ? net.forwardPixels(rawPixels(videos, c.frames, c.frameSize), opts) : net.forward(normalise(videos, c.frames, c.frameSize, c), opts);
 }
 
 /**

@@ -10,7 +10,7 @@ import { ByteImages } from '@saccade/tensor';
 
 import type { StepState, VideoNet } from './adafocus.js';
 import type { TrainConfig } from './config.js';
-import { normalise, rawPixels } from './dataset.js';
+import { forwardVideos, normalise } from './dataset.js';
 import { InputError } from './errors.js';
 
 export const BUNDLE_FORMAT = 'saccade-bundle';
@@ -261,14 +261,7 @@ export class SaccadeModel {
    * bytes of N videos [T, S, S, 3] -> [N][T][classes].
    */
   logitsBatch(videos: readonly Uint8Array[], seed?: number): Float32Array {
-    const { frames, frameSize } = this.meta;
-    return tf.tidy(() => {
-      // A network that reads the pixels through a downscale or a crop reads the bytes (packed on wasm and cpu) and normalises only what it reads.
-      const r = this.net.forwardPixels
-        ? this.net.forwardPixels(rawPixels(videos, frames, frameSize), { seed })
-        : this.net.forward(normalise(videos, frames, frameSize, this.meta.normalisation), { seed });
-      return r.logits.dataSync() as Float32Array;
-    });
+    return tf.tidy(() => forwardVideos(this.net, videos, seed).logits.dataSync() as Float32Array);
   }
 
   dispose(): void {

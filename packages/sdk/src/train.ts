@@ -10,7 +10,7 @@ import { deriveSeed, Rng } from '@saccade/tensor';
 
 import { createVideoNet, type VideoNet } from './adafocus.js';
 import { parseConfig, trainingStages, withLegacyValues, type TrainConfig, type TrainConfigInput } from './config.js';
-import { normalise, rawPixels, type VideoDataset } from './dataset.js';
+import { forwardVideos, normalise, type VideoDataset } from './dataset.js';
 import { CheckpointError, ConfigError, DatasetError } from './errors.js';
 import { cosineLr, PartOptimizer } from './optimizer.js';
 import { initBackbones, type Pretrained } from './pretrained.js';
@@ -145,10 +145,8 @@ export function evaluate(net: VideoNet, data: VideoDataset, options: { batchSize
     idx.forEach((v) => (labels[v] = data.label(v)));
     const [values, loss, where, which] = tf.tidy(() => {
       // From the bytes where the network reads them (as classify does, so that calibrated exit
-      // thresholds meet the same scores at inference); otherwise from normalised frames.
-      const videos = idx.map((v) => data.video(v));
-      const seed = deriveSeed(options.seed ?? c.seed, `eval-${i}`);
-      const r = net.forwardPixels ? net.forwardPixels(rawPixels(videos, c.frames, c.frameSize), { seed }) : net.forward(normalise(videos, c.frames, c.frameSize, c), { seed });
+      // thresholds meet the same scores at inference).
+      const r = forwardVideos(net, idx.map((v) => data.video(v)), deriveSeed(options.seed ?? c.seed, `eval-${i}`));
       const y = tf.oneHot(tf.tensor1d(idx.map((v) => data.label(v)), 'int32'), k);
       const last = tf.reshape(tf.slice(r.logits, [0, t - 1, 0], [idx.length, 1, k]), [idx.length, k]);
       return [r.logits.dataSync() as Float32Array, tf.losses.softmaxCrossEntropy(y, last).dataSync()[0]!, r.centres?.dataSync() as Float32Array | undefined, r.frameIndices?.dataSync() as Int32Array | undefined];

@@ -9,9 +9,9 @@
  * SaccadeBytesCrop: inputs bytes, centres [N, 2]; attrs shape, ph, pw, scale, shift -> float32
  * [N, ph, pw, C]: cropPatches' bilinear patches of the bytes, then mapped.
  */
-import { getKernel, registerKernel, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs';
+import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 
-import { access, BACKENDS, bilinearPatches } from './crop_kernels.js';
+import { access, bilinearPatches, kernelRegistrar } from './crop_kernels.js';
 
 export const BYTES_BLOCK_MEAN_KERNEL = 'SaccadeBytesBlockMean';
 export const BYTES_CROP_KERNEL = 'SaccadeBytesCrop';
@@ -125,18 +125,5 @@ function cropKernel(backendName: string): KernelFunc {
   };
 }
 
-const registered = new Set<string>();
-
 /** Register the byte kernels for `backendName` where Saccade has them (wasm, cpu); whether it has them. */
-export function hasByteKernels(backendName: string): boolean {
-  if (!(BACKENDS as readonly string[]).includes(backendName)) return false;
-  if (!registered.has(backendName)) {
-    const list: KernelConfig[] = [
-      { kernelName: BYTES_BLOCK_MEAN_KERNEL, backendName, kernelFunc: blockMeanKernel(backendName) },
-      { kernelName: BYTES_CROP_KERNEL, backendName, kernelFunc: cropKernel(backendName) },
-    ];
-    for (const config of list) if (!getKernel(config.kernelName, backendName)) registerKernel(config);
-    registered.add(backendName);
-  }
-  return true;
-}
+export const hasByteKernels = kernelRegistrar({ [BYTES_BLOCK_MEAN_KERNEL]: blockMeanKernel, [BYTES_CROP_KERNEL]: cropKernel });

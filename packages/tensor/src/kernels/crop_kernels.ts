@@ -11,7 +11,7 @@
  * SaccadeCropPatchesGrad: inputs dy [B, ph, pw, C], frames, centres; attrs ph, pw, withFrames ->
  * [dCentres [B, 2]] or [dCentres, dFrames [B, H, W, C]].
  */
-import { getKernel, registerKernel, type DataType, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs';
+import { getKernel, registerKernel, type DataType, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs';
 
 export const CROP_KERNEL = 'SaccadeCropPatches';
 export const CROP_GRAD_KERNEL = 'SaccadeCropPatchesGrad';
@@ -184,21 +184,27 @@ function cropGradKernel(backendName: string): KernelFunc {
   };
 }
 
-const registered = new Set<string>();
+/**
+ * A `has…Kernels(backendName)` for a set of Saccade kernels (name -> kernel for a backend): on wasm
+ * and cpu it registers those not registered yet, the first time it is asked, and says true; on
+ * any other backend false.
+ */
+export function kernelRegistrar(kernels: Record<string, (backendName: string) => KernelFunc>): (backendName: string) => boolean {
+  const registered = new Set<string>();
+  return (backendName) => {
+    if (!(BACKENDS as readonly string[]).includes(backendName)) return false;
+    if (!registered.has(backendName)) {
+      for (const [kernelName, make] of Object.entries(kernels)) {
+        if (!getKernel(kernelName, backendName)) registerKernel({ kernelName, backendName, kernelFunc: make(backendName) });
+      }
+      registered.add(backendName);
+    }
+    return true;
+  };
+}
 
 /**
  * Register the crop kernels for `backendName` if Saccade has them for it (wasm, cpu) and they are
  * not registered yet. Returns whether the backend has them.
  */
-export function hasCropKernels(backendName: string): boolean {
-  if (!(BACKENDS as readonly string[]).includes(backendName)) return false;
-  if (!registered.has(backendName)) {
-    const list: KernelConfig[] = [
-      { kernelName: CROP_KERNEL, backendName, kernelFunc: cropKernel(backendName) },
-      { kernelName: CROP_GRAD_KERNEL, backendName, kernelFunc: cropGradKernel(backendName) },
-    ];
-    for (const config of list) if (!getKernel(config.kernelName, backendName)) registerKernel(config);
-    registered.add(backendName);
-  }
-  return true;
-}
+export const hasCropKernels = kernelRegistrar({ [CROP_KERNEL]: cropKernel, [CROP_GRAD_KERNEL]: cropGradKernel });
