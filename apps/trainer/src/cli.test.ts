@@ -195,8 +195,10 @@ describe('saccade CLI', () => {
     const r = saccade('bench', '--out', out, '--data', join(dir, 'data'), '--methods', 'uniform,glance', '--seeds', '1', ...sets);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/--method glance --seed 0 exited with 2/);
-    // The uniform run was interrupted (checkpoint written, no summary) before the bench returned.
-    expect(existsSync(join(out, 'runs', 'uniform-s0', 'checkpoint.bin'))).toBe(true);
+    // The uniform run was stopped (no summary) before the bench returned. Whether it had written a
+    // checkpoint depends on how far it had got when the glance run failed (an interrupt before its
+    // SIGINT handler is installed ends it with nothing to save), so that is not asserted here; the
+    // Ctrl-C test below holds a started run to its checkpoint.
     expect(existsSync(join(out, 'runs', 'uniform-s0', 'summary.json'))).toBe(false);
   });
 
