@@ -4,6 +4,8 @@ export { BackboneError, BackboneOptionError, UnknownBackboneError, WeightFormatE
 export type { PaddingMode } from './layers.js';
 export { makeDivisible } from './mobilenet_v2.js';
 export { countFlops } from './flops.js';
+export { featureMapGeometry } from './geometry.js';
+export type { MapGeometry } from './geometry.js';
 export type { FlopsReport, LayerFlops } from './flops.js';
 export { loadKerasWeights } from './weights/keras.js';
 export { loadTorchvisionWeights, saveTorchvisionWeights } from './weights/torchvision.js';

@@ -8,4 +8,4 @@ export type { PpoOptions, RlAction, RlEvaluation, RlPolicy, RlPolicyOptions, RlS
 export { buildCubeModels, createCubePolicy, sampleFrames, spatialProxy, temporalProxy, wrapCubePolicy } from './cube.js';
 export type { CubePolicy, CubePolicyOptions } from './cube.js';
 export { buildSpatialModel, createSpatialPolicy, wrapSpatialPolicy } from './spatial.js';
-export type { SpatialPolicy, SpatialPolicyOptions } from './spatial.js';
+export type { CellGeometry, SpatialPolicy, SpatialPolicyOptions } from './spatial.js';

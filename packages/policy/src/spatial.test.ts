@@ -123,7 +123,43 @@ describe('spatial soft-argmax policy (AdaFocusV2 readout)', () => {
     }
   });
 
+  it("places each cell where `cells` says it looks (a backbone's receptive-field centres), not on the even grid", () => {
+    const cells = { origin: [0.125 - 0.05, 0.125 + 0.03] as const, step: [0.25, 0.2] as const };
+    const p = createSpatialPolicy({ featureShape: shape, patchFraction: 0.25, seed: 1, cells });
+    const grid = createSpatialPolicy({ featureShape: shape, patchFraction: 0.25, seed: 1 });
+    try {
+      expect(p.cells).toEqual(cells);
+      expect(grid.cells).toEqual({ origin: [0.125, 0.125], step: [0.25, 0.25] });
+      tf.tidy(() => {
+        const peaks: [number, number][] = [[1, 2], [2, 1], [3, 3]];
+        const m = peaked(peaks, 5);
+        const moved = p.step(m, p.initialState(3)).centres.arraySync();
+        const even = grid.step(m, grid.initialState(3)).centres.arraySync();
+        // The same scores (same seed), so the centres differ by the geometry's shift of the soft-argmax (x 1 / (1 - r)).
+        const w = p.weights(m).arraySync();
+        peaks.forEach((_, n) => {
+          let y = 0;
+          let x = 0;
+          w[n]!.forEach((v, k) => {
+            y += v * (cells.origin[0] + Math.floor(k / 4) * cells.step[0]);
+            x += v * (cells.origin[1] + (k % 4) * cells.step[1]);
+          });
+          expect(moved[n]![0]).toBeCloseTo(Math.min(1, Math.max(0, (y - 0.125) / 0.75)), 5);
+          expect(moved[n]![1]).toBeCloseTo(Math.min(1, Math.max(0, (x - 0.125) / 0.75)), 5);
+          expect(Math.abs(moved[n]![0]! - even[n]![0]!)).toBeGreaterThan(0.03);
+        });
+      });
+      const loaded = wrapSpatialPolicy(p.encoder, shape, 0.25, cells);
+      expect(loaded.cells).toEqual(cells);
+    } finally {
+      p.dispose();
+      grid.dispose();
+    }
+  });
+
   it('refuses bad options and maps of the wrong shape with a PolicyOptionError', () => {
+    expect(() => createSpatialPolicy({ featureShape: shape, patchFraction: 0.5, cells: { origin: [0.1, NaN], step: [0.25, 0.25] } })).toThrow(/cells\.origin/);
+    expect(() => createSpatialPolicy({ featureShape: shape, patchFraction: 0.5, cells: { origin: [0.1, 0.1], step: [0.25, 0] } })).toThrow(/cells\.step: must be two finite numbers above 0/);
     expect(() => createSpatialPolicy({ featureShape: shape, patchFraction: 0 })).toThrow(PolicyOptionError);
     expect(() => createSpatialPolicy({ featureShape: [4, 0, 8], patchFraction: 0.5 })).toThrow(/featureShape\[1\]/);
     const p = createSpatialPolicy({ featureShape: shape, patchFraction: 0.5 });

@@ -29,6 +29,14 @@ export interface SpatialPolicyOptions {
    * to cropPatches's centre parameter ((position - r / 2) / (1 - r), clipped to [0, 1]).
    */
   patchFraction: number;
+  /**
+   * Where the map's cells look, as fractions of the frame: the centre of cell (0, 0) and the distance
+   * between cells, [y, x] each (from the backbone's receptive fields: @saccade/backbones'
+   * featureMapGeometry divided by the input size). Default: the even grid, cell (i, j) at
+   * ((i + 0.5) / h, (j + 0.5) / w), which padding before strided layers makes wrong by up to a
+   * cell's width.
+   */
+  cells?: CellGeometry;
   /** Initial weight of the standardised channel-max saliency channel (softmax sharpness). Default 3. */
   prior?: number;
   seed?: number;
@@ -36,10 +44,18 @@ export interface SpatialPolicyOptions {
   name?: string;
 }
 
+/** The centre of a map's cell (0, 0) and the spacing of its cells, as fractions of the frame ([y, x] each). */
+export interface CellGeometry {
+  origin: readonly [number, number];
+  step: readonly [number, number];
+}
+
 export interface SpatialPolicy {
   readonly kind: 'spatial';
   readonly featureShape: readonly [number, number, number];
   readonly patchFraction: number;
+  /** Where the cells look (the grid when not given at creation). */
+  readonly cells: CellGeometry;
   readonly encoder: tf.LayersModel;
   /** A [B, 1] zero placeholder (the readout keeps no state between frames). */
   initialState(batch: number): tf.Tensor2D;
@@ -83,20 +99,33 @@ export function buildSpatialModel(options: SpatialPolicyOptions): tf.LayersModel
 }
 
 export function createSpatialPolicy(options: SpatialPolicyOptions): SpatialPolicy {
-  return wrapSpatialPolicy(buildSpatialModel(options), options.featureShape, options.patchFraction);
+  if (options.cells) checkCells(options.cells);
+  return wrapSpatialPolicy(buildSpatialModel(options), options.featureShape, options.patchFraction, options.cells);
+}
+
+function checkCells(g: CellGeometry): void {
+  for (const key of ['origin', 'step'] as const) {
+    const v = g[key];
+    if (!Array.isArray(v) || v.length !== 2 || !v.every((x) => Number.isFinite(x) && (key === 'origin' || x > 0))) {
+      throw new PolicyOptionError(`cells.${key}`, `must be two finite numbers${key === 'step' ? ' above 0' : ''}, got ${JSON.stringify(v)}`);
+    }
+  }
 }
 
 /** A SpatialPolicy around a built or loaded encoder. */
-export function wrapSpatialPolicy(encoder: tf.LayersModel, featureShape: readonly [number, number, number], patchFraction: number): SpatialPolicy {
+export function wrapSpatialPolicy(encoder: tf.LayersModel, featureShape: readonly [number, number, number], patchFraction: number, cellGeometry?: CellGeometry): SpatialPolicy {
   checkShape(featureShape, patchFraction);
   const [h, w, c] = featureShape;
+  const geometry: CellGeometry = cellGeometry ?? { origin: [0.5 / h, 0.5 / w], step: [1 / h, 1 / w] };
+  checkCells(geometry);
   const expected = encoder.inputs[0]!.shape.slice(1);
   if (expected.join() !== [h, w, c + 1].join()) throw new PolicyOptionError('encoder', `expects input [${expected.join(', ')}], the feature maps need [${h}, ${w}, ${c + 1}]`);
   const check = (maps: tf.Tensor, rank: number, what: string) => checkMaps(maps, rank, featureShape, what);
   // Cell centres as fractions of the frame, [h * w, 2] (y, x).
+  const { origin, step } = geometry;
   const cells = (): tf.Tensor2D => {
     const pos: number[] = [];
-    for (let i = 0; i < h; i++) for (let j = 0; j < w; j++) pos.push((i + 0.5) / h, (j + 0.5) / w);
+    for (let i = 0; i < h; i++) for (let j = 0; j < w; j++) pos.push(origin[0] + i * step[0], origin[1] + j * step[1]);
     return tf.tensor2d(pos, [h * w, 2]);
   };
   const softWeights = (maps: tf.Tensor4D, training: boolean): tf.Tensor2D => {
@@ -122,6 +151,7 @@ export function wrapSpatialPolicy(encoder: tf.LayersModel, featureShape: readonl
     kind: 'spatial',
     featureShape,
     patchFraction,
+    cells: geometry,
     encoder,
     initialState: (batch) => tf.zeros([batch, 1]) as tf.Tensor2D,
     step(maps, state, training = false) {

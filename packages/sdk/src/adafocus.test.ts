@@ -6,7 +6,9 @@ import { describe, expect, it } from 'vitest';
 import { TOY } from '../test/toy.js';
 import { createVideoNet, type VideoNet } from './adafocus.js';
 import { normalise, rawPixels } from './dataset.js';
+import { parseConfig, withLegacyValues } from './config.js';
 import { InputError } from './errors.js';
+import { policyMapCells, previousStageShape } from './net_common.js';
 
 function withNet<T>(config: object, fn: (net: VideoNet) => T): T {
   const net = createVideoNet({ ...TOY, ...config }, 3);
@@ -34,6 +36,29 @@ describe('VideoNet', () => {
       const c = tf.tidy(() => Array.from(net.forward(frames()).centres!.dataSync()));
       expect(c).toEqual(new Array(16).fill(0.5));
     });
+  });
+
+  it("the spatial policy places the glance map's cells at their receptive fields' centres (policyCells 'receptive'), or on the even grid ('grid', older bundles)", () => {
+    // TOY: glance 16 px, the 'previous' map 4 x 4 (stride 4: cells 1.5 px up and left of the grid), patch 16 of 32.
+    const centres = (policyCells: 'grid' | 'receptive') => withNet({ policyCells }, (net) => tf.tidy(() => Array.from(net.forward(frames()).centres!.dataSync())));
+    const receptive = centres('receptive');
+    const grid = centres('grid');
+    const glance = createVideoNet({ ...TOY }, 3);
+    try {
+      const g = glance.models()['glance']!;
+      const cells = policyMapCells(g, previousStageShape(g));
+      expect(previousStageShape(g).slice(0, 2)).toEqual([4, 4]);
+      expect(cells.origin).toEqual([0.5 / 16, 0.5 / 16]);
+      expect(cells.step).toEqual([4 / 16, 4 / 16]);
+    } finally {
+      glance.dispose();
+    }
+    // Same seed, same scores: every centre moves by the origins' difference (1.5 px of 16) over (1 - r), where neither is clipped.
+    const free = receptive.map((c, i) => i).filter((i) => grid[i]! < 1 && receptive[i]! > 0);
+    expect(free.length).toBeGreaterThan(4);
+    for (const i of free) expect(receptive[i]!).toBeCloseTo(grid[i]! - 1.5 / 16 / (1 - 16 / 32), 5);
+    expect(withLegacyValues({ seed: 1 })).toMatchObject({ policyCells: 'grid' });
+    expect(parseConfig({}).policyCells).toBe('receptive');
   });
 
   it("AdaFocusV2's ensemble prediction is the mean of the classifier's and the glance and focus heads' frame-averaged log-probabilities", () => {

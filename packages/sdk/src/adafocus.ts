@@ -22,7 +22,7 @@ import { createStepClassifier, wrapStepClassifier, type StepClassifier } from '.
 import { parseConfig, type TrainConfig, type TrainConfigInput } from './config.js';
 import { normalisationAffine } from './dataset.js';
 import { InputError } from './errors.js';
-import { backbone, backboneMacs, checkFrames, checkPixels, checkStep, denseMacs, downscale, focusOn, frameTargets, glanceWithMap, pixelsAt, pixelState, previousStageShape, withStepInputs } from './net_common.js';
+import { backbone, backboneMacs, checkFrames, checkPixels, checkStep, denseMacs, downscale, focusOn, frameTargets, glanceWithMap, pixelsAt, policyMapCells, pixelState, previousStageShape, withStepInputs } from './net_common.js';
 import { createAdaFocusV1 } from './v1.js';
 import { createAdaFocusV3 } from './v3.js';
 
@@ -135,6 +135,7 @@ export function createVideoNet(configInput: TrainConfigInput | TrainConfig, clas
 
 function adaFocusV2(config: TrainConfig, classes: number, loaded?: Record<string, tf.LayersModel>): VideoNet {
   const { frames: t, frameSize: s, glanceSize: g, patchSize: p, seed } = config;
+  const cellsOf = (glance: tf.LayersModel, shape: readonly number[]) => (config.policyCells === 'receptive' ? policyMapCells(glance, shape) : undefined);
   let glance: tf.LayersModel;
   let focus: tf.LayersModel;
   let policy: InterpPolicy | SpatialPolicy;
@@ -148,7 +149,7 @@ function adaFocusV2(config: TrainConfig, classes: number, loaded?: Record<string
     const spatialMap = [mapShape[0], mapShape[1], mapShape[2] - 1] as [number, number, number];
     policy =
       config.policyReadout === 'spatial'
-        ? wrapSpatialPolicy(loaded['policy_encoder']!, spatialMap, p / s)
+        ? wrapSpatialPolicy(loaded['policy_encoder']!, spatialMap, p / s, cellsOf(glance, spatialMap))
         : wrapInterpPolicy(loaded['policy_encoder']!, loaded['policy_recurrent']!, config.policyHidden, mapShape);
     classifier = wrapStepClassifier(loaded['classifier_mlp']!, loaded['classifier_heads']!);
   } else {
@@ -159,7 +160,7 @@ function adaFocusV2(config: TrainConfig, classes: number, loaded?: Record<string
     const mapShape = config.policyMap === 'previous' ? previousStageShape(glance) : gb.featureMapShape;
     policy =
       config.policyReadout === 'spatial'
-        ? createSpatialPolicy({ featureShape: mapShape, patchFraction: p / s, seed: seed + 3 })
+        ? createSpatialPolicy({ featureShape: mapShape, patchFraction: p / s, seed: seed + 3, cells: cellsOf(glance, mapShape) })
         : createInterpPolicy({ featureShape: mapShape, hidden: config.policyHidden, seed: seed + 3 });
     classifier = createStepClassifier({ inputWidth: gb.featureWidth + fb.featureWidth, width: config.classifierWidth, steps: t, classes, dropout: config.dropout, seed: seed + 4 });
   }

@@ -54,6 +54,14 @@ export const configSchema = z
      */
     policyReadout: z.enum(['dense', 'spatial']).default('spatial'),
     /**
+     * The spatial readout's cell positions: 'receptive' (the default) places each cell of the map at
+     * its receptive field's centre in the frame (from the glance's layers: torch padding before the
+     * strided layers puts the 8 x 8 map's cells 1.5 glance pixels, 6 frame pixels, up and left of
+     * the even grid); 'grid' at ((i + 0.5) / h, (j + 0.5) / w), which put the patches' centres ~4
+     * pixels below and right of the item on average.
+     */
+    policyCells: z.enum(['grid', 'receptive']).default('receptive'),
+    /**
      * AdaFocusV2's second, random-centre branch: 'all' (the paper's) trains the classifier and the
      * focus head on it; 'focus' trains only the focus network's head on it, so that the classifier
      * learns from the policy's patches alone; 'none' (the default) drops the branch: every part
@@ -143,7 +151,7 @@ export const configSchema = z
  * was trained with (whatever the default is now): the policy's last map, the dense (GRU) readout,
  * the classifier's prediction and both branches training the classifier.
  */
-const LEGACY_VALUES: Record<string, unknown> = { policyMap: 'last', policyReadout: 'dense', prediction: 'classifier', randomBranch: 'all' };
+const LEGACY_VALUES: Record<string, unknown> = { policyMap: 'last', policyReadout: 'dense', prediction: 'classifier', randomBranch: 'all', policyCells: 'grid' };
 
 /** A stored config (saccade.json, a checkpoint) with the fields it predates set to their values then. */
 export function withLegacyValues<T>(stored: T): T {

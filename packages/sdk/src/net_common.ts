@@ -1,6 +1,7 @@
 /** Helpers shared by the networks of adafocus.ts, v1.ts and v3.ts (not part of the public API). */
 import * as tf from '@tensorflow/tfjs';
-import { countFlops, createBackbone, type Backbone } from '@saccade/backbones';
+import { countFlops, createBackbone, featureMapGeometry, type Backbone } from '@saccade/backbones';
+import type { CellGeometry } from '@saccade/policy';
 import type { ByteImages, ChannelAffine } from '@saccade/tensor';
 
 import type { StepState } from './adafocus.js';
@@ -130,11 +131,28 @@ export function focusOn(focus: tf.LayersModel, patches: tf.Tensor4D, training: b
  * and weights (dispose the glance, not it).
  */
 export function glanceWithMap(glance: tf.LayersModel, shape: readonly number[]): tf.LayersModel {
+  const layer = policyMapLayer(glance, shape);
+  if (layer === undefined) return glance;
+  return tf.model({ inputs: glance.inputs, outputs: [layer.output as tf.SymbolicTensor, ...glance.outputs.slice(1)], name: `${glance.name}_policy_view` });
+}
+
+/** The layer whose output is the policy's map of `shape`: undefined when it is the glance's first output. */
+function policyMapLayer(glance: tf.LayersModel, shape: readonly number[]): tf.layers.Layer | undefined {
   const last = glance.outputs[0]!.shape.slice(1);
-  if (last.every((d, i) => d === shape[i])) return glance;
+  if (last.every((d, i) => d === shape[i])) return undefined;
   const layer = lastFeatureMap(glance, (out) => out.slice(1).every((d, i) => d === shape[i]));
   if (!layer) throw new InputError('policy', `the glance network has no feature map of shape [${shape.join(', ')}]`);
-  return tf.model({ inputs: glance.inputs, outputs: [layer.output as tf.SymbolicTensor, ...glance.outputs.slice(1)], name: `${glance.name}_policy_view` });
+  return layer;
+}
+
+/**
+ * Where the cells of the policy's map of `shape` look in the frame, as fractions of it (the
+ * receptive-field centres, from the glance's layers; the spatial policy's soft-argmax averages them).
+ */
+export function policyMapCells(glance: tf.LayersModel, shape: readonly number[]): CellGeometry {
+  const layer = policyMapLayer(glance, shape) ?? (glance.outputs[0]!.sourceLayer as tf.layers.Layer);
+  const g = featureMapGeometry(glance, layer);
+  return { origin: [g.origin[0] / g.input[0], g.origin[1] / g.input[1]], step: [g.step[0] / g.input[0], g.step[1] / g.input[1]] };
 }
 
 /** Shape [h, w, c] of the feature map at the end of the glance's stage before the last (twice the resolution). */
