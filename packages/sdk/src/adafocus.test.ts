@@ -94,6 +94,21 @@ describe('VideoNet', () => {
               }
             }
           }
+          // The 'focus' prediction (the default): the focus head's log-probabilities averaged over frames 1..k.
+          withNet({ prediction: 'focus' }, (focusOnly) => {
+            const r = focusOnly.forward(x);
+            expect(Array.from(r.centres!.dataSync())).toEqual(Array.from(cls.centres!.dataSync()));
+            const fo = r.logits.arraySync();
+            for (let b = 0; b < 2; b++) {
+              for (let k = 0; k < 4; k++) {
+                for (let j = 0; j < 3; j++) {
+                  let sum = 0;
+                  for (let i = 0; i <= k; i++) sum += f[b]![i]![j]!;
+                  expect(fo[b]![k]![j]).toBeCloseTo(sum / (k + 1), 4);
+                }
+              }
+            }
+          });
         });
       });
     });
@@ -235,7 +250,18 @@ describe('VideoNet', () => {
   });
 
   it('counts GFLOPs per step from the sub-networks; AdaFocus costs less than the uniform baseline', () => {
-    const ada = withNet({ frameSize: 64 }, (net) => {
+    // The 'focus' prediction runs the glance only up to the policy's map and no step classifier.
+    withNet({ frameSize: 64 }, (net) => {
+      const m = net.models();
+      const g = m['glance']!;
+      const map = previousStageShape(g);
+      const upToMap = g.layers.filter((l) => (l.outputShape as number[]).length === 4 && (l.outputShape as number[]).slice(1).join() === map.join()).pop()!;
+      const glancePart = countFlops(tf.model({ inputs: g.inputs, outputs: upToMap.output as tf.SymbolicTensor })).macs;
+      expect(glancePart).toBeLessThan(countFlops(g).macs * 0.8);
+      const policy = countFlops(m['policy_encoder']!).macs;
+      expect(net.gflopsPerStep()[0]! * 1e9).toBeCloseTo(glancePart + countFlops(m['focus']!).macs + policy, 0);
+    });
+    const ada = withNet({ frameSize: 64, prediction: 'ensemble' }, (net) => {
       const m = net.models();
       const head = (model: tf.LayersModel) => countFlops(model).layers.filter((l) => l.name === 'predictions').reduce((a, l) => a + l.macs, 0);
       const backbones = countFlops(m['glance']!).macs - head(m['glance']!) + countFlops(m['focus']!).macs - head(m['focus']!);

@@ -15,6 +15,7 @@
  * with the same layers, so that stopping after step k costs k steps (early exit).
  */
 import * as tf from '@tensorflow/tfjs';
+import { countFlops } from '@saccade/backbones';
 import { createInterpPolicy, createSpatialPolicy, wrapInterpPolicy, wrapSpatialPolicy, type InterpPolicy, type SpatialPolicy } from '@saccade/policy';
 import { cropPatches, type ByteImages } from '@saccade/tensor';
 
@@ -195,6 +196,15 @@ function adaFocusV2(config: TrainConfig, classes: number, loaded?: Record<string
     return { logits: classifier.sequence(features, training), focusLogits: f.logits };
   };
   const ensemble = config.prediction === 'ensemble';
+  const focusOnly = config.prediction === 'focus';
+  /**
+   * The glance as far as the policy's map (the 'focus' prediction needs neither its vector nor its
+   * head at inference; a model of the one output runs only the layers that lead to it).
+   */
+  const glanceMap = tf.model({ inputs: glanceView.inputs, outputs: glanceView.outputs[0]!, name: `${glance.name}_map_only` });
+  /** The focus head's log-probabilities averaged over frames 1..k, [B, T, classes] (the 'focus' prediction). */
+  const focusAverage = (focusLogits: tf.Tensor2D, b: number): tf.Tensor3D =>
+    tf.div(tf.cumsum(tf.reshape(tf.logSoftmax(focusLogits), [b, t, classes]), 1), tf.range(1, t + 1).reshape([1, t, 1]));
   /** The prediction after every step [B, T, classes] (config.prediction) from the branch and the glance head's logits. */
   const predict = (r: { logits: tf.Tensor3D; focusLogits: tf.Tensor2D }, gLogits: tf.Tensor, b: number): tf.Tensor3D => {
     if (!ensemble) return r.logits;
@@ -209,6 +219,10 @@ function adaFocusV2(config: TrainConfig, classes: number, loaded?: Record<string
   const forwardOn = (inputsOf: () => Inputs, b: number, training: boolean, runSeed: number): ForwardResult => {
     const [logits, centres] = tf.tidy(() => {
       const inputs = inputsOf();
+      if (focusOnly && !training) {
+        const c = centresFor(glanceMap.apply(inputs.glance(), { training: false }) as tf.Tensor, b, false, runSeed);
+        return [focusAverage(focusAt(inputs, c, b, false).logits, b), c];
+      }
       const [gMap, gVec, gLogits] = glanceAll(inputs, training);
       const c = centresFor(gMap!, b, training, runSeed);
       return [predict(focusBranch(inputs, gVec!, c, b, training), gLogits!, b), c];
@@ -263,7 +277,7 @@ function adaFocusV2(config: TrainConfig, classes: number, loaded?: Record<string
       const k = state.step;
       const b = state.batch;
       const out = withStepInputs(state, config, normalised, fromPixels, (inputs) => {
-        const [gMap, gVec, gLogits] = glanceAll(inputs, false);
+        const [gMap, gVec, gLogits] = focusOnly ? [glanceMap.apply(inputs.glance(), { training: false }) as tf.Tensor] : glanceAll(inputs, false);
         let centre: tf.Tensor2D;
         let policyState = state.tensors[0] as tf.Tensor2D;
         if (source === 'policy') {
@@ -273,6 +287,11 @@ function adaFocusV2(config: TrainConfig, classes: number, loaded?: Record<string
         } else if (source === 'random') centre = tf.randomUniform([b, 2], 0, 1, 'float32', (stepSeed ?? seed) * 1000 + k) as tf.Tensor2D;
         else centre = tf.fill([b, 2], 0.5) as tf.Tensor2D;
         const { vectors: fVec, logits: fLogits } = focusOn(focus, inputs.patches(centre), false);
+        if (focusOnly) {
+          // The running sum of the focus head's log-probabilities; the prediction is its mean.
+          const sum = k === 0 ? tf.logSoftmax(fLogits) : tf.add(state.tensors[1]!, tf.logSoftmax(fLogits));
+          return { logits: tf.div(sum, k + 1) as tf.Tensor2D, centre, tensors: [policyState, sum] };
+        }
         const z = classifier.embed(tf.concat([gVec!, fVec], 1) as tf.Tensor2D);
         const running: tf.Tensor2D = k === 0 ? z : (tf.maximum(state.tensors[1]!, z) as tf.Tensor2D);
         const logits = classifier.head(k, running);
@@ -292,13 +311,12 @@ function adaFocusV2(config: TrainConfig, classes: number, loaded?: Record<string
       return { glance, focus, policy_encoder: policy.encoder, ...(policy.kind === 'interp' ? { policy_recurrent: policy.recurrent } : {}), classifier_mlp: classifier.mlp, classifier_heads: classifier.heads };
     },
     gflopsPerStep() {
-      const macs =
-        // The heads of the glance and focus networks run at inference only in the ensemble.
-        backboneMacs(glance, ensemble) +
-        backboneMacs(focus, ensemble) +
-        (source === 'policy' ? denseMacs(policy.encoder) + (policy.kind === 'interp' ? denseMacs(policy.recurrent) : 0) : 0) +
-        denseMacs(classifier.mlp) +
-        denseMacs(classifier.heads) / t;
+      const policyMacs = source === 'policy' ? denseMacs(policy.encoder) + (policy.kind === 'interp' ? denseMacs(policy.recurrent) : 0) : 0;
+      const macs = focusOnly
+        ? // The glance up to the policy's map, the focus network with its head, the policy.
+          countFlops(glanceMap).macs + backboneMacs(focus, true) + policyMacs
+        : // The heads of the glance and focus networks run at inference only in the ensemble.
+          backboneMacs(glance, ensemble) + backboneMacs(focus, ensemble) + policyMacs + denseMacs(classifier.mlp) + denseMacs(classifier.heads) / t;
       return new Array<number>(t).fill(macs / 1e9);
     },
     dispose() {

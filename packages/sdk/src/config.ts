@@ -71,12 +71,14 @@ export const configSchema = z
      */
     randomBranch: z.enum(['all', 'focus', 'none']).default('none'),
     /**
-     * AdaFocusV2's prediction after step k (inference only; training is the same): 'classifier'
-     * (the paper's: the step classifier's logits) or 'ensemble' (the mean of three log-probability
-     * vectors: the step classifier's, and the glance and focus heads' averaged over the frames seen,
-     * as TSN averages them). The heads are the auxiliary ones trained anyway.
+     * AdaFocusV2's prediction after step k (inference only; training is the same): 'focus' (the
+     * default: the focus head's log-probabilities on the policy's patches averaged over the frames
+     * seen, TSN's consensus; the step classifier and the glance head are trained as auxiliaries
+     * and not run, and the glance runs only as far as the policy's map), 'classifier' (the
+     * paper's: the step classifier's logits) or 'ensemble' (the mean of three log-probability
+     * vectors: the step classifier's, and the glance and focus heads' averaged over the frames seen).
      */
-    prediction: z.enum(['classifier', 'ensemble']).default('ensemble'),
+    prediction: z.enum(['classifier', 'ensemble', 'focus']).default('focus'),
     /** AdaFocus V1: discrete actions over a grid x grid set of patch positions (7 x 7 in the paper), or a Gaussian (continuous). */
     action: z.enum(['discrete', 'continuous']).default('discrete'),
     grid: z.number().int().min(2).max(64).default(7),
