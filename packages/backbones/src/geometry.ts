@@ -32,10 +32,9 @@ export function featureMapGeometry(model: tf.LayersModel, layer: string | tf.lay
   type G = { c: Pair; j: Pair; rf: Pair; size: Pair };
   const memo = new Map<tf.layers.Layer, G>();
   const inboundOf = (l: tf.layers.Layer): tf.layers.Layer[] => (l as unknown as { inboundNodes: { inboundLayers: tf.layers.Layer[] }[] }).inboundNodes[0]?.inboundLayers ?? [];
-  const visit = (l: tf.layers.Layer, depth: number): G => {
+  const visit = (l: tf.layers.Layer): G => {
     const known = memo.get(l);
     if (known) return known;
-    if (depth > 10000) throw new BackboneOptionError(model.name, 'layer', `${target.name}: the layer graph is too deep or has a cycle`);
     const out = l.outputShape as number[];
     const inbound = inboundOf(l);
     let g: G;
@@ -44,7 +43,7 @@ export function featureMapGeometry(model: tf.LayersModel, layer: string | tf.lay
       if (size.length !== 2 || !size.every((v) => Number.isInteger(v) && v > 0)) throw new BackboneOptionError(model.name, 'layer', `${target.name}: the model's input is not an image of known size`);
       g = { c: [0, 0], j: [1, 1], rf: [1, 1], size };
     } else {
-      const from = inbound.map((x) => visit(x, depth + 1)).reduce((a, b) => (b.rf[0] * b.rf[1] > a.rf[0] * a.rf[1] ? b : a));
+      const from = inbound.map((x) => visit(x)).reduce((a, b) => (b.rf[0] * b.rf[1] > a.rf[0] * a.rf[1] ? b : a));
       const inShape = inbound[0]!.outputShape as number[];
       const cfg = l.getConfig() as Record<string, unknown>;
       const kind = l.getClassName();
@@ -73,6 +72,6 @@ export function featureMapGeometry(model: tf.LayersModel, layer: string | tf.lay
     memo.set(l, g);
     return g;
   };
-  const g = visit(target, 0);
+  const g = visit(target);
   return { origin: [g.c[0] + 0.5, g.c[1] + 0.5], step: g.j, input: g.size };
 }

@@ -202,16 +202,17 @@ function adaFocusV2(config: TrainConfig, classes: number, loaded?: Record<string
    * head at inference; a model of the one output runs only the layers that lead to it).
    */
   const glanceMap = tf.model({ inputs: glanceView.inputs, outputs: glanceView.outputs[0]!, name: `${glance.name}_map_only` });
-  /** The focus head's log-probabilities averaged over frames 1..k, [B, T, classes] (the 'focus' prediction). */
-  const focusAverage = (focusLogits: tf.Tensor2D, b: number): tf.Tensor3D =>
-    tf.div(tf.cumsum(tf.reshape(tf.logSoftmax(focusLogits), [b, t, classes]), 1), tf.range(1, t + 1).reshape([1, t, 1]));
+  /** Per-frame values [B * T, classes] averaged over frames 1..k for every k, [B, T, classes]. */
+  const seenMean = (perFrame: tf.Tensor, b: number): tf.Tensor3D => tf.div(tf.cumsum(tf.reshape(perFrame, [b, t, classes]), 1), tf.range(1, t + 1).reshape([1, t, 1]));
+  /** The focus head's log-probabilities averaged over frames 1..k (the 'focus' prediction). */
+  const focusAverage = (focusLogits: tf.Tensor2D, b: number): tf.Tensor3D => seenMean(tf.logSoftmax(focusLogits), b);
   /** The prediction after every step [B, T, classes] (config.prediction) from the branch and the glance head's logits. */
   const predict = (r: { logits: tf.Tensor3D; focusLogits: tf.Tensor2D }, gLogits: tf.Tensor, b: number): tf.Tensor3D => {
+    if (focusOnly) return focusAverage(r.focusLogits, b);
     if (!ensemble) return r.logits;
     // The same operations in the same order as `step` (running sums of the heads), so that both
     // paths give the same scores and early exit decides the same on either.
-    const heads = tf.reshape(tf.add(tf.logSoftmax(gLogits as tf.Tensor2D), tf.logSoftmax(r.focusLogits)), [b, t, classes]);
-    const average = tf.div(tf.cumsum(heads, 1), tf.range(1, t + 1).reshape([1, t, 1]));
+    const average = seenMean(tf.add(tf.logSoftmax(gLogits as tf.Tensor2D), tf.logSoftmax(r.focusLogits)), b);
     return tf.div(tf.add(tf.logSoftmax(r.logits), average), 3) as tf.Tensor3D;
   };
 
@@ -220,6 +221,7 @@ function adaFocusV2(config: TrainConfig, classes: number, loaded?: Record<string
     const [logits, centres] = tf.tidy(() => {
       const inputs = inputsOf();
       if (focusOnly && !training) {
+        // Only what the prediction reads: the glance up to the policy's map, the focus network.
         const c = centresFor(glanceMap.apply(inputs.glance(), { training: false }) as tf.Tensor, b, false, runSeed);
         return [focusAverage(focusAt(inputs, c, b, false).logits, b), c];
       }
