@@ -102,9 +102,22 @@ export type Inputs<K extends string> = Record<K, TensorInfo>;
 
 const WRAPS = Symbol.for('saccade.wraps');
 
-/** A wasm kernel that replaces a built-in one and may call it (kept on the config). */
+/**
+ * A wasm kernel that replaces a built-in one and may call it (kept on the config). The built-in's
+ * setupFunc and disposeFunc travel with the wrapper: tfjs runs the registered kernels' setupFunc
+ * on every new backend instance (after `tf.engine().reset()` and `setBackend('wasm')`), and the
+ * built-in binds its wasm functions there. A wrapper without them would call functions of the
+ * first, disposed wasm module and abort it.
+ */
 export function wrapKernel(builtIn: KernelConfig, kernelFunc: KernelFunc): KernelConfig {
-  return { kernelName: builtIn.kernelName, backendName: 'wasm', kernelFunc, [WRAPS]: builtIn } as KernelConfig;
+  return {
+    kernelName: builtIn.kernelName,
+    backendName: 'wasm',
+    kernelFunc,
+    ...(builtIn.setupFunc ? { setupFunc: builtIn.setupFunc } : {}),
+    ...(builtIn.disposeFunc ? { disposeFunc: builtIn.disposeFunc } : {}),
+    [WRAPS]: builtIn,
+  } as KernelConfig;
 }
 
 /** Whether a registered kernel is already one of Saccade's wrappers (registration is idempotent). */

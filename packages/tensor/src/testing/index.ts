@@ -33,7 +33,9 @@ export function expectArraysClose(
   for (let i = 0; i < actual.length; i++) {
     const a = actual[i] as number;
     const e = expected[i] as number;
-    const excess = Math.abs(a - e) - (atol + rtol * Math.abs(e));
+    // A non-finite expected value (±Infinity, NaN) is matched exactly: |a - Infinity| minus an
+    // infinite tolerance is NaN, which no comparison would catch.
+    const excess = Number.isFinite(e) ? Math.abs(a - e) - (atol + rtol * Math.abs(e)) : Object.is(a, e) || (Number.isNaN(a) && Number.isNaN(e)) ? 0 : Infinity;
     if (Number.isNaN(a) !== Number.isNaN(e) || excess > worstExcess) {
       worst = i;
       worstExcess = Number.isNaN(excess) ? Infinity : excess;
