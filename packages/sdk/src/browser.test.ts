@@ -17,7 +17,8 @@ import { createVideoNet } from './adafocus.js';
 import { normalise } from './dataset.js';
 import { saveBundle } from './node/bundle.js';
 
-const CANDIDATES = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].filter(Boolean) as string[];
+// CHROMIUM_PATH, when set, is the only candidate (so that a wrong one is reported, not bypassed).
+const CANDIDATES = process.env.CHROMIUM_PATH ? [process.env.CHROMIUM_PATH] : ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'];
 const executable = CANDIDATES.find((p) => existsSync(p));
 
 let dir: string;
@@ -26,7 +27,7 @@ let base: string;
 let browser: Browser | undefined;
 
 beforeAll(async () => {
-  if (!executable) throw new Error(`no Chromium found (tried ${CANDIDATES.join(', ')}); install Debian's chromium package or set CHROMIUM_PATH`);
+  if (!executable) throw new Error(`no Chromium found (tried ${CANDIDATES.join(', ')}); install Debian's chromium package (npm test does as root) or set CHROMIUM_PATH`);
   dir = await mkdtemp(join(tmpdir(), 'saccade-browser-'));
   await build({
     entryPoints: [fileURLToPath(new URL('../test/browser-page.ts', import.meta.url))],
@@ -58,7 +59,9 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  await new Promise((resolve) => server?.close(resolve));
+  // With no Chromium, beforeAll threw before the server existed: nothing to close (a promise on
+  // an absent server's close would never settle and wait out the hook timeout).
+  if (server) await new Promise((resolve) => server.close(resolve));
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
