@@ -7,9 +7,9 @@ import { resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 
 import { reportText, runBench } from './bench.js';
-import { calibrateCommand, classifyCommand, dataCommand, evalCommand, infoCommand, METHOD_NAMES, parseOverrides, pretrainCommand, speedCommand, trainCommand } from './commands.js';
+import { calibrateCommand, classifyCommand, type ClassifyEntry, dataCommand, evalCommand, infoCommand, METHOD_NAMES, parseOverrides, pretrainCommand, speedCommand, trainCommand } from './commands.js';
 import { runDemo } from './demo.js';
-import { describeError, EXIT, exitCodeOf, UsageError } from './errors.js';
+import { describeError, escapeText, EXIT, exitCodeOf, UsageError } from './errors.js';
 
 const verbose = process.argv.includes('--verbose');
 
@@ -50,6 +50,21 @@ function print(json: boolean, value: unknown, text: () => string): void {
 }
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+
+/** One file's lines of `saccade classify`; names from the command line or the bundle are escaped. */
+function classifyText(r: ClassifyEntry): string {
+  const file = escapeText(r.file);
+  if (!r.ok) return `${file}: error ${r.error.code}: ${escapeText(r.error.message)}`;
+  return [
+    `${file}: ${escapeText(r.label)} (${pct(r.probability)}), stopped at step ${r.exitStep}/${r.steps}, ${r.gflops.toFixed(3)} GFLOPs, ${r.timingsMs.total.toFixed(0)} ms${r.repeatedFrames > 0 ? `; the video has fewer frames than the model's ${r.steps}: ${r.repeatedFrames} repeated` : ''}`,
+    `  top-${r.topK.length}: ${r.topK.map((t) => `${escapeText(t.label)} ${pct(t.probability)}`).join(', ')}`,
+    ...(r.patches.length
+      ? r.patches.every((p, k) => p.frame === k)
+        ? [`  patches (${r.patches[0]!.size} px, centre y,x): ${r.patches.map((p) => `${p.y.toFixed(0)},${p.x.toFixed(0)}`).join(' ')}`]
+        : [`  patches (${r.patches[0]!.size} px, frame:centre y,x): ${r.patches.map((p) => `${p.frame}:${p.y.toFixed(0)},${p.x.toFixed(0)}`).join(' ')}`]
+      : []),
+  ].join('\n');
+}
 
 /** SIGINT -> an AbortSignal (the run saves a checkpoint and exits 130); a second Ctrl-C kills. */
 function interruptSignal(): AbortSignal {
@@ -180,30 +195,21 @@ export function buildProgram(): Command {
 
   program
     .command('classify')
-    .description('classify video files: label, top-k, exit step, GFLOPs, patch centres')
+    .description('classify video files: label, top-k, exit step, GFLOPs, patch centres; a file that fails gets one error line and the others go on')
     .argument('<run>', 'run folder or bundle folder')
     .argument('<files...>', 'video files')
     .option('--budget <gflops>', 'stop early under this mean-GFLOPs budget (needs `saccade calibrate`)', num('--budget'))
     .option('--top <k>', 'classes to list', int('--top', 1), 5)
-    .option('--json', 'print the results as JSON')
-    .addHelpText('after', '\nExamples:\n  saccade classify runs/v2 clip.mp4\n  saccade classify runs/v2 a.mp4 b.mp4 --budget 0.3 --json')
+    .option('--json', 'print the results as JSON: one entry per file, in order: {file, ok: true, ...result} or {file, ok: false, error: {code, message}}')
+    .addHelpText(
+      'after',
+      `\nExit status: 0 when every file was classified; ${EXIT.partial} when some failed and others did not (each failed file has its error line or entry); ${EXIT.input} when every file failed.\n\nExamples:\n  saccade classify runs/v2 clip.mp4\n  saccade classify runs/v2 a.mp4 b.mp4 --budget 0.3 --json`,
+    )
     .action(async (run, files, o) => {
       const rs = await classifyCommand({ run, files, topK: o.top, ...(o.budget !== undefined ? { budget: o.budget } : {}) });
-      print(o.json, rs, () =>
-        rs
-          .map((r) =>
-            [
-              `${r.file}: ${r.label} (${pct(r.probability)}), stopped at step ${r.exitStep}/${r.steps}, ${r.gflops.toFixed(3)} GFLOPs, ${r.timingsMs.total.toFixed(0)} ms`,
-              `  top-${r.topK.length}: ${r.topK.map((t) => `${t.label} ${pct(t.probability)}`).join(', ')}`,
-              ...(r.patches.length
-                ? r.patches.every((p, k) => p.frame === k)
-                  ? [`  patches (${r.patches[0]!.size} px, centre y,x): ${r.patches.map((p) => `${p.y.toFixed(0)},${p.x.toFixed(0)}`).join(' ')}`]
-                  : [`  patches (${r.patches[0]!.size} px, frame:centre y,x): ${r.patches.map((p) => `${p.frame}:${p.y.toFixed(0)},${p.x.toFixed(0)}`).join(' ')}`]
-                : []),
-            ].join('\n'),
-          )
-          .join('\n'),
-      );
+      print(o.json, rs, () => rs.map(classifyText).join('\n'));
+      const failed = rs.filter((r) => !r.ok).length;
+      if (failed > 0) process.exitCode = failed === rs.length ? EXIT.input : EXIT.partial;
     });
 
   program

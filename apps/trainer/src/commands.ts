@@ -373,16 +373,28 @@ export async function calibrateCommand(o: { run: string; data: string; budgets?:
   }
 }
 
-export async function classifyCommand(o: { run: string; files: string[]; budget?: number; topK?: number }): Promise<(ClassifyResult & { file: string })[]> {
+/** One file's entry in `saccade classify`: its result, or the error that stopped it (the others go on). */
+export type ClassifyEntry = ({ file: string; ok: true } & ClassifyResult) | { file: string; ok: false; error: { code: string; message: string } };
+
+/**
+ * Classify several files with one model, keeping every good result: a file that cannot be decoded
+ * or classified gets an error entry in its place (in the order given). Bundle and option errors
+ * (a bad budget) still fail the whole command.
+ */
+export async function classifyCommand(o: { run: string; files: string[]; budget?: number; topK?: number }): Promise<ClassifyEntry[]> {
   await initBackend();
   const model = await loadModel(bundlePath(o.run));
   try {
-    const out: (ClassifyResult & { file: string })[] = [];
-    for (const file of o.files) {
-      const r = await model.classify(resolve(file), { topK: o.topK ?? 5, ...(o.budget !== undefined ? { budgetGflops: o.budget } : {}) });
-      out.push({ file, ...r });
-    }
-    return out;
+    const outcomes = await model.classifyEach(
+      o.files.map((f) => resolve(f)),
+      { topK: o.topK ?? 5, ...(o.budget !== undefined ? { budgetGflops: o.budget } : {}) },
+    );
+    return outcomes.map((r, i) => {
+      const file = o.files[i]!;
+      if (!r.ok) return { file, ok: false, error: { code: r.error.code, message: r.error.message } };
+      const { input: _input, ...result } = r;
+      return { file, ...result };
+    });
   } finally {
     model.dispose();
   }

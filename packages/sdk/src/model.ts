@@ -60,6 +60,11 @@ export interface FramesInput {
   frames: number;
   width: number;
   height: number;
+  /**
+   * Frames of the source video when `data` was already sampled from it (a decoder sets it): fewer
+   * than the model's T means some of the T frames repeat (`ClassifyResult.repeatedFrames`).
+   */
+  sourceFrames?: number;
 }
 
 export interface ClassifyOptions {
@@ -87,6 +92,22 @@ export interface ClassifyResult {
   /** Patch centre and size per step, in pixels of the model's frame, and the frame it was cut from (AdaFocus only). */
   patches: { frame: number; y: number; x: number; size: number }[];
   timingsMs: { decode: number; inference: number; total: number };
+  /**
+   * How many of the T frames the model read repeat an earlier one: the video had fewer frames than
+   * the model's T (0 otherwise). Its prediction rests on fewer distinct frames than the model's.
+   */
+  repeatedFrames: number;
+}
+
+/** One video's outcome in `classifyEach`: its result, or the typed error that stopped it. */
+export type ClassifyOutcome<I = string | FramesInput | tf.Tensor> =
+  | ({ input: I; ok: true } & ClassifyResult)
+  | { input: I; ok: false; error: { code: string; name: string; message: string } };
+
+/** The stable code of an error (typed errors carry one), for per-item reports. */
+export function errorCode(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code !== '' ? code : 'INTERNAL';
 }
 
 /** T indices spread evenly over n frames, first and last included (@saccade/video's uniformSample, which training uses; repeats when n < T). */
@@ -132,7 +153,27 @@ export class SaccadeModel {
     return this.classifyFrames(frames, options, performance.now() - started);
   }
 
-  /** Classify many videos, one after the other (each with its own early exit). */
+  /**
+   * Classify many videos, one after the other, keeping every good result: a video that cannot be
+   * read or classified gets `{ ok: false, error: { code, name, message } }` in its place and the
+   * others go on. Options are checked first (a bad budget fails the whole call, as it would fail
+   * every video). Results are in the order of the inputs.
+   */
+  async classifyEach<I extends string | FramesInput | tf.Tensor>(inputs: readonly I[], options: ClassifyOptions = {}): Promise<ClassifyOutcome<I>[]> {
+    this.thresholdsFor(options);
+    const out: ClassifyOutcome<I>[] = [];
+    for (const input of inputs) {
+      try {
+        out.push({ input, ok: true, ...(await this.classify(input, options)) });
+      } catch (error) {
+        const e = error instanceof Error ? error : new Error(String(error));
+        out.push({ input, ok: false, error: { code: errorCode(error), name: e.name, message: e.message } });
+      }
+    }
+    return out;
+  }
+
+  /** Classify many videos, one after the other (each with its own early exit); the first error rejects. */
   async classifyBatch(inputs: readonly (string | FramesInput | tf.Tensor)[], options: ClassifyOptions = {}): Promise<ClassifyResult[]> {
     const out: ClassifyResult[] = [];
     for (const input of inputs) out.push(await this.classify(input, options));
@@ -162,8 +203,8 @@ export class SaccadeModel {
     return fitting[0]!.thresholds;
   }
 
-  /** Bytes [T', S', S', 3] -> the bytes of T frames of S x S (uniformly sampled; sizes must match). */
-  private prepare(input: FramesInput | tf.Tensor): Uint8Array {
+  /** Bytes [T', S', S', 3] -> the bytes of T frames of S x S (uniformly sampled; sizes must match), and how many of them repeat. */
+  private prepare(input: FramesInput | tf.Tensor): { bytes: Uint8Array; repeatedFrames: number } {
     const { frames: t, frameSize: s } = this.meta;
     let bytes: Uint8Array;
     let n: number;
@@ -183,10 +224,12 @@ export class SaccadeModel {
       bytes = data;
     }
     const per = s * s * 3;
-    if (n === t) return bytes;
+    const source = input instanceof tf.Tensor ? n : (input.sourceFrames ?? n);
+    const repeatedFrames = Math.max(0, t - Math.min(source, n));
+    if (n === t) return { bytes, repeatedFrames };
     const out = new Uint8Array(t * per);
     evenIndices(n, t).forEach((f, i) => out.set(bytes.subarray(f * per, (f + 1) * per), i * per));
-    return out;
+    return { bytes: out, repeatedFrames };
   }
 
   /**
@@ -210,7 +253,8 @@ export class SaccadeModel {
     const thresholds = this.thresholdsFor(options);
     const { steps: t, frameSize: s, patchSize: p } = this.meta;
     const score: ScoreKind = this.meta.exit?.score ?? 'maxLogit';
-    const begun = this.beginVideo(this.prepare(input));
+    const prepared = this.prepare(input);
+    const begun = this.beginVideo(prepared.bytes);
     const patches: ClassifyResult['patches'] = [];
     let state = begun.state;
     let last: Float32Array | undefined;
@@ -253,6 +297,7 @@ export class SaccadeModel {
       gflops: this.meta.gflopsPerStep.slice(0, exitStep).reduce((a, b) => a + b, 0),
       patches,
       timingsMs: { decode: decodeMs, inference, total: decodeMs + inference },
+      repeatedFrames: prepared.repeatedFrames,
     };
   }
 

@@ -116,19 +116,37 @@ export async function decodeFrames(file: string, options: DecodeOptions = {}): P
     unique.forEach((idx, k) => byIndex.set(idx, data.subarray(k * frameBytes, (k + 1) * frameBytes)));
   } else {
     // Seek to the frame's timestamp (ffmpeg decodes from the keyframe before it), one frame out.
+    // Two ffmpeg children at a time; when one fails, the other is stopped and reaped before the
+    // error is thrown, so no child outlives the call.
     const limit = 2;
     let next = 0;
+    const stop = new AbortController();
+    const onAbort = () => stop.abort();
+    if (options.signal?.aborted) stop.abort();
+    else options.signal?.addEventListener('abort', onAbort, { once: true });
+    const seekOptions: DecodeOptions = { ...options, signal: stop.signal };
+    let failure: unknown;
     const worker = async () => {
-      while (next < unique.length) {
+      while (next < unique.length && failure === undefined) {
         const idx = unique[next++]!;
         // ffmpeg keeps the frames whose timestamp is at or after -ss: aim just before this frame's.
         const t = Math.max(0, (idx - 0.25) / info.fps);
-        const data = await readFrames(file, ffmpeg.path, [...common, '-ss', t.toFixed(6), '-i', file, '-frames:v', '1', '-vf', scaleFilter(width, height), ...output], frameBytes, options, 1);
-        if (data.byteLength !== frameBytes) throw new VideoDecodeError(file, `seeking to frame ${idx} (${t.toFixed(3)} s) gave no frame (truncated video?)`, '');
-        byIndex.set(idx, data);
+        try {
+          const data = await readFrames(file, ffmpeg.path, [...common, '-ss', t.toFixed(6), '-i', file, '-frames:v', '1', '-vf', scaleFilter(width, height), ...output], frameBytes, seekOptions, 1);
+          if (data.byteLength !== frameBytes) throw new VideoDecodeError(file, `seeking to frame ${idx} (${t.toFixed(3)} s) gave no frame (truncated video?)`, '');
+          byIndex.set(idx, data);
+        } catch (error) {
+          if (failure === undefined) failure = options.signal?.aborted ? new VideoDecodeError(file, 'decoding was aborted', '') : error;
+          stop.abort();
+        }
       }
     };
-    await Promise.all(Array.from({ length: Math.min(limit, unique.length) }, worker));
+    try {
+      await Promise.all(Array.from({ length: Math.min(limit, unique.length) }, worker));
+    } finally {
+      options.signal?.removeEventListener('abort', onAbort);
+    }
+    if (failure !== undefined) throw failure;
   }
   const data = new Uint8Array(indices.length * frameBytes);
   indices.forEach((idx, k) => data.set(byIndex.get(idx)!, k * frameBytes));

@@ -1,4 +1,6 @@
 // Plain JavaScript: vitest loads config files with Node, which cannot import TypeScript here.
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** Export condition that points workspace packages at their TypeScript sources (see README). */
@@ -21,6 +23,8 @@ export function saccadePreset(options = {}) {
     test: {
       include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
       setupFiles,
+      // Decoded-frame caches of the tests go to a temporary folder, not the user's cache.
+      env: { SACCADE_CACHE_DIR: process.env.SACCADE_CACHE_DIR ?? join(tmpdir(), 'saccade-test-frames') },
       pool: 'forks',
       testTimeout: options.testTimeout ?? 120_000,
       hookTimeout: options.testTimeout ?? 120_000,

@@ -1,45 +1,127 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { buildMovingFashionMnist } from '@saccade/video';
+import { VideoDecodeError, buildMovingFashionMnist, liveProcesses } from '@saccade/video';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { DatasetError } from '../errors.js';
-import { loadVideoDataset } from './data.js';
+import { clearFrameCache, loadVideoDataset } from './data.js';
 
 let dir: string;
+let cacheDir: string;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'saccade-data-'));
+  cacheDir = join(dir, 'cache');
   await buildMovingFashionMnist({ out: join(dir, 'mfm'), trainVideos: 6, valVideos: 3, frames: 4, size: 64, itemSize: 24, seed: 2 });
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+/** A fresh copy of the dataset (the tests below change videos). */
+async function copy(name: string): Promise<string> {
+  const root = join(dir, name);
+  await cp(join(dir, 'mfm'), root, { recursive: true });
+  return root;
+}
+
+const sameBytes = (a: Uint8Array, b: Uint8Array) => Buffer.from(a).equals(Buffer.from(b));
+
 describe('loadVideoDataset', () => {
-  it('decodes a dataset folder with ffmpeg once, then reads the same bytes from its cache', async () => {
-    const root = join(dir, 'mfm');
-    const first = await loadVideoDataset(root, { split: 'train', frames: 4, size: 64 });
+  it('decodes a dataset folder with ffmpeg once, then reads the frames from its cache (outside the dataset folder)', async () => {
+    const root = await copy('a');
+    const before = (await readdir(root)).sort();
+    const events: boolean[] = [];
+    const opts = { split: 'train', frames: 4, size: 64, cacheDir, onCache: (e: { hit: boolean }) => events.push(e.hit) };
+    const first = await loadVideoDataset(root, opts);
     expect([first.length, first.classes.length, first.frames, first.size]).toEqual([6, 10, 4, 64]);
     expect(first.video(0)).toHaveLength(4 * 64 * 64 * 3);
-    const cached = await readdir(join(root, '.saccade-cache'));
+    const cached = (await readdir(cacheDir)).filter((n) => n.endsWith('.u8'));
     expect(cached).toHaveLength(1);
-    const second = await loadVideoDataset(root, { split: 'train', frames: 4, size: 64 });
-    for (let i = 0; i < 6; i++) {
+    // Nothing is written into the dataset folder (it may be read-only).
+    expect((await readdir(root)).sort()).toEqual(before);
+    // The second load reads the cache: a byte changed in the cache file shows up in the frames.
+    const file = join(cacheDir, cached[0]!);
+    const bytes = await readFile(file);
+    bytes[5] = (bytes[5]! + 77) % 256;
+    await writeFile(file, bytes);
+    const second = await loadVideoDataset(root, opts);
+    expect(events).toEqual([false, true]);
+    expect(second.video(0)[5]).toBe(bytes[5]);
+    for (let i = 1; i < 6; i++) {
       expect(second.label(i)).toBe(first.label(i));
-      expect(Buffer.from(second.video(i)).equals(Buffer.from(first.video(i)))).toBe(true);
+      expect(sameBytes(second.video(i), first.video(i))).toBe(true);
     }
-    // Another size is another cache entry (decoded again, resized by ffmpeg).
-    const small = await loadVideoDataset(root, { split: 'val', frames: 4, size: 32, cache: false });
+    // Another size is another cache entry; cache: false writes none.
+    const small = await loadVideoDataset(root, { split: 'val', frames: 4, size: 32, cacheDir, cache: false });
     expect(small.video(0)).toHaveLength(4 * 32 * 32 * 3);
-    expect(await readdir(join(root, '.saccade-cache'))).toHaveLength(1);
+    expect((await readdir(cacheDir)).filter((n) => n.endsWith('.u8'))).toHaveLength(1);
+  });
+
+  it('never serves a changed, replaced or deleted video from the cache', async () => {
+    const root = await copy('b');
+    const opts = { split: 'train', frames: 4, size: 64, cacheDir };
+    const first = await loadVideoDataset(root, opts);
+    // Another real video in place of the first one (same mtime as before, other size): decoded anew.
+    const video0 = join(root, 'videos', 'train_00000.mp4');
+    const video1 = join(root, 'videos', 'train_00001.mp4');
+    await cp(video1, video0);
+    const swapped = await loadVideoDataset(root, opts);
+    expect(sameBytes(swapped.video(0), first.video(1))).toBe(true);
+    // The same bytes back, but a new mtime: still not the stale entry.
+    await cp(join(dir, 'mfm', 'videos', 'train_00000.mp4'), video0);
+    await utimes(video0, new Date(), new Date(Date.now() + 5000));
+    expect(sameBytes((await loadVideoDataset(root, opts)).video(0), first.video(0))).toBe(true);
+    // Garbage in place of every video: a decode error naming a video, not the cached frames.
+    for (const name of await readdir(join(root, 'videos'))) await writeFile(join(root, 'videos', name), 'not a video any more');
+    await expect(loadVideoDataset(root, opts)).rejects.toThrow(VideoDecodeError);
+    // No videos at all: an error naming the list line.
+    await rm(join(root, 'videos'), { recursive: true });
+    await expect(loadVideoDataset(root, opts)).rejects.toThrow(/train_list\.txt:1: video "videos\/train_00000.mp4" not found/);
+    // Stale entries of the same list are removed when a new one is written.
+    expect((await readdir(cacheDir)).filter((n) => n.endsWith('.u8')).length).toBeLessThanOrEqual(2);
+  });
+
+  it('reaps every ffmpeg child before a decode error rejects', async () => {
+    const root = await copy('c');
+    await writeFile(join(root, 'videos', 'train_00001.mp4'), 'garbage');
+    await expect(loadVideoDataset(root, { split: 'train', frames: 4, size: 64, cache: false, concurrency: 3 })).rejects.toThrow(/train_00001/);
+    expect(liveProcesses()).toBe(0);
+  });
+
+  it('names the file and line of a listed video with no frames', async () => {
+    const root = await copy('d');
+    const list = join(root, 'train_list.txt');
+    const lines = (await readFile(list, 'utf8')).split('\n');
+    lines[2] = lines[2]!.replace(/^(\S+) \d+ /, '$1 0 ');
+    await writeFile(list, lines.join('\n'));
+    const error = await loadVideoDataset(root, { split: 'train', frames: 4, size: 64, cache: false }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DatasetError);
+    expect((error as Error).message).toMatch(/train_list\.txt:3: num_frames is 0 for "videos\/train_00002.mp4"/);
+  });
+
+  it('is turned off by SACCADE_CACHE=0 and cleared by clearFrameCache', async () => {
+    const root = await copy('e');
+    const own = join(dir, 'cache-e');
+    process.env.SACCADE_CACHE = '0';
+    try {
+      await loadVideoDataset(root, { split: 'val', frames: 4, size: 64, cacheDir: own });
+      expect(existsSync(own)).toBe(false);
+    } finally {
+      delete process.env.SACCADE_CACHE;
+    }
+    await loadVideoDataset(root, { split: 'val', frames: 4, size: 64, cacheDir: own });
+    await loadVideoDataset(root, { split: 'train', frames: 4, size: 64, cacheDir: own });
+    const cleared = await clearFrameCache(own);
+    expect(cleared.files).toBe(2);
+    expect(cleared.bytes).toBe((3 + 6) * 4 * 64 * 64 * 3);
+    expect(await readdir(own)).toEqual([]);
   });
 
   it('names what is missing', async () => {
     await expect(loadVideoDataset(join(dir, 'none'), { split: 'train', frames: 4, size: 64 })).rejects.toThrow(DatasetError);
     await expect(loadVideoDataset(join(dir, 'mfm'), { split: 'test', frames: 4, size: 64 })).rejects.toThrow(/list file not found/);
-    expect(existsSync(join(dir, 'mfm', 'classInd.txt'))).toBe(true);
   });
 });

@@ -2,12 +2,17 @@
  * Node-only: read a video dataset folder (classInd.txt + train_list.txt / val_list.txt in the
  * AdaFocus formats, as the Moving Fashion-MNIST builder writes) and decode every video once with
  * ffmpeg into memory, T frames sampled uniformly and resized to S x S.
+ *
+ * Decoded frames are cached (one raw file per list, T and S) in the user's cache folder, never in
+ * the dataset folder (which may be read-only). The cache key covers every video it holds (resolved
+ * path, size, modification time), the list file's content and the decode parameters, so that a
+ * changed, replaced or deleted video is never served from the cache.
  */
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, stat } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
-
-import { writeFileAtomic } from '@saccade/tensor/node';
+import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
 
 import { decodeFrames, readClassIndex, readList, uniformSample, type ListEntry } from '@saccade/video';
 
@@ -25,16 +30,47 @@ export interface LoadDatasetOptions {
   concurrency?: number;
   onProgress?: (done: number, total: number) => void;
   /**
-   * Keep the decoded frames in `${root}/.saccade-cache/` (one raw file per split, T and size) and
-   * read them from there next time instead of running ffmpeg again. Default true; the cache is
-   * keyed by the list file's size and modification time.
+   * Keep the decoded frames in the frame cache (`frameCacheDir()`) and read them from there next
+   * time instead of running ffmpeg again. Default true, unless SACCADE_CACHE=0.
    */
   cache?: boolean;
+  /** The cache folder; default `frameCacheDir()`. */
+  cacheDir?: string;
+  /** Called with what the cache did for this load. */
+  onCache?: (event: { hit: boolean; file: string }) => void;
+}
+
+/** Bumped when the decoded bytes of the same video and parameters would differ. */
+const CACHE_FORMAT = 'saccade-frames-2 uniformSample ffmpeg rgb24 scale=area';
+
+/**
+ * Where decoded frames are cached: $SACCADE_CACHE_DIR, else $XDG_CACHE_HOME/saccade/frames, else
+ * ~/.cache/saccade/frames.
+ */
+export function frameCacheDir(): string {
+  if (process.env.SACCADE_CACHE_DIR) return resolve(process.env.SACCADE_CACHE_DIR);
+  const base = process.env.XDG_CACHE_HOME ? resolve(process.env.XDG_CACHE_HOME) : join(homedir(), '.cache');
+  return join(base, 'saccade', 'frames');
+}
+
+/** Remove every cached entry (files named *.u8 and temporary files of this cache); returns the bytes freed. */
+export async function clearFrameCache(dir = frameCacheDir()): Promise<{ dir: string; files: number; bytes: number }> {
+  if (!existsSync(dir)) return { dir, files: 0, bytes: 0 };
+  let files = 0;
+  let bytes = 0;
+  for (const name of await readdir(dir)) {
+    if (!/^[0-9a-f]{16}-[0-9a-f]{32}\.u8(\.tmp-.*)?$/.test(name)) continue;
+    const path = join(dir, name);
+    bytes += (await stat(path)).size;
+    await rm(path, { force: true });
+    files++;
+  }
+  return { dir, files, bytes };
 }
 
 const EXTENSIONS = ['', '.mp4', '.webm', '.avi', '.mkv', '.mov'];
 
-function resolveVideo(root: string, entry: ListEntry): string {
+function resolveVideo(root: string, listFile: string, entry: ListEntry): string {
   for (const ext of EXTENSIONS) {
     const p = join(root, entry.path + ext);
     if (ext === '' ? /\.[a-z0-9]+$/i.test(p) && existsSync(p) : existsSync(p)) return p;
@@ -45,10 +81,34 @@ function resolveVideo(root: string, entry: ListEntry): string {
       if (existsSync(p)) return p;
     }
   }
-  throw new DatasetError(join(root, entry.path), `video of list line ${entry.line} not found`);
+  throw new DatasetError(`${listFile}:${entry.line}`, `video ${JSON.stringify(entry.path)} not found under ${root}`);
+}
+
+function cacheEnabled(options: LoadDatasetOptions): boolean {
+  if (options.cache !== undefined) return options.cache;
+  return !['0', 'false', 'off', 'no'].includes((process.env.SACCADE_CACHE ?? '').toLowerCase());
+}
+
+/** Write through a temporary file in the same folder, then rename: readers see all or nothing. */
+async function writeAtomic(path: string, parts: readonly Uint8Array[]): Promise<void> {
+  const temp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const handle = await open(temp, 'w');
+  try {
+    for (const p of parts) await handle.write(p);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  try {
+    await rename(temp, path);
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw error;
+  }
 }
 
 export async function loadVideoDataset(root: string, options: LoadDatasetOptions): Promise<VideoDataset> {
+  root = resolve(root);
   const classFile = join(root, 'classInd.txt');
   if (!existsSync(classFile)) throw new DatasetError(root, 'has no classInd.txt (build one with `saccade data moving-fashion` or write "1 name" lines)');
   const classes = await readClassIndex(classFile);
@@ -57,39 +117,77 @@ export async function loadVideoDataset(root: string, options: LoadDatasetOptions
   let entries = await readList(listFile, { numClasses: classes.length });
   if (options.limit !== undefined) entries = entries.slice(0, options.limit);
   if (entries.length === 0) throw new DatasetError(listFile, 'lists no videos');
+  for (const e of entries) {
+    if (e.frames < 1) throw new DatasetError(`${listFile}:${e.line}`, `num_frames is ${e.frames} for ${JSON.stringify(e.path)}; a listed video needs at least one frame`);
+  }
+  const files = entries.map((e) => resolveVideo(root, listFile, e));
   const per = options.frames * options.size * options.size * 3;
-  const listStat = await stat(listFile);
-  const cacheFile = join(root, '.saccade-cache', `${basename(listFile)}-${options.limit ?? 'all'}-${options.frames}x${options.size}-${listStat.size}-${Math.round(listStat.mtimeMs)}.u8`);
   const make = (videos: Uint8Array[]) =>
     datasetFromArrays({ classes, frames: options.frames, size: options.size, videos, labels: entries.map((e) => e.labels[0]!), names: entries.map((e) => e.path) });
-  if (options.cache !== false && existsSync(cacheFile)) {
-    const bytes = await readFile(cacheFile);
-    if (bytes.byteLength === per * entries.length) {
-      const all = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-      options.onProgress?.(entries.length, entries.length);
-      return make(entries.map((_, i) => all.subarray(i * per, (i + 1) * per)));
+
+  const useCache = cacheEnabled(options);
+  let cacheFile: string | undefined;
+  let identity = '';
+  const cacheDir = options.cacheDir ? resolve(options.cacheDir) : frameCacheDir();
+  if (useCache) {
+    // Which load this is (the same list read at the same T and S) and what it holds: every
+    // video's resolved path, size and mtime, the list's bytes and the decode parameters.
+    identity = createHash('sha256').update(JSON.stringify([CACHE_FORMAT, listFile, options.frames, options.size, options.limit ?? null])).digest('hex').slice(0, 16);
+    const content = createHash('sha256');
+    content.update(CACHE_FORMAT).update('\0').update(await readFile(listFile)).update('\0').update(classes.join('\n'));
+    for (const f of files) {
+      const s = await stat(f);
+      content.update(`\0${f}\0${s.size}\0${s.mtimeMs}\0${s.ino}`);
+    }
+    cacheFile = join(cacheDir, `${identity}-${content.digest('hex').slice(0, 32)}.u8`);
+    if (existsSync(cacheFile)) {
+      const bytes = await readFile(cacheFile);
+      if (bytes.byteLength === per * entries.length) {
+        const all = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+        options.onCache?.({ hit: true, file: cacheFile });
+        options.onProgress?.(entries.length, entries.length);
+        return make(entries.map((_, i) => all.subarray(i * per, (i + 1) * per)));
+      }
     }
   }
   const videos: Uint8Array[] = new Array(entries.length);
   let next = 0;
   let done = 0;
+  // When one video fails, the others stop (their ffmpeg children are killed and reaped) before
+  // the error is thrown.
+  const stop = new AbortController();
+  let failure: unknown;
   const worker = async () => {
-    while (next < entries.length) {
+    while (next < entries.length && failure === undefined) {
       const i = next++;
       const e = entries[i]!;
-      const file = resolveVideo(root, e);
-      const d = await decodeFrames(file, { indices: uniformSample(e.frames, options.frames), width: options.size, height: options.size });
-      if (d.frames !== options.frames) throw new DatasetError(file, `decoded ${d.frames} frames, expected ${options.frames}`);
-      videos[i] = d.data;
-      options.onProgress?.(++done, entries.length);
+      const file = files[i]!;
+      try {
+        const d = await decodeFrames(file, { indices: uniformSample(e.frames, options.frames), width: options.size, height: options.size, signal: stop.signal });
+        if (d.frames !== options.frames) throw new DatasetError(file, `decoded ${d.frames} frames, expected ${options.frames}`);
+        videos[i] = d.data;
+        options.onProgress?.(++done, entries.length);
+      } catch (error) {
+        if (failure === undefined) failure = error;
+        stop.abort();
+      }
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, options.concurrency ?? 2) }, worker));
-  if (options.cache !== false) {
-    const all = new Uint8Array(per * entries.length);
-    videos.forEach((v, i) => all.set(v, i * per));
-    await mkdir(dirname(cacheFile), { recursive: true });
-    await writeFileAtomic(cacheFile, all);
+  if (failure !== undefined) throw failure;
+  if (useCache && cacheFile) {
+    try {
+      await mkdir(cacheDir, { recursive: true });
+      await writeAtomic(cacheFile, videos);
+      // Older entries of the same load (the videos or the list have changed since) are stale.
+      for (const name of await readdir(cacheDir)) {
+        if (name.startsWith(`${identity}-`) && join(cacheDir, name) !== cacheFile && !name.includes('.tmp-')) await rm(join(cacheDir, name), { force: true });
+      }
+      options.onCache?.({ hit: false, file: cacheFile });
+    } catch (error) {
+      // A cache that cannot be written costs speed next time, never this load.
+      process.emitWarning(`saccade: the frame cache ${cacheDir} cannot be written (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); set SACCADE_CACHE_DIR or SACCADE_CACHE=0`);
+    }
   }
   return make(videos);
 }
