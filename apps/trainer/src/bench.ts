@@ -7,7 +7,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -15,6 +15,7 @@ import type { BudgetPoint } from '@saccade/early-exit';
 import { accuracyVsGflopsSvg } from '@saccade/metrics';
 import { calibrateExits, evaluate, loadModel, saveBundle } from '@saccade/sdk';
 import { initBackend } from '@saccade/tensor';
+import { writeFileAtomic } from '@saccade/tensor/node';
 
 import { dataCommand, exitBudgetCurve, loadSplit, type SpeedSummary, type TrainSummary } from './commands.js';
 import { createProgress } from './progress.js';
@@ -401,14 +402,14 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     ...checks.map((c) => `- ${c}`),
     '',
   ];
-  await writeFile(join(out, 'report.md'), lines.join('\n'));
-  await writeFile(join(out, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
+  await writeFileAtomic(join(out, 'report.md'), lines.join('\n'));
+  await writeFileAtomic(join(out, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
   const series = groups.map((g) => ({ name: METHOD_LABEL[g.method] ?? g.method, points: [{ gflops: g.gflopsPerVideo, accuracy: g.accuracyMean }] }));
   if (exitCurve) {
     series.push({ name: 'AdaFocusV2 + early exit', points: exitCurve.map((p) => ({ gflops: p.meanGflops, accuracy: 100 * p.accuracy })) });
     series.push({ name: 'random exit', points: exitCurve.map((p) => ({ gflops: p.meanGflops, accuracy: 100 * p.randomAccuracy })) });
   }
-  await writeFile(join(out, 'accuracy-vs-gflops.svg'), await accuracyVsGflopsSvg(series, { title: 'Moving Fashion-MNIST' }));
+  await writeFileAtomic(join(out, 'accuracy-vs-gflops.svg'), await accuracyVsGflopsSvg(series, { title: 'Moving Fashion-MNIST' }));
   progress.stop();
   return report;
 }

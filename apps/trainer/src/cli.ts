@@ -4,10 +4,11 @@
  */
 import { resolve } from 'node:path';
 
+import { addBundleHashes, clearFrameCache, frameCacheDir } from '@saccade/sdk';
 import { Command, CommanderError, Option } from 'commander';
 
 import { reportText, runBench } from './bench.js';
-import { calibrateCommand, classifyCommand, type ClassifyEntry, dataCommand, evalCommand, infoCommand, METHOD_NAMES, parseOverrides, pretrainCommand, speedCommand, trainCommand } from './commands.js';
+import { bundlePath, calibrateCommand, classifyCommand, type ClassifyEntry, dataCommand, evalCommand, infoCommand, METHOD_NAMES, parseOverrides, pretrainCommand, speedCommand, trainCommand } from './commands.js';
 import { runDemo } from './demo.js';
 import { describeError, escapeText, EXIT, exitCodeOf, UsageError } from './errors.js';
 
@@ -262,6 +263,28 @@ export function buildProgram(): Command {
     .action(async (o) => {
       const r = await pretrainCommand({ out: o.out, ...(o.config ? { configFile: o.config } : {}), flags: parseOverrides(o.set), ...(o.images !== undefined ? { images: o.images } : {}), ...(o.epochs !== undefined ? { epochs: o.epochs } : {}), ...(o.seed !== undefined ? { seed: o.seed } : {}), ...(o.source ? { source: o.source } : {}), quiet: false, signal: interruptSignal() });
       print(o.json, r, () => `pretrained backbones in ${r.out}: glance ${pct(r.glanceAccuracy)}, focus ${pct(r.focusAccuracy)} on held-out images, ${r.seconds.toFixed(0)} s`);
+    });
+
+  const bundle = program.command('bundle').description('model bundle maintenance');
+  bundle
+    .command('hash')
+    .description("record every weight shard's size and SHA-256 in saccade.json (bundles written before they were recorded load with a warning until then)")
+    .argument('<bundles...>', 'run folders or bundle folders')
+    .option('--json', 'print the result as JSON')
+    .action(async (runs: string[], o) => {
+      const rs = [];
+      for (const run of runs) rs.push(await addBundleHashes(bundlePath(run)));
+      print(o.json, rs, () => rs.map((r) => `${escapeText(r.bundle)}: ${r.shards} shards ${r.added ? 'hashed' : 're-hashed'}`).join('\n'));
+    });
+
+  const cache = program.command('cache').description(`the decoded-frame cache (default ${frameCacheDir()}; SACCADE_CACHE_DIR moves it, SACCADE_CACHE=0 turns it off)`);
+  cache
+    .command('clear')
+    .description('remove every cached decoded dataset')
+    .option('--json', 'print the result as JSON')
+    .action(async (o) => {
+      const r = await clearFrameCache();
+      print(o.json, r, () => `removed ${r.files} cached datasets (${(r.bytes / 2 ** 20).toFixed(1)} MiB) from ${escapeText(r.dir)}`);
     });
 
   program

@@ -4,13 +4,20 @@
  * JSON.
  */
 import { existsSync } from 'node:fs';
-import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 
 import { budgetCurve, type BudgetPoint } from '@saccade/early-exit';
 import { meanAveragePrecision } from '@saccade/metrics';
 import {
+  acquireRunLock,
   calibrateExits,
+  cleanRunFolder,
+  configDifferences,
+  describeDifferences,
+  readCheckpointState,
+  trainingStages,
+  type EpochRecord,
   evaluate,
   fileCheckpoints,
   loadModel,
@@ -31,6 +38,7 @@ import {
   type VideoDataset,
 } from '@saccade/sdk';
 import { initBackend, type BackendInfo } from '@saccade/tensor';
+import { writeFileAtomic } from '@saccade/tensor/node';
 import { buildMovingFashionMnist, locateFashionMnist, locateFfmpeg } from '@saccade/video';
 
 import { UsageError } from './errors.js';
@@ -159,12 +167,59 @@ export interface TrainSummary {
   interrupted: boolean;
 }
 
+/** A JSON file written whole or not at all (a kill leaves the old content). */
+async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
+  await writeFileAtomic(path, `${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** metrics.jsonl as the checkpoint knows it: one line per finished epoch (and the final summary). */
+async function writeMetrics(path: string, history: readonly EpochRecord[], final?: TrainSummary): Promise<void> {
+  const lines = [...history.map((e) => JSON.stringify({ type: 'epoch', ...e })), ...(final ? [JSON.stringify({ type: 'final', ...final })] : [])];
+  await writeFileAtomic(path, lines.length > 0 ? `${lines.join('\n')}\n` : '');
+}
+
+/**
+ * Train into a run folder. One process per run folder (run.lock; a second gets RunLockedError
+ * naming the holder's pid). Every file is written atomically, and what killed runs left (temporary
+ * files and folders) is removed at the start. With `resume`, the stored config is compared with
+ * the requested one before anything is written: a difference is a UsageError naming every field,
+ * and the folder stays as it was. Resuming a finished run changes nothing and returns its summary
+ * (its bundle, calibrated exit thresholds included, is kept).
+ */
 export async function trainCommand(o: TrainCommandOptions): Promise<TrainSummary> {
   const config = await resolveConfig({ ...(o.method ? { method: o.method } : {}), ...(o.configFile ? { configFile: o.configFile } : {}), ...(o.flags ? { flags: o.flags } : {}) });
   const paths = runPaths(o.out);
-  if (!o.resume && existsSync(join(paths.root, 'checkpoint.bin'))) throw new UsageError(`${paths.root} already holds a run; pass --resume to continue it or choose another --out`);
+  const checkpoint = join(paths.root, 'checkpoint.bin');
+  if (!o.resume && existsSync(checkpoint)) throw new UsageError(`${paths.root} already holds a run; pass --resume to continue it or choose another --out`);
   await mkdir(paths.root, { recursive: true });
-  await writeFile(paths.config, `${JSON.stringify(config, null, 2)}\n`);
+  const lock = await acquireRunLock(paths.root);
+  try {
+    await cleanRunFolder(paths.root);
+    // Checked again under the lock: another process may have started a run here meanwhile.
+    if (!o.resume && existsSync(checkpoint)) throw new UsageError(`${paths.root} already holds a run; pass --resume to continue it or choose another --out`);
+    let history: EpochRecord[] = [];
+    if (o.resume && existsSync(checkpoint)) {
+      const state = await readCheckpointState(checkpoint);
+      const differences = configDifferences(state.config, config);
+      if (differences.length > 0) throw new UsageError(`--resume: the run in ${paths.root} was trained with another config: ${describeDifferences(differences)}; pass the run's values (its config.json) or choose another --out`);
+      history = state.history;
+      const total = trainingStages(config).reduce((a, st) => a + st.epochs, 0);
+      if (state.epoch >= total && existsSync(paths.summary) && existsSync(join(paths.model, 'saccade.json'))) {
+        // Finished already: nothing to train and nothing to rewrite.
+        return { ...(JSON.parse(await readFile(paths.summary, 'utf8')) as TrainSummary), interrupted: false };
+      }
+    }
+    await writeJsonAtomic(paths.config, config);
+    // Epoch lines beyond the checkpoint (a kill after an epoch's line, before its checkpoint) and a
+    // final line of an earlier finish are dropped: the checkpoint's history is the truth.
+    await writeMetrics(paths.metrics, history);
+    return await trainLocked(o, config, paths);
+  } finally {
+    await lock.release();
+  }
+}
+
+async function trainLocked(o: TrainCommandOptions, config: TrainConfig, paths: RunPaths): Promise<TrainSummary> {
   const backend = await initBackend();
   const progress = createProgress({ ...(o.quiet ? { quiet: true } : {}), ...(o.label ? { label: o.label } : {}) });
   progress.note(`backend ${backend.name}; loading ${o.data}`);
@@ -173,6 +228,8 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainSummary
   progress.note(`${trainSet.length} training and ${valSet.length} validation videos, ${trainSet.classes.length} classes`);
   let epochShown = -1;
   const pretrained = o.pretrainedDir && config.pretrained ? await loadPretrained(o.pretrainedDir) : undefined;
+  // Epoch lines are appended in order; the final rewrite waits for them.
+  let appended: Promise<void> = Promise.resolve();
   try {
     const r = await train({
       config,
@@ -191,12 +248,15 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainSummary
       },
       onEpoch: (e) => {
         progress.epochEnd(`epoch ${e.epoch}${config.method === 'adafocus_v1' ? ` (${e.stageName})` : ''}: loss ${e.trainLoss.toFixed(3)}, train acc ${(100 * e.trainAccuracy).toFixed(1)}%, val acc ${(100 * (e.val?.accuracy ?? 0)).toFixed(1)}% (${e.seconds.toFixed(0)} s)`);
-        void appendFile(paths.metrics, `${JSON.stringify({ type: 'epoch', ...e })}\n`);
+        // For progress readers; rewritten from the checkpoint's history at the next start.
+        const line = `${JSON.stringify({ type: 'epoch', ...e })}\n`;
+        appended = appended.then(() => appendFile(paths.metrics, line));
       },
     });
     try {
       const interrupted = r.stopped === 'aborted';
       if (interrupted) {
+        await appended;
         progress.stop();
         return { run: paths.root, bundle: '', method: config.method, patches: config.patches, epochs: r.history.length, steps: r.steps, valAccuracy: NaN, accuracyPerStep: [], gflopsPerVideo: NaN, trainSeconds: r.seconds, interrupted };
       }
@@ -218,8 +278,9 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainSummary
         trainSeconds: r.seconds,
         interrupted: false,
       };
-      await appendFile(paths.metrics, `${JSON.stringify({ type: 'final', ...summary })}\n`);
-      await writeFile(paths.summary, `${JSON.stringify(summary, null, 2)}\n`);
+      await appended;
+      await writeMetrics(paths.metrics, r.history, summary);
+      await writeJsonAtomic(paths.summary, summary);
       progress.stop();
       return summary;
     } finally {
@@ -358,7 +419,12 @@ export async function evalCommand(o: { run: string; data: string; curve?: boolea
 export async function calibrateCommand(o: { run: string; data: string; budgets?: number[]; fractions?: number[]; limit?: number }): Promise<{ bundle: string; budgets: { targetGflops: number; expectedGflops: number; thresholds: number[] }[] }> {
   await initBackend();
   const bundle = bundlePath(o.run);
-  const model = await loadModel(bundle);
+  // The bundle is rewritten: not while its run trains or another calibration writes it.
+  const lock = await acquireRunLock(dirname(bundle));
+  const model = await loadModel(bundle).catch(async (error: unknown) => {
+    await lock.release();
+    throw error;
+  });
   try {
     const full = model.meta.gflopsPerVideo;
     const targets = o.budgets ?? (o.fractions ?? [0.25, 0.4, 0.5, 0.67, 0.8]).map((f) => f * full);
@@ -370,6 +436,7 @@ export async function calibrateCommand(o: { run: string; data: string; budgets?:
     return { bundle, budgets: exit.budgets };
   } finally {
     model.dispose();
+    await lock.release();
   }
 }
 

@@ -54,6 +54,20 @@ export function checkMeta(json: unknown, where: string): BundleMeta {
   if (m.version !== BUNDLE_VERSION) throw new BundleError(where, `bundle version ${m.version} was written by another Saccade; this one (${SACCADE_VERSION}) reads version ${BUNDLE_VERSION}`);
   if (!Array.isArray(m.classes) || m.classes.length < 2 || m.classes.some((c) => typeof c !== 'string')) throw new BundleError(where, 'saccade.json: classes must be a list of at least two names');
   if (!m.models || typeof m.models !== 'object') throw new BundleError(where, 'saccade.json: models is missing');
+  // A sub-network's folder is one plain name inside the bundle: never a path that leaves it.
+  for (const [name, folder] of Object.entries(m.models)) {
+    if (typeof folder !== 'string' || !/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(folder) || folder.includes('..')) {
+      throw new BundleError(where, `saccade.json: models.${name} must be a folder name inside the bundle, got ${JSON.stringify(folder)}`);
+    }
+  }
+  if (m.weights !== undefined) {
+    if (!m.weights || typeof m.weights !== 'object' || Array.isArray(m.weights)) throw new BundleError(where, 'saccade.json: weights must map shard paths to { size, sha256 }');
+    for (const [path, w] of Object.entries(m.weights)) {
+      if (!w || !Number.isInteger(w.size) || w.size < 0 || typeof w.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(w.sha256)) {
+        throw new BundleError(where, `saccade.json: weights[${JSON.stringify(path)}] must be { size: bytes, sha256: 64 hex digits }`);
+      }
+    }
+  }
   try {
     // Bundles written before a field existed load as they were trained (a bundle's policy map is
     // also read from its encoder's input shape).

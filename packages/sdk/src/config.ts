@@ -199,3 +199,32 @@ export function trainingStages(c: TrainConfig): TrainingStage[] {
     { name: `stage 3: classifier${random ? ', random patches' : ''}`, epochs: c.finetuneEpochs, parts: ['classifier'] },
   ].slice(0, c.stages);
 }
+
+/** One field on which a stored run's config and a requested one differ. */
+export interface ConfigDifference {
+  field: string;
+  stored: unknown;
+  requested: unknown;
+}
+
+/**
+ * The fields on which a run's stored config (a checkpoint's) and the config asked for now differ,
+ * in field order. `stages` may grow (AdaFocus V1 goes on one stage at a time), so a larger
+ * requested `stages` is not a difference. Older stored configs get their legacy values first.
+ */
+export function configDifferences(stored: TrainConfig, requested: TrainConfig): ConfigDifference[] {
+  const written = withLegacyValues(stored) as unknown as Record<string, unknown>;
+  const now = requested as unknown as Record<string, unknown>;
+  const fields = Object.keys(now);
+  const out: ConfigDifference[] = [];
+  for (const field of fields) {
+    if (field === 'stages' && Number(written[field]) <= Number(now[field])) continue;
+    if (JSON.stringify(written[field]) !== JSON.stringify(now[field])) out.push({ field, stored: written[field], requested: now[field] });
+  }
+  return out;
+}
+
+/** "lr 0.1 (run) vs 0.2 (now); seed 0 (run) vs 1 (now)". */
+export function describeDifferences(differences: readonly ConfigDifference[]): string {
+  return differences.map((d) => `${d.field} ${JSON.stringify(d.stored)} (run) vs ${JSON.stringify(d.requested)} (now)`).join('; ');
+}

@@ -62,3 +62,16 @@ export class DatasetError extends SaccadeSdkError {
     super('BAD_DATASET', `${path}: ${message}`);
   }
 }
+
+/** Another process holds the run folder (its `run.lock`): one writer per run. */
+export class RunLockedError extends SaccadeSdkError {
+  override name = 'RunLockedError';
+  constructor(
+    readonly path: string,
+    readonly pid: number,
+    readonly host: string,
+    readonly since: string,
+  ) {
+    super('RUN_LOCKED', `${path}: in use by process ${pid} on ${host} (since ${since}); wait for it to finish or choose another run folder`);
+  }
+}

@@ -3,10 +3,13 @@
 export * from './universal.js';
 export { clearFrameCache, frameCacheDir, loadVideoDataset } from './node/data.js';
 export type { LoadDatasetOptions } from './node/data.js';
-export { fileCheckpoints, readCheckpoint, writeCheckpoint } from './node/checkpoint.js';
-export { decodeVideo, loadModel, saveBundle } from './node/bundle.js';
+export { fileCheckpoints, readCheckpoint, readCheckpointState, writeCheckpoint } from './node/checkpoint.js';
+export { addBundleHashes, decodeVideo, loadModel, saveBundle } from './node/bundle.js';
 export type { SaveBundleOptions } from './node/bundle.js';
 export { evaluatePretrained, loadPretrained, pretrainBackbones, SHIPPED_PRETRAINED } from './node/pretrain.js';
 export type { PretrainOptions } from './node/pretrain.js';
 // In Node, train() loads the shipped pretrained backbones itself when the config asks for them.
 export { train } from './node/train.js';
+export { acquireRunLock, LOCK_FILE } from './node/lock.js';
+export type { RunLock } from './node/lock.js';
+export { cleanRunFolder } from './node/folder.js';

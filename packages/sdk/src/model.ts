@@ -49,6 +49,12 @@ export interface BundleMeta {
   config: TrainConfig;
   /** Sub-network name -> folder of its model.json. */
   models: Record<string, string>;
+  /**
+   * Every weight shard ("folder/file", as the sub-networks' manifests name them) with its size in
+   * bytes and SHA-256 (hex), checked before any weight is used. Absent in bundles written before
+   * it existed (they load with a warning; `saccade bundle hash` adds it).
+   */
+  weights?: Record<string, { size: number; sha256: string }>;
   /** Figures measured when the bundle was written (accuracy etc.). */
   metrics?: Record<string, unknown>;
   createdBy: string;

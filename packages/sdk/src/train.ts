@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { deriveSeed, Rng } from '@saccade/tensor';
 
 import { createVideoNet, type VideoNet } from './adafocus.js';
-import { parseConfig, trainingStages, withLegacyValues, type TrainConfig, type TrainConfigInput } from './config.js';
+import { configDifferences, describeDifferences, parseConfig, trainingStages, type TrainConfig, type TrainConfigInput } from './config.js';
 import { forwardVideos, normalise, type VideoDataset } from './dataset.js';
 import { CheckpointError, ConfigError, DatasetError } from './errors.js';
 import { cosineLr, PartOptimizer } from './optimizer.js';
@@ -116,6 +116,8 @@ export interface TrainResult {
   classes: string[];
   history: EpochRecord[];
   steps: number;
+  /** Optimiser steps taken by this call (0 when a resumed run had already finished). */
+  stepsThisCall: number;
   /** Why it stopped before the last epoch, if it did. */
   stopped?: 'aborted' | 'maxSteps';
   seconds: number;
@@ -251,11 +253,12 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       if (ck) {
         // A later run may go on to more stages (V1 one stage at a time): stages may differ, nothing else.
         // Checkpoints from before a field existed were trained with its value then (withLegacyValues).
-        const written = withLegacyValues(ck.config);
-        const same = JSON.stringify({ ...written, stages: 0 }, Object.keys(config).sort()) === JSON.stringify({ ...config, stages: 0 }, Object.keys(config).sort()) && ck.classes.join('\n') === classes.join('\n') && ck.config.stages <= config.stages;
-        if (!same) {
+        const differences = configDifferences(ck.config, config);
+        const sameClasses = ck.classes.join('\n') === classes.join('\n');
+        if (differences.length > 0 || !sameClasses) {
           tf.dispose([...Object.values(ck.weights), ...Object.values(ck.optimizer)]);
-          throw new CheckpointError('checkpoint', 'was written by a run with another config or other classes; start a new run folder or pass the same config');
+          const what = [...(differences.length > 0 ? [`another config: ${describeDifferences(differences)}`] : []), ...(sameClasses ? [] : [`other classes (${ck.classes.length} in the run, ${classes.length} now)`])];
+          throw new CheckpointError('checkpoint', `was written by a run with ${what.join('; and ')}; start a new run folder or pass the same config`);
         }
         try {
           restoreWeights(net, ck.weights, 'checkpoint');
@@ -292,11 +295,11 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       while (batch < batches) {
         if (options.signal?.aborted) {
           await save();
-          return { net, config, classes, history, steps: step, stopped: 'aborted', seconds: (performance.now() - started) / 1000 };
+          return { net, config, classes, history, steps: step, stopped: 'aborted', stepsThisCall, seconds: (performance.now() - started) / 1000 };
         }
         if (options.maxSteps !== undefined && stepsThisCall >= options.maxSteps) {
           await save();
-          return { net, config, classes, history, steps: step, stopped: 'maxSteps', seconds: (performance.now() - started) / 1000 };
+          return { net, config, classes, history, steps: step, stopped: 'maxSteps', stepsThisCall, seconds: (performance.now() - started) / 1000 };
         }
         const idx = order.slice(batch * bs, (batch + 1) * bs);
         const lr = cosineLr(config.lr, step - stage.firstStep, stageSteps, stage.index === 0 ? warmup : 0);
@@ -364,7 +367,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       epochStarted = performance.now();
       await save();
     }
-    return { net, config, classes, history, steps: step, seconds: (performance.now() - started) / 1000 };
+    return { net, config, classes, history, steps: step, stepsThisCall, seconds: (performance.now() - started) / 1000 };
   } catch (error) {
     net.dispose();
     throw error;

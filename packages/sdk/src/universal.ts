@@ -2,11 +2,11 @@ export { createGruClassifier, createStepClassifier, wrapGruClassifier, wrapStepC
 export type { ClassifierOptions, GruClassifier, StepClassifier } from './classifier.js';
 export { createVideoNet } from './adafocus.js';
 export type { ForwardResult, PatchSource, StepOutput, StepState, VideoNet } from './adafocus.js';
-export { configSchema, METHODS, parseConfig, trainingStages } from './config.js';
-export type { Method, TrainConfig, TrainConfigInput, TrainingStage } from './config.js';
+export { configDifferences, configSchema, describeDifferences, METHODS, parseConfig, trainingStages } from './config.js';
+export type { ConfigDifference, Method, TrainConfig, TrainConfigInput, TrainingStage } from './config.js';
 export { datasetFromArrays, normalise, rawPixels } from './dataset.js';
 export type { ArrayDatasetOptions, Normalisation, VideoDataset } from './dataset.js';
-export { BundleError, CheckpointError, ConfigError, DatasetError, InputError, SaccadeSdkError } from './errors.js';
+export { BundleError, CheckpointError, ConfigError, DatasetError, InputError, RunLockedError, SaccadeSdkError } from './errors.js';
 export { cosineLr, PartOptimizer } from './optimizer.js';
 export type { OptimizerOptions } from './optimizer.js';
 export { evaluate, train } from './train.js';

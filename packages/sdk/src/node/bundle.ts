@@ -7,9 +7,9 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 
-import { fileIO, writeFileAtomic } from '@saccade/tensor/node';
+import { fileIO, isInside, writeFileAtomic } from '@saccade/tensor/node';
 import { decodeFrames, probe, uniformSample } from '@saccade/video';
 
 import { checkMeta, createMeta, loadBundleWith } from '../bundle.js';
@@ -40,6 +40,18 @@ function serialiseMeta(meta: BundleMeta): string {
   return `${JSON.stringify({ ...meta, ...(exit ? { exit } : {}) }, null, 2)}\n`;
 }
 
+/** Size and SHA-256 of every weight shard the sub-networks' manifests name ("folder/file"). */
+async function shardDigests(bundle: string, models: Record<string, string>): Promise<NonNullable<BundleMeta['weights']>> {
+  const out: NonNullable<BundleMeta['weights']> = {};
+  for (const folder of Object.values(models)) {
+    for (const p of await manifestPaths(bundle, folder)) {
+      const bytes = await readFile(join(bundle, folder, p));
+      out[`${folder}/${p}`] = { size: bytes.byteLength, sha256: createHash('sha256').update(bytes).digest('hex') };
+    }
+  }
+  return out;
+}
+
 /** Write a bundle folder for a network (or a loaded model, to store new exit thresholds). */
 export async function saveBundle(source: VideoNet | SaccadeModel, dir: string, options?: Partial<SaveBundleOptions>): Promise<BundleMeta> {
   const isModel = 'meta' in source;
@@ -53,37 +65,109 @@ export async function saveBundle(source: VideoNet | SaccadeModel, dir: string, o
   });
   await writeFolderAtomic(dir, async (temp) => {
     for (const [name, model] of Object.entries(net.models())) await model.save(fileIO(join(temp, name)));
+    meta.weights = await shardDigests(temp, meta.models);
     await writeFileAtomic(join(temp, 'saccade.json'), serialiseMeta(meta));
   });
   return meta;
 }
 
-async function checkShards(bundle: string, folder: string): Promise<void> {
-  const modelJson = join(bundle, folder, 'model.json');
+type Manifest = { weightsManifest?: { paths: unknown[]; weights: { shape: number[]; dtype: string }[] }[] };
+
+async function readManifest(bundle: string, folder: string): Promise<Manifest> {
+  const dir = join(bundle, folder);
+  if (!(await isInside(bundle, dir))) throw new BundleError(bundle, `sub-network folder ${JSON.stringify(folder)} resolves outside the bundle; refused`);
+  const modelJson = join(dir, 'model.json');
   if (!existsSync(modelJson)) throw new BundleError(bundle, `${folder}/model.json is missing`);
-  let parsed: { weightsManifest?: { paths: string[]; weights: { shape: number[]; dtype: string }[] }[] };
+  if (!(await isInside(bundle, modelJson))) throw new BundleError(bundle, `${folder}/model.json resolves outside the bundle; refused`);
   try {
-    parsed = JSON.parse(await readFile(modelJson, 'utf8'));
+    return JSON.parse(await readFile(modelJson, 'utf8')) as Manifest;
   } catch {
     throw new BundleError(bundle, `${folder}/model.json is not valid JSON`);
   }
+}
+
+/** The shard paths a sub-network's model.json names, each checked to lie inside its folder. */
+async function manifestPaths(bundle: string, folder: string): Promise<string[]> {
+  const parsed = await readManifest(bundle, folder);
+  const out: string[] = [];
+  for (const group of parsed.weightsManifest ?? []) {
+    for (const p of group.paths) {
+      if (typeof p !== 'string' || p === '' || isAbsolute(p) || !(await isInside(join(bundle, folder), join(bundle, folder, p)))) {
+        throw new BundleError(bundle, `${folder}/model.json names a weight shard ${JSON.stringify(p)} outside ${folder}/; refused`);
+      }
+      out.push(p);
+    }
+  }
+  return out;
+}
+
+/**
+ * Check a sub-network's files before anything is loaded: its folder, model.json and every shard
+ * inside the bundle (symlinks resolved), present, of the sizes the manifest needs and, where
+ * saccade.json records them, of the recorded sizes. The content hashes are checked on the bytes
+ * that are loaded (shardVerifier).
+ */
+async function checkShards(bundle: string, folder: string, weights: BundleMeta['weights']): Promise<void> {
+  const parsed = await readManifest(bundle, folder);
+  const paths = await manifestPaths(bundle, folder);
+  let at = 0;
   for (const group of parsed.weightsManifest ?? []) {
     const expected = group.weights.reduce((a, w) => a + w.shape.reduce((x, y) => x * y, 1) * 4, 0);
     let total = 0;
-    for (const p of group.paths) {
+    for (const _ of group.paths) {
+      const p = paths[at++]!;
       const file = join(bundle, folder, p);
       if (!existsSync(file)) throw new BundleError(bundle, `${folder}/${p} (a weight shard) is missing`);
-      const bytes = await readFile(file);
-      total += (await stat(file)).size;
-      const m = /^weights-([0-9a-f]{16})\.bin$/.exec(p);
-      if (m && createHash('sha256').update(bytes).digest('hex').slice(0, 16) !== m[1]) throw new BundleError(bundle, `${folder}/${p} is corrupt (its SHA-256 does not match its name)`);
+      const size = (await stat(file)).size;
+      total += size;
+      if (weights) {
+        const recorded = weights[`${folder}/${p}`];
+        if (!recorded) throw new BundleError(bundle, `${folder}/${p} is not among the shards saccade.json records; refused`);
+        if (recorded.size !== size) throw new BundleError(bundle, `${folder}/${p} holds ${size} bytes, saccade.json records ${recorded.size}`);
+      }
     }
     if (total !== expected) throw new BundleError(bundle, `${folder}: shards hold ${total} bytes, model.json's weights need ${expected}`);
   }
 }
 
-/** Load a bundle folder written by saveBundle (or `saccade train`). */
-export async function loadModel(path: string, options: { method?: BundleMeta['method'] } = {}): Promise<SaccadeModel> {
+/** Checks each shard's bytes as they are loaded: saccade.json's SHA-256, or (older bundles) the hash in a content-named shard's name. */
+function shardVerifier(bundle: string, folder: string, weights: BundleMeta['weights']): (path: string, data: Uint8Array) => void {
+  return (p, data) => {
+    const digest = createHash('sha256').update(data).digest('hex');
+    if (weights) {
+      const recorded = weights[`${folder}/${p}`];
+      if (!recorded || recorded.size !== data.byteLength || recorded.sha256 !== digest) throw new BundleError(bundle, `${folder}/${p} is corrupt: its SHA-256 (${digest.slice(0, 16)}...) or size does not match saccade.json`);
+      return;
+    }
+    const m = /^weights-([0-9a-f]{16})\.bin$/.exec(p);
+    if (m && digest.slice(0, 16) !== m[1]) throw new BundleError(bundle, `${folder}/${p} is corrupt (its SHA-256 does not match its name)`);
+  };
+}
+
+/**
+ * Record every shard's size and SHA-256 in an older bundle's saccade.json (rewritten atomically).
+ * The bundle is loaded first, with the checks older bundles get (sizes, and the hash in the name
+ * of content-named shards). Returns the number of shards recorded.
+ */
+export async function addBundleHashes(path: string): Promise<{ bundle: string; shards: number; added: boolean }> {
+  const bundle = resolve(path);
+  const model = await loadModel(bundle, { quiet: true });
+  model.dispose();
+  const metaFile = join(bundle, 'saccade.json');
+  const json = JSON.parse(await readFile(metaFile, 'utf8')) as BundleMeta;
+  const weights = await shardDigests(bundle, json.models);
+  const added = json.weights === undefined;
+  await writeFileAtomic(metaFile, `${JSON.stringify({ ...json, weights }, null, 2)}\n`);
+  return { bundle, shards: Object.keys(weights).length, added };
+}
+
+/**
+ * Load a bundle folder written by saveBundle (or `saccade train`). Every file it reads lies inside
+ * the folder, and every shard's size and SHA-256 are checked against saccade.json before any
+ * weight is used. A bundle written before hashes were recorded loads with a warning (`quiet`
+ * silences it).
+ */
+export async function loadModel(path: string, options: { method?: BundleMeta['method']; quiet?: boolean } = {}): Promise<SaccadeModel> {
   const bundle = resolve(path);
   const metaFile = join(bundle, 'saccade.json');
   if (!existsSync(metaFile)) throw new BundleError(bundle, existsSync(bundle) ? 'has no saccade.json (not a Saccade bundle)' : 'no such folder');
@@ -94,7 +178,10 @@ export async function loadModel(path: string, options: { method?: BundleMeta['me
     throw new BundleError(bundle, 'saccade.json is not valid JSON');
   }
   const meta = checkMeta(json, bundle);
-  for (const folder of Object.values(meta.models)) await checkShards(bundle, folder);
-  return loadBundleWith(meta, bundle, (folder) => fileIO(join(bundle, folder)), decodeVideo, options.method);
+  for (const folder of Object.values(meta.models)) await checkShards(bundle, folder, meta.weights);
+  if (!meta.weights && !options.quiet) {
+    process.emitWarning(`${bundle}: saccade.json records no weight hashes (written before they existed), so only the shards' sizes are checked; add them with \`saccade bundle hash ${bundle}\``, { code: 'SACCADE_UNHASHED_BUNDLE' });
+  }
+  return loadBundleWith(meta, bundle, (folder) => fileIO(join(bundle, folder), { confineTo: join(bundle, folder), verifyShard: shardVerifier(bundle, folder, meta.weights) }), decodeVideo, options.method);
 }
 

@@ -5,7 +5,7 @@
  * and a tensor index), then the float32 data of every tensor.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import * as tf from '@tensorflow/tfjs';
@@ -84,6 +84,39 @@ export async function readCheckpoint(path: string): Promise<Checkpoint> {
   }
   const { index: _i, ...state } = header;
   return { ...state, weights, optimizer };
+}
+
+/**
+ * The run state of a checkpoint (config, classes, epoch, step, history) without its tensors: reads
+ * only the header, so that a resume can be checked before anything is loaded or written.
+ */
+export async function readCheckpointState(path: string): Promise<Omit<Checkpoint, 'weights' | 'optimizer'>> {
+  let handle;
+  try {
+    handle = await open(path, 'r');
+  } catch (error) {
+    throw new CheckpointError(path, `cannot be read: ${(error as Error).message}`);
+  }
+  try {
+    const head = Buffer.alloc(12);
+    const { bytesRead } = await handle.read(head, 0, 12, 0);
+    if (bytesRead < 12 || head.subarray(0, 8).toString('latin1') !== MAGIC) throw new CheckpointError(path, 'is not a Saccade checkpoint (bad magic)');
+    const headerLength = head.readUInt32LE(8);
+    const header = Buffer.alloc(headerLength);
+    const read = await handle.read(header, 0, headerLength, 12);
+    if (read.bytesRead < headerLength) throw new CheckpointError(path, 'is truncated (header)');
+    let parsed: Omit<Checkpoint, 'weights' | 'optimizer'> & { index?: unknown };
+    try {
+      parsed = JSON.parse(header.toString('utf8'));
+    } catch {
+      throw new CheckpointError(path, 'has a corrupt header');
+    }
+    if (parsed.version !== 1) throw new CheckpointError(path, `is version ${parsed.version}; this Saccade reads version 1`);
+    const { index: _index, ...state } = parsed;
+    return state;
+  } finally {
+    await handle.close();
+  }
 }
 
 /** A CheckpointStore on `${dir}/checkpoint.bin`. */

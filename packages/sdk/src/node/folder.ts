@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 
 /**
@@ -26,4 +26,23 @@ export async function writeFolderAtomic(dir: string, fill: (temp: string) => Pro
     await rm(temp, { recursive: true, force: true });
     throw error;
   }
+}
+
+/** Names that killed writes leave behind: writeFileAtomic's and writeFolderAtomic's temporaries. */
+const LEFTOVER = /(\.tmp-\d+-[0-9a-f]{8}$)|(^\..+\.(tmp|old)-\d+-[0-9a-f]{8}$)|(^run\.lock\.stale-)/;
+
+/**
+ * Remove what killed runs left in a run folder: temporary files (`checkpoint.bin.tmp-*`,
+ * `summary.json.tmp-*`) and folders (`.model.tmp-*`, `.model.old-*`). Call it while holding the
+ * folder's lock, so that no live writer's temporaries are taken. Returns the names removed.
+ */
+export async function cleanRunFolder(dir: string): Promise<string[]> {
+  if (!existsSync(dir)) return [];
+  const removed: string[] = [];
+  for (const name of await readdir(dir)) {
+    if (!LEFTOVER.test(name)) continue;
+    await rm(join(dir, name), { recursive: true, force: true });
+    removed.push(name);
+  }
+  return removed;
 }

@@ -13,13 +13,14 @@ function convAndGradients(x: Float32Array, w: Float32Array, dw: Float32Array): t
   const xs = tf.tensor(x, [2, 9, 9, 3]);
   const ws = tf.tensor(w, [3, 3, 3, 4]);
   const dws = tf.tensor(dw, [3, 3, 3, 1]);
-  const f = (a: tf.Tensor4D, b: tf.Tensor4D, c: tf.Tensor4D) => {
-    const y = tf.conv2d(a, b, [2, 2], 'same');
-    const z = tf.depthwiseConv2d(tf.relu(a), c, 1, 'same');
+  const f = (...args: tf.Tensor[]) => {
+    const [a, b, c] = args as tf.Tensor4D[];
+    const y = tf.conv2d(a!, b!, [2, 2], 'same');
+    const z = tf.depthwiseConv2d(tf.relu(a!), c!, 1, 'same');
     return tf.add(tf.sum(tf.square(y)), tf.sum(tf.mul(z, z)));
   };
   const forward = tf.conv2d(xs as tf.Tensor4D, ws as tf.Tensor4D, [2, 2], 'same');
-  const grads = tf.grads(f)([xs, ws, dws] as tf.Tensor4D[]);
+  const grads = tf.grads(f)([xs, ws, dws]);
   return [forward, ...grads];
 }
 

@@ -5,8 +5,8 @@
  * that model.json no longer names removed. A kill at any moment leaves a loadable folder.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, open, readdir, readFile, realpath, rename, rm } from 'node:fs/promises';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 
 import type { io } from '@tensorflow/tfjs';
 
@@ -26,6 +26,33 @@ export class ModelFileError extends SaccadeTensorError {
 export interface FileIOOptions {
   /** Name of the topology file. Default 'model.json'. */
   modelFileName?: string;
+  /**
+   * Refuse (ModelFileError) a weight shard whose path, symlinks resolved, is not inside this
+   * folder. Default: the model's own folder. A manifest path is data, never a licence to read
+   * elsewhere.
+   */
+  confineTo?: string;
+  /**
+   * Called with each shard's path (as named in the manifest) and the exact bytes that will be
+   * used, before any weight is made from them; throw to refuse the model (a size or hash check).
+   */
+  verifyShard?: (path: string, data: Uint8Array) => void;
+}
+
+/** Whether `path` (resolved, symlinks followed) lies inside the folder `root` (also resolved). */
+export async function isInside(root: string, path: string): Promise<boolean> {
+  let realRoot: string;
+  let real: string;
+  try {
+    realRoot = await realpath(root);
+    real = await realpath(path);
+  } catch {
+    // Not there: judge the path as written.
+    realRoot = resolve(root);
+    real = resolve(path);
+  }
+  const rel = relative(realRoot, real);
+  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel);
 }
 
 /** Write a file so that a reader sees the old content or the new, never a part. */
@@ -123,13 +150,18 @@ export function fileIO(dir: string, options: FileIOOptions = {}): io.IOHandler {
       for (const group of json.weightsManifest) {
         specs.push(...group.weights);
         for (const path of group.paths) {
+          if (typeof path !== 'string' || path === '' || isAbsolute(path)) throw new ModelFileError(modelFile, `names a weight shard ${JSON.stringify(path)} that is not a relative path`);
           const shardPath = join(dir, path);
+          if (!(await isInside(options.confineTo ?? dir, shardPath))) {
+            throw new ModelFileError(modelFile, `names a weight shard ${JSON.stringify(path)} outside ${options.confineTo ?? dir}; refused`);
+          }
           let data: Buffer;
           try {
             data = await readFile(shardPath);
           } catch (error) {
             throw new ModelFileError(shardPath, `weight shard named in ${modelFile} cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
           }
+          options.verifyShard?.(path, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
           buffers.push(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer);
         }
       }
