@@ -272,7 +272,7 @@ export function buildProgram(): Command {
     .argument('<bundles...>', 'run folders or bundle folders')
     .option('--json', 'print the result as JSON')
     .action(async (runs: string[], o) => {
-      const rs = [];
+      const rs: Awaited<ReturnType<typeof addBundleHashes>>[] = [];
       for (const run of runs) rs.push(await addBundleHashes(bundlePath(run)));
       print(o.json, rs, () => rs.map((r) => `${escapeText(r.bundle)}: ${r.shards} shards ${r.added ? 'hashed' : 're-hashed'}`).join('\n'));
     });
