@@ -163,6 +163,106 @@ function itemInPatch(
   return frames > 0 ? (100 * inside) / frames : undefined;
 }
 
+/** One run's figures, as the bench measures them (accuracy in percent). */
+export interface BenchRow {
+  method: string;
+  seed: number;
+  accuracy: number;
+  gflops: number;
+  vps: number;
+  vpsRuns?: number[];
+  trainSeconds: number;
+  inPatch?: number;
+}
+
+/**
+ * Rows of every run -> one group per method (in the order methods first appear): mean and sample
+ * standard deviation (n - 1) of accuracy over seeds, mean videos/s over seeds (and per speed
+ * process), mean training time.
+ */
+export function summariseGroups(rows: readonly BenchRow[]): BenchGroup[] {
+  return [...new Set(rows.map((r) => r.method))].map((method) => {
+    const rs = rows.filter((r) => r.method === method);
+    return {
+      method,
+      seeds: rs.length,
+      accuracyMean: mean(rs.map((r) => r.accuracy)),
+      accuracyStd: std(rs.map((r) => r.accuracy)),
+      accuracies: rs.map((r) => r.accuracy),
+      gflopsPerVideo: rs[0]!.gflops,
+      videosPerSecond: mean(rs.map((r) => r.vps)),
+      videosPerSecondRuns: rs[0]!.vpsRuns!.map((_, k) => mean(rs.map((r) => r.vpsRuns![k]!))),
+      trainSecondsMean: mean(rs.map((r) => r.trainSeconds)),
+      ...(rs.every((r) => r.inPatch !== undefined) ? { itemInPatch: mean(rs.map((r) => r.inPatch!)) } : {}),
+    };
+  });
+}
+
+/**
+ * The bench's verdicts, each one line: the learned policy against random and centre patches (V2),
+ * V1 against random patches, V2 against V1 and V3, AdaFocusV2 against the uniform baseline and its
+ * throughput, early exit against random exit, and the step-by-step classify timing. The
+ * acceptance thresholds live here: a margin must exceed the sum of the two standard deviations
+ * ("outside the spread"); AdaFocusV2 must be within 2 points of uniform; early exit's best budget
+ * is the cheapest one within 1 point of the full model.
+ */
+export function benchChecks(groups: readonly BenchGroup[], exitCurves: readonly BudgetPoint[][], exitTiming?: BenchReport['exitTiming']): string[] {
+  const by = (m: string) => groups.find((g) => g.method === m);
+  const checks: string[] = [];
+  const ada = by('v2');
+  for (const other of [by('random'), by('centre')]) {
+    if (!ada || !other) continue;
+    const margin = ada.accuracyMean - other.accuracyMean;
+    const spread = ada.accuracyStd + other.accuracyStd;
+    checks.push(`learned policy vs ${METHOD_LABEL[other.method]}: ${margin >= 0 ? '+' : ''}${margin.toFixed(1)} points; spreads ${ada.accuracyStd.toFixed(1)} + ${other.accuracyStd.toFixed(1)} = ${spread.toFixed(1)}: margin ${margin > spread ? 'outside' : 'NOT outside'} the spread`);
+  }
+  const v1 = by('v1');
+  for (const rnd of [by('v1-random'), by('random')]) {
+    if (!v1 || !rnd) continue;
+    const margin = v1.accuracyMean - rnd.accuracyMean;
+    const spread = v1.accuracyStd + rnd.accuracyStd;
+    checks.push(`AdaFocus V1's learned policy vs ${METHOD_LABEL[rnd.method]}: ${margin >= 0 ? '+' : ''}${margin.toFixed(1)} points; spreads ${v1.accuracyStd.toFixed(1)} + ${rnd.accuracyStd.toFixed(1)} = ${spread.toFixed(1)}: margin ${margin > spread ? 'outside' : 'NOT outside'} the spread`);
+  }
+  if (v1 && ada) {
+    checks.push(
+      `AdaFocusV2 vs V1: ${ada.accuracyMean.toFixed(1)}% in ${ada.trainSecondsMean.toFixed(0)} s of training vs ${v1.accuracyMean.toFixed(1)}% in ${v1.trainSecondsMean.toFixed(0)} s (three stages): V2 ${ada.trainSecondsMean < v1.trainSecondsMean ? 'faster' : 'NOT faster'}, ${ada.accuracyMean >= v1.accuracyMean ? 'equal or better' : 'less'} accuracy`,
+    );
+  }
+  const v3 = by('v3');
+  if (v3 && ada) {
+    checks.push(
+      `AdaFocus V3 vs V2: ${v3.accuracyMean.toFixed(1)}% at ${v3.gflopsPerVideo.toFixed(3)} GFLOPs/video vs ${ada.accuracyMean.toFixed(1)}% at ${ada.gflopsPerVideo.toFixed(3)} (${(ada.gflopsPerVideo / v3.gflopsPerVideo).toFixed(2)}x fewer): ${v3.accuracyMean >= ada.accuracyMean ? 'reaches' : 'does NOT reach'} V2's accuracy`,
+    );
+  }
+  const uni = by('uniform');
+  if (ada && uni) {
+    const gRatio = uni.gflopsPerVideo / ada.gflopsPerVideo;
+    const sRatio = ada.videosPerSecond / uni.videosPerSecond;
+    const gap = ada.accuracyMean - uni.accuracyMean;
+    checks.push(`AdaFocusV2 ${ada.accuracyMean.toFixed(1)} ± ${ada.accuracyStd.toFixed(1)}% vs uniform ${uni.accuracyMean.toFixed(1)} ± ${uni.accuracyStd.toFixed(1)}% (${gap >= 0 ? '+' : ''}${gap.toFixed(2)} points: ${gap >= -2 ? 'within' : 'NOT within'} 2) at 1/${gRatio.toFixed(2)} of its GFLOPs`);
+    const perRun = ada.videosPerSecondRuns.length > 1 ? ` (each speed process alone: ${ada.videosPerSecondRuns.map((v, k) => (v / uni.videosPerSecondRuns[k]! / gRatio).toFixed(2)).join(', ')})` : '';
+    checks.push(`videos/s ratio ${sRatio.toFixed(2)}x against a GFLOPs ratio of ${gRatio.toFixed(2)}x: ${(sRatio / gRatio).toFixed(2)} of it${perRun}`);
+  }
+  const exitCurve = exitCurves.length > 0 ? meanCurve(exitCurves) : undefined;
+  if (exitCurve && ada) {
+    const seeds = `${exitCurves.length === 1 ? 'one seed' : `mean of ${exitCurves.length} seeds`}`;
+    const ok = exitCurve.filter((p) => p.accuracy * 100 >= ada.accuracyMean - 1);
+    const best = [...ok].sort((a, b) => a.meanGflops - b.meanGflops)[0];
+    if (best) checks.push(`early exit (${seeds}): ${(ada.gflopsPerVideo / best.meanGflops).toFixed(2)}x fewer GFLOPs per video at ${(ada.accuracyMean - 100 * best.accuracy).toFixed(1)} points accuracy loss (budget ${best.targetGflops.toFixed(3)})`);
+    const beats = (c: readonly { accuracy: number; randomAccuracy: number }[]) => c.filter((p) => p.accuracy > p.randomAccuracy).length;
+    checks.push(
+      `early exit beats random exit (its expected accuracy at the same exit counts) at ${beats(exitCurve)} of ${exitCurve.length} budgets (${seeds})${exitCurves.length > 1 ? `; seed by seed: ${exitCurves.map((c) => beats(c)).join(', ')} of ${exitCurve.length}` : ''}`,
+    );
+  }
+  if (exitTiming) {
+    const { full, early } = exitTiming;
+    checks.push(
+      `classify step by step (${exitTiming.videos} videos): ${full.msPerVideo.toFixed(1)} ms and ${full.gflopsPerVideo.toFixed(3)} GFLOPs per video without exit, ${early.msPerVideo.toFixed(1)} ms and ${early.gflopsPerVideo.toFixed(3)} GFLOPs with the ${exitTiming.targetGflops.toFixed(3)}-GFLOPs budget (${(full.msPerVideo / early.msPerVideo).toFixed(2)}x faster)`,
+    );
+  }
+  return checks;
+}
+
 const METHOD_LABEL: Record<string, string> = { v2: 'AdaFocusV2', v1: 'AdaFocus V1', v3: 'AdaFocus V3', 'v1-random': 'AdaFocus V1, random patches', random: 'random patches', centre: 'centre patches', uniform: 'uniform (full frames)', glance: 'glance only' };
 
 /**
@@ -241,7 +341,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   progress.note('evaluating every model in one process');
   const backend = await initBackend();
   const manifest = await readManifest(data);
-  const rows: { method: string; seed: number; accuracy: number; gflops: number; vps: number; vpsRuns?: number[]; trainSeconds: number; inPatch?: number }[] = [];
+  const rows: BenchRow[] = [];
   const exitCurves: BudgetPoint[][] = [];
   let exitTiming: BenchReport['exitTiming'];
   // One model loaded at a time; videos/s is timed afterwards, in a child process.
@@ -306,74 +406,9 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     r.vpsRuns = timings.map((t) => t.bundles[i]!.videosPerSecond);
     r.vps = median(r.vpsRuns);
   });
-  const groups: BenchGroup[] = [...new Set(rows.map((r) => r.method))].map((method) => {
-    const rs = rows.filter((r) => r.method === method);
-    return {
-      method,
-      seeds: rs.length,
-      accuracyMean: mean(rs.map((r) => r.accuracy)),
-      accuracyStd: std(rs.map((r) => r.accuracy)),
-      accuracies: rs.map((r) => r.accuracy),
-      gflopsPerVideo: rs[0]!.gflops,
-      videosPerSecond: mean(rs.map((r) => r.vps)),
-      videosPerSecondRuns: rs[0]!.vpsRuns!.map((_, k) => mean(rs.map((r) => r.vpsRuns![k]!))),
-      trainSecondsMean: mean(rs.map((r) => r.trainSeconds)),
-      ...(rs.every((r) => r.inPatch !== undefined) ? { itemInPatch: mean(rs.map((r) => r.inPatch!)) } : {}),
-    };
-  });
-  const by = (m: string) => groups.find((g) => g.method === m);
-  const checks: string[] = [];
-  const ada = by('v2');
-  for (const other of [by('random'), by('centre')]) {
-    if (!ada || !other) continue;
-    const margin = ada.accuracyMean - other.accuracyMean;
-    const spread = ada.accuracyStd + other.accuracyStd;
-    checks.push(`learned policy vs ${METHOD_LABEL[other.method]}: ${margin >= 0 ? '+' : ''}${margin.toFixed(1)} points; spreads ${ada.accuracyStd.toFixed(1)} + ${other.accuracyStd.toFixed(1)} = ${spread.toFixed(1)}: margin ${margin > spread ? 'outside' : 'NOT outside'} the spread`);
-  }
-  const v1 = by('v1');
-  for (const rnd of [by('v1-random'), by('random')]) {
-    if (!v1 || !rnd) continue;
-    const margin = v1.accuracyMean - rnd.accuracyMean;
-    const spread = v1.accuracyStd + rnd.accuracyStd;
-    checks.push(`AdaFocus V1's learned policy vs ${METHOD_LABEL[rnd.method]}: ${margin >= 0 ? '+' : ''}${margin.toFixed(1)} points; spreads ${v1.accuracyStd.toFixed(1)} + ${rnd.accuracyStd.toFixed(1)} = ${spread.toFixed(1)}: margin ${margin > spread ? 'outside' : 'NOT outside'} the spread`);
-  }
-  if (v1 && ada) {
-    checks.push(
-      `AdaFocusV2 vs V1: ${ada.accuracyMean.toFixed(1)}% in ${ada.trainSecondsMean.toFixed(0)} s of training vs ${v1.accuracyMean.toFixed(1)}% in ${v1.trainSecondsMean.toFixed(0)} s (three stages): V2 ${ada.trainSecondsMean < v1.trainSecondsMean ? 'faster' : 'NOT faster'}, ${ada.accuracyMean >= v1.accuracyMean ? 'equal or better' : 'less'} accuracy`,
-    );
-  }
-  const v3 = by('v3');
-  if (v3 && ada) {
-    checks.push(
-      `AdaFocus V3 vs V2: ${v3.accuracyMean.toFixed(1)}% at ${v3.gflopsPerVideo.toFixed(3)} GFLOPs/video vs ${ada.accuracyMean.toFixed(1)}% at ${ada.gflopsPerVideo.toFixed(3)} (${(ada.gflopsPerVideo / v3.gflopsPerVideo).toFixed(2)}x fewer): ${v3.accuracyMean >= ada.accuracyMean ? 'reaches' : 'does NOT reach'} V2's accuracy`,
-    );
-  }
-  const uni = by('uniform');
-  if (ada && uni) {
-    const gRatio = uni.gflopsPerVideo / ada.gflopsPerVideo;
-    const sRatio = ada.videosPerSecond / uni.videosPerSecond;
-    const gap = ada.accuracyMean - uni.accuracyMean;
-    checks.push(`AdaFocusV2 ${ada.accuracyMean.toFixed(1)} ± ${ada.accuracyStd.toFixed(1)}% vs uniform ${uni.accuracyMean.toFixed(1)} ± ${uni.accuracyStd.toFixed(1)}% (${gap >= 0 ? '+' : ''}${gap.toFixed(2)} points: ${gap >= -2 ? 'within' : 'NOT within'} 2) at 1/${gRatio.toFixed(2)} of its GFLOPs`);
-    const perRun = ada.videosPerSecondRuns.length > 1 ? ` (each speed process alone: ${ada.videosPerSecondRuns.map((v, k) => (v / uni.videosPerSecondRuns[k]! / gRatio).toFixed(2)).join(', ')})` : '';
-    checks.push(`videos/s ratio ${sRatio.toFixed(2)}x against a GFLOPs ratio of ${gRatio.toFixed(2)}x: ${(sRatio / gRatio).toFixed(2)} of it${perRun}`);
-  }
+  const groups = summariseGroups(rows);
   const exitCurve = exitCurves.length > 0 ? meanCurve(exitCurves) : undefined;
-  if (exitCurve && ada) {
-    const seeds = `${exitCurves.length === 1 ? 'one seed' : `mean of ${exitCurves.length} seeds`}`;
-    const ok = exitCurve.filter((p) => p.accuracy * 100 >= ada.accuracyMean - 1);
-    const best = [...ok].sort((a, b) => a.meanGflops - b.meanGflops)[0];
-    if (best) checks.push(`early exit (${seeds}): ${(ada.gflopsPerVideo / best.meanGflops).toFixed(2)}x fewer GFLOPs per video at ${(ada.accuracyMean - 100 * best.accuracy).toFixed(1)} points accuracy loss (budget ${best.targetGflops.toFixed(3)})`);
-    const beats = (c: readonly { accuracy: number; randomAccuracy: number }[]) => c.filter((p) => p.accuracy > p.randomAccuracy).length;
-    checks.push(
-      `early exit beats random exit (its expected accuracy at the same exit counts) at ${beats(exitCurve)} of ${exitCurve.length} budgets (${seeds})${exitCurves.length > 1 ? `; seed by seed: ${exitCurves.map((c) => beats(c)).join(', ')} of ${exitCurve.length}` : ''}`,
-    );
-  }
-  if (exitTiming) {
-    const { full, early } = exitTiming;
-    checks.push(
-      `classify step by step (${exitTiming.videos} videos): ${full.msPerVideo.toFixed(1)} ms and ${full.gflopsPerVideo.toFixed(3)} GFLOPs per video without exit, ${early.msPerVideo.toFixed(1)} ms and ${early.gflopsPerVideo.toFixed(3)} GFLOPs with the ${exitTiming.targetGflops.toFixed(3)}-GFLOPs budget (${(full.msPerVideo / early.msPerVideo).toFixed(2)}x faster)`,
-    );
-  }
+  const checks = benchChecks(groups, exitCurves, exitTiming);
   const report: BenchReport = { data, backend: backend.name, trainWallSeconds: trainWall, groups, ...(exitCurve ? { exitCurves, exitCurve } : {}), ...(exitTiming ? { exitTiming } : {}), checks, flags: o.flags };
   const lines = [
     '# Saccade benchmark: Moving Fashion-MNIST',

@@ -17,6 +17,7 @@ export const EXIT = { ok: 0, internal: 1, usage: 2, input: 3, partial: 4, interr
  * reorder what is shown. A backslash is doubled, so the escaped text is unambiguous.
  */
 export function escapeText(s: string): string {
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
   return s.replace(/[\\\u0000-\u001f\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => {
     if (c === '\\') return '\\\\';
     if (c === '\n') return '\\n';

@@ -92,7 +92,10 @@ describe('budget curve', () => {
     const table = gflopsTable({ glance: 0.01, focus: 0.04 }, 4);
     const curve = budgetCurve({ calibration: train.logits, evaluation: val, gflops: table, ps: [0.3, 0.6, 1, 1.5] });
     for (const point of curve) {
-      expect(point.meanGflops).toBeCloseTo(point.randomMeanGflops, 12);
+      // Mean GFLOPs from the exit fractions and the cumulative table, written out by hand.
+      const byHand = point.exitFractions.reduce((sum, f, k) => sum + f * (0.01 * (k + 1) + 0.04 * (k + 1)), 0);
+      expect(point.meanGflops).toBeCloseTo(byHand, 12);
+      expect(point.randomMeanGflops).toBeCloseTo(byHand, 12);
       expect(point.accuracy).toBeGreaterThan(point.randomAccuracy);
       expect(point.exitFractions.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12);
     }

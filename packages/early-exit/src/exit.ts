@@ -192,7 +192,8 @@ export function budgetCurve(input: BudgetCurveInput): BudgetPoint[] {
       accuracy: real.accuracy,
       meanGflops: real.meanGflops,
       randomAccuracy: randomExitAccuracy(input.evaluation.logits, input.evaluation.labels, exits),
-      randomMeanGflops: real.meanGflops,
+      // Random exit keeps the per-step exit counts: its cost is sum_k (n_k / N) * cost of step k.
+      randomMeanGflops: exitFractions.reduce((sum, f, k) => sum + f * input.gflops[k]!.gflops, 0),
     };
   });
 }

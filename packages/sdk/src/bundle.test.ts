@@ -1,5 +1,6 @@
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -11,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TOY, toyDataset, toyVideo } from '../test/toy.js';
 import { normalise } from './dataset.js';
 import { BundleError, InputError } from './errors.js';
-import { loadModel, saveBundle } from './node/bundle.js';
+import { addBundleHashes, loadModel, saveBundle } from './node/bundle.js';
 import { evaluate, train } from './train.js';
 import { calibrateExits } from './exit.js';
 import type { SaccadeModel } from './model.js';
@@ -217,5 +218,180 @@ describe('bundles', () => {
     expect(await readFile(join(target, 'saccade.json'), 'utf8')).toBe(before);
     expect((await readdir(dir)).filter((f) => f.includes('.tmp-') || f.includes('.old-'))).toEqual([]);
     await withModel(target, async (m) => expect(m.classes).toEqual(classes));
+  });
+});
+
+describe('a bundle reads nothing outside its folder and verifies its weights', () => {
+  async function manifest(bundle: string, folder: string): Promise<{ path: string; json: { weightsManifest: { paths: string[] }[] } }> {
+    const path = join(bundle, folder, 'model.json');
+    return { path, json: JSON.parse(await readFile(path, 'utf8')) };
+  }
+
+  it('records every shard with its size and SHA-256 in saccade.json', async () => {
+    const meta = JSON.parse(await readFile(join(dir, 'good', 'saccade.json'), 'utf8'));
+    const names = Object.keys(meta.weights).sort();
+    expect(names).toHaveLength(5);
+    for (const name of names) {
+      const bytes = await readFile(join(dir, 'good', name));
+      expect(meta.weights[name]).toEqual({ size: bytes.byteLength, sha256: createHash('sha256').update(bytes).digest('hex') });
+    }
+  });
+
+  it('refuses a manifest path that leaves the folder, without reading or sizing the file', async () => {
+    const b = await copyBundle('escape');
+    const { path, json } = await manifest(b, 'focus');
+    json.weightsManifest[0]!.paths = ['../../../../../../../../etc/passwd'];
+    await writeFile(path, JSON.stringify(json));
+    const error = await loadModel(b).catch((e: unknown) => e as Error);
+    expect(error).toBeInstanceOf(BundleError);
+    expect(error.message).toMatch(/names a weight shard "\.\.\/.*etc\/passwd" outside focus\/; refused/);
+    expect(error.message).not.toMatch(/\d+ bytes/);
+  });
+
+  it('refuses a models entry that points at another folder', async () => {
+    for (const folder of ['../good/focus', '/tmp', '..', 'a/b']) {
+      const b = await copyBundle('models-escape');
+      const meta = JSON.parse(await readFile(join(b, 'saccade.json'), 'utf8'));
+      meta.models.focus = folder;
+      await writeFile(join(b, 'saccade.json'), JSON.stringify(meta));
+      await expect(loadModel(b)).rejects.toThrow(/models\.focus must be a folder name inside the bundle/);
+    }
+  });
+
+  it('refuses a shard or a sub-network folder that is a symlink out of the bundle', async () => {
+    const outside = join(dir, 'outside');
+    await mkdir(outside, { recursive: true });
+    const b = await copyBundle('symlink-shard');
+    const shard = (await readdir(join(b, 'glance'))).find((f) => f.endsWith('.bin'))!;
+    await rename(join(b, 'glance', shard), join(outside, shard));
+    await symlink(join(outside, shard), join(b, 'glance', shard));
+    await expect(loadModel(b)).rejects.toThrow(/glance\/model\.json names a weight shard .* outside glance\/; refused/);
+
+    const c = await copyBundle('symlink-folder');
+    await rename(join(c, 'focus'), join(outside, 'focus'));
+    await symlink(join(outside, 'focus'), join(c, 'focus'));
+    await expect(loadModel(c)).rejects.toThrow(/sub-network folder "focus" resolves outside the bundle; refused/);
+  });
+
+  it('refuses a renamed shard with changed values (the name carries no hash) before any weight is used', async () => {
+    const b = await copyBundle('renamed');
+    const { path, json } = await manifest(b, 'focus');
+    const shard = json.weightsManifest[0]!.paths[0]!;
+    const bytes = await readFile(join(b, 'focus', shard));
+    bytes[100] = bytes[100]! ^ 0x40;
+    await writeFile(join(b, 'focus', 'w.bin'), bytes);
+    await rm(join(b, 'focus', shard));
+    json.weightsManifest[0]!.paths = ['w.bin'];
+    await writeFile(path, JSON.stringify(json));
+    // Renamed alone (saccade.json names the old file): not a recorded shard.
+    await expect(loadModel(b)).rejects.toThrow(/focus\/w\.bin is not among the shards saccade.json records/);
+    // saccade.json edited to the new name with the old size and hash: the content check catches it.
+    const meta = JSON.parse(await readFile(join(b, 'saccade.json'), 'utf8'));
+    meta.weights['focus/w.bin'] = meta.weights[`focus/${shard}`];
+    delete meta.weights[`focus/${shard}`];
+    await writeFile(join(b, 'saccade.json'), JSON.stringify(meta));
+    const before = tf.memory().numTensors;
+    await expect(loadModel(b)).rejects.toThrow(/focus\/w\.bin is corrupt: its SHA-256 .* does not match saccade.json/);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('loads a bundle without hashes (written before them) with a warning; addBundleHashes adds them', async () => {
+    const b = await copyBundle('legacy');
+    const meta = JSON.parse(await readFile(join(b, 'saccade.json'), 'utf8'));
+    const recorded = meta.weights;
+    delete meta.weights;
+    await writeFile(join(b, 'saccade.json'), JSON.stringify(meta));
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.message);
+    process.on('warning', onWarning);
+    try {
+      const videos = [data.video(0)];
+      const expected = await withModel(join(dir, 'good'), async (m) => Array.from(m.logitsBatch(videos)));
+      await withModel(b, async (m) => expect(Array.from(m.logitsBatch(videos))).toEqual(expected));
+      await new Promise((r) => setImmediate(r));
+      expect(warnings.some((w) => /records no weight hashes/.test(w) && w.includes('saccade bundle hash'))).toBe(true);
+      expect(await addBundleHashes(b)).toMatchObject({ shards: 5, added: true });
+      expect(JSON.parse(await readFile(join(b, 'saccade.json'), 'utf8')).weights).toEqual(recorded);
+      warnings.length = 0;
+      await withModel(b, async (m) => expect(Array.from(m.logitsBatch(videos))).toEqual(expected));
+      await new Promise((r) => setImmediate(r));
+      expect(warnings).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
+  it('refuses metadata that disagrees with its networks', async () => {
+    const cases: [string, (m: Record<string, unknown>) => void, RegExp][] = [
+      ['classes', (m) => (m.classes = ['a', 'b']), /the network has 3 outputs but saccade.json lists 2 classes/],
+      ['frames', (m) => (m.frames = 8), /frames 8 disagrees with config.frames 4/],
+      ['method', (m) => (m.method = 'uniform'), /method uniform disagrees with config.method adafocus_v2/],
+      ['gflops', (m) => (m.gflopsPerStep = [1, 2]), /gflopsPerStep must have 4 entries/],
+      ['models', (m) => delete (m.models as Record<string, string>).focus, /models lacks focus/],
+    ];
+    for (const [name, change, message] of cases) {
+      const b = await copyBundle(`disagree-${name}`);
+      const meta = JSON.parse(await readFile(join(b, 'saccade.json'), 'utf8'));
+      change(meta);
+      await writeFile(join(b, 'saccade.json'), JSON.stringify(meta));
+      await expect(loadModel(b), name).rejects.toThrow(message);
+    }
+  });
+});
+
+describe('classify', () => {
+  it('chooses, among several calibrated budgets, the largest one within the budget asked for', async () => {
+    const full = net.gflopsPerStep().reduce((a, b) => a + b, 0);
+    const targets = [0.4, 0.6, 0.8].map((f) => f * full);
+    const exit = calibrateExits(net, evaluate(net, data), targets);
+    const to = join(dir, 'budgets');
+    await saveBundle(net, to, { classes, exit });
+    await withModel(to, async (m) => {
+      const video = { data: data.video(3), frames: 4, width: 32, height: 32 };
+      for (const [asked, chosen] of [
+        [targets[0]!, 0],
+        [(targets[0]! + targets[1]!) / 2, 0],
+        [targets[1]!, 1],
+        [targets[2]! * 1.5, 2],
+      ] as const) {
+        expect(m.thresholdsFor({ budgetGflops: asked })).toEqual(m.meta.exit!.budgets[chosen]!.thresholds);
+        const r = await m.classify(video, { budgetGflops: asked });
+        const direct = await m.classify(video, { thresholds: m.meta.exit!.budgets[chosen]!.thresholds });
+        expect(r.exitStep).toBe(direct.exitStep);
+        expect(r.probability).toBe(direct.probability);
+      }
+    });
+  });
+
+  it('classifyEach keeps every good result and reports each failure in its place', async () => {
+    const frames = toyVideo(0, new Rng(2));
+    const good = join(dir, 'each-good.mp4');
+    await encodeVideo(good, frames, { width: 32, height: 32 });
+    const bad = join(dir, 'each-bad.mp4');
+    await writeFile(bad, 'not a video');
+    await withModel(join(dir, 'good'), async (m) => {
+      const before = tf.memory().numTensors;
+      const rs = await m.classifyEach([good, bad, join(dir, 'each-missing.mp4'), { data: frames, frames: 4, width: 32, height: 32 }]);
+      expect(tf.memory().numTensors).toBe(before);
+      expect(rs.map((r) => r.ok)).toEqual([true, false, false, true]);
+      const alone = await m.classify(good);
+      expect(rs[0]!.ok && rs[0]!.topK).toEqual(alone.topK);
+      expect(!rs[1]!.ok && rs[1]!.error.code).toBe('DECODE_FAILED');
+      expect(!rs[1]!.ok && rs[1]!.error.message).toContain('each-bad.mp4');
+      expect(!rs[2]!.ok && rs[2]!.error).toMatchObject({ code: 'BAD_INPUT', name: 'InputError' });
+      // An option that fails every video fails the call.
+      await expect(m.classifyEach([good], { budgetGflops: 1 })).rejects.toThrow(/no calibrated exit thresholds/);
+    });
+  });
+
+  it('says how many frames repeat when a video is shorter than the model', async () => {
+    const two = toyVideo(1, new Rng(4)).subarray(0, 2 * 32 * 32 * 3);
+    const file = join(dir, 'short.mp4');
+    await encodeVideo(file, two, { width: 32, height: 32 });
+    await withModel(join(dir, 'good'), async (m) => {
+      expect((await m.classify(file)).repeatedFrames).toBe(2);
+      expect((await m.classify({ data: two, frames: 2, width: 32, height: 32 })).repeatedFrames).toBe(2);
+      expect((await m.classify({ data: toyVideo(1, new Rng(4)), frames: 4, width: 32, height: 32 })).repeatedFrames).toBe(0);
+    });
   });
 });

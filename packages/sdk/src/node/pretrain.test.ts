@@ -44,10 +44,16 @@ describe('pretrainBackbones', () => {
     const info1 = await loadPretrained(out);
     expect(info1.info.seed).toBe(2);
     dispose(info1);
-    await pretrainBackbones({ out, config: SMALL, source: SHIPPED_FASHION_MNIST_SAMPLE, images: 64, valImages: 32, batchSize: 32, itemSize: 24, jitter: 4, seed: 1 });
+    let trained: { glance: number[][]; focus: number[][] } | undefined;
+    const weights = (m: tf.LayersModel) => m.getWeights().map((w) => Array.from(w.dataSync()));
+    await pretrainBackbones({ out, config: SMALL, source: SHIPPED_FASHION_MNIST_SAMPLE, images: 64, valImages: 32, batchSize: 32, itemSize: 24, jitter: 4, seed: 1, onTrained: (m) => void (trained = { glance: weights(m.glance), focus: weights(m.focus) }) });
     const a = await loadPretrained(out);
     const b = await loadPretrained(out);
     try {
+      // The saved and loaded weights are the trained ones, every value.
+      expect(trained).toBeDefined();
+      expect(weights(a.glance)).toEqual(trained!.glance);
+      expect(weights(a.focus)).toEqual(trained!.focus);
       // The accuracies it records are what evaluatePretrained measures on the same held-out frames.
       const measured = await evaluatePretrained(a, { source: SHIPPED_FASHION_MNIST_SAMPLE, images: 32, itemSize: 24, jitter: 4, seed: 1 });
       expect([measured.glanceAccuracy, measured.focusAccuracy]).toEqual([a.info.glanceAccuracy, a.info.focusAccuracy]);

@@ -60,6 +60,8 @@ export interface PretrainOptions {
   seed?: number;
   signal?: AbortSignal;
   onStep?: (p: { step: number; steps: number; loss: number; lr: number; seconds: number }) => void;
+  /** Called with the trained backbones before they are saved (to inspect them; they are disposed after). */
+  onTrained?: (models: { glance: tf.LayersModel; focus: tf.LayersModel }) => void | Promise<void>;
 }
 
 interface Composed {
@@ -203,6 +205,7 @@ export async function pretrainBackbones(o: PretrainOptions): Promise<PretrainedI
       focusAccuracy,
       seconds: (performance.now() - started) / 1000,
     };
+    await o.onTrained?.({ glance, focus });
     await writeFolderAtomic(o.out, async (temp) => {
       await glance.save(fileIO(join(temp, 'glance')));
       await focus.save(fileIO(join(temp, 'focus')));
