@@ -38,6 +38,8 @@ export interface ForwardResult {
   centres?: tf.Tensor3D;
   /** [B, steps] int32: the frame each step's patch was cut from (AdaFocus V3; otherwise step k is frame k). */
   frameIndices?: tf.Tensor2D;
+  /** [B, frames]: the temporal policy's distribution over frames that frameIndices were drawn from (AdaFocus V3). */
+  frameProbs?: tf.Tensor2D;
 }
 
 /** Recurrent inference state of a batch of videos. */

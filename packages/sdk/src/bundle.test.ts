@@ -242,7 +242,10 @@ describe('a bundle reads nothing outside its folder and verifies its weights', (
     const { path, json } = await manifest(b, 'focus');
     json.weightsManifest[0]!.paths = ['../../../../../../../../etc/passwd'];
     await writeFile(path, JSON.stringify(json));
-    const error = await loadModel(b).catch((e: unknown) => e as Error);
+    const error = (await loadModel(b).then(
+      (m) => (m.dispose(), new Error('loaded')),
+      (e: unknown) => e as Error,
+    )) as Error;
     expect(error).toBeInstanceOf(BundleError);
     expect(error.message).toMatch(/names a weight shard "\.\.\/.*etc\/passwd" outside focus\/; refused/);
     expect(error.message).not.toMatch(/\d+ bytes/);

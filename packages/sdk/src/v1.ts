@@ -29,6 +29,18 @@ export function v1Action(c: TrainConfig): RlAction {
   return c.action === 'discrete' ? { kind: 'discrete', grid: c.grid } : { kind: 'continuous', std: c.actionStd };
 }
 
+/**
+ * AdaFocus V1's reward for each step of each video (rows of [B*T, classes] logits, video-major):
+ * how much more probability the classifier gives the true class with the policy's patches so far
+ * than with random patches, p(y | policy) - p(y | random). `targets` are one-hot rows.
+ */
+export function policyRewards(policyLogits: tf.Tensor2D, randomLogits: tf.Tensor2D, targets: tf.Tensor2D): Float32Array {
+  return tf.tidy(() => {
+    const trueProb = (logits: tf.Tensor2D) => tf.sum(tf.mul(tf.softmax(logits), targets), 1);
+    return tf.sub(trueProb(policyLogits), trueProb(randomLogits)).dataSync() as Float32Array;
+  });
+}
+
 export function createAdaFocusV1(config: TrainConfig, classes: number, loaded?: Record<string, tf.LayersModel>): VideoNet {
   const { frames: t, frameSize: s, glanceSize: g, patchSize: p, seed } = config;
   const action = v1Action(config);
@@ -126,9 +138,8 @@ export function createAdaFocusV1(config: TrainConfig, classes: number, loaded?: 
           return ce(classify(x, gVec, tf.reshape(roll.centres, [b * t, 2]) as tf.Tensor2D, b, false, true).logits) as tf.Scalar;
         }
         // Stage 1: PPO on the policy.
-        const trueProb = (centres: tf.Tensor2D) =>
-          tf.sum(tf.mul(tf.softmax(tf.reshape(classify(x, gVec, centres, b, false, false).logits, [b * t, classes])), targets), 1);
-        const rewards = tf.sub(trueProb(tf.reshape(roll.centres, [b * t, 2]) as tf.Tensor2D), trueProb(randomCentres(b, rng))).dataSync() as Float32Array;
+        const logitsAt = (centres: tf.Tensor2D) => tf.reshape(classify(x, gVec, centres, b, false, false).logits, [b * t, classes]) as tf.Tensor2D;
+        const rewards = policyRewards(logitsAt(tf.reshape(roll.centres, [b * t, 2]) as tf.Tensor2D), logitsAt(randomCentres(b, rng)), targets);
         const returns = tf.tensor2d(discountedReturns(rewards, b, t, config.gamma, true), [b, t]);
         // Scored in the mode the rollout sampled in (batch norm on its running statistics), so that the
         // first PPO ratio is exactly 1.

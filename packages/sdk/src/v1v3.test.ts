@@ -13,6 +13,7 @@ import { loadModel, saveBundle } from './node/bundle.js';
 import { fileCheckpoints } from './node/checkpoint.js';
 import { normalise } from './dataset.js';
 import { train, type TrainResult } from './train.js';
+import { policyRewards } from './v1.js';
 
 const V1 = { ...TOY, method: 'adafocus_v1', grid: 3, epochs: 1, rlEpochs: 1, finetuneEpochs: 1 } as const;
 const V3 = { ...TOY, method: 'adafocus_v3', focusFrames: 3 } as const;
@@ -43,6 +44,22 @@ function partsReached(net: VideoNet, stage: number): string[] {
 function weightsOf(r: TrainResult): number[][] {
   return Object.values(r.net.models()).flatMap((m) => m.getWeights().map((w) => Array.from(w.dataSync())));
 }
+
+describe('AdaFocus V1 reward', () => {
+  it('is p(true class | policy patches) - p(true class | random patches), per step', () => {
+    tf.tidy(() => {
+      const policy = tf.tensor2d([[2, 0, 0], [0, 1, 0]]);
+      const random = tf.tensor2d([[0, 0, 0], [0, 0, 3]]);
+      const targets = tf.tensor2d([[1, 0, 0], [0, 1, 0]]);
+      const r = policyRewards(policy, random, targets);
+      const e2 = Math.exp(2);
+      const e1 = Math.exp(1);
+      const e3 = Math.exp(3);
+      expect(r[0]).toBeCloseTo(e2 / (e2 + 2) - 1 / 3, 6);
+      expect(r[1]).toBeCloseTo(e1 / (e1 + 2) - 1 / (2 + e3), 6);
+    });
+  });
+});
 
 describe('AdaFocus V1', () => {
   it('each stage trains its own parts: focus + classifier (random patches), the policy (PPO), the classifier', () => {
@@ -113,6 +130,43 @@ describe('AdaFocus V3', () => {
         }
         const c = r.centres!.arraySync();
         for (const video of c) for (const step of video) expect(step).toEqual(video[0]);
+      });
+    } finally {
+      net.dispose();
+    }
+  });
+
+  it('draws the stratum midpoints of its temporal distribution at inference, and stratified draws in training', () => {
+    const net = createVideoNet({ ...V3, dropout: 0 }, 3);
+    try {
+      tf.tidy(() => {
+        const x = frames();
+        const r = net.forward(x);
+        const probs = r.frameProbs!.dataSync() as Float32Array;
+        expect(r.frameProbs!.shape).toEqual([2, 4]);
+        // Inference: the k-th of K frames is where the CDF crosses (k + 1/2) / K, written out here.
+        const expected: number[] = [];
+        for (let v = 0; v < 2; v++) {
+          const p = Array.from(probs.subarray(v * 4, v * 4 + 4));
+          const total = p.reduce((a, b) => a + b, 0);
+          for (let j = 0; j < 3; j++) {
+            const u = ((j + 0.5) / 3) * total;
+            let cdf = 0;
+            let f = 0;
+            while (f < 3 && cdf + p[f]! <= u) cdf += p[f++]!;
+            expected.push(f);
+          }
+        }
+        expect(Array.from(r.frameIndices!.dataSync())).toEqual(expected);
+        // Inference does not depend on a seed; a second pass gives the same frames.
+        expect(Array.from(net.forward(x).frameIndices!.dataSync())).toEqual(expected);
+        // Training: the loss depends on the step seed only through the stratified frame draws (no
+        // dropout, no random patches): the same seed gives the same loss, other seeds other frames.
+        const y = tf.tensor1d([1, 2], 'int32');
+        const loss = (seed: number) => net.loss(x, y, seed).dataSync()[0]!;
+        expect(loss(11)).toBe(loss(11));
+        const losses = new Set(Array.from({ length: 8 }, (_, i) => loss(100 + i)));
+        expect(losses.size).toBeGreaterThan(1);
       });
     } finally {
       net.dispose();

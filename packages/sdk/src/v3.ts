@@ -86,7 +86,7 @@ export function createAdaFocusV3(config: TrainConfig, classes: number, loaded?: 
         const c = plan(frames, training, 'midpoint');
         const [, fVec] = focus.apply(cubePatches(c.x, c.centres, c.indices, b), { training }) as tf.Tensor[];
         const logits = classifier.sequence(tf.reshape(fuse(c.context, fVec!, b), [b, k, gWidth + fWidth]) as tf.Tensor3D, training);
-        return { logits, centres: tf.tile(tf.expandDims(c.centres, 1), [1, k, 1]) as tf.Tensor3D, frameIndices: tf.tensor2d(c.indices, [b, k], 'int32') };
+        return { logits, centres: tf.tile(tf.expandDims(c.centres, 1), [1, k, 1]) as tf.Tensor3D, frameIndices: tf.tensor2d(c.indices, [b, k], 'int32'), frameProbs: c.probs as tf.Tensor2D };
       });
       return out;
     },

@@ -8,12 +8,13 @@
  * path, size, modification time), the list file's content and the decode parameters, so that a
  * changed, replaced or deleted video is never served from the cache.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 
+import { writeFileAtomic } from '@saccade/tensor/node';
 import { decodeFrames, readClassIndex, readList, uniformSample, type ListEntry } from '@saccade/video';
 
 import { datasetFromArrays, type VideoDataset } from '../dataset.js';
@@ -89,24 +90,6 @@ function cacheEnabled(options: LoadDatasetOptions): boolean {
   return !['0', 'false', 'off', 'no'].includes((process.env.SACCADE_CACHE ?? '').toLowerCase());
 }
 
-/** Write through a temporary file in the same folder, then rename: readers see all or nothing. */
-async function writeAtomic(path: string, parts: readonly Uint8Array[]): Promise<void> {
-  const temp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-  const handle = await open(temp, 'w');
-  try {
-    for (const p of parts) await handle.write(p);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
-    await rename(temp, path);
-  } catch (error) {
-    await rm(temp, { force: true });
-    throw error;
-  }
-}
-
 export async function loadVideoDataset(root: string, options: LoadDatasetOptions): Promise<VideoDataset> {
   root = resolve(root);
   const classFile = join(root, 'classInd.txt');
@@ -178,7 +161,7 @@ export async function loadVideoDataset(root: string, options: LoadDatasetOptions
   if (useCache && cacheFile) {
     try {
       await mkdir(cacheDir, { recursive: true });
-      await writeAtomic(cacheFile, videos);
+      await writeFileAtomic(cacheFile, videos);
       // Older entries of the same load (the videos or the list have changed since) are stale.
       for (const name of await readdir(cacheDir)) {
         if (name.startsWith(`${identity}-`) && join(cacheDir, name) !== cacheFile && !name.includes('.tmp-')) await rm(join(cacheDir, name), { force: true });

@@ -55,12 +55,17 @@ export async function isInside(root: string, path: string): Promise<boolean> {
   return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel);
 }
 
-/** Write a file so that a reader sees the old content or the new, never a part. */
-export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
+/**
+ * Write a file so that a reader sees the old content or the new, never a part: written to a
+ * temporary file beside it (`NAME.tmp-PID-RANDOM`), synced, then renamed. Several parts are written
+ * one after the other (no concatenated copy).
+ */
+export async function writeFileAtomic(path: string, data: Uint8Array | string | readonly Uint8Array[]): Promise<void> {
   const temp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
   const handle = await open(temp, 'w');
   try {
-    await handle.writeFile(data);
+    if (typeof data === 'string' || data instanceof Uint8Array) await handle.writeFile(data);
+    else for (const part of data) await handle.write(part);
     await handle.sync();
   } finally {
     await handle.close();
