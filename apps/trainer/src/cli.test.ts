@@ -225,7 +225,17 @@ describe('saccade CLI', () => {
     expect(existsSync(join(run, 'model'))).toBe(false);
   });
 
-  it('info reports the backend and why, ffmpeg and versions', () => {
+  it('info reports the backend and why, ffmpeg and versions; --version prints the version', () => {
+    const own = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    const v = saccade('--version');
+    expect(v.code).toBe(0);
+    expect(v.stdout.trim()).toBe(own.version);
+    const text = saccade('info');
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(new RegExp(`^saccade ${own.version.replace(/\./g, '\\.')} on Node ${process.version.replace(/\./g, '\\.')}`));
+    expect(text.stdout).toMatch(/^backend: wasm \(@tensorflow\/tfjs-backend-wasm; forced by SACCADE_BACKEND\)$/m);
+    expect(text.stdout).toMatch(/^ffmpeg: \/\S+ \(/m);
+    expect(text.stdout).toMatch(/^frame cache: \//m);
     const r = saccade('info', '--json');
     expect(r.code).toBe(0);
     const info = r.json();

@@ -2,13 +2,14 @@
  * The `saccade` binary: commander wiring, output (text or --json on stdout; progress and errors
  * on stderr) and exit codes (errors.ts).
  */
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 import { addBundleHashes, clearFrameCache, frameCacheDir } from '@saccade/sdk';
 import { Command, CommanderError, Option } from 'commander';
 
 import { reportText, runBench } from './bench.js';
-import { bundlePath, calibrateCommand, classifyCommand, type ClassifyEntry, dataCommand, evalCommand, infoCommand, METHOD_NAMES, parseOverrides, pretrainCommand, speedCommand, trainCommand } from './commands.js';
+import { bundlePath, calibrateCommand, classifyCommand, type ClassifyEntry, dataCommand, evalCommand, infoCommand, type InfoSummary, METHOD_NAMES, parseOverrides, pretrainCommand, speedCommand, trainCommand } from './commands.js';
 import { runDemo } from './demo.js';
 import { describeError, escapeText, EXIT, exitCodeOf, UsageError } from './errors.js';
 
@@ -52,6 +53,27 @@ function print(json: boolean, value: unknown, text: () => string): void {
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 
+/** This CLI's version (its package.json, beside dist/). */
+function ownVersion(): string {
+  return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
+
+/** `saccade info` as text: one line per thing. */
+function infoText(r: InfoSummary): string {
+  const binary = (b: InfoSummary['ffmpeg'], which: 'ffmpeg' | 'ffprobe') =>
+    'error' in b ? `not found (${b.error})` : `${b[which].path} (${b[which].source}; ${b[which].version})`;
+  return [
+    `saccade ${r.saccade} on Node ${r.node}, ${r.platform}`,
+    `backend: ${r.backend.name} (${r.backend.package}; ${r.backend.reason})`,
+    `ffmpeg: ${binary(r.ffmpeg, 'ffmpeg')}`,
+    `ffprobe: ${binary(r.ffmpeg, 'ffprobe')}`,
+    `Fashion-MNIST: ${'error' in r.fashionMnist ? `not found (${r.fashionMnist.error})` : `${r.fashionMnist.dir} (${r.fashionMnist.source})`}`,
+    `frame cache: ${r.frameCache.enabled ? r.frameCache.dir : `off (SACCADE_CACHE=${process.env.SACCADE_CACHE})`}`,
+  ]
+    .map(escapeText)
+    .join('\n');
+}
+
 /** One file's lines of `saccade classify`; names from the command line or the bundle are escaped. */
 function classifyText(r: ClassifyEntry): string {
   const file = escapeText(r.file);
@@ -83,6 +105,7 @@ export function buildProgram(): Command {
     .description('Efficient video recognition (AdaFocus) on TensorFlow.js: data, training, evaluation, early exit, classification')
     .option('--verbose', 'print stack traces with errors')
     .showHelpAfterError('(run with --help for usage)')
+    .version(ownVersion(), '--version', 'print the version')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
@@ -289,11 +312,11 @@ export function buildProgram(): Command {
 
   program
     .command('info')
-    .description('backend in use and why, ffmpeg in use, Fashion-MNIST location, versions')
+    .description('backend in use and why, ffmpeg in use, Fashion-MNIST location, the frame cache, versions')
     .option('--json', 'print as JSON')
     .action(async (o) => {
       const r = await infoCommand();
-      print(o.json, r, () => JSON.stringify(r, null, 2));
+      print(o.json, r, () => infoText(r));
     });
   return program;
 }

@@ -20,6 +20,8 @@ import {
   type EpochRecord,
   evaluate,
   fileCheckpoints,
+  frameCacheDir,
+  frameCacheEnabled,
   loadModel,
   loadPretrained,
   loadVideoDataset,
@@ -39,7 +41,7 @@ import {
 } from '@saccade/sdk';
 import { initBackend, type BackendInfo } from '@saccade/tensor';
 import { writeFileAtomic } from '@saccade/tensor/node';
-import { buildMovingFashionMnist, locateFashionMnist, locateFfmpeg } from '@saccade/video';
+import { buildMovingFashionMnist, locateFashionMnist, locateFfmpeg, type FfmpegInfo } from '@saccade/video';
 
 import { UsageError } from './errors.js';
 import { createProgress } from './progress.js';
@@ -56,7 +58,7 @@ export function methodConfig(method: string): TrainConfigInput {
     case 'centre':
       return { method: 'adafocus_v2', patches: method };
     case 'uniform':
-      return { method: 'uniform', microBatch: 2 };
+      return { method: 'uniform' };
     case 'glance':
       return { method: 'glance' };
     case 'v1':
@@ -516,7 +518,17 @@ export async function pretrainCommand(o: { out: string; configFile?: string; fla
   return { ...info, out: resolve(o.out) };
 }
 
-export async function infoCommand(): Promise<Record<string, unknown>> {
+export interface InfoSummary {
+  saccade: string;
+  node: string;
+  backend: { name: string; package: string; reason: string; skipped: BackendInfo['skipped'] };
+  ffmpeg: FfmpegInfo | { error: string };
+  fashionMnist: { dir: string; source: string } | { error: string };
+  frameCache: { dir: string; enabled: boolean };
+  platform: string;
+}
+
+export async function infoCommand(): Promise<InfoSummary> {
   const backend: BackendInfo = await initBackend();
   const ffmpeg = await locateFfmpeg().catch((error: Error) => ({ error: error.message }));
   const fmnist = await Promise.resolve()
@@ -529,6 +541,7 @@ export async function infoCommand(): Promise<Record<string, unknown>> {
     backend: { name: backend.name, package: backend.package, reason: backend.reason, skipped: backend.skipped },
     ffmpeg,
     fashionMnist: fmnist,
+    frameCache: { dir: frameCacheDir(), enabled: frameCacheEnabled() },
     platform: `${process.platform} ${process.arch}`,
   };
 }

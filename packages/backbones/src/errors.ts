@@ -1,11 +1,21 @@
+import { hasErrorMark, markError, SaccadeError } from '@saccade/tensor';
+
+/** Every code @saccade/backbones's errors carry. */
+export const BACKBONE_ERROR_CODES = ['UNKNOWN_BACKBONE', 'BAD_OPTION', 'WEIGHT_MISMATCH', 'BAD_WEIGHT_FILE'] as const;
+export type BackboneErrorCode = (typeof BACKBONE_ERROR_CODES)[number];
+const MARK = Symbol.for('saccade.error.backbone');
+
 /** Base class of the errors @saccade/backbones throws on purpose; `code` is stable. */
-export class BackboneError extends Error {
+export class BackboneError extends SaccadeError {
   override name = 'BackboneError';
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
+  declare readonly code: BackboneErrorCode;
+  constructor(code: BackboneErrorCode, message: string) {
+    super(code, message);
+    markError(this, MARK);
+  }
+
+  static override isInstance(error: unknown): error is BackboneError {
+    return hasErrorMark(error, MARK);
   }
 }
 

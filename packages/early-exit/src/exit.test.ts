@@ -7,7 +7,6 @@ import {
   calibrateThresholds,
   confidence,
   evaluateExits,
-  ExitCalibrationError,
   exitProportions,
   exitSteps,
   randomExitAccuracy,
@@ -15,6 +14,7 @@ import {
   stepScores,
   thresholdsForBudget,
 } from './exit.js';
+import { ExitCalibrationError } from './errors.js';
 
 /**
  * Synthetic videos of 4 steps, 5 classes: an easy video is confidently right from step 1; a hard

@@ -9,16 +9,13 @@
 import { meanGflopsPerVideo, topKAccuracy, type GflopsStep } from '@saccade/metrics';
 import { Rng } from '@saccade/tensor';
 
+import { ExitCalibrationError } from './errors.js';
+
 export type ScoreKind = 'maxLogit' | 'maxSoftmax' | 'negEntropy';
 
 /** Logits of every video at every step: [videos][steps][classes]. */
 export type StepLogits = readonly (readonly (readonly number[])[])[];
 
-/** Thrown for inputs the calibration cannot use; names what and where. */
-export class ExitCalibrationError extends Error {
-  override name = 'ExitCalibrationError';
-  readonly code = 'BAD_EXIT_INPUT';
-}
 
 function checkLogits(logits: StepLogits): [number, number, number] {
   if (logits.length === 0) throw new ExitCalibrationError('no videos');

@@ -3,7 +3,6 @@ export {
   calibrateThresholds,
   confidence,
   evaluateExits,
-  ExitCalibrationError,
   exitProportions,
   exitSteps,
   randomExitAccuracy,
@@ -12,3 +11,5 @@ export {
   thresholdsForBudget,
 } from './exit.js';
 export type { BudgetCurveInput, BudgetPoint, ScoreKind, StepLogits } from './exit.js';
+export { EARLY_EXIT_ERROR_CODES, EarlyExitError, ExitCalibrationError } from './errors.js';
+export type { EarlyExitErrorCode } from './errors.js';

@@ -1,6 +1,7 @@
 export { confusionMatrix, softmax, topKAccuracy } from './classification.js';
 export type { ConfusionMatrix } from './classification.js';
-export { MetricInputError } from './errors.js';
+export { METRICS_ERROR_CODES, MetricInputError, MetricsError } from './errors.js';
+export type { MetricsErrorCode } from './errors.js';
 export { gflopsTable, meanGflopsPerVideo } from './gflops.js';
 export type { ComponentGflops, GflopsStep } from './gflops.js';
 export { measureLatency, summariseTimings } from './latency.js';

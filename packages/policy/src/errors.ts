@@ -1,12 +1,32 @@
+import { hasErrorMark, markError, SaccadeError } from '@saccade/tensor';
+
+/** Every code @saccade/policy's errors carry. */
+export const POLICY_ERROR_CODES = ['BAD_POLICY_OPTION'] as const;
+export type PolicyErrorCode = (typeof POLICY_ERROR_CODES)[number];
+const MARK = Symbol.for('saccade.error.policy');
+
+/** Base class of the errors @saccade/policy throws on purpose; `code` is stable. */
+export class PolicyError extends SaccadeError {
+  override name = 'PolicyError';
+  declare readonly code: PolicyErrorCode;
+  constructor(code: PolicyErrorCode, message: string) {
+    super(code, message);
+    markError(this, MARK);
+  }
+
+  static override isInstance(error: unknown): error is PolicyError {
+    return hasErrorMark(error, MARK);
+  }
+}
+
 /** Options or inputs a policy cannot take; names which and why. */
-export class PolicyOptionError extends Error {
+export class PolicyOptionError extends PolicyError {
   override name = 'PolicyOptionError';
-  readonly code = 'BAD_POLICY_OPTION';
   constructor(
     readonly option: string,
     message: string,
   ) {
-    super(`${option}: ${message}`);
+    super('BAD_POLICY_OPTION', `${option}: ${message}`);
   }
 }
 

@@ -1,4 +1,5 @@
-export { PolicyOptionError } from './errors.js';
+export { POLICY_ERROR_CODES, PolicyError, PolicyOptionError } from './errors.js';
+export type { PolicyErrorCode } from './errors.js';
 export { dense as seededDense, gruCell, gruRunner } from './gru.js';
 export type { GruRunner } from './gru.js';
 export { buildInterpModels, createInterpPolicy, wrapInterpPolicy } from './interp.js';

@@ -106,8 +106,12 @@ export const configSchema = z
     std: z.tuple([z.number().positive(), z.number().positive(), z.number().positive()]).default([0.229, 0.224, 0.225]),
     epochs: positiveInt.max(10000).default(1),
     batchSize: positiveInt.max(4096).default(8),
-    /** Split each batch into chunks of this many videos and accumulate their gradients (memory). 0: whole batch. */
-    microBatch: z.number().int().min(0).max(4096).default(0),
+    /**
+     * Split each batch into chunks of this many videos and accumulate their gradients (memory). 0:
+     * whole batch. parseConfig fills the default: 2 for the uniform baseline (its full-resolution
+     * frames through the focus network need it within wasm's 4 GB heap at 128 px), 0 otherwise.
+     */
+    microBatch: z.number().int().min(0).max(4096).optional(),
     optimizer: z.enum(['adam', 'sgd']).default('adam'),
     lr: z.number().positive().max(10).default(2e-3),
     momentum: z.number().min(0).max(0.999).default(0.9),
@@ -161,7 +165,7 @@ export function withLegacyValues<T>(stored: T): T {
   return { ...LEGACY_VALUES, ...stored };
 }
 
-export type TrainConfig = Omit<z.output<typeof configSchema>, 'lrFocus'> & { lrFocus: number };
+export type TrainConfig = Omit<z.output<typeof configSchema>, 'lrFocus' | 'microBatch'> & { lrFocus: number; microBatch: number };
 export type TrainConfigInput = z.input<typeof configSchema>;
 
 /** lrFocus's default, which depends on the method and on pretrained (see the field). */
@@ -170,7 +174,7 @@ const defaultLrFocus = (c: { method: Method; pretrained: boolean }): number => (
 /** Validate and fill defaults; throws ConfigError naming the first bad field. */
 export function parseConfig(input: unknown): TrainConfig {
   const r = configSchema.safeParse(input ?? {});
-  if (r.success) return { ...r.data, lrFocus: r.data.lrFocus ?? defaultLrFocus(r.data) };
+  if (r.success) return { ...r.data, lrFocus: r.data.lrFocus ?? defaultLrFocus(r.data), microBatch: r.data.microBatch ?? (r.data.method === 'uniform' ? 2 : 0) };
   const issue = r.error.issues[0]!;
   if (issue.code === 'unrecognized_keys') throw new ConfigError(issue.keys[0]!, `unknown field (known: ${Object.keys(configSchema.shape).join(', ')})`);
   const field = issue.path.map(String).join('.') || '(root)';

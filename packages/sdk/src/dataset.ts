@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { ByteImages } from '@saccade/tensor';
 
-import type { ForwardResult, VideoNet } from './adafocus.js';
+import type { ForwardResult, VideoNet } from './video_net.js';
 import { DatasetError, InputError } from './errors.js';
 
 export interface VideoDataset {

@@ -1,10 +1,21 @@
+import { hasErrorMark, markError, SaccadeError } from '@saccade/tensor';
+
+/** Every code @saccade/sdk's errors carry. */
+export const SDK_ERROR_CODES = ['BAD_CONFIG', 'BAD_INPUT', 'BAD_BUNDLE', 'BAD_CHECKPOINT', 'BAD_DATASET', 'RUN_LOCKED', 'TRAINING_DIVERGED'] as const;
+export type SdkErrorCode = (typeof SDK_ERROR_CODES)[number];
+const MARK = Symbol.for('saccade.error.sdk');
+
 /** Base class of every error @saccade/sdk throws on purpose; `code` is stable across versions. */
-export class SaccadeSdkError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
+export class SaccadeSdkError extends SaccadeError {
+  override name = 'SaccadeSdkError';
+  declare readonly code: SdkErrorCode;
+  constructor(code: SdkErrorCode, message: string) {
+    super(code, message);
+    markError(this, MARK);
+  }
+
+  static override isInstance(error: unknown): error is SaccadeSdkError {
+    return hasErrorMark(error, MARK);
   }
 }
 
@@ -73,5 +84,17 @@ export class RunLockedError extends SaccadeSdkError {
     readonly since: string,
   ) {
     super('RUN_LOCKED', `${path}: in use by process ${pid} on ${host} (since ${since}); wait for it to finish or choose another run folder`);
+  }
+}
+
+/** Training that cannot go on: the loss became NaN or infinite (lower the learning rate). */
+export class TrainingDivergedError extends SaccadeSdkError {
+  override name = 'TrainingDivergedError';
+  constructor(
+    readonly step: number,
+    readonly loss: number,
+    message: string,
+  ) {
+    super('TRAINING_DIVERGED', message);
   }
 }

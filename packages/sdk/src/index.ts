@@ -1,7 +1,7 @@
 // @saccade/sdk for Node: everything in ./universal plus datasets decoded with ffmpeg, checkpoint
 // files, bundles on disk and classify(videoPath). The browser entry is '@saccade/sdk/browser'.
 export * from './universal.js';
-export { clearFrameCache, frameCacheDir, loadVideoDataset } from './node/data.js';
+export { clearFrameCache, frameCacheDir, frameCacheEnabled, loadVideoDataset } from './node/data.js';
 export type { LoadDatasetOptions } from './node/data.js';
 export { fileCheckpoints, readCheckpoint, readCheckpointState, writeCheckpoint } from './node/checkpoint.js';
 export { addBundleHashes, decodeVideo, loadModel, saveBundle } from './node/bundle.js';

@@ -4,7 +4,7 @@ import { countFlops, createBackbone, featureMapGeometry, type Backbone } from '@
 import type { CellGeometry } from '@saccade/policy';
 import type { ByteImages, ChannelAffine } from '@saccade/tensor';
 
-import type { StepState } from './adafocus.js';
+import type { StepState } from './video_net.js';
 import type { TrainConfig } from './config.js';
 import { InputError } from './errors.js';
 

@@ -9,6 +9,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
+import { CheckpointError } from './errors.js';
+
 export interface OptimizerOptions {
   kind: 'adam' | 'sgd';
   lr: number;
@@ -106,7 +108,7 @@ export class PartOptimizer {
     for (const [key, tensor] of Object.entries(tensors)) {
       const at = key.lastIndexOf('#');
       const name = this.names[Number(key.slice(0, at))];
-      if (name === undefined) throw new Error(`optimizer state for variable #${key.slice(0, at)}, which this model does not have`);
+      if (name === undefined) throw new CheckpointError('checkpoint', `holds optimizer state for variable #${key.slice(0, at)}, which this model does not have`);
       const list = perVar.get(name) ?? [];
       list[Number(key.slice(at + 1))] = tensor;
       perVar.set(name, list);

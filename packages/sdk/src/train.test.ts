@@ -37,6 +37,8 @@ describe('config', () => {
     // lrFocus's default depends on the method and on pretrained; a given value wins; a parsed config parses to itself.
     expect([parseConfig({ method: 'uniform' }), parseConfig({ method: 'adafocus_v1' }), parseConfig({ pretrained: false }), parseConfig({ lrFocus: 1 })].map((x) => x.lrFocus)).toEqual([1, 1, 1, 1]);
     expect(parseConfig(parseConfig({ method: 'uniform' }))).toEqual(parseConfig({ method: 'uniform' }));
+    // microBatch's default is the uniform baseline's 2 (memory), 0 for the others; a given value wins.
+    expect([parseConfig({ method: 'uniform' }), parseConfig({}), parseConfig({ method: 'uniform', microBatch: 0 })].map((x) => x.microBatch)).toEqual([2, 0, 0]);
     expect(() => parseConfig({ lrFocus: -1 })).toThrow(/config.lrFocus:/);
     expect(() => parseConfig({ learningRate: 0.1 })).toThrow(ConfigError);
     expect(() => parseConfig({ learningRate: 0.1 })).toThrow(/config.learningRate: unknown field/);

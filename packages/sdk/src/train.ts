@@ -11,7 +11,7 @@ import { deriveSeed, Rng } from '@saccade/tensor';
 import { createVideoNet, type VideoNet } from './adafocus.js';
 import { configDifferences, describeDifferences, parseConfig, trainingStages, type TrainConfig, type TrainConfigInput } from './config.js';
 import { forwardVideos, normalise, type VideoDataset } from './dataset.js';
-import { CheckpointError, ConfigError, DatasetError } from './errors.js';
+import { CheckpointError, ConfigError, DatasetError, TrainingDivergedError } from './errors.js';
 import { cosineLr, PartOptimizer } from './optimizer.js';
 import { initBackbones, type Pretrained } from './pretrained.js';
 
@@ -325,7 +325,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         }
         opt.apply(summed!, lr);
         tf.dispose(Object.values(summed!));
-        if (!Number.isFinite(loss)) throw new Error(`training diverged: loss ${loss} at step ${step} (epoch ${epoch + 1}, batch ${batch + 1}); lower config.lr`);
+        if (!Number.isFinite(loss)) throw new TrainingDivergedError(step, loss, `training diverged: loss ${loss} at step ${step} (epoch ${epoch + 1}, batch ${batch + 1}); lower config.lr`);
         epochLoss += loss * idx.length;
         epochSeen += idx.length;
         step++;

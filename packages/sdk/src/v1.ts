@@ -19,7 +19,8 @@ import * as tf from '@tensorflow/tfjs';
 import { createRlPolicy, discountedReturns, ppoLoss, wrapRlPolicy, type RlAction, type RlPolicy } from '@saccade/policy';
 import { cropPatches, deriveSeed, Rng, stopGradient } from '@saccade/tensor';
 
-import type { VideoNet } from './adafocus.js';
+import type { VideoNet } from './video_net.js';
+import { ConfigError } from './errors.js';
 import { createGruClassifier, wrapGruClassifier, type GruClassifier } from './classifier.js';
 import type { TrainConfig } from './config.js';
 import { backbone, backboneMacs, checkFrames, checkStep, denseMacs, downscale, focusOn, frameAt, frameTargets, stateVideo } from './net_common.js';
@@ -129,7 +130,7 @@ export function createAdaFocusV1(config: TrainConfig, classes: number, loaded?: 
           return (trainGlance ? tf.add(loss, ce(gLogits!)) : loss) as tf.Scalar;
         }
         if (random) {
-          if (stage === 1) throw new Error('AdaFocus V1 with random patches has no policy to train (stage 2)');
+          if (stage === 1) throw new ConfigError('patches', 'random: AdaFocus V1 with random patches has no policy to train (stage 2)');
           return ce(classify(x, gVec, randomCentres(b, rng), b, false, true).logits) as tf.Scalar;
         }
         const maps = mapsOf(stopGradient(gMap!), b);

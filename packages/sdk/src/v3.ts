@@ -19,7 +19,7 @@ import * as tf from '@tensorflow/tfjs';
 import { createCubePolicy, sampleFrames, seededDense, spatialProxy, temporalProxy, wrapCubePolicy, type CubePolicy } from '@saccade/policy';
 import { cropPatches, deriveSeed, Rng, stopGradient } from '@saccade/tensor';
 
-import type { VideoNet } from './adafocus.js';
+import type { VideoNet } from './video_net.js';
 import { createStepClassifier, wrapStepClassifier, type StepClassifier } from './classifier.js';
 import type { TrainConfig } from './config.js';
 import { backbone, backboneMacs, checkFrames, checkStep, denseMacs, downscale, frameTargets, stateVideo } from './net_common.js';

@@ -1,11 +1,21 @@
+import { hasErrorMark, markError, SaccadeError } from '@saccade/tensor';
+
+/** Every code @saccade/video's errors carry. */
+export const VIDEO_ERROR_CODES = ['FFMPEG_NOT_FOUND', 'BAD_VIDEO_FILE', 'DECODE_FAILED', 'EMPTY_VIDEO', 'BAD_LIST_LINE', 'BAD_FRAME_FOLDER', 'BAD_OPTION', 'BAD_DATASET_FILE'] as const;
+export type VideoErrorCode = (typeof VIDEO_ERROR_CODES)[number];
+const MARK = Symbol.for('saccade.error.video');
+
 /** Base class of the errors @saccade/video throws on purpose; `code` is stable. */
-export class VideoError extends Error {
+export class VideoError extends SaccadeError {
   override name = 'VideoError';
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
+  declare readonly code: VideoErrorCode;
+  constructor(code: VideoErrorCode, message: string) {
+    super(code, message);
+    markError(this, MARK);
+  }
+
+  static override isInstance(error: unknown): error is VideoError {
+    return hasErrorMark(error, MARK);
   }
 }
 

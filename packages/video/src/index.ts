@@ -9,10 +9,12 @@ export {
   FrameFolderError,
   ListParseError,
   VideoDecodeError,
+  VIDEO_ERROR_CODES,
   VideoError,
   VideoFileError,
   VideoOptionError,
 } from './errors.js';
+export type { VideoErrorCode } from './errors.js';
 export { liveProcesses, locateFfmpeg } from './ffmpeg.js';
 export type { BinaryInfo, FfmpegInfo, LocateOptions } from './ffmpeg.js';
 export { parseClassIndex, parseList, readClassIndex, readList, scanClassFolders } from './lists.js';

@@ -85,9 +85,13 @@ function resolveVideo(root: string, listFile: string, entry: ListEntry): string 
   throw new DatasetError(`${listFile}:${entry.line}`, `video ${JSON.stringify(entry.path)} not found under ${root}`);
 }
 
-function cacheEnabled(options: LoadDatasetOptions): boolean {
-  if (options.cache !== undefined) return options.cache;
+/** Whether the frame cache is on by default here: unless SACCADE_CACHE is 0, false, off or no. */
+export function frameCacheEnabled(): boolean {
   return !['0', 'false', 'off', 'no'].includes((process.env.SACCADE_CACHE ?? '').toLowerCase());
+}
+
+function cacheEnabled(options: LoadDatasetOptions): boolean {
+  return options.cache ?? frameCacheEnabled();
 }
 
 export async function loadVideoDataset(root: string, options: LoadDatasetOptions): Promise<VideoDataset> {
