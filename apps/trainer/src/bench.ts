@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 
 import type { BudgetPoint } from '@saccade/early-exit';
 import { accuracyVsGflopsSvg } from '@saccade/metrics';
-import { calibrateExits, evaluate, loadModel, saveBundle } from '@saccade/sdk';
+import { calibrateExits, evaluate, loadModel, METHOD_VARIANTS, saveBundle } from '@saccade/sdk';
 import { initBackend } from '@saccade/tensor';
 import { writeFileAtomic } from '@saccade/tensor/node';
 
@@ -263,7 +263,7 @@ export function benchChecks(groups: readonly BenchGroup[], exitCurves: readonly 
   return checks;
 }
 
-const METHOD_LABEL: Record<string, string> = { v2: 'AdaFocusV2', v1: 'AdaFocus V1', v3: 'AdaFocus V3', 'v1-random': 'AdaFocus V1, random patches', random: 'random patches', centre: 'centre patches', uniform: 'uniform (full frames)', glance: 'glance only' };
+const METHOD_LABEL: Record<string, string> = Object.fromEntries(METHOD_VARIANTS.map((m) => [m.name, m.label]));
 
 /**
  * `saccade ARGS...` in a child process, stopped with SIGINT (it checkpoints and exits) when

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
-import { addBundleHashes, clearFrameCache, frameCacheDir } from '@saccade/sdk';
+import { addBundleHashes, clearFrameCache, frameCacheDir, METHOD_VARIANTS } from '@saccade/sdk';
 import { Command, CommanderError, Option } from 'commander';
 
 import { reportText, runBench } from './bench.js';
@@ -134,7 +134,7 @@ export function buildProgram(): Command {
     .description('train AdaFocus (V2, V1, V3) or a baseline; writes RUN/checkpoint.bin, RUN/metrics.jsonl, RUN/model (the bundle)')
     .requiredOption('--data <dir>', 'dataset folder (classInd.txt, train_list.txt, val_list.txt)')
     .requiredOption('--out <run>', 'run folder')
-    .addOption(new Option('--method <name>', 'v2 (AdaFocusV2), v1 (AdaFocus V1, PPO, three stages), v3 (AdaFocus V3, spatio-temporal cubes), or a baseline: uniform, glance, random, centre (AdaFocusV2 with random / centre patches), v1-random (V1 with a random policy)').choices([...METHOD_NAMES]).default('v2'))
+    .addOption(new Option('--method <name>', METHOD_VARIANTS.map((m) => `${m.name} (${m.label})`).join(', ')).choices([...METHOD_NAMES]).default('v2'))
     .option('--stage <n>', 'v1: train through stage 1, 2 or 3 (default 3, all); a later call with --resume and a higher --stage goes on', int('--stage', 1))
     .option('--config <file>', 'JSON config file (flags override it)')
     .option('--epochs <n>', 'epochs', int('--epochs', 1))

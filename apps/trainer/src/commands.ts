@@ -25,6 +25,8 @@ import {
   loadModel,
   loadPretrained,
   loadVideoDataset,
+  METHOD_VARIANTS,
+  type MethodVariantName,
   pretrainBackbones,
   parseConfig,
   saveBundle,
@@ -46,30 +48,15 @@ import { buildMovingFashionMnist, locateFashionMnist, locateFfmpeg, type FfmpegI
 import { UsageError } from './errors.js';
 import { createProgress } from './progress.js';
 
-export const METHOD_NAMES = ['v2', 'v1', 'v3', 'uniform', 'glance', 'random', 'centre', 'v1-random'] as const;
-export type MethodName = (typeof METHOD_NAMES)[number];
+/** The method names `--method` and `--methods` take: the SDK's METHOD_VARIANTS. */
+export const METHOD_NAMES = METHOD_VARIANTS.map((m) => m.name);
+export type MethodName = MethodVariantName;
 
-/** CLI method names -> config fields. */
+/** CLI method names -> config fields (the SDK's variants; no other field is changed). */
 export function methodConfig(method: string): TrainConfigInput {
-  switch (method) {
-    case 'v2':
-      return { method: 'adafocus_v2', patches: 'policy' };
-    case 'random':
-    case 'centre':
-      return { method: 'adafocus_v2', patches: method };
-    case 'uniform':
-      return { method: 'uniform' };
-    case 'glance':
-      return { method: 'glance' };
-    case 'v1':
-      return { method: 'adafocus_v1', patches: 'policy' };
-    case 'v1-random':
-      return { method: 'adafocus_v1', patches: 'random' };
-    case 'v3':
-      return { method: 'adafocus_v3', patches: 'policy' };
-    default:
-      throw new UsageError(`--method ${method}: unknown; use one of ${METHOD_NAMES.join(', ')}`);
-  }
+  const v = METHOD_VARIANTS.find((m) => m.name === method);
+  if (!v) throw new UsageError(`--method ${method}: unknown; use one of ${METHOD_NAMES.join(', ')}`);
+  return { ...v.config };
 }
 
 /** Parse "key=value" overrides: numbers, booleans and JSON arrays are typed, the rest are strings. */

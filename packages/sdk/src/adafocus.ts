@@ -95,9 +95,18 @@ function adaFocusV2(config: TrainConfig, classes: number, loaded?: Record<string
   const fWidth = focus.outputs[1]!.shape[1] as number;
   const source = config.patches;
 
+  /**
+   * Random patches at inference: step k of every video draws its centre from its own seed, so that
+   * the all-steps forward and step-by-step inference (classify) cut the same patches for the same
+   * seed. (Training draws all steps at once from the step's seed.)
+   */
+  const randomStep = (b: number, k: number, seedArg: number): tf.Tensor2D => tf.randomUniform([b, 2], 0, 1, 'float32', seedArg * 1000 + k) as tf.Tensor2D;
   const centresFor = (maps: tf.Tensor, b: number, training: boolean, seedArg: number): tf.Tensor3D => {
     if (source === 'policy') return policy.sequence(tf.reshape(maps, [b, t, ...mapShape]) as tf.Tensor5D, training);
-    if (source === 'random') return tf.randomUniform([b, t, 2], 0, 1, 'float32', seedArg) as tf.Tensor3D;
+    if (source === 'random') {
+      if (training) return tf.randomUniform([b, t, 2], 0, 1, 'float32', seedArg) as tf.Tensor3D;
+      return tf.stack(Array.from({ length: t }, (_, k) => randomStep(b, k, seedArg)), 1) as tf.Tensor3D;
+    }
     return tf.fill([b, t, 2], 0.5) as tf.Tensor3D;
   };
   /**
@@ -209,7 +218,7 @@ function adaFocusV2(config: TrainConfig, classes: number, loaded?: Record<string
           const r = policy.step(gMap as tf.Tensor4D, policyState, false);
           centre = r.centres;
           policyState = r.state;
-        } else if (source === 'random') centre = tf.randomUniform([b, 2], 0, 1, 'float32', (stepSeed ?? seed) * 1000 + k) as tf.Tensor2D;
+        } else if (source === 'random') centre = randomStep(b, k, stepSeed ?? seed);
         else centre = tf.fill([b, 2], 0.5) as tf.Tensor2D;
         const { vectors: fVec, logits: fLogits } = focusOn(focus, inputs.patches(centre), false);
         if (focusOnly) {

@@ -18,3 +18,5 @@ export { BUNDLE_FORMAT, BUNDLE_VERSION, errorCode, SaccadeModel } from './model.
 export type { BundleMeta, ClassifyOptions, ClassifyOutcome, ClassifyResult, ExitBudget, FramesInput, VideoDecoder } from './model.js';
 export { checkMeta, createMeta, loadBundleWith, SACCADE_VERSION } from './bundle.js';
 export { calibrateExits, stepGflopsTable, stepLogits } from './exit.js';
+export { METHOD_VARIANTS, methodVariant } from './methods.js';
+export type { MethodVariant, MethodVariantName } from './methods.js';

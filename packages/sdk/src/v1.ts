@@ -90,6 +90,8 @@ export function createAdaFocusV1(config: TrainConfig, classes: number, loaded?: 
   };
   const randomCentres = (b: number, rng: Rng, steps = t) => snap(tf.tensor2d(rng.uniformArray(b * steps * 2), [b * steps, 2]));
   const random = config.patches === 'random';
+  /** Inference with random patches: the centres [B, 2] of step k, from their own seed (forward and step agree). */
+  const randomStep = (b: number, k: number, seedArg: number) => randomCentres(b, new Rng(deriveSeed(seedArg, `v1-random-${k}`)), 1);
   /** Logits [B, T, classes] and the focus head's per-frame logits for centres [B*T, 2]. */
   const classify = (x: tf.Tensor4D, gVec: tf.Tensor, centres: tf.Tensor2D, b: number, trainFocus: boolean, trainClassifier: boolean) => {
     // The frames are inputs: their gradient is skipped.
@@ -108,7 +110,8 @@ export function createAdaFocusV1(config: TrainConfig, classes: number, loaded?: 
       const [logits, centres] = tf.tidy(() => {
         const x = tf.reshape(frames, [b * t, s, s, 3]) as tf.Tensor4D;
         const [gMap, gVec] = glanceAll(x, false);
-        const c = random ? (tf.reshape(randomCentres(b, new Rng(deriveSeed(opts.seed ?? seed, 'v1-random'))), [b, t, 2]) as tf.Tensor3D) : rollout(mapsOf(gMap!, b), 'best', new Rng(0)).centres;
+        // Random patches: step k's centres from their own seed, as `step` draws them.
+        const c = random ? (tf.stack(Array.from({ length: t }, (_, k) => randomStep(b, k, opts.seed ?? seed)), 1) as tf.Tensor3D) : rollout(mapsOf(gMap!, b), 'best', new Rng(0)).centres;
         return [classify(x, gVec!, tf.reshape(c, [b * t, 2]) as tf.Tensor2D, b, false, opts.training ?? false).logits, c];
       });
       return { logits: logits as tf.Tensor3D, centres: centres as tf.Tensor3D };
@@ -161,7 +164,7 @@ export function createAdaFocusV1(config: TrainConfig, classes: number, loaded?: 
         const [gMap, gVec] = glanceAll(frame, false);
         let policyState = state.tensors[0] as tf.Tensor2D;
         let centre: tf.Tensor2D;
-        if (random) centre = randomCentres(state.batch, new Rng(deriveSeed(stepSeed ?? seed, `v1-random-${k}`)), 1);
+        if (random) centre = randomStep(state.batch, k, stepSeed ?? seed);
         else {
           const r = policy.act(gMap as tf.Tensor4D, policyState, { rng: new Rng(0), deterministic: true });
           centre = snap(r.centres);
