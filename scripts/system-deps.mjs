@@ -27,6 +27,8 @@ if (isRoot && hasAptGet) {
 // Not root (or not Debian): the tests that need them fail at once with one line each.
 console.error(
   `system-deps: missing ${missing.join(' and ')}; install ${missing.map((m) => `Debian's ${m}`).join(' and ')} ` +
-    '(sudo apt-get install ' + missing.join(' ') + '), or point CHROMIUM_PATH at a Chromium and FASHION_MNIST_DIR at the Fashion-MNIST IDX files. ' +
+    '(sudo apt-get install ' +
+    missing.join(' ') +
+    '), or point CHROMIUM_PATH at a Chromium and FASHION_MNIST_DIR at the Fashion-MNIST IDX files. ' +
     'The tests that need them will fail.',
 );

@@ -6,11 +6,25 @@ import { describe, expect, it } from 'vitest';
 
 import { benchChecks, summariseGroups, type BenchRow } from './bench.js';
 
-const row = (method: string, seed: number, accuracy: number, extra: Partial<BenchRow> = {}): BenchRow => ({ method, seed, accuracy, gflops: method === 'uniform' ? 1 : 0.2, vps: 10, vpsRuns: [10, 12, 8], trainSeconds: 100, ...extra });
+const row = (method: string, seed: number, accuracy: number, extra: Partial<BenchRow> = {}): BenchRow => ({
+  method,
+  seed,
+  accuracy,
+  gflops: method === 'uniform' ? 1 : 0.2,
+  vps: 10,
+  vpsRuns: [10, 12, 8],
+  trainSeconds: 100,
+  ...extra,
+});
 
 describe('summariseGroups', () => {
   it('mean and sample standard deviation over seeds, in the order methods first appear', () => {
-    const groups = summariseGroups([row('v2', 0, 70), row('uniform', 0, 71), row('v2', 1, 72), row('v2', 2, 74, { vps: 16, vpsRuns: [16, 18, 14], trainSeconds: 130 })]);
+    const groups = summariseGroups([
+      row('v2', 0, 70),
+      row('uniform', 0, 71),
+      row('v2', 1, 72),
+      row('v2', 2, 74, { vps: 16, vpsRuns: [16, 18, 14], trainSeconds: 130 }),
+    ]);
     expect(groups.map((g) => g.method)).toEqual(['v2', 'uniform']);
     const v2 = groups[0]!;
     expect(v2.seeds).toBe(3);
@@ -26,11 +40,27 @@ describe('summariseGroups', () => {
   });
 });
 
-const point = (targetGflops: number, meanGflops: number, accuracy: number, randomAccuracy: number): BudgetPoint => ({ p: 1, targetGflops, thresholds: [], exitFractions: [], accuracy, meanGflops, randomAccuracy, randomMeanGflops: meanGflops });
+const point = (targetGflops: number, meanGflops: number, accuracy: number, randomAccuracy: number): BudgetPoint => ({
+  p: 1,
+  targetGflops,
+  thresholds: [],
+  exitFractions: [],
+  accuracy,
+  meanGflops,
+  randomAccuracy,
+  randomMeanGflops: meanGflops,
+});
 
 describe('benchChecks', () => {
   it('judges the learned policy against random and centre patches by the spread', () => {
-    const groups = summariseGroups([row('v2', 0, 70), row('v2', 1, 74), row('random', 0, 60), row('random', 1, 61), row('centre', 0, 69), row('centre', 1, 71)]);
+    const groups = summariseGroups([
+      row('v2', 0, 70),
+      row('v2', 1, 74),
+      row('random', 0, 60),
+      row('random', 1, 61),
+      row('centre', 0, 69),
+      row('centre', 1, 71),
+    ]);
     // v2 72 ± 2.83; random 60.5 ± 0.71: margin 11.5 > 3.54. centre 70 ± 1.41: margin 2.0 < 4.24.
     expect(benchChecks(groups, [])).toEqual([
       'learned policy vs random patches: +11.5 points; spreads 2.8 + 0.7 = 3.5: margin outside the spread',
@@ -48,7 +78,7 @@ describe('benchChecks', () => {
     expect(benchChecks(groups, [])).toEqual([
       "AdaFocus V1's learned policy vs AdaFocus V1, random patches: +5.0 points; spreads 0.0 + 0.0 = 0.0: margin outside the spread",
       'AdaFocusV2 vs V1: 72.0% in 100 s of training vs 65.0% in 300 s (three stages): V2 faster, equal or better accuracy',
-      'AdaFocus V3 vs V2: 73.0% at 0.100 GFLOPs/video vs 72.0% at 0.200 (2.00x fewer): reaches V2\'s accuracy',
+      "AdaFocus V3 vs V2: 73.0% at 0.100 GFLOPs/video vs 72.0% at 0.200 (2.00x fewer): reaches V2's accuracy",
     ]);
     const worse = summariseGroups([row('v2', 0, 60, { trainSeconds: 400 }), row('v1', 0, 65, { trainSeconds: 300 }), row('random', 0, 66), row('v3', 0, 59)]);
     expect(benchChecks(worse, [])).toEqual([
@@ -76,7 +106,12 @@ describe('benchChecks', () => {
     const seedB = [point(0.05, 0.07, 0.62, 0.55), point(0.1, 0.1, 0.695, 0.6), point(0.15, 0.15, 0.7, 0.72)];
     // Mean curve: (0.06, 0.61 vs 0.55), (0.1, 0.695 vs 0.65), (0.15, 0.70 vs 0.685): within 1 point of
     // 70% are the last two; the cheaper is 0.1 GFLOPs: 0.2 / 0.1 = 2x at 0.5 points; random beaten at 3 of 3.
-    const timing = { videos: 8, targetGflops: 0.1, full: { msPerVideo: 12, gflopsPerVideo: 0.2, accuracy: 0.7 }, early: { msPerVideo: 6, gflopsPerVideo: 0.1, accuracy: 0.69 } };
+    const timing = {
+      videos: 8,
+      targetGflops: 0.1,
+      full: { msPerVideo: 12, gflopsPerVideo: 0.2, accuracy: 0.7 },
+      early: { msPerVideo: 6, gflopsPerVideo: 0.1, accuracy: 0.69 },
+    };
     expect(benchChecks(groups, [seedA, seedB], timing)).toEqual([
       'early exit (mean of 2 seeds): 2.00x fewer GFLOPs per video at 0.5 points accuracy loss (budget 0.100)',
       'early exit beats random exit (its expected accuracy at the same exit counts) at 3 of 3 budgets (mean of 2 seeds); seed by seed: 2, 2 of 3',

@@ -214,14 +214,18 @@ export function benchChecks(groups: readonly BenchGroup[], exitCurves: readonly 
     if (!ada || !other) continue;
     const margin = ada.accuracyMean - other.accuracyMean;
     const spread = ada.accuracyStd + other.accuracyStd;
-    checks.push(`learned policy vs ${METHOD_LABEL[other.method]}: ${margin >= 0 ? '+' : ''}${margin.toFixed(1)} points; spreads ${ada.accuracyStd.toFixed(1)} + ${other.accuracyStd.toFixed(1)} = ${spread.toFixed(1)}: margin ${margin > spread ? 'outside' : 'NOT outside'} the spread`);
+    checks.push(
+      `learned policy vs ${METHOD_LABEL[other.method]}: ${margin >= 0 ? '+' : ''}${margin.toFixed(1)} points; spreads ${ada.accuracyStd.toFixed(1)} + ${other.accuracyStd.toFixed(1)} = ${spread.toFixed(1)}: margin ${margin > spread ? 'outside' : 'NOT outside'} the spread`,
+    );
   }
   const v1 = by('v1');
   for (const rnd of [by('v1-random'), by('random')]) {
     if (!v1 || !rnd) continue;
     const margin = v1.accuracyMean - rnd.accuracyMean;
     const spread = v1.accuracyStd + rnd.accuracyStd;
-    checks.push(`AdaFocus V1's learned policy vs ${METHOD_LABEL[rnd.method]}: ${margin >= 0 ? '+' : ''}${margin.toFixed(1)} points; spreads ${v1.accuracyStd.toFixed(1)} + ${rnd.accuracyStd.toFixed(1)} = ${spread.toFixed(1)}: margin ${margin > spread ? 'outside' : 'NOT outside'} the spread`);
+    checks.push(
+      `AdaFocus V1's learned policy vs ${METHOD_LABEL[rnd.method]}: ${margin >= 0 ? '+' : ''}${margin.toFixed(1)} points; spreads ${v1.accuracyStd.toFixed(1)} + ${rnd.accuracyStd.toFixed(1)} = ${spread.toFixed(1)}: margin ${margin > spread ? 'outside' : 'NOT outside'} the spread`,
+    );
   }
   if (v1 && ada) {
     checks.push(
@@ -239,8 +243,13 @@ export function benchChecks(groups: readonly BenchGroup[], exitCurves: readonly 
     const gRatio = uni.gflopsPerVideo / ada.gflopsPerVideo;
     const sRatio = ada.videosPerSecond / uni.videosPerSecond;
     const gap = ada.accuracyMean - uni.accuracyMean;
-    checks.push(`AdaFocusV2 ${ada.accuracyMean.toFixed(1)} ± ${ada.accuracyStd.toFixed(1)}% vs uniform ${uni.accuracyMean.toFixed(1)} ± ${uni.accuracyStd.toFixed(1)}% (${gap >= 0 ? '+' : ''}${gap.toFixed(2)} points: ${gap >= -2 ? 'within' : 'NOT within'} 2) at 1/${gRatio.toFixed(2)} of its GFLOPs`);
-    const perRun = ada.videosPerSecondRuns.length > 1 ? ` (each speed process alone: ${ada.videosPerSecondRuns.map((v, k) => (v / uni.videosPerSecondRuns[k]! / gRatio).toFixed(2)).join(', ')})` : '';
+    checks.push(
+      `AdaFocusV2 ${ada.accuracyMean.toFixed(1)} ± ${ada.accuracyStd.toFixed(1)}% vs uniform ${uni.accuracyMean.toFixed(1)} ± ${uni.accuracyStd.toFixed(1)}% (${gap >= 0 ? '+' : ''}${gap.toFixed(2)} points: ${gap >= -2 ? 'within' : 'NOT within'} 2) at 1/${gRatio.toFixed(2)} of its GFLOPs`,
+    );
+    const perRun =
+      ada.videosPerSecondRuns.length > 1
+        ? ` (each speed process alone: ${ada.videosPerSecondRuns.map((v, k) => (v / uni.videosPerSecondRuns[k]! / gRatio).toFixed(2)).join(', ')})`
+        : '';
     checks.push(`videos/s ratio ${sRatio.toFixed(2)}x against a GFLOPs ratio of ${gRatio.toFixed(2)}x: ${(sRatio / gRatio).toFixed(2)} of it${perRun}`);
   }
   const exitCurve = exitCurves.length > 0 ? meanCurve(exitCurves) : undefined;
@@ -248,7 +257,10 @@ export function benchChecks(groups: readonly BenchGroup[], exitCurves: readonly 
     const seeds = `${exitCurves.length === 1 ? 'one seed' : `mean of ${exitCurves.length} seeds`}`;
     const ok = exitCurve.filter((p) => p.accuracy * 100 >= ada.accuracyMean - 1);
     const best = [...ok].sort((a, b) => a.meanGflops - b.meanGflops)[0];
-    if (best) checks.push(`early exit (${seeds}): ${(ada.gflopsPerVideo / best.meanGflops).toFixed(2)}x fewer GFLOPs per video at ${(ada.accuracyMean - 100 * best.accuracy).toFixed(1)} points accuracy loss (budget ${best.targetGflops.toFixed(3)})`);
+    if (best)
+      checks.push(
+        `early exit (${seeds}): ${(ada.gflopsPerVideo / best.meanGflops).toFixed(2)}x fewer GFLOPs per video at ${(ada.accuracyMean - 100 * best.accuracy).toFixed(1)} points accuracy loss (budget ${best.targetGflops.toFixed(3)})`,
+      );
     const beats = (c: readonly { accuracy: number; randomAccuracy: number }[]) => c.filter((p) => p.accuracy > p.randomAccuracy).length;
     checks.push(
       `early exit beats random exit (its expected accuracy at the same exit counts) at ${beats(exitCurve)} of ${exitCurve.length} budgets (${seeds})${exitCurves.length > 1 ? `; seed by seed: ${exitCurves.map((c) => beats(c)).join(', ')} of ${exitCurve.length}` : ''}`,
@@ -306,7 +318,17 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   const data = resolve(o.data ?? join(out, 'data'));
   if (!existsSync(join(data, 'classInd.txt'))) {
     progress.note(`building Moving Fashion-MNIST (${o.trainVideos} + ${o.valVideos} videos) in ${data}`);
-    await dataCommand({ out: data, train: o.trainVideos, val: o.valVideos, frames: 16, size: 128, seed: 1, ...(o.hidden !== undefined ? { hidden: o.hidden } : {}), ...(o.source ? { source: o.source } : {}), quiet: o.quiet ?? false });
+    await dataCommand({
+      out: data,
+      train: o.trainVideos,
+      val: o.valVideos,
+      frames: 16,
+      size: 128,
+      seed: 1,
+      ...(o.hidden !== undefined ? { hidden: o.hidden } : {}),
+      ...(o.source ? { source: o.source } : {}),
+      quiet: o.quiet ?? false,
+    });
   }
   // Every method with every seed: the comparisons (AdaFocus against uniform as much as against
   // random patches) are between means, each with its spread.
@@ -353,7 +375,15 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
       const valSet = await loadSplit(data, 'val', c);
       const e = evaluate(model.net, valSet);
       const inPatch = itemInPatch(manifest, (i) => valSet.name(i), e, c);
-      rows.push({ method: s.method, seed: s.seed, accuracy: 100 * e.accuracy, gflops: model.meta.gflopsPerVideo, vps: NaN, trainSeconds: summary.trainSeconds, ...(inPatch !== undefined ? { inPatch } : {}) });
+      rows.push({
+        method: s.method,
+        seed: s.seed,
+        accuracy: 100 * e.accuracy,
+        gflops: model.meta.gflopsPerVideo,
+        vps: NaN,
+        trainSeconds: summary.trainSeconds,
+        ...(inPatch !== undefined ? { inPatch } : {}),
+      });
       if (s.method === 'v2') {
         // Every seed's budget curve (thresholds from its training-set logits); seed 0's thresholds
         // go into its bundle and its step-by-step classify is timed.
@@ -362,7 +392,11 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
         exitCurves.push(exitBudgetCurve(model, cal, e));
         if (s.seed === 0) {
           const full = model.meta.gflopsPerVideo;
-          const exit = calibrateExits(model.net, cal, [0.25, 0.4, 0.5, 0.67, 0.8].map((f) => f * full));
+          const exit = calibrateExits(
+            model.net,
+            cal,
+            [0.25, 0.4, 0.5, 0.67, 0.8].map((f) => f * full),
+          );
           await saveBundle(model, join(runDir(s), 'model'), { exit });
           // Early exit saves real compute: classify the same videos step by step with and without
           // thresholds and time it.
@@ -396,11 +430,13 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   progress.note(`measuring videos/s of every model, interleaved, in ${speedRuns === 1 ? 'a child process' : `${speedRuns} child processes in turn (median)`}`);
   const timings: SpeedSummary[] = [];
   for (let i = 0; i < speedRuns; i++) {
-    timings.push(await childSpeed(
-      specs.map((s) => join(runDir(s), 'model')),
-      data,
-      o.signal ?? new AbortController().signal,
-    ));
+    timings.push(
+      await childSpeed(
+        specs.map((s) => join(runDir(s), 'model')),
+        data,
+        o.signal ?? new AbortController().signal,
+      ),
+    );
   }
   rows.forEach((r, i) => {
     r.vpsRuns = timings.map((t) => t.bundles[i]!.videosPerSecond);
@@ -409,7 +445,16 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   const groups = summariseGroups(rows);
   const exitCurve = exitCurves.length > 0 ? meanCurve(exitCurves) : undefined;
   const checks = benchChecks(groups, exitCurves, exitTiming);
-  const report: BenchReport = { data, backend: backend.name, trainWallSeconds: trainWall, groups, ...(exitCurve ? { exitCurves, exitCurve } : {}), ...(exitTiming ? { exitTiming } : {}), checks, flags: o.flags };
+  const report: BenchReport = {
+    data,
+    backend: backend.name,
+    trainWallSeconds: trainWall,
+    groups,
+    ...(exitCurve ? { exitCurves, exitCurve } : {}),
+    ...(exitTiming ? { exitTiming } : {}),
+    checks,
+    flags: o.flags,
+  };
   const lines = [
     '# Saccade benchmark: Moving Fashion-MNIST',
     '',
@@ -417,7 +462,10 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     '',
     '| model | seeds | val accuracy (%) | GFLOPs / video | videos/s | train time (s) | item in patch (%) |',
     '| --- | --- | --- | --- | --- | --- | --- |',
-    ...groups.map((g) => `| ${METHOD_LABEL[g.method] ?? g.method} | ${g.seeds} | ${g.accuracyMean.toFixed(1)} ± ${g.accuracyStd.toFixed(1)} (${g.accuracies.map((a) => a.toFixed(1)).join(', ')}) | ${g.gflopsPerVideo.toFixed(3)} | ${g.videosPerSecond.toFixed(1)} | ${g.trainSecondsMean.toFixed(0)} | ${g.itemInPatch !== undefined ? g.itemInPatch.toFixed(1) : '-'} |`),
+    ...groups.map(
+      (g) =>
+        `| ${METHOD_LABEL[g.method] ?? g.method} | ${g.seeds} | ${g.accuracyMean.toFixed(1)} ± ${g.accuracyStd.toFixed(1)} (${g.accuracies.map((a) => a.toFixed(1)).join(', ')}) | ${g.gflopsPerVideo.toFixed(3)} | ${g.videosPerSecond.toFixed(1)} | ${g.trainSecondsMean.toFixed(0)} | ${g.itemInPatch !== undefined ? g.itemInPatch.toFixed(1) : '-'} |`,
+    ),
     '',
     'Item in patch: the share of validation frames whose patch contains the centre of the moving item (from the manifest); it shows whether a policy looks at the item.',
     '',
@@ -453,7 +501,10 @@ export function reportText(r: BenchReport): string {
   return [
     `| model | val accuracy (%) | GFLOPs / video | videos/s |`,
     `| --- | --- | --- | --- |`,
-    ...r.groups.map((g) => `| ${METHOD_LABEL[g.method] ?? g.method} | ${g.accuracyMean.toFixed(1)}${g.seeds > 1 ? ` ± ${g.accuracyStd.toFixed(1)}` : ''} | ${g.gflopsPerVideo.toFixed(3)} | ${g.videosPerSecond.toFixed(1)} |`),
+    ...r.groups.map(
+      (g) =>
+        `| ${METHOD_LABEL[g.method] ?? g.method} | ${g.accuracyMean.toFixed(1)}${g.seeds > 1 ? ` ± ${g.accuracyStd.toFixed(1)}` : ''} | ${g.gflopsPerVideo.toFixed(3)} | ${g.videosPerSecond.toFixed(1)} |`,
+    ),
     '',
     ...r.checks.map((c) => `- ${c}`),
   ].join('\n');

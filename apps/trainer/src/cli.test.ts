@@ -18,7 +18,19 @@ function saccade(...args: string[]): { code: number; stdout: string; stderr: str
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr, json: () => JSON.parse(r.stdout) };
 }
 
-const TINY = { frames: 4, frameSize: 64, glanceSize: 16, patchSize: 32, glanceWidth: 0.25, focusWidth: 0.25, policyHidden: 8, classifierWidth: 16, batchSize: 4, epochs: 2, pretrained: false };
+const TINY = {
+  frames: 4,
+  frameSize: 64,
+  glanceSize: 16,
+  patchSize: 32,
+  glanceWidth: 0.25,
+  focusWidth: 0.25,
+  policyHidden: 8,
+  classifierWidth: 16,
+  batchSize: 4,
+  epochs: 2,
+  pretrained: false,
+};
 
 beforeAll(async () => {
   if (!existsSync(join(fileURLToPath(new URL('..', import.meta.url)), 'dist', 'cli.js'))) throw new Error('build the CLI first (pnpm build)');
@@ -31,7 +43,23 @@ afterAll(async () => {
 
 describe('saccade CLI', () => {
   it('data -> train -> eval -> calibrate -> classify, with JSON output', () => {
-    const data = saccade('data', 'moving-fashion', '--out', join(dir, 'data'), '--train', '12', '--val', '6', '--frames', '4', '--size', '64', '--item-size', '24', '--json');
+    const data = saccade(
+      'data',
+      'moving-fashion',
+      '--out',
+      join(dir, 'data'),
+      '--train',
+      '12',
+      '--val',
+      '6',
+      '--frames',
+      '4',
+      '--size',
+      '64',
+      '--item-size',
+      '24',
+      '--json',
+    );
     expect(data.code).toBe(0);
     expect(data.json()).toMatchObject({ videos: 18 });
     expect(data.json().classes).toHaveLength(10);
@@ -43,7 +71,10 @@ describe('saccade CLI', () => {
     expect(summary).toMatchObject({ method: 'adafocus_v2', patches: 'policy', epochs: 2, steps: 6, interrupted: false });
     expect(summary.accuracyPerStep).toHaveLength(4);
     expect(t.stderr).toMatch(/epoch 2: loss/);
-    const lines = readFileSync(join(run, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l: string) => JSON.parse(l));
+    const lines = readFileSync(join(run, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l: string) => JSON.parse(l));
     expect(lines.map((l: { type: string }) => l.type)).toEqual(['epoch', 'epoch', 'final']);
 
     const e = saccade('eval', run, '--data', join(dir, 'data'), '--json');
@@ -117,7 +148,12 @@ describe('saccade CLI', () => {
     expect(s3.code, s3.stderr).toBe(0);
     expect(s3.json()).toMatchObject({ method: 'adafocus_v1', epochs: 4 });
     expect(s3.stderr).toMatch(/stage 2: policy \(PPO\)/);
-    const stages = readFileSync(join(v1, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l: string) => JSON.parse(l)).filter((l: { type: string }) => l.type === 'epoch').map((l: { stage: number }) => l.stage);
+    const stages = readFileSync(join(v1, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l: string) => JSON.parse(l))
+      .filter((l: { type: string }) => l.type === 'epoch')
+      .map((l: { stage: number }) => l.stage);
     expect(stages).toEqual([1, 1, 2, 3]);
 
     const v3 = join(dir, 'v3');
@@ -125,7 +161,10 @@ describe('saccade CLI', () => {
     expect(t3.code, t3.stderr).toBe(0);
     expect(t3.json().accuracyPerStep).toHaveLength(2);
     const video = join(data, 'videos', 'val_00001.mp4');
-    for (const [run, steps] of [[v1, 4], [v3, 2]] as const) {
+    for (const [run, steps] of [
+      [v1, 4],
+      [v3, 2],
+    ] as const) {
       const k = saccade('classify', run, video, '--json');
       expect(k.code, k.stderr).toBe(0);
       const [r] = k.json();
@@ -173,11 +212,24 @@ describe('saccade CLI', () => {
     // The verdict, from the report's own figures: one seed each, so no spread; outside iff ahead.
     const [v2, centre] = report.groups as { accuracyMean: number }[];
     const margin = v2!.accuracyMean - centre!.accuracyMean;
-    expect(report.checks).toContain(`learned policy vs centre patches: ${margin >= 0 ? '+' : ''}${margin.toFixed(1)} points; spreads 0.0 + 0.0 = 0.0: margin ${margin > 0 ? 'outside' : 'NOT outside'} the spread`);
+    expect(report.checks).toContain(
+      `learned policy vs centre patches: ${margin >= 0 ? '+' : ''}${margin.toFixed(1)} points; spreads 0.0 + 0.0 = 0.0: margin ${margin > 0 ? 'outside' : 'NOT outside'} the spread`,
+    );
     expect(await readFile(join(out, 'report.md'), 'utf8')).toMatch(/\| AdaFocusV2 \| 1 \|/);
     expect(await readFile(join(out, 'accuracy-vs-gflops.svg'), 'utf8')).toMatch(/^<svg/);
     // `saccade speed`: the bench's throughput phase on its own.
-    const speed = saccade('speed', join(out, 'runs', 'v2-s0'), join(out, 'runs', 'glance-s0', 'model'), '--data', join(dir, 'data'), '--videos', '2', '--rounds', '3', '--json');
+    const speed = saccade(
+      'speed',
+      join(out, 'runs', 'v2-s0'),
+      join(out, 'runs', 'glance-s0', 'model'),
+      '--data',
+      join(dir, 'data'),
+      '--videos',
+      '2',
+      '--rounds',
+      '3',
+      '--json',
+    );
     expect(speed.code, speed.stderr).toBe(0);
     const sj = speed.json();
     expect([sj.videos, sj.rounds]).toEqual([2, 3]);
@@ -187,10 +239,26 @@ describe('saccade CLI', () => {
     expect(missing.code).toBe(3);
     expect(missing.stderr.trim().split('\n')).toHaveLength(1);
     // A second run reuses the trained models and measures the same accuracies.
-    const again = saccade('bench', '--out', out, '--data', join(dir, 'data'), '--methods', 'v2,centre,glance', '--seeds', '1', '--speed-runs', '1', ...sets, '--json');
+    const again = saccade(
+      'bench',
+      '--out',
+      out,
+      '--data',
+      join(dir, 'data'),
+      '--methods',
+      'v2,centre,glance',
+      '--seeds',
+      '1',
+      '--speed-runs',
+      '1',
+      ...sets,
+      '--json',
+    );
     expect(again.code, again.stderr).toBe(0);
     for (const g of again.json().groups) expect(g.videosPerSecondRuns).toHaveLength(1);
-    expect(again.json().groups.map((g: { accuracyMean: number }) => g.accuracyMean)).toEqual(report.groups.map((g: { accuracyMean: number }) => g.accuracyMean));
+    expect(again.json().groups.map((g: { accuracyMean: number }) => g.accuracyMean)).toEqual(
+      report.groups.map((g: { accuracyMean: number }) => g.accuracyMean),
+    );
   });
 
   it('bench stops the other training runs when one fails, then reports the failure', () => {
@@ -210,7 +278,9 @@ describe('saccade CLI', () => {
 
   it('Ctrl-C during train saves a checkpoint and exits 130', async () => {
     const run = join(dir, 'interrupted');
-    const child = spawn(process.execPath, [BIN, 'train', '--data', join(dir, 'data'), '--out', run, '--config', join(dir, 'tiny.json'), '--epochs', '200'], { env: { ...process.env, SACCADE_BACKEND: 'wasm' } });
+    const child = spawn(process.execPath, [BIN, 'train', '--data', join(dir, 'data'), '--out', run, '--config', join(dir, 'tiny.json'), '--epochs', '200'], {
+      env: { ...process.env, SACCADE_BACKEND: 'wasm' },
+    });
     let stderr = '';
     const code = await new Promise<number | null>((resolveCode) => {
       child.stderr.on('data', (chunk: Buffer) => {

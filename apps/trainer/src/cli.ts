@@ -9,7 +9,21 @@ import { addBundleHashes, clearFrameCache, frameCacheDir, METHOD_VARIANTS } from
 import { Command, CommanderError, Option } from 'commander';
 
 import { reportText, runBench } from './bench.js';
-import { bundlePath, calibrateCommand, classifyCommand, type ClassifyEntry, dataCommand, evalCommand, infoCommand, type InfoSummary, METHOD_NAMES, parseOverrides, pretrainCommand, speedCommand, trainCommand } from './commands.js';
+import {
+  bundlePath,
+  calibrateCommand,
+  classifyCommand,
+  type ClassifyEntry,
+  dataCommand,
+  evalCommand,
+  infoCommand,
+  type InfoSummary,
+  METHOD_NAMES,
+  parseOverrides,
+  pretrainCommand,
+  speedCommand,
+  trainCommand,
+} from './commands.js';
 import { runDemo } from './demo.js';
 import { describeError, escapeText, EXIT, exitCodeOf, UsageError } from './errors.js';
 
@@ -123,9 +137,23 @@ export function buildProgram(): Command {
     .option('--seed <n>', 'seed (same seed, same bytes)', int('--seed'), 0)
     .option('--source <dir>', "Fashion-MNIST IDX folder (default: $FASHION_MNIST_DIR, Debian's dataset-fashion-mnist, else the shipped sample)")
     .option('--json', 'print the result as JSON')
-    .addHelpText('after', '\nExamples:\n  saccade data moving-fashion --out data/mfm\n  saccade data moving-fashion --out data/small --train 60 --val 30 --seed 3\n  saccade data moving-fashion --out data/mfm-hidden --hidden 0.5')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  saccade data moving-fashion --out data/mfm\n  saccade data moving-fashion --out data/small --train 60 --val 30 --seed 3\n  saccade data moving-fashion --out data/mfm-hidden --hidden 0.5',
+    )
     .action(async (o) => {
-      const r = await dataCommand({ out: o.out, train: o.train, val: o.val, frames: o.frames, size: o.size, itemSize: o.itemSize, hidden: o.hidden, seed: o.seed, ...(o.source ? { source: o.source } : {}), quiet: false });
+      const r = await dataCommand({
+        out: o.out,
+        train: o.train,
+        val: o.val,
+        frames: o.frames,
+        size: o.size,
+        itemSize: o.itemSize,
+        hidden: o.hidden,
+        seed: o.seed,
+        ...(o.source ? { source: o.source } : {}),
+        quiet: false,
+      });
       print(o.json, r, () => `built ${r.videos} videos of ${r.classes.length} classes in ${r.root} (Fashion-MNIST from ${r.source})`);
     });
 
@@ -143,7 +171,10 @@ export function buildProgram(): Command {
     .option('--seed <n>', 'seed of weights, data order and patches', int('--seed'))
     .option('--set <key=value>', 'any config field (repeatable), e.g. --set patchSize=64', collect, [])
     .option('--resume', 'continue the run in --out from its checkpoint')
-    .option('--pretrained <dir>', 'pretrained backbones from saccade pretrain (default: the ones shipped with the SDK; --set pretrained=false trains from scratch)')
+    .option(
+      '--pretrained <dir>',
+      'pretrained backbones from saccade pretrain (default: the ones shipped with the SDK; --set pretrained=false trains from scratch)',
+    )
     .option('--label <text>', 'prefix of progress lines')
     .option('--quiet', 'no progress output')
     .option('--json', 'print the summary as JSON')
@@ -162,13 +193,29 @@ export function buildProgram(): Command {
         if (o.stage > 3) throw new UsageError(`--stage ${o.stage}: AdaFocus V1 has stages 1, 2 and 3`);
         flags['stages'] = o.stage;
       }
-      const r = await trainCommand({ data: o.data, out: o.out, method: o.method, ...(o.config ? { configFile: o.config } : {}), flags, resume: !!o.resume, quiet: !!o.quiet, ...(o.label ? { label: o.label } : {}), ...(o.pretrained ? { pretrainedDir: o.pretrained } : {}), signal: interruptSignal() });
+      const r = await trainCommand({
+        data: o.data,
+        out: o.out,
+        method: o.method,
+        ...(o.config ? { configFile: o.config } : {}),
+        flags,
+        resume: !!o.resume,
+        quiet: !!o.quiet,
+        ...(o.label ? { label: o.label } : {}),
+        ...(o.pretrained ? { pretrainedDir: o.pretrained } : {}),
+        signal: interruptSignal(),
+      });
       if (r.interrupted) {
         process.stderr.write(`checkpoint saved in ${r.run} after ${r.steps} steps; continue with --resume\n`);
         process.exitCode = EXIT.interrupted;
         return;
       }
-      print(o.json, r, () => `trained ${r.method}${r.method === 'adafocus_v2' && r.patches !== 'policy' ? ` (${r.patches} patches)` : ''}: val accuracy ${pct(r.valAccuracy)}, ${r.gflopsPerVideo.toFixed(3)} GFLOPs/video, ${r.trainSeconds.toFixed(0)} s; bundle ${r.bundle}`);
+      print(
+        o.json,
+        r,
+        () =>
+          `trained ${r.method}${r.method === 'adafocus_v2' && r.patches !== 'policy' ? ` (${r.patches} patches)` : ''}: val accuracy ${pct(r.valAccuracy)}, ${r.gflopsPerVideo.toFixed(3)} GFLOPs/video, ${r.trainSeconds.toFixed(0)} s; bundle ${r.bundle}`,
+      );
     });
 
   program
@@ -184,7 +231,10 @@ export function buildProgram(): Command {
       print(o.json, r, () =>
         [
           `${r.bundle}: accuracy ${pct(r.accuracy)}, mAP ${pct(r.mAP)} on ${r.videos} videos; ${r.gflopsPerVideo.toFixed(3)} GFLOPs/video; ${r.videosPerSecond.toFixed(1)} videos/s`,
-          ...(r.budgetCurve ?? []).map((p) => `  budget ${p.targetGflops?.toFixed(3) ?? `p=${p.p}`}: ${p.meanGflops.toFixed(3)} GFLOPs, ${pct(p.accuracy)} (random exit at the same exit counts: ${pct(p.randomAccuracy)})`),
+          ...(r.budgetCurve ?? []).map(
+            (p) =>
+              `  budget ${p.targetGflops?.toFixed(3) ?? `p=${p.p}`}: ${p.meanGflops.toFixed(3)} GFLOPs, ${pct(p.accuracy)} (random exit at the same exit counts: ${pct(p.randomAccuracy)})`,
+          ),
         ].join('\n'),
       );
     });
@@ -197,10 +247,18 @@ export function buildProgram(): Command {
     .option('--videos <n>', 'videos per batch', int('--videos', 1), 8)
     .option('--rounds <n>', 'timed rounds (after two warm-up rounds); the median round counts', int('--rounds', 1), 11)
     .option('--json', 'print the result as JSON')
-    .addHelpText('after', '\nExamples:\n  saccade speed runs/v2 runs/uniform --data data/mfm\n  saccade speed runs/v2 --data data/mfm --videos 16 --rounds 21 --json')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  saccade speed runs/v2 runs/uniform --data data/mfm\n  saccade speed runs/v2 --data data/mfm --videos 16 --rounds 21 --json',
+    )
     .action(async (runs, o) => {
       const r = await speedCommand({ runs, data: o.data, videos: o.videos, rounds: o.rounds });
-      print(o.json, r, () => [`${r.videos} videos a batch, median of ${r.rounds} interleaved rounds:`, ...r.bundles.map((b) => `  ${b.bundle} (${b.method}): ${b.videosPerSecond.toFixed(1)} videos/s, ${b.gflopsPerVideo.toFixed(3)} GFLOPs/video`)].join('\n'));
+      print(o.json, r, () =>
+        [
+          `${r.videos} videos a batch, median of ${r.rounds} interleaved rounds:`,
+          ...r.bundles.map((b) => `  ${b.bundle} (${b.method}): ${b.videosPerSecond.toFixed(1)} videos/s, ${b.gflopsPerVideo.toFixed(3)} GFLOPs/video`),
+        ].join('\n'),
+      );
     });
 
   program
@@ -214,7 +272,12 @@ export function buildProgram(): Command {
     .addHelpText('after', '\nExamples:\n  saccade calibrate runs/v2 --data data/mfm\n  saccade calibrate runs/v2 --data data/mfm --budgets 0.2,0.3')
     .action(async (run, o) => {
       const r = await calibrateCommand({ run, data: o.data, ...(o.budgets ? { budgets: o.budgets } : {}), ...(o.fractions ? { fractions: o.fractions } : {}) });
-      print(o.json, r, () => [`thresholds stored in ${r.bundle}/saccade.json:`, ...r.budgets.map((b) => `  budget ${b.targetGflops.toFixed(3)} GFLOPs: ${b.expectedGflops.toFixed(3)} on the training set`)].join('\n'));
+      print(o.json, r, () =>
+        [
+          `thresholds stored in ${r.bundle}/saccade.json:`,
+          ...r.budgets.map((b) => `  budget ${b.targetGflops.toFixed(3)} GFLOPs: ${b.expectedGflops.toFixed(3)} on the training set`),
+        ].join('\n'),
+      );
     });
 
   program
@@ -247,9 +310,16 @@ export function buildProgram(): Command {
     .option('--methods <list>', 'comma-separated subset of v2,v1,v3,random,centre,uniform,glance,v1-random (default: v2,random,centre,uniform,glance)')
     .option('--hidden <fraction>', 'when building the data: hide the item for this fraction of every video (temporal redundancy, for v3)', num('--hidden'))
     .option('--set <key=value>', 'config field for every run (repeatable)', collect, [])
-    .option('--speed-runs <n>', 'child processes that time every model in turn; videos/s is the median over them (default: 3, --quick 1)', int('--speed-runs', 1))
+    .option(
+      '--speed-runs <n>',
+      'child processes that time every model in turn; videos/s is the median over them (default: 3, --quick 1)',
+      int('--speed-runs', 1),
+    )
     .option('--json', 'print the report as JSON')
-    .addHelpText('after', '\nExamples:\n  saccade bench --quick\n  saccade bench --out runs/bench --seeds 3 --methods v2,v1,random,centre,uniform,glance\n  saccade bench --out runs/bench-hidden --hidden 0.5 --methods v2,v3')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  saccade bench --quick\n  saccade bench --out runs/bench --seeds 3 --methods v2,v1,random,centre,uniform,glance\n  saccade bench --out runs/bench-hidden --hidden 0.5 --methods v2,v3',
+    )
     .action(async (o) => {
       const quick = !!o.quick;
       const flags = { ...(quick ? { epochs: 2 } : {}), ...parseOverrides(o.set) };
@@ -257,13 +327,27 @@ export function buildProgram(): Command {
       const unknown = methods.find((m) => !(METHOD_NAMES as readonly string[]).includes(m));
       if (unknown) throw new UsageError(`--methods: ${unknown} is not one of ${METHOD_NAMES.join(', ')}`);
       if (o.hidden !== undefined && !(o.hidden < 1)) throw new UsageError(`--hidden must be a fraction below 1, got ${o.hidden}`);
-      const r = await runBench({ ...(o.hidden !== undefined ? { hidden: o.hidden } : {}), out: o.out, ...(o.data ? { data: o.data } : {}), trainVideos: quick ? 240 : 1200, valVideos: quick ? 100 : 1000, seeds: o.seeds ?? (quick ? 1 : 3), speedRuns: o.speedRuns ?? (quick ? 1 : 3), parallel: o.parallel, flags, methods, signal: interruptSignal() });
+      const r = await runBench({
+        ...(o.hidden !== undefined ? { hidden: o.hidden } : {}),
+        out: o.out,
+        ...(o.data ? { data: o.data } : {}),
+        trainVideos: quick ? 240 : 1200,
+        valVideos: quick ? 100 : 1000,
+        seeds: o.seeds ?? (quick ? 1 : 3),
+        speedRuns: o.speedRuns ?? (quick ? 1 : 3),
+        parallel: o.parallel,
+        flags,
+        methods,
+        signal: interruptSignal(),
+      });
       print(o.json, r, () => `${reportText(r)}\n\nreport: ${resolve(o.out, 'report.md')}`);
     });
 
   program
     .command('demo')
-    .description('the README quickstart: build a small benchmark from the bundled Fashion-MNIST sample, train AdaFocusV2 and the random, centre and glance baselines, calibrate early exit, evaluate, classify one video, print the table')
+    .description(
+      'the README quickstart: build a small benchmark from the bundled Fashion-MNIST sample, train AdaFocusV2 and the random, centre and glance baselines, calibrate early exit, evaluate, classify one video, print the table',
+    )
     .option('--out <dir>', 'output folder', 'runs/demo')
     .option('--json', 'print the report as JSON')
     .action(async (o) => {
@@ -273,7 +357,9 @@ export function buildProgram(): Command {
 
   program
     .command('pretrain')
-    .description("pretrain the glance and focus backbones on still Fashion-MNIST frames (the SDK ships the default's result; this remakes it or makes weights for another architecture)")
+    .description(
+      "pretrain the glance and focus backbones on still Fashion-MNIST frames (the SDK ships the default's result; this remakes it or makes weights for another architecture)",
+    )
     .requiredOption('--out <dir>', 'output folder (glance/, focus/, pretrained.json); train from it with saccade train --pretrained DIR')
     .option('--config <file>', 'JSON config file: the backbones, widths, sizes and normalisation to pretrain (flags override it)')
     .option('--set <key=value>', 'any config field (repeatable)', collect, [])
@@ -284,8 +370,22 @@ export function buildProgram(): Command {
     .option('--json', 'print the result as JSON')
     .addHelpText('after', '\nExamples:\n  saccade pretrain --out runs/pretrained\n  saccade pretrain --out runs/pre-small --images 6000 --set focusWidth=0.25')
     .action(async (o) => {
-      const r = await pretrainCommand({ out: o.out, ...(o.config ? { configFile: o.config } : {}), flags: parseOverrides(o.set), ...(o.images !== undefined ? { images: o.images } : {}), ...(o.epochs !== undefined ? { epochs: o.epochs } : {}), ...(o.seed !== undefined ? { seed: o.seed } : {}), ...(o.source ? { source: o.source } : {}), quiet: false, signal: interruptSignal() });
-      print(o.json, r, () => `pretrained backbones in ${r.out}: glance ${pct(r.glanceAccuracy)}, focus ${pct(r.focusAccuracy)} on held-out images, ${r.seconds.toFixed(0)} s`);
+      const r = await pretrainCommand({
+        out: o.out,
+        ...(o.config ? { configFile: o.config } : {}),
+        flags: parseOverrides(o.set),
+        ...(o.images !== undefined ? { images: o.images } : {}),
+        ...(o.epochs !== undefined ? { epochs: o.epochs } : {}),
+        ...(o.seed !== undefined ? { seed: o.seed } : {}),
+        ...(o.source ? { source: o.source } : {}),
+        quiet: false,
+        signal: interruptSignal(),
+      });
+      print(
+        o.json,
+        r,
+        () => `pretrained backbones in ${r.out}: glance ${pct(r.glanceAccuracy)}, focus ${pct(r.focusAccuracy)} on held-out images, ${r.seconds.toFixed(0)} s`,
+      );
     });
 
   const bundle = program.command('bundle').description('model bundle maintenance');
@@ -300,7 +400,9 @@ export function buildProgram(): Command {
       print(o.json, rs, () => rs.map((r) => `${escapeText(r.bundle)}: ${r.shards} shards ${r.added ? 'hashed' : 're-hashed'}`).join('\n'));
     });
 
-  const cache = program.command('cache').description(`the decoded-frame cache (default ${frameCacheDir()}; SACCADE_CACHE_DIR moves it, SACCADE_CACHE=0 turns it off)`);
+  const cache = program
+    .command('cache')
+    .description(`the decoded-frame cache (default ${frameCacheDir()}; SACCADE_CACHE_DIR moves it, SACCADE_CACHE=0 turns it off)`);
   cache
     .command('clear')
     .description('remove every cached decoded dataset')

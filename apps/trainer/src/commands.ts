@@ -176,7 +176,11 @@ async function writeMetrics(path: string, history: readonly EpochRecord[], final
  * (its bundle, calibrated exit thresholds included, is kept).
  */
 export async function trainCommand(o: TrainCommandOptions): Promise<TrainSummary> {
-  const config = await resolveConfig({ ...(o.method ? { method: o.method } : {}), ...(o.configFile ? { configFile: o.configFile } : {}), ...(o.flags ? { flags: o.flags } : {}) });
+  const config = await resolveConfig({
+    ...(o.method ? { method: o.method } : {}),
+    ...(o.configFile ? { configFile: o.configFile } : {}),
+    ...(o.flags ? { flags: o.flags } : {}),
+  });
   const paths = runPaths(o.out);
   const checkpoint = join(paths.root, 'checkpoint.bin');
   if (!o.resume && existsSync(checkpoint)) throw new UsageError(`${paths.root} already holds a run; pass --resume to continue it or choose another --out`);
@@ -190,7 +194,10 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainSummary
     if (o.resume && existsSync(checkpoint)) {
       const state = await readCheckpointState(checkpoint);
       const differences = configDifferences(state.config, config);
-      if (differences.length > 0) throw new UsageError(`--resume: the run in ${paths.root} was trained with another config: ${describeDifferences(differences)}; pass the run's values (its config.json) or choose another --out`);
+      if (differences.length > 0)
+        throw new UsageError(
+          `--resume: the run in ${paths.root} was trained with another config: ${describeDifferences(differences)}; pass the run's values (its config.json) or choose another --out`,
+        );
       history = state.history;
       const total = trainingStages(config).reduce((a, st) => a + st.epochs, 0);
       if (state.epoch >= total && existsSync(paths.summary) && existsSync(join(paths.model, 'saccade.json'))) {
@@ -236,7 +243,9 @@ async function trainLocked(o: TrainCommandOptions, config: TrainConfig, paths: R
         progress.batch(p.batch, p.loss, p.lr);
       },
       onEpoch: (e) => {
-        progress.epochEnd(`epoch ${e.epoch}${config.method === 'adafocus_v1' ? ` (${e.stageName})` : ''}: loss ${e.trainLoss.toFixed(3)}, train acc ${(100 * e.trainAccuracy).toFixed(1)}%, val acc ${(100 * (e.val?.accuracy ?? 0)).toFixed(1)}% (${e.seconds.toFixed(0)} s)`);
+        progress.epochEnd(
+          `epoch ${e.epoch}${config.method === 'adafocus_v1' ? ` (${e.stageName})` : ''}: loss ${e.trainLoss.toFixed(3)}, train acc ${(100 * e.trainAccuracy).toFixed(1)}%, val acc ${(100 * (e.val?.accuracy ?? 0)).toFixed(1)}% (${e.seconds.toFixed(0)} s)`,
+        );
         // For progress readers; rewritten from the checkpoint's history at the next start.
         const line = `${JSON.stringify({ type: 'epoch', ...e })}\n`;
         appended = appended.then(() => appendFile(paths.metrics, line));
@@ -247,13 +256,28 @@ async function trainLocked(o: TrainCommandOptions, config: TrainConfig, paths: R
       if (interrupted) {
         await appended;
         progress.stop();
-        return { run: paths.root, bundle: '', method: config.method, patches: config.patches, epochs: r.history.length, steps: r.steps, valAccuracy: NaN, accuracyPerStep: [], gflopsPerVideo: NaN, trainSeconds: r.seconds, interrupted };
+        return {
+          run: paths.root,
+          bundle: '',
+          method: config.method,
+          patches: config.patches,
+          epochs: r.history.length,
+          steps: r.steps,
+          valAccuracy: NaN,
+          accuracyPerStep: [],
+          gflopsPerVideo: NaN,
+          trainSeconds: r.seconds,
+          interrupted,
+        };
       }
       // A run that finished every epoch was evaluated on the validation split with its final
       // weights at the end of the last one (evaluation is deterministic): no second pass.
       const last = r.history.at(-1)?.val;
       const e = !r.stopped && last ? last : evaluate(r.net, valSet);
-      const meta = await saveBundle(r.net, paths.model, { classes: r.classes, metrics: { valAccuracy: e.accuracy, accuracyPerStep: e.accuracyPerStep, trainSeconds: r.seconds, backend: backend.name } });
+      const meta = await saveBundle(r.net, paths.model, {
+        classes: r.classes,
+        metrics: { valAccuracy: e.accuracy, accuracyPerStep: e.accuracyPerStep, trainSeconds: r.seconds, backend: backend.name },
+      });
       const summary: TrainSummary = {
         run: paths.root,
         bundle: paths.model,
@@ -307,7 +331,12 @@ export function exitBudgetCurve(model: SaccadeModel, calibration: EvalResult, ev
   const gflops = stepGflopsTable(model.meta.gflopsPerStep);
   const full = model.meta.gflopsPerVideo;
   const targets = CURVE_FRACTIONS.map((f) => f * full).filter((t) => t >= gflops[0]!.gflops);
-  return budgetCurve({ calibration: stepLogits(calibration), evaluation: { logits: stepLogits(evaluation), labels: Array.from(evaluation.labels) }, gflops, targets });
+  return budgetCurve({
+    calibration: stepLogits(calibration),
+    evaluation: { logits: stepLogits(evaluation), labels: Array.from(evaluation.labels) },
+    gflops,
+    targets,
+  });
 }
 
 /**
@@ -356,12 +385,24 @@ export async function speedCommand(o: { runs: readonly string[]; data: string; v
     for (const run of o.runs) models.push(await loadModel(bundlePath(run)));
     const { frames, frameSize } = models[0]!.net.config;
     const other = models.findIndex((m) => m.net.config.frames !== frames || m.net.config.frameSize !== frameSize);
-    if (other >= 0) throw new UsageError(`speed: ${o.runs[other]} reads ${models[other]!.net.config.frames} frames of ${models[other]!.net.config.frameSize} px, ${o.runs[0]} ${frames} of ${frameSize}: time bundles of one input size together`);
+    if (other >= 0)
+      throw new UsageError(
+        `speed: ${o.runs[other]} reads ${models[other]!.net.config.frames} frames of ${models[other]!.net.config.frameSize} px, ${o.runs[0]} ${frames} of ${frameSize}: time bundles of one input size together`,
+      );
     const valSet = await loadSplit(o.data, 'val', { frames, frameSize }, o.videos ?? 8);
     const videos = Array.from({ length: valSet.length }, (_, i) => valSet.video(i));
     const rounds = o.rounds ?? 11;
     const vps = measureThroughputInterleaved(models, videos, rounds);
-    return { videos: videos.length, rounds, bundles: models.map((m, i) => ({ bundle: bundlePath(o.runs[i]!), method: m.meta.method, gflopsPerVideo: m.meta.gflopsPerVideo, videosPerSecond: vps[i]! })) };
+    return {
+      videos: videos.length,
+      rounds,
+      bundles: models.map((m, i) => ({
+        bundle: bundlePath(o.runs[i]!),
+        method: m.meta.method,
+        gflopsPerVideo: m.meta.gflopsPerVideo,
+        videosPerSecond: vps[i]!,
+      })),
+    };
   } finally {
     for (const m of models) m.dispose();
   }
@@ -382,7 +423,10 @@ export async function evalCommand(o: { run: string; data: string; curve?: boolea
       const sum = ex.reduce((a, b) => a + b, 0);
       return ex.map((x) => x / sum);
     });
-    const mAP = meanAveragePrecision(scores, Array.from(e.labels, (l) => Array.from({ length: e.classes }, (_, j) => (j === l ? 1 : 0)))).mAP;
+    const mAP = meanAveragePrecision(
+      scores,
+      Array.from(e.labels, (l) => Array.from({ length: e.classes }, (_, j) => (j === l ? 1 : 0))),
+    ).mAP;
     const summary: EvalSummary = {
       bundle,
       method: c.method,
@@ -405,7 +449,13 @@ export async function evalCommand(o: { run: string; data: string; curve?: boolea
   }
 }
 
-export async function calibrateCommand(o: { run: string; data: string; budgets?: number[]; fractions?: number[]; limit?: number }): Promise<{ bundle: string; budgets: { targetGflops: number; expectedGflops: number; thresholds: number[] }[] }> {
+export async function calibrateCommand(o: {
+  run: string;
+  data: string;
+  budgets?: number[];
+  fractions?: number[];
+  limit?: number;
+}): Promise<{ bundle: string; budgets: { targetGflops: number; expectedGflops: number; thresholds: number[] }[] }> {
   await initBackend();
   const bundle = bundlePath(o.run);
   // The bundle is rewritten: not while its run trains or another calibration writes it.
@@ -456,7 +506,18 @@ export async function classifyCommand(o: { run: string; files: string[]; budget?
   }
 }
 
-export async function dataCommand(o: { out: string; train: number; val: number; frames: number; size: number; itemSize?: number; hidden?: number; seed: number; source?: string; quiet?: boolean }): Promise<{ root: string; videos: number; classes: string[]; source: string }> {
+export async function dataCommand(o: {
+  out: string;
+  train: number;
+  val: number;
+  frames: number;
+  size: number;
+  itemSize?: number;
+  hidden?: number;
+  seed: number;
+  source?: string;
+  quiet?: boolean;
+}): Promise<{ root: string; videos: number; classes: string[]; source: string }> {
   const progress = createProgress({ ...(o.quiet ? { quiet: true } : {}), label: 'data' });
   let last = 0;
   const d = await buildMovingFashionMnist({
@@ -480,11 +541,23 @@ export async function dataCommand(o: { out: string; train: number; val: number; 
   return { root: d.root, videos: d.videos.length, classes: d.classes, source: String(d.source) };
 }
 
-export async function pretrainCommand(o: { out: string; configFile?: string; flags?: Record<string, unknown>; images?: number; epochs?: number; seed?: number; source?: string; quiet?: boolean; signal?: AbortSignal }): Promise<PretrainedInfo & { out: string }> {
+export async function pretrainCommand(o: {
+  out: string;
+  configFile?: string;
+  flags?: Record<string, unknown>;
+  images?: number;
+  epochs?: number;
+  seed?: number;
+  source?: string;
+  quiet?: boolean;
+  signal?: AbortSignal;
+}): Promise<PretrainedInfo & { out: string }> {
   const config = await resolveConfig({ ...(o.configFile ? { configFile: o.configFile } : {}), ...(o.flags ? { flags: o.flags } : {}) });
   const backend = await initBackend();
   const progress = createProgress({ ...(o.quiet ? { quiet: true } : {}), label: 'pretrain' });
-  progress.note(`backend ${backend.name}; glance ${config.glanceBackbone} x${config.glanceWidth} at ${config.glanceSize} px, focus ${config.focusBackbone} x${config.focusWidth} at ${config.patchSize} px`);
+  progress.note(
+    `backend ${backend.name}; glance ${config.glanceBackbone} x${config.glanceWidth} at ${config.glanceSize} px, focus ${config.focusBackbone} x${config.focusWidth} at ${config.patchSize} px`,
+  );
   let started = false;
   const info = await pretrainBackbones({
     out: resolve(o.out),
@@ -500,7 +573,9 @@ export async function pretrainCommand(o: { out: string; configFile?: string; fla
       progress.batch(p.step, p.loss, p.lr);
     },
   });
-  progress.epochEnd(`glance ${(100 * info.glanceAccuracy).toFixed(1)}%, focus ${(100 * info.focusAccuracy).toFixed(1)}% on held-out test-split images (${info.seconds.toFixed(0)} s)`);
+  progress.epochEnd(
+    `glance ${(100 * info.glanceAccuracy).toFixed(1)}%, focus ${(100 * info.focusAccuracy).toFixed(1)}% on held-out test-split images (${info.seconds.toFixed(0)} s)`,
+  );
   progress.stop();
   return { ...info, out: resolve(o.out) };
 }

@@ -6,7 +6,17 @@ import { MetricInputError, MetricsError } from '@saccade/metrics';
 import { PolicyError, PolicyOptionError } from '@saccade/policy';
 import { BundleError, CheckpointError, ConfigError, DatasetError, InputError, RunLockedError, SaccadeSdkError, TrainingDivergedError } from '@saccade/sdk';
 import { BackendUnavailableError, SaccadeError, SaccadeTensorError, TensorArgumentError, UnknownBackendError } from '@saccade/tensor';
-import { DatasetFileError, EmptyVideoError, FfmpegNotFoundError, FrameFolderError, ListParseError, VideoDecodeError, VideoError, VideoFileError, VideoOptionError } from '@saccade/video';
+import {
+  DatasetFileError,
+  EmptyVideoError,
+  FfmpegNotFoundError,
+  FrameFolderError,
+  ListParseError,
+  VideoDecodeError,
+  VideoError,
+  VideoFileError,
+  VideoOptionError,
+} from '@saccade/video';
 import { describe, expect, it } from 'vitest';
 
 import { ERROR_CODES, EXIT, EXIT_BY_CODE, exitCodeOf, UsageError } from './errors.js';

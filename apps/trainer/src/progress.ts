@@ -32,7 +32,9 @@ export function createProgress(options: { quiet?: boolean; label?: string } = {}
         const tenth = Math.max(1, Math.round(total / 10));
         if (done % tenth === 0 && done < total) {
           const elapsed = (performance.now() - started) / 1000;
-          process.stderr.write(`${label}epoch ${epochNo + 1}/${epochCount} batch ${done}/${total}: loss ${loss.toFixed(3)}, lr ${lr.toExponential(1)}, ${elapsed.toFixed(0)} s\n`);
+          process.stderr.write(
+            `${label}epoch ${epochNo + 1}/${epochCount} batch ${done}/${total}: loss ${loss.toFixed(3)}, lr ${lr.toExponential(1)}, ${elapsed.toFixed(0)} s\n`,
+          );
         }
       },
       epochEnd: (line) => process.stderr.write(`${label}${line}\n`),

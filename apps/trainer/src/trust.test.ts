@@ -22,7 +22,19 @@ function saccade(...args: string[]): { code: number; stdout: string; stderr: str
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr, json: () => JSON.parse(r.stdout) };
 }
 
-const TINY = { frames: 4, frameSize: 64, glanceSize: 16, patchSize: 32, glanceWidth: 0.25, focusWidth: 0.25, policyHidden: 8, classifierWidth: 16, batchSize: 4, epochs: 2, pretrained: false };
+const TINY = {
+  frames: 4,
+  frameSize: 64,
+  glanceSize: 16,
+  patchSize: 32,
+  glanceWidth: 0.25,
+  focusWidth: 0.25,
+  policyHidden: 8,
+  classifierWidth: 16,
+  batchSize: 4,
+  epochs: 2,
+  pretrained: false,
+};
 
 /** Every file below a folder with its SHA-256 (names sorted): "the folder is exactly as it was". */
 function snapshot(root: string): Record<string, string> {
@@ -38,14 +50,35 @@ function snapshot(root: string): Record<string, string> {
   return out;
 }
 
-const metricTypes = (r: string) => readFileSync(join(r, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { type: string; epoch?: number }));
+const metricTypes = (r: string) =>
+  readFileSync(join(r, 'metrics.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { type: string; epoch?: number });
 
 beforeAll(async () => {
   if (!existsSync(join(fileURLToPath(new URL('..', import.meta.url)), 'dist', 'cli.js'))) throw new Error('build the CLI first (pnpm build)');
   dir = await mkdtemp(join(tmpdir(), 'saccade-trust-'));
   await writeFile(join(dir, 'tiny.json'), JSON.stringify(TINY));
   data = join(dir, 'data');
-  const d = saccade('data', 'moving-fashion', '--out', data, '--train', '12', '--val', '6', '--frames', '4', '--size', '64', '--item-size', '24', '--seed', '4');
+  const d = saccade(
+    'data',
+    'moving-fashion',
+    '--out',
+    data,
+    '--train',
+    '12',
+    '--val',
+    '6',
+    '--frames',
+    '4',
+    '--size',
+    '64',
+    '--item-size',
+    '24',
+    '--seed',
+    '4',
+  );
   if (d.code !== 0) throw new Error(d.stderr);
   run = join(dir, 'run');
   const t = saccade('train', '--data', data, '--out', run, '--config', join(dir, 'tiny.json'));
@@ -127,7 +160,10 @@ describe('--resume changes nothing it should not', () => {
     spawnSync('cp', ['-a', `${run}/.`, copy]);
     // A kill after an epoch's line was appended and before its checkpoint, then after the final
     // line and before summary.json: both lines are stale.
-    await writeFile(join(copy, 'metrics.jsonl'), `${readFileSync(join(copy, 'metrics.jsonl'), 'utf8')}${JSON.stringify({ type: 'epoch', epoch: 3 })}\n${JSON.stringify({ type: 'final' })}\n`);
+    await writeFile(
+      join(copy, 'metrics.jsonl'),
+      `${readFileSync(join(copy, 'metrics.jsonl'), 'utf8')}${JSON.stringify({ type: 'epoch', epoch: 3 })}\n${JSON.stringify({ type: 'final' })}\n`,
+    );
     await rm(join(copy, 'summary.json'));
     await writeFile(join(copy, 'checkpoint.bin.tmp-4242-deadbeef'), 'half a checkpoint');
     await writeFile(join(copy, 'summary.json.tmp-4242-0badf00d'), '');
@@ -148,7 +184,9 @@ describe('--resume changes nothing it should not', () => {
 describe('one writer per run folder', () => {
   it('refuses a second train at once naming the holder, and recovers the lock of a dead process', async () => {
     const out = join(dir, 'busy');
-    const first = spawn(process.execPath, [BIN, 'train', '--data', data, '--out', out, '--config', join(dir, 'tiny.json'), '--epochs', '200'], { env: { ...process.env, SACCADE_BACKEND: 'wasm' } });
+    const first = spawn(process.execPath, [BIN, 'train', '--data', data, '--out', out, '--config', join(dir, 'tiny.json'), '--epochs', '200'], {
+      env: { ...process.env, SACCADE_BACKEND: 'wasm' },
+    });
     let stderr = '';
     first.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
     try {
@@ -174,7 +212,9 @@ describe('one writer per run folder', () => {
     }
     // kill -9 left its lock: the next run takes it over (its pid is dead) and goes on.
     expect(existsSync(join(out, 'run.lock'))).toBe(true);
-    const resumed = spawn(process.execPath, [BIN, 'train', '--data', data, '--out', out, '--config', join(dir, 'tiny.json'), '--epochs', '200', '--resume'], { env: { ...process.env, SACCADE_BACKEND: 'wasm' } });
+    const resumed = spawn(process.execPath, [BIN, 'train', '--data', data, '--out', out, '--config', join(dir, 'tiny.json'), '--epochs', '200', '--resume'], {
+      env: { ...process.env, SACCADE_BACKEND: 'wasm' },
+    });
     let err = '';
     const code = await new Promise<number | null>((resolve) => {
       resumed.stderr.on('data', (c: Buffer) => {

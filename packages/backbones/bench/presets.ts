@@ -21,7 +21,10 @@ console.log(`backbones on ${info.name}: batch ${batch} (one 16-frame video), med
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-const rows: string[] = ['| backbone | input | params (10-class head) | GFLOPs / frame | forward (ms) | train step (ms) |', '| --- | ---: | ---: | ---: | ---: | ---: |'];
+const rows: string[] = [
+  '| backbone | input | params (10-class head) | GFLOPs / frame | forward (ms) | train step (ms) |',
+  '| --- | ---: | ---: | ---: | ---: | ---: |',
+];
 for (const [name, size] of [
   ['mobilenet_v2_glance', 32],
   ['resnet_small', 48],
@@ -51,7 +54,9 @@ for (const [name, size] of [
     step();
     train.push(performance.now() - t);
   }
-  rows.push(`| ${name} | ${size}x${size} | ${countParams(b.model).toLocaleString('en-US')} | ${flops.gflops.toFixed(4)} | ${median(fwd).toFixed(1)} | ${median(train).toFixed(1)} |`);
+  rows.push(
+    `| ${name} | ${size}x${size} | ${countParams(b.model).toLocaleString('en-US')} | ${flops.gflops.toFixed(4)} | ${median(fwd).toFixed(1)} | ${median(train).toFixed(1)} |`,
+  );
   tf.dispose([x, y]);
   optimizer.dispose();
   b.model.dispose();

@@ -26,11 +26,13 @@ describe('createBackbone', () => {
     try {
       expect(b.featureMapShape).toEqual([6, 6, 128]);
       expect(b.featureStride).toBe(8);
-      const [map, vec, logits] = tf.tidy(() => b.model.predict(tf.zeros([2, 48, 48, 3])) as tf.Tensor[]).map((t) => {
-        const shape = t!.shape;
-        t!.dispose();
-        return shape;
-      });
+      const [map, vec, logits] = tf
+        .tidy(() => b.model.predict(tf.zeros([2, 48, 48, 3])) as tf.Tensor[])
+        .map((t) => {
+          const shape = t!.shape;
+          t!.dispose();
+          return shape;
+        });
       expect(map).toEqual([2, 6, 6, 128]);
       expect(vec).toEqual([2, 128]);
       expect(logits).toEqual([2, 10]);

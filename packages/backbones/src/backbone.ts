@@ -149,7 +149,8 @@ export function createBackbone(name: string, options: BackboneOptions = {}): Bac
     pooling: options.pooling ?? 'avg',
     seed: options.seed ?? 0,
   };
-  if (resolved.pooling !== 'avg' && resolved.pooling !== 'max') throw new BackboneOptionError(name, 'pooling', `must be 'avg' or 'max', got ${JSON.stringify(resolved.pooling)}`);
+  if (resolved.pooling !== 'avg' && resolved.pooling !== 'max')
+    throw new BackboneOptionError(name, 'pooling', `must be 'avg' or 'max', got ${JSON.stringify(resolved.pooling)}`);
   const ctx: BlockContext = {
     rng: new Rng(resolved.seed),
     padding: resolved.padding,
@@ -186,7 +187,9 @@ export function createBackbone(name: string, options: BackboneOptions = {}): Bac
   // (82 against 212 ms forward + backward for 128 maps of 6 x 6 x 64 on wasm).
   const vector = (
     resolved.pooling === 'max'
-      ? tf.layers.flatten({ name: 'max_pool' }).apply(tf.layers.maxPooling2d({ poolSize: [fh, fw], strides: [fh, fw], padding: 'valid', name: 'max_pool_window' }).apply(built.features))
+      ? tf.layers
+          .flatten({ name: 'max_pool' })
+          .apply(tf.layers.maxPooling2d({ poolSize: [fh, fw], strides: [fh, fw], padding: 'valid', name: 'max_pool_window' }).apply(built.features))
       : tf.layers.globalAveragePooling2d({ name: 'avg_pool' }).apply(built.features)
   ) as Sym;
   const outputs: Sym[] = [built.features, vector];

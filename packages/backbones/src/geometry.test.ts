@@ -15,7 +15,11 @@ function measuredCentre(model: tf.LayersModel, layer: string, i: number, j: numb
   const [, h, w, c] = model.inputs[0]!.shape as number[];
   const grad = tf.tidy(() => {
     const g = tf.grad((x: tf.Tensor) => tf.sum(tf.slice(sub.apply(x) as tf.Tensor4D, [0, i, j, 0], [1, 1, 1, -1])));
-    return tf.abs(g(tf.ones([1, h!, w!, c!]))).sum(3).squeeze([0]).arraySync() as number[][];
+    return tf
+      .abs(g(tf.ones([1, h!, w!, c!])))
+      .sum(3)
+      .squeeze([0])
+      .arraySync() as number[][];
   });
   const rows = grad.map((r, y) => (r.some((v) => v > 0) ? y : -1)).filter((y) => y >= 0);
   const cols = grad[0]!.map((_, x) => (grad.some((r) => r[x]! > 0) ? x : -1)).filter((x) => x >= 0);
@@ -43,7 +47,10 @@ describe('featureMapGeometry', () => {
       expect(featureMapGeometry(b.model, 'conv5_block1_out')).toEqual({ origin: [0.5, 0.5], step: [8, 8], input: [32, 32] });
       positiveWeights(big.model);
       const g = featureMapGeometry(big.model, 'conv4_block1_out');
-      for (const [i, j] of [[14, 15], [16, 13]] as const) {
+      for (const [i, j] of [
+        [14, 15],
+        [16, 13],
+      ] as const) {
         expect(measuredCentre(big.model, 'conv4_block1_out', i, j)).toEqual([g.origin[0] + i * g.step[0], g.origin[1] + j * g.step[1]]);
       }
     } finally {
@@ -57,7 +64,15 @@ describe('featureMapGeometry', () => {
     // Average pooling stands in for max pooling (same geometry; max pooling's gradient reaches one
     // pixel of each window, which the measurement cannot use).
     const input = tf.input({ shape: [96, 96, 1] });
-    let x = tf.layers.zeroPadding2d({ padding: [[3, 2], [1, 0]], name: 'pad' }).apply(input) as tf.SymbolicTensor;
+    let x = tf.layers
+      .zeroPadding2d({
+        padding: [
+          [3, 2],
+          [1, 0],
+        ],
+        name: 'pad',
+      })
+      .apply(input) as tf.SymbolicTensor;
     x = tf.layers.conv2d({ filters: 2, kernelSize: 5, strides: 2, padding: 'valid', name: 'c1' }).apply(x) as tf.SymbolicTensor;
     x = tf.layers.averagePooling2d({ poolSize: 3, strides: 2, padding: 'same', name: 'pool' }).apply(x) as tf.SymbolicTensor;
     x = tf.layers.conv2d({ filters: 2, kernelSize: [3, 5], strides: 2, padding: 'same', name: 'c2' }).apply(x) as tf.SymbolicTensor;
@@ -71,7 +86,11 @@ describe('featureMapGeometry', () => {
       positiveWeights(r.model);
       const gr = featureMapGeometry(r.model, 'c2');
       expect(gr.step).toEqual([8, 8]);
-      for (const [i, j] of [[5, 6], [6, 5]] as const) expect(measuredCentre(r.model, 'c2', i, j)).toEqual([gr.origin[0] + i * 8, gr.origin[1] + j * 8]);
+      for (const [i, j] of [
+        [5, 6],
+        [6, 5],
+      ] as const)
+        expect(measuredCentre(r.model, 'c2', i, j)).toEqual([gr.origin[0] + i * 8, gr.origin[1] + j * 8]);
     } finally {
       k.model.dispose();
       r.model.dispose();

@@ -31,7 +31,8 @@ export function featureMapGeometry(model: tf.LayersModel, layer: string | tf.lay
   const target = typeof layer === 'string' ? model.getLayer(layer) : layer;
   type G = { c: Pair; j: Pair; rf: Pair; size: Pair };
   const memo = new Map<tf.layers.Layer, G>();
-  const inboundOf = (l: tf.layers.Layer): tf.layers.Layer[] => (l as unknown as { inboundNodes: { inboundLayers: tf.layers.Layer[] }[] }).inboundNodes[0]?.inboundLayers ?? [];
+  const inboundOf = (l: tf.layers.Layer): tf.layers.Layer[] =>
+    (l as unknown as { inboundNodes: { inboundLayers: tf.layers.Layer[] }[] }).inboundNodes[0]?.inboundLayers ?? [];
   const visit = (l: tf.layers.Layer): G => {
     const known = memo.get(l);
     if (known) return known;
@@ -40,7 +41,8 @@ export function featureMapGeometry(model: tf.LayersModel, layer: string | tf.lay
     let g: G;
     if (inbound.length === 0) {
       const size = out.slice(1, 3) as Pair;
-      if (size.length !== 2 || !size.every((v) => Number.isInteger(v) && v > 0)) throw new BackboneOptionError(model.name, 'layer', `${target.name}: the model's input is not an image of known size`);
+      if (size.length !== 2 || !size.every((v) => Number.isInteger(v) && v > 0))
+        throw new BackboneOptionError(model.name, 'layer', `${target.name}: the model's input is not an image of known size`);
       g = { c: [0, 0], j: [1, 1], rf: [1, 1], size };
     } else {
       const from = inbound.map((x) => visit(x)).reduce((a, b) => (b.rf[0] * b.rf[1] > a.rf[0] * a.rf[1] ? b : a));
@@ -65,7 +67,11 @@ export function featureMapGeometry(model: tf.LayersModel, layer: string | tf.lay
           j[a] *= st[a];
         }
       } else if (out.length === 4 && out.slice(1, 3).join() !== inShape.slice(1, 3).join()) {
-        throw new BackboneOptionError(model.name, 'layer', `${target.name}: layer ${l.name} (${kind}) changes the map's size in a way featureMapGeometry does not know`);
+        throw new BackboneOptionError(
+          model.name,
+          'layer',
+          `${target.name}: layer ${l.name} (${kind}) changes the map's size in a way featureMapGeometry does not know`,
+        );
       }
       g = { c, j, rf, size: from.size };
     }

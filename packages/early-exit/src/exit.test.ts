@@ -121,8 +121,14 @@ describe('budget curve', () => {
     // Two videos, two steps: video 0 right only at step 2, video 1 right at both; one exits at each
     // step: (1/2)(1/2) + (1/2)(2/2) = 0.75.
     const tiny = [
-      [[1, 0], [0, 1]],
-      [[0, 1], [0, 1]],
+      [
+        [1, 0],
+        [0, 1],
+      ],
+      [
+        [0, 1],
+        [0, 1],
+      ],
     ];
     expect(randomExitAccuracy(tiny, [1, 1], [1, 2])).toBeCloseTo(0.75, 12);
   });
@@ -141,7 +147,15 @@ describe('budget curve', () => {
 
   it('rejects ragged or mismatched inputs', () => {
     expect(() => stepScores([])).toThrow(/no videos/);
-    expect(() => stepScores([[[1, 2]], [[1, 2], [3, 4]]])).toThrow(/video 1 has 2 steps/);
+    expect(() =>
+      stepScores([
+        [[1, 2]],
+        [
+          [1, 2],
+          [3, 4],
+        ],
+      ]),
+    ).toThrow(/video 1 has 2 steps/);
     expect(() => stepScores([[[1, NaN]]])).toThrow(/non-finite/);
   });
 });

@@ -16,7 +16,6 @@ export type ScoreKind = 'maxLogit' | 'maxSoftmax' | 'negEntropy';
 /** Logits of every video at every step: [videos][steps][classes]. */
 export type StepLogits = readonly (readonly (readonly number[])[])[];
 
-
 function checkLogits(logits: StepLogits): [number, number, number] {
   if (logits.length === 0) throw new ExitCalibrationError('no videos');
   const steps = logits[0]!.length;
@@ -102,7 +101,12 @@ export function exitSteps(scores: readonly (readonly number[])[], thresholds: re
 }
 
 /** Accuracy (top-1, 0..1) and mean GFLOPs when each video stops at its exit step. */
-export function evaluateExits(logits: StepLogits, labels: readonly number[], exits: readonly number[], table: readonly GflopsStep[]): { accuracy: number; meanGflops: number } {
+export function evaluateExits(
+  logits: StepLogits,
+  labels: readonly number[],
+  exits: readonly number[],
+  table: readonly GflopsStep[],
+): { accuracy: number; meanGflops: number } {
   const [n] = checkLogits(logits);
   if (labels.length !== n || exits.length !== n) throw new ExitCalibrationError(`${n} videos, ${labels.length} labels, ${exits.length} exit steps`);
   const finalLogits = logits.map((v, i) => [...v[exits[i]! - 1]!]);
@@ -176,7 +180,10 @@ export function budgetCurve(input: BudgetCurveInput): BudgetPoint[] {
   const evalScores = stepScores(input.evaluation.logits, kind);
   const schedules: { p: number; thresholds: number[]; targetGflops?: number }[] = input.targets
     ? input.targets.map((target) => ({ ...thresholdsForBudget(input.calibration, input.gflops, target, kind), targetGflops: target }))
-    : (input.ps ?? [0.05, 0.2, 0.4, 0.6, 0.8, 0.9, 1, 1.1, 1.25, 1.5, 2]).map((p) => ({ p, thresholds: calibrateThresholds(calScores, exitProportions(p, steps)) }));
+    : (input.ps ?? [0.05, 0.2, 0.4, 0.6, 0.8, 0.9, 1, 1.1, 1.25, 1.5, 2]).map((p) => ({
+        p,
+        thresholds: calibrateThresholds(calScores, exitProportions(p, steps)),
+      }));
   return schedules.map(({ p, thresholds, targetGflops }) => {
     const exits = exitSteps(evalScores, thresholds);
     const real = evaluateExits(input.evaluation.logits, input.evaluation.labels, exits, input.gflops);
@@ -199,7 +206,12 @@ export function budgetCurve(input: BudgetCurveInput): BudgetPoint[] {
  * Thresholds for a target mean GFLOPs per video: bisection on p until the calibration set's mean
  * cost is at or just under the target.
  */
-export function thresholdsForBudget(calibration: StepLogits, gflops: readonly GflopsStep[], targetGflops: number, kind: ScoreKind = 'maxLogit'): { p: number; thresholds: number[]; expectedGflops: number } {
+export function thresholdsForBudget(
+  calibration: StepLogits,
+  gflops: readonly GflopsStep[],
+  targetGflops: number,
+  kind: ScoreKind = 'maxLogit',
+): { p: number; thresholds: number[]; expectedGflops: number } {
   const [, steps] = checkLogits(calibration);
   if (gflops.length !== steps) throw new ExitCalibrationError(`the GFLOPs table has ${gflops.length} steps, the logits ${steps}`);
   const lowest = gflops[0]!.gflops;

@@ -17,7 +17,7 @@ export function averagePrecision(scores: ArrayLike<number>, positives: ArrayLike
   let tp = 0;
   let seen = 0;
   let previousRecall = 0;
-  for (let i = 0; i < order.length; ) {
+  for (let i = 0; i < order.length;) {
     const threshold = scores[order[i]!] as number;
     while (i < order.length && scores[order[i]!] === threshold) {
       if (positives[order[i]!]) tp++;
@@ -58,7 +58,12 @@ export function meanAveragePrecision(
   const probs = options.scores === 'probabilities' ? scores.map((r) => Array.from(r)) : softmax(scores);
   const perClass: (number | null)[] = [];
   for (let c = 0; c < classes; c++) {
-    perClass.push(averagePrecision(probs.map((r) => r[c]!), multiHot.map((r) => r[c]!)));
+    perClass.push(
+      averagePrecision(
+        probs.map((r) => r[c]!),
+        multiHot.map((r) => r[c]!),
+      ),
+    );
   }
   const valid = perClass.filter((v): v is number => v !== null);
   if (valid.length === 0) throw new MetricInputError('meanAveragePrecision', 'no class has a positive label');

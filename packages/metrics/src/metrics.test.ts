@@ -68,7 +68,14 @@ describe('average precision and mAP', () => {
     // Class 0 probabilities rank rows 0, 2, 1 with positives 0 and 2: AP 1. Class 1 ranks 1, 2, 0: AP 1.
     expect(r.mAP).toBe(1);
     // Each class now ranks a negative first, then its two positives: AP = 0.5 * 1/2 + 0.5 * 2/3.
-    const swapped = meanAveragePrecision([[0, 2, 0], [2, 0, 0], [1.5, 1, 0]], labels);
+    const swapped = meanAveragePrecision(
+      [
+        [0, 2, 0],
+        [2, 0, 0],
+        [1.5, 1, 0],
+      ],
+      labels,
+    );
     expect(swapped.mAP).toBeCloseTo(7 / 12, 12);
   });
 
@@ -133,7 +140,13 @@ describe('reports', () => {
   it('draws accuracy against GFLOPs as SVG with Vega-Lite', async () => {
     const svg = await accuracyVsGflopsSvg(
       [
-        { name: 'AdaFocusV2', points: [{ gflops: 0.5, accuracy: 70, label: 'b=0.5' }, { gflops: 1, accuracy: 78 }] },
+        {
+          name: 'AdaFocusV2',
+          points: [
+            { gflops: 0.5, accuracy: 70, label: 'b=0.5' },
+            { gflops: 1, accuracy: 78 },
+          ],
+        },
         { name: 'uniform', points: [{ gflops: 4, accuracy: 79 }] },
       ],
       { title: 'Moving Fashion-MNIST' },

@@ -80,7 +80,10 @@ describe('cube policy', () => {
         const region = spatialProxy(maps as unknown as tf.Tensor5D, centres, 0.5); // [2, 3, 6]
         const aux = tf.matMul(tf.reshape(region, [6, 6]), head);
         const spatialLoss = tf.losses.softmaxCrossEntropy(tf.reshape(tf.tile(tf.expandDims(target, 1), [1, 3, 1]), [6, 4]), aux);
-        const temporalLoss = tf.losses.softmaxCrossEntropy(target, temporalProxy(logits as unknown as tf.Tensor3D, policy.when(vectors as unknown as tf.Tensor3D, true)));
+        const temporalLoss = tf.losses.softmaxCrossEntropy(
+          target,
+          temporalProxy(logits as unknown as tf.Tensor3D, policy.when(vectors as unknown as tf.Tensor3D, true)),
+        );
         return tf.add(spatialLoss, temporalLoss) as tf.Scalar;
       }, [...weights, maps!, vectors!, logits!]);
       const norm = (v: tf.Variable) => tf.tidy(() => tf.sum(tf.abs(grads[v.name]!)).dataSync()[0]!);
@@ -96,11 +99,16 @@ describe('cube policy', () => {
 
   it('the proxies: the region holds a feature where the centre points at it, and logits are weighted by the frame distribution', () => {
     const map = tf.tidy(() => tf.reshape(tf.cast(tf.oneHot(tf.tensor1d([0], 'int32'), 16), 'float32'), [1, 1, 4, 4, 1]) as tf.Tensor5D); // one hot cell at (0, 0)
-    const at = (y: number, x: number) =>
-      tf.tidy(() => spatialProxy(map, tf.tensor2d([[y, x]]), 0.5).dataSync()[0]!);
+    const at = (y: number, x: number) => tf.tidy(() => spatialProxy(map, tf.tensor2d([[y, x]]), 0.5).dataSync()[0]!);
     expect(at(0, 0)).toBeCloseTo(1, 6);
     expect(at(1, 1)).toBe(0);
-    const logits = tf.tensor3d([[[1, 0], [0, 1], [3, 3]]]);
+    const logits = tf.tensor3d([
+      [
+        [1, 0],
+        [0, 1],
+        [3, 3],
+      ],
+    ]);
     const probs = tf.tensor2d([[0.5, 0.25, 0.25]]);
     const mixed = temporalProxy(logits, probs);
     expect(Array.from(mixed.dataSync())).toEqual([0.5 + 0.75, 0.25 + 0.75]);

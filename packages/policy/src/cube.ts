@@ -77,7 +77,9 @@ export function buildCubeModels(o: CubePolicyOptions): { spatial: tf.LayersModel
   // instead the input is [T, h, w, c] per video, and a TimeDistributed-free equivalent: 1x1 conv on
   // the [T*h, w, c] image (a 1x1 conv does not mix positions), then the mean over T.
   const stack = tf.input({ shape: [t * h, w, c], name: 'feature_maps' });
-  let s = tf.layers.conv2d({ filters: 64, kernelSize: 1, useBias: false, name: 'spatial_conv', kernelInitializer: tf.initializers.heNormal({ seed: rng.tensorSeed() }) }).apply(stack) as Sym;
+  let s = tf.layers
+    .conv2d({ filters: 64, kernelSize: 1, useBias: false, name: 'spatial_conv', kernelInitializer: tf.initializers.heNormal({ seed: rng.tensorSeed() }) })
+    .apply(stack) as Sym;
   s = tf.layers.batchNormalization({ name: 'spatial_conv_bn', epsilon: 1e-5, momentum: 0.9 }).apply(s) as Sym;
   s = tf.layers.activation({ activation: 'relu', name: 'spatial_conv_relu' }).apply(s) as Sym;
   s = tf.layers.reshape({ targetShape: [t, h * w * 64], name: 'spatial_frames' }).apply(s) as Sym;
@@ -87,7 +89,9 @@ export function buildCubeModels(o: CubePolicyOptions): { spatial: tf.LayersModel
   const spatial = tf.model({ inputs: stack, outputs: out, name: `${prefix}_spatial` });
 
   const vectors = tf.input({ shape: [t, o.vectorWidth], name: 'glance_vectors' });
-  let v = tf.layers.dense({ units: hidden, activation: 'relu', name: 'temporal_fc', kernelInitializer: tf.initializers.glorotUniform({ seed: rng.tensorSeed() }) }).apply(vectors) as Sym;
+  let v = tf.layers
+    .dense({ units: hidden, activation: 'relu', name: 'temporal_fc', kernelInitializer: tf.initializers.glorotUniform({ seed: rng.tensorSeed() }) })
+    .apply(vectors) as Sym;
   v = tf.layers.dense({ units: 1, name: 'temporal_logit', kernelInitializer: tf.initializers.glorotUniform({ seed: rng.tensorSeed() }) }).apply(v) as Sym;
   v = tf.layers.flatten({ name: 'temporal_logits' }).apply(v) as Sym;
   const probs = tf.layers.softmax({ name: 'temporal_softmax' }).apply(v) as Sym;
@@ -112,7 +116,8 @@ export function wrapCubePolicy(spatial: tf.LayersModel, temporal: tf.LayersModel
     spatial,
     temporal,
     where(maps, training = false) {
-      if (maps.rank !== 5 || maps.shape.slice(1).join() !== [t, h, w, c].join()) throw new PolicyOptionError('where', `expects feature maps [B, ${t}, ${h}, ${w}, ${c}], got [${maps.shape}]`);
+      if (maps.rank !== 5 || maps.shape.slice(1).join() !== [t, h, w, c].join())
+        throw new PolicyOptionError('where', `expects feature maps [B, ${t}, ${h}, ${w}, ${c}], got [${maps.shape}]`);
       const b = maps.shape[0];
       return tf.tidy(() => {
         const y = spatial.apply(tf.reshape(stopGradient(maps), [b, t * h, w, c]), { training }) as tf.Tensor2D;
@@ -142,7 +147,8 @@ export function wrapCubePolicy(spatial: tf.LayersModel, temporal: tf.LayersModel
  */
 export function sampleFrames(probs: Float32Array, batch: number, frames: number, k: number, mode: 'stratified' | 'midpoint', rng?: Rng): Int32Array {
   if (probs.length !== batch * frames) throw new PolicyOptionError('probs', `has ${probs.length} values, expected ${batch} x ${frames}`);
-  if (!Number.isInteger(k) || k < 1 || k > frames) throw new PolicyOptionError('focusFrames', `must be an integer in [1, ${frames}] (the frames per video), got ${k}`);
+  if (!Number.isInteger(k) || k < 1 || k > frames)
+    throw new PolicyOptionError('focusFrames', `must be an integer in [1, ${frames}] (the frames per video), got ${k}`);
   if (mode === 'stratified' && !rng) throw new PolicyOptionError('rng', 'stratified sampling needs an rng');
   const out = new Int32Array(batch * k);
   for (let b = 0; b < batch; b++) {

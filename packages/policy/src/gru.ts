@@ -15,11 +15,19 @@ export function dense(units: number, rng: Rng, name: string, activation?: 'sigmo
 /** h' = GRU(x, h): z = σ(Wz x + Uz h), r = σ(Wr x + Ur h), n = tanh(Wn x + r ⊙ (Un h)), h' = (1 - z) n + z h. */
 export function gruCell(x: Sym, hPrev: Sym, hidden: number, rng: Rng): Sym {
   const gate = (g: string) =>
-    tf.layers.activation({ activation: 'sigmoid', name: `gru_${g}` }).apply(tf.layers.add({ name: `gru_${g}_sum` }).apply([dense(hidden, rng, `gru_x_${g}`).apply(x) as Sym, dense(hidden, rng, `gru_h_${g}`).apply(hPrev) as Sym]) as Sym) as Sym;
+    tf.layers
+      .activation({ activation: 'sigmoid', name: `gru_${g}` })
+      .apply(
+        tf.layers
+          .add({ name: `gru_${g}_sum` })
+          .apply([dense(hidden, rng, `gru_x_${g}`).apply(x) as Sym, dense(hidden, rng, `gru_h_${g}`).apply(hPrev) as Sym]) as Sym,
+      ) as Sym;
   const z = gate('z');
   const r = gate('r');
   const hn = tf.layers.multiply({ name: 'gru_r_hn' }).apply([r, dense(hidden, rng, 'gru_h_n').apply(hPrev) as Sym]) as Sym;
-  const n = tf.layers.activation({ activation: 'tanh', name: 'gru_n' }).apply(tf.layers.add({ name: 'gru_n_sum' }).apply([dense(hidden, rng, 'gru_x_n').apply(x) as Sym, hn]) as Sym) as Sym;
+  const n = tf.layers
+    .activation({ activation: 'tanh', name: 'gru_n' })
+    .apply(tf.layers.add({ name: 'gru_n_sum' }).apply([dense(hidden, rng, 'gru_x_n').apply(x) as Sym, hn]) as Sym) as Sym;
   // h' = (1 - z) * n + z * h = n + z * (h - n)
   const minusN = tf.layers.rescaling({ scale: -1, name: 'gru_minus_n' }).apply(n) as Sym;
   const hMinusN = tf.layers.add({ name: 'gru_h_minus_n' }).apply([hPrev, minusN]) as Sym;
@@ -51,7 +59,16 @@ export function gruRunner(model: tf.LayersModel): GruRunner {
   const kernel = (name: string) => model.getLayer(name).getWeights();
   const side = (prefix: 'x' | 'h') => {
     const parts = ['z', 'r', 'n'].map((g) => kernel(`gru_${prefix}_${g}`));
-    return { w: tf.concat(parts.map((p) => p[0]!), 1) as tf.Tensor2D, b: tf.concat(parts.map((p) => p[1]!), 0) as tf.Tensor1D };
+    return {
+      w: tf.concat(
+        parts.map((p) => p[0]!),
+        1,
+      ) as tf.Tensor2D,
+      b: tf.concat(
+        parts.map((p) => p[1]!),
+        0,
+      ) as tf.Tensor1D,
+    };
   };
   const hidden = kernel('gru_h_z')[0]!.shape[1] as number;
   const x = side('x');

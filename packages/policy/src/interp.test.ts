@@ -21,7 +21,12 @@ const maps = (b: number, t: number, seed: number) => tf.randomNormal([b, t, ...s
 function gruReference(x: number[], h: number[], W: Record<string, { kernel: number[][]; bias: number[] }>): number[] {
   const lin = (name: string, v: number[]) => W[name]!.bias.map((b, j) => b + v.reduce((a, vi, i) => a + vi * W[name]!.kernel[i]![j]!, 0));
   const sig = (v: number) => 1 / (1 + Math.exp(-v));
-  const xz = lin('gru_x_z', x), hz = lin('gru_h_z', h), xr = lin('gru_x_r', x), hr = lin('gru_h_r', h), xn = lin('gru_x_n', x), hn = lin('gru_h_n', h);
+  const xz = lin('gru_x_z', x),
+    hz = lin('gru_h_z', h),
+    xr = lin('gru_x_r', x),
+    hr = lin('gru_h_r', h),
+    xn = lin('gru_x_n', x),
+    hn = lin('gru_h_n', h);
   return h.map((hj, j) => {
     const z = sig(xz[j]! + hz[j]!);
     const r = sig(xr[j]! + hr[j]!);
@@ -113,7 +118,10 @@ describe('interp policy (AdaFocusV2)', () => {
           const { centres } = p.step(m, p.initialState(2), true);
           return tf.mean(tf.square(tf.sub(cropPatches(frames, centres, 12), target))) as tf.Scalar;
         };
-        const { grads } = tf.variableGrads(loss, p.trainableWeights.map((w) => w.read() as tf.Variable));
+        const { grads } = tf.variableGrads(
+          loss,
+          p.trainableWeights.map((w) => w.read() as tf.Variable),
+        );
         const head = Object.entries(grads).find(([name]) => name.includes('policy_head'))!;
         expect(tf.sum(tf.abs(head[1])).dataSync()[0]).toBeGreaterThan(0);
         const mapGrad = tf.grad((x: tf.Tensor) => tf.sum(p.step(x as tf.Tensor4D, p.initialState(2)).centres))(m);

@@ -55,7 +55,6 @@ export interface InterpPolicy {
   dispose(): void;
 }
 
-
 export function buildInterpModels(options: InterpPolicyOptions): { encoder: tf.LayersModel; recurrent: tf.LayersModel; hidden: number } {
   const [h, w, c] = options.featureShape;
   for (const [name, v] of [
@@ -74,7 +73,13 @@ export function buildInterpModels(options: InterpPolicyOptions): { encoder: tf.L
 
   const mapIn = tf.input({ shape: [h, w, c], name: 'feature_map' });
   let e = tf.layers
-    .conv2d({ filters: options.encoderChannels ?? 64, kernelSize: 1, useBias: false, name: 'encoder_conv', kernelInitializer: tf.initializers.heNormal({ seed: rng.tensorSeed() }) })
+    .conv2d({
+      filters: options.encoderChannels ?? 64,
+      kernelSize: 1,
+      useBias: false,
+      name: 'encoder_conv',
+      kernelInitializer: tf.initializers.heNormal({ seed: rng.tensorSeed() }),
+    })
     .apply(mapIn) as Sym;
   e = bn('encoder_conv_bn').apply(e) as Sym;
   e = tf.layers.activation({ activation: 'tanh', name: 'encoder_conv_tanh' }).apply(e) as Sym;
@@ -98,7 +103,12 @@ export function createInterpPolicy(options: InterpPolicyOptions): InterpPolicy {
 }
 
 /** An InterpPolicy around already-built (or loaded) encoder and recurrent models. */
-export function wrapInterpPolicy(encoder: tf.LayersModel, recurrent: tf.LayersModel, hidden: number, featureShape: readonly [number, number, number]): InterpPolicy {
+export function wrapInterpPolicy(
+  encoder: tf.LayersModel,
+  recurrent: tf.LayersModel,
+  hidden: number,
+  featureShape: readonly [number, number, number],
+): InterpPolicy {
   const recur = (encoded: tf.Tensor2D, state: tf.Tensor2D, training: boolean): PolicyStep => {
     const [centres, next] = recurrent.apply([encoded, state], { training }) as tf.Tensor[];
     return { centres: centres as tf.Tensor2D, state: next as tf.Tensor2D };

@@ -42,8 +42,19 @@ describe('ppoLoss', () => {
     expected /= 3;
     const v = tf.tensor1d(values);
     const lp = tf.tensor1d(logProbs);
-    const args = (vv: tf.Tensor, ll: tf.Tensor) => ({ logProbs: ll, oldLogProbs: tf.tensor1d(old), values: vv, returns: tf.tensor1d(returns), entropy: tf.tensor1d(entropy) });
-    const [loss, dV] = tf.tidy(() => [ppoLoss(args(v, lp)).dataSync()[0]!, tf.grad((vv: tf.Tensor) => ppoLoss(args(vv, lp)))(v).dataSync()]);
+    const args = (vv: tf.Tensor, ll: tf.Tensor) => ({
+      logProbs: ll,
+      oldLogProbs: tf.tensor1d(old),
+      values: vv,
+      returns: tf.tensor1d(returns),
+      entropy: tf.tensor1d(entropy),
+    });
+    const [loss, dV] = tf.tidy(() => [
+      ppoLoss(args(v, lp)).dataSync()[0]!,
+      tf
+        .grad((vv: tf.Tensor) => ppoLoss(args(vv, lp)))(v)
+        .dataSync(),
+    ]);
     expect(loss).toBeCloseTo(expected, 5);
     // Only the value term reaches the values: d/dV = 0.5 * 2 (V - G) / 3.
     Array.from(dV!).forEach((g, i) => expect(g).toBeCloseTo((values[i]! - returns[i]!) / 3, 5));
@@ -83,7 +94,12 @@ describe('rl policy', () => {
         centres.push(s.centres);
       }
       state.dispose();
-      const out = tf.tidy(() => ({ actions: tf.stack(actions, 1), logProbs: tf.stack(logProbs, 1), values: tf.stack(values, 1), centres: tf.stack(centres, 1) }));
+      const out = tf.tidy(() => ({
+        actions: tf.stack(actions, 1),
+        logProbs: tf.stack(logProbs, 1),
+        values: tf.stack(values, 1),
+        centres: tf.stack(centres, 1),
+      }));
       tf.dispose([...actions, ...logProbs, ...values, ...centres]);
       return out;
     };
@@ -144,10 +160,14 @@ describe('rl policy', () => {
         return { actions, oldLogProbs: tf.stack(lps, 1), rewards: tf.cast(tf.equal(actions, target), 'float32') };
       });
       const returns = tf.tensor2d(discountedReturns(rewards.dataSync() as Float32Array, 8, 2, 0.7), [8, 2]);
-      optimizer.minimize(() => {
-        const e = policy.evaluate(x, actions, true);
-        return ppoLoss({ ...e, oldLogProbs, returns });
-      }, false, policy.trainableWeights.map((w) => w.read() as tf.Variable));
+      optimizer.minimize(
+        () => {
+          const e = policy.evaluate(x, actions, true);
+          return ppoLoss({ ...e, oldLogProbs, returns });
+        },
+        false,
+        policy.trainableWeights.map((w) => w.read() as tf.Variable),
+      );
       tf.dispose([actions, oldLogProbs, rewards, returns]);
     }
     const after = probabilityOfTarget();

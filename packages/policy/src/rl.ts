@@ -91,7 +91,8 @@ function checkOptions(o: RlPolicyOptions): { hidden: number; action: RlAction } 
     ['encoderChannels', o.encoderChannels ?? 64],
   ];
   for (const [name, v] of ints) if (!Number.isInteger(v) || v < 1) throw new PolicyOptionError(name, `must be a positive integer, got ${v}`);
-  if (action.kind === 'discrete' && (!Number.isInteger(action.grid) || action.grid < 2)) throw new PolicyOptionError('action.grid', `must be an integer >= 2, got ${action.grid}`);
+  if (action.kind === 'discrete' && (!Number.isInteger(action.grid) || action.grid < 2))
+    throw new PolicyOptionError('action.grid', `must be an integer >= 2, got ${action.grid}`);
   if (action.kind === 'continuous' && !(action.std > 0)) throw new PolicyOptionError('action.std', `must be > 0, got ${action.std}`);
   return { hidden, action };
 }
@@ -103,7 +104,13 @@ export function buildRlModels(options: RlPolicyOptions): { encoder: tf.LayersMod
   const prefix = options.name ?? 'rl';
   const mapIn = tf.input({ shape: [h, w, c], name: 'feature_map' });
   let e = tf.layers
-    .conv2d({ filters: options.encoderChannels ?? 64, kernelSize: 1, useBias: false, name: 'encoder_conv', kernelInitializer: tf.initializers.heNormal({ seed: rng.tensorSeed() }) })
+    .conv2d({
+      filters: options.encoderChannels ?? 64,
+      kernelSize: 1,
+      useBias: false,
+      name: 'encoder_conv',
+      kernelInitializer: tf.initializers.heNormal({ seed: rng.tensorSeed() }),
+    })
     .apply(mapIn) as Sym;
   e = tf.layers.batchNormalization({ name: 'encoder_conv_bn', epsilon: 1e-5, momentum: 0.9 }).apply(e) as Sym;
   e = tf.layers.activation({ activation: 'relu', name: 'encoder_conv_relu' }).apply(e) as Sym;
@@ -143,7 +150,13 @@ function gaussianLogProb(x: tf.Tensor, mean: tf.Tensor, std: number): tf.Tensor 
 }
 
 /** An RlPolicy around already-built (or loaded) encoder and recurrent models. */
-export function wrapRlPolicy(encoder: tf.LayersModel, recurrent: tf.LayersModel, hidden: number, action: RlAction, featureShape: readonly [number, number, number]): RlPolicy {
+export function wrapRlPolicy(
+  encoder: tf.LayersModel,
+  recurrent: tf.LayersModel,
+  hidden: number,
+  action: RlAction,
+  featureShape: readonly [number, number, number],
+): RlPolicy {
   const run = (maps: tf.Tensor4D, state: tf.Tensor2D, training: boolean) => {
     const encoded = encoder.apply(stopGradient(maps), { training }) as tf.Tensor2D;
     if (!training) {

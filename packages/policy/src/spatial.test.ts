@@ -30,7 +30,12 @@ describe('spatial soft-argmax policy (AdaFocusV2 readout)', () => {
     const q = createSpatialPolicy({ featureShape: shape, patchFraction: 0.25, seed: 1 });
     try {
       tf.tidy(() => {
-        const cells: [number, number][] = [[0, 0], [1, 2], [3, 3], [2, 1]];
+        const cells: [number, number][] = [
+          [0, 0],
+          [1, 2],
+          [3, 3],
+          [2, 1],
+        ];
         const m = peaked(cells, 3);
         const centres = p.step(m, p.initialState(4)).centres.arraySync();
         cells.forEach(([i, j], n) => {
@@ -43,7 +48,9 @@ describe('spatial soft-argmax policy (AdaFocusV2 readout)', () => {
         // Every weight vector is a distribution over the 16 cells.
         const w = p.weights(m);
         expect(w.shape).toEqual([4, 16]);
-        tf.sum(w, 1).dataSync().forEach((s) => expect(s).toBeCloseTo(1, 5));
+        tf.sum(w, 1)
+          .dataSync()
+          .forEach((s) => expect(s).toBeCloseTo(1, 5));
       });
     } finally {
       p.dispose();
@@ -78,7 +85,8 @@ describe('spatial soft-argmax policy (AdaFocusV2 readout)', () => {
         const m = tf.randomNormal([3, ...shape], 0, 1, 'float32', 5) as tf.Tensor4D;
         const frames = tf.randomUniform([3, 16, 16, 3], 0, 1, 'float32', 6) as tf.Tensor4D;
         const target = tf.randomUniform([3, 8, 8, 3], 0, 1, 'float32', 7);
-        const loss = () => tf.sum(tf.square(tf.sub(cropPatches(frames, p.step(m, p.initialState(3), true).centres, 8, { frameGradient: false }), target))) as tf.Scalar;
+        const loss = () =>
+          tf.sum(tf.square(tf.sub(cropPatches(frames, p.step(m, p.initialState(3), true).centres, 8, { frameGradient: false }), target))) as tf.Scalar;
         const kernel = p.trainableWeights[0]!.read() as tf.Variable;
         const { grads } = tf.variableGrads(loss, [kernel]);
         const g = grads[kernel.name]!.dataSync();
@@ -131,7 +139,11 @@ describe('spatial soft-argmax policy (AdaFocusV2 readout)', () => {
       expect(p.cells).toEqual(cells);
       expect(grid.cells).toEqual({ origin: [0.125, 0.125], step: [0.25, 0.25] });
       tf.tidy(() => {
-        const peaks: [number, number][] = [[1, 2], [2, 1], [3, 3]];
+        const peaks: [number, number][] = [
+          [1, 2],
+          [2, 1],
+          [3, 3],
+        ];
         const m = peaked(peaks, 5);
         const moved = p.step(m, p.initialState(3)).centres.arraySync();
         const even = grid.step(m, grid.initialState(3)).centres.arraySync();
@@ -159,7 +171,9 @@ describe('spatial soft-argmax policy (AdaFocusV2 readout)', () => {
 
   it('refuses bad options and maps of the wrong shape with a PolicyOptionError', () => {
     expect(() => createSpatialPolicy({ featureShape: shape, patchFraction: 0.5, cells: { origin: [0.1, NaN], step: [0.25, 0.25] } })).toThrow(/cells\.origin/);
-    expect(() => createSpatialPolicy({ featureShape: shape, patchFraction: 0.5, cells: { origin: [0.1, 0.1], step: [0.25, 0] } })).toThrow(/cells\.step: must be two finite numbers above 0/);
+    expect(() => createSpatialPolicy({ featureShape: shape, patchFraction: 0.5, cells: { origin: [0.1, 0.1], step: [0.25, 0] } })).toThrow(
+      /cells\.step: must be two finite numbers above 0/,
+    );
     expect(() => createSpatialPolicy({ featureShape: shape, patchFraction: 0 })).toThrow(PolicyOptionError);
     expect(() => createSpatialPolicy({ featureShape: [4, 0, 8], patchFraction: 0.5 })).toThrow(/featureShape\[1\]/);
     const p = createSpatialPolicy({ featureShape: shape, patchFraction: 0.5 });

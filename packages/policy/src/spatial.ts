@@ -83,7 +83,13 @@ export function buildSpatialModel(options: SpatialPolicyOptions): tf.LayersModel
   if (!Number.isFinite(prior)) throw new PolicyOptionError('prior', `must be a finite number, got ${prior}`);
   const rng = new Rng(options.seed ?? 0);
   const input = tf.input({ shape: [h, w, c + 1], name: 'feature_map_saliency' });
-  const conv = tf.layers.conv2d({ filters: 1, kernelSize: 1, name: 'spatial_score', kernelInitializer: tf.initializers.zeros(), biasInitializer: tf.initializers.zeros() });
+  const conv = tf.layers.conv2d({
+    filters: 1,
+    kernelSize: 1,
+    name: 'spatial_score',
+    kernelInitializer: tf.initializers.zeros(),
+    biasInitializer: tf.initializers.zeros(),
+  });
   const out = conv.apply(input) as tf.SymbolicTensor;
   const model = tf.model({ inputs: input, outputs: out, name: options.name ?? 'policy_encoder' });
   // Map channels start at (almost) zero, the saliency channel at `prior`. A tiny seeded jitter keeps
@@ -113,13 +119,19 @@ function checkCells(g: CellGeometry): void {
 }
 
 /** A SpatialPolicy around a built or loaded encoder. */
-export function wrapSpatialPolicy(encoder: tf.LayersModel, featureShape: readonly [number, number, number], patchFraction: number, cellGeometry?: CellGeometry): SpatialPolicy {
+export function wrapSpatialPolicy(
+  encoder: tf.LayersModel,
+  featureShape: readonly [number, number, number],
+  patchFraction: number,
+  cellGeometry?: CellGeometry,
+): SpatialPolicy {
   checkShape(featureShape, patchFraction);
   const [h, w, c] = featureShape;
   const geometry: CellGeometry = cellGeometry ?? { origin: [0.5 / h, 0.5 / w], step: [1 / h, 1 / w] };
   checkCells(geometry);
   const expected = encoder.inputs[0]!.shape.slice(1);
-  if (expected.join() !== [h, w, c + 1].join()) throw new PolicyOptionError('encoder', `expects input [${expected.join(', ')}], the feature maps need [${h}, ${w}, ${c + 1}]`);
+  if (expected.join() !== [h, w, c + 1].join())
+    throw new PolicyOptionError('encoder', `expects input [${expected.join(', ')}], the feature maps need [${h}, ${w}, ${c + 1}]`);
   const check = (maps: tf.Tensor, rank: number, what: string) => checkMaps(maps, rank, featureShape, what);
   // Cell centres as fractions of the frame, [h * w, 2] (y, x).
   const { origin, step } = geometry;

@@ -33,6 +33,8 @@ for (let i = 1; i <= count; i++) {
 }
 const seconds = (performance.now() - started) / 1000;
 console.log(['| classifications | tensors | RSS (MiB) |', '| --- | --- | --- |', `| 0 | ${start.tensors} | ${start.rss.toFixed(0)} |`, ...rows].join('\n'));
-console.log(`${count} classifications in ${seconds.toFixed(1)} s (${((1000 * seconds) / count).toFixed(1)} ms each, decode included); tensors ${start.tensors} -> ${tf.memory().numTensors}`);
+console.log(
+  `${count} classifications in ${seconds.toFixed(1)} s (${((1000 * seconds) / count).toFixed(1)} ms each, decode included); tensors ${start.tensors} -> ${tf.memory().numTensors}`,
+);
 model.dispose();
 if (tf.memory().numTensors !== 0) process.exitCode = 1;

@@ -40,7 +40,8 @@ describe('VideoNet', () => {
 
   it("the spatial policy places the glance map's cells at their receptive fields' centres (policyCells 'receptive'), or on the even grid ('grid', older bundles)", () => {
     // TOY: glance 16 px, the 'previous' map 4 x 4 (stride 4: cells 1.5 px up and left of the grid), patch 16 of 32.
-    const centres = (policyCells: 'grid' | 'receptive') => withNet({ policyCells }, (net) => tf.tidy(() => Array.from(net.forward(frames()).centres!.dataSync())));
+    const centres = (policyCells: 'grid' | 'receptive') =>
+      withNet({ policyCells }, (net) => tf.tidy(() => Array.from(net.forward(frames()).centres!.dataSync())));
     const receptive = centres('receptive');
     const grid = centres('grid');
     const glance = createVideoNet({ ...TOY }, 3);
@@ -73,14 +74,22 @@ describe('VideoNet', () => {
           const flat = tf.reshape(x, [8, 32, 32, 3]) as tf.Tensor4D;
           const models = net.models();
           const gl = (models['glance']!.apply(tf.avgPool(flat, 2, 2, 'valid')) as tf.Tensor[])[2]!;
-          const patches = tf.image.cropAndResize(flat, tf.tensor2d(Array.from(got.centres!.dataSync()).reduce<number[][]>((boxes, _, i, c) => {
-            if (i % 2 === 0) {
-              // cropPatches's corner parameter -> the box of its 16 px patch in a 32 px frame (whole pixels: the same values).
-              const top = c[i]! * 16, left = c[i + 1]! * 16;
-              boxes.push([top / 31, left / 31, (top + 15) / 31, (left + 15) / 31]);
-            }
-            return boxes;
-          }, [])), tf.range(0, 8, 1, 'int32'), [16, 16]);
+          const patches = tf.image.cropAndResize(
+            flat,
+            tf.tensor2d(
+              Array.from(got.centres!.dataSync()).reduce<number[][]>((boxes, _, i, c) => {
+                if (i % 2 === 0) {
+                  // cropPatches's corner parameter -> the box of its 16 px patch in a 32 px frame (whole pixels: the same values).
+                  const top = c[i]! * 16,
+                    left = c[i + 1]! * 16;
+                  boxes.push([top / 31, left / 31, (top + 15) / 31, (left + 15) / 31]);
+                }
+                return boxes;
+              }, []),
+            ),
+            tf.range(0, 8, 1, 'int32'),
+            [16, 16],
+          );
           const fl = (models['focus']!.apply(patches) as tf.Tensor[])[2]!;
           const ls = (l: tf.Tensor) => tf.reshape(tf.logSoftmax(l as tf.Tensor2D), [2, 4, 3]).arraySync() as number[][][];
           const [g, f, c] = [ls(gl), ls(fl), tf.logSoftmax(cls.logits).arraySync() as number[][][]];
@@ -155,7 +164,10 @@ describe('VideoNet', () => {
         const asked: number[] = [];
         let state = net.beginPixels!(2, (k) => {
           asked.push(k);
-          return ByteImages.from(videos.map((v) => v.subarray(k * per, (k + 1) * per)), [2, 32, 32, 3]);
+          return ByteImages.from(
+            videos.map((v) => v.subarray(k * per, (k + 1) * per)),
+            [2, 32, 32, 3],
+          );
         });
         for (let k = 0; k < 3; k++) {
           const out = net.step(state);
@@ -170,7 +182,9 @@ describe('VideoNet', () => {
         const wrong = net.beginPixels!(2, () => ByteImages.from([videos[0]!.subarray(0, per)], [1, 32, 32, 3]));
         expect(() => net.step(wrong)).toThrow(/step 1: expected \[2, 32, 32, 3\] pixels, got \[1,32,32,3\]/);
         tf.dispose(wrong.tensors);
-        expect(() => net.beginPixels!(0, () => ByteImages.from([videos[0]!.subarray(0, per)], [1, 32, 32, 3]))).toThrow(/batch: must be a positive integer, got 0/);
+        expect(() => net.beginPixels!(0, () => ByteImages.from([videos[0]!.subarray(0, per)], [1, 32, 32, 3]))).toThrow(
+          /batch: must be a positive integer, got 0/,
+        );
       });
     });
   }
@@ -207,7 +221,9 @@ describe('VideoNet', () => {
       const x = frames();
       const y = tf.tensor1d([0, 2], 'int32');
       const parts = net.parts();
-      const vars = Object.values(parts).flat().map((w) => w.read() as tf.Variable);
+      const vars = Object.values(parts)
+        .flat()
+        .map((w) => w.read() as tf.Variable);
       const { value, grads } = tf.variableGrads(() => net.loss(x, y, 1), vars);
       for (const [part, weights] of Object.entries(parts)) {
         const total = weights.reduce((a, w) => {
@@ -263,7 +279,10 @@ describe('VideoNet', () => {
     });
     const ada = withNet({ frameSize: 64, prediction: 'ensemble' }, (net) => {
       const m = net.models();
-      const head = (model: tf.LayersModel) => countFlops(model).layers.filter((l) => l.name === 'predictions').reduce((a, l) => a + l.macs, 0);
+      const head = (model: tf.LayersModel) =>
+        countFlops(model)
+          .layers.filter((l) => l.name === 'predictions')
+          .reduce((a, l) => a + l.macs, 0);
       const backbones = countFlops(m['glance']!).macs - head(m['glance']!) + countFlops(m['focus']!).macs - head(m['focus']!);
       const g = net.gflopsPerStep();
       expect(g).toHaveLength(4);

@@ -23,7 +23,23 @@ import { createStepClassifier, wrapStepClassifier, type StepClassifier } from '.
 import { parseConfig, type TrainConfig, type TrainConfigInput } from './config.js';
 import { normalisationAffine } from './dataset.js';
 import { InputError } from './errors.js';
-import { backbone, backboneMacs, checkFrames, checkPixels, checkStep, denseMacs, downscale, focusOn, frameTargets, glanceWithMap, pixelsAt, policyMapCells, pixelState, previousStageShape, withStepInputs } from './net_common.js';
+import {
+  backbone,
+  backboneMacs,
+  checkFrames,
+  checkPixels,
+  checkStep,
+  denseMacs,
+  downscale,
+  focusOn,
+  frameTargets,
+  glanceWithMap,
+  pixelsAt,
+  policyMapCells,
+  pixelState,
+  previousStageShape,
+  withStepInputs,
+} from './net_common.js';
 import { createAdaFocusV1 } from './v1.js';
 import { createAdaFocusV3 } from './v3.js';
 import type { ForwardResult, VideoNet } from './video_net.js';
@@ -69,7 +85,7 @@ function adaFocusV2(config: TrainConfig, classes: number, loaded?: Record<string
     focus = loaded['focus']!;
     // The map the policy reads is the one its encoder was built for (bundles from before
     // policyMap hold the last map).
-    const mapShape = (loaded['policy_encoder']!.inputs[0]!.shape.slice(1) as number[]) as [number, number, number];
+    const mapShape = loaded['policy_encoder']!.inputs[0]!.shape.slice(1) as number[] as [number, number, number];
     const spatialMap = [mapShape[0], mapShape[1], mapShape[2] - 1] as [number, number, number];
     policy =
       config.policyReadout === 'spatial'
@@ -86,7 +102,14 @@ function adaFocusV2(config: TrainConfig, classes: number, loaded?: Record<string
       config.policyReadout === 'spatial'
         ? createSpatialPolicy({ featureShape: mapShape, patchFraction: p / s, seed: seed + 3, cells: cellsOf(glance, mapShape) })
         : createInterpPolicy({ featureShape: mapShape, hidden: config.policyHidden, seed: seed + 3 });
-    classifier = createStepClassifier({ inputWidth: gb.featureWidth + fb.featureWidth, width: config.classifierWidth, steps: t, classes, dropout: config.dropout, seed: seed + 4 });
+    classifier = createStepClassifier({
+      inputWidth: gb.featureWidth + fb.featureWidth,
+      width: config.classifierWidth,
+      steps: t,
+      classes,
+      dropout: config.dropout,
+      seed: seed + 4,
+    });
   }
   const mapShape = policy.featureShape;
   // The glance as [policy map, vector, logits] (shares the glance's layers).
@@ -105,7 +128,10 @@ function adaFocusV2(config: TrainConfig, classes: number, loaded?: Record<string
     if (source === 'policy') return policy.sequence(tf.reshape(maps, [b, t, ...mapShape]) as tf.Tensor5D, training);
     if (source === 'random') {
       if (training) return tf.randomUniform([b, t, 2], 0, 1, 'float32', seedArg) as tf.Tensor3D;
-      return tf.stack(Array.from({ length: t }, (_, k) => randomStep(b, k, seedArg)), 1) as tf.Tensor3D;
+      return tf.stack(
+        Array.from({ length: t }, (_, k) => randomStep(b, k, seedArg)),
+        1,
+      ) as tf.Tensor3D;
     }
     return tf.fill([b, t, 2], 0.5) as tf.Tensor3D;
   };
@@ -121,7 +147,8 @@ function adaFocusV2(config: TrainConfig, classes: number, loaded?: Record<string
   /** Glance on all frames: [maps, vectors, logits]. */
   const glanceAll = (inputs: Inputs, training: boolean) => glanceView.apply(inputs.glance(), { training }) as tf.Tensor[];
   /** The focus network on the patches at centres [B, T, 2]: [vectors, per-frame head logits]. */
-  const focusAt = (inputs: Inputs, centres: tf.Tensor3D, b: number, training: boolean) => focusOn(focus, inputs.patches(tf.reshape(centres, [b * t, 2]) as tf.Tensor2D), training);
+  const focusAt = (inputs: Inputs, centres: tf.Tensor3D, b: number, training: boolean) =>
+    focusOn(focus, inputs.patches(tf.reshape(centres, [b * t, 2]) as tf.Tensor2D), training);
   const focusBranch = (inputs: Inputs, gVec: tf.Tensor, centres: tf.Tensor3D, b: number, training: boolean) => {
     const f = focusAt(inputs, centres, b, training);
     const features = tf.reshape(tf.concat([gVec, f.vectors], 1), [b, t, gWidth + fWidth]) as tf.Tensor3D;
@@ -135,7 +162,8 @@ function adaFocusV2(config: TrainConfig, classes: number, loaded?: Record<string
    */
   const glanceMap = tf.model({ inputs: glanceView.inputs, outputs: glanceView.outputs[0]!, name: `${glance.name}_map_only` });
   /** Per-frame values [B * T, classes] averaged over frames 1..k for every k, [B, T, classes]. */
-  const seenMean = (perFrame: tf.Tensor, b: number): tf.Tensor3D => tf.div(tf.cumsum(tf.reshape(perFrame, [b, t, classes]), 1), tf.range(1, t + 1).reshape([1, t, 1]));
+  const seenMean = (perFrame: tf.Tensor, b: number): tf.Tensor3D =>
+    tf.div(tf.cumsum(tf.reshape(perFrame, [b, t, classes]), 1), tf.range(1, t + 1).reshape([1, t, 1]));
   /** The focus head's log-probabilities averaged over frames 1..k (the 'focus' prediction). */
   const focusAverage = (focusLogits: tf.Tensor2D, b: number): tf.Tensor3D => seenMean(tf.logSoftmax(focusLogits), b);
   /** The prediction after every step [B, T, classes] (config.prediction) from the branch and the glance head's logits. */
@@ -242,7 +270,14 @@ function adaFocusV2(config: TrainConfig, classes: number, loaded?: Record<string
       return { policy: policy.trainableWeights, glance: glance.trainableWeights, focus: focus.trainableWeights, classifier: classifier.trainableWeights };
     },
     models() {
-      return { glance, focus, policy_encoder: policy.encoder, ...(policy.kind === 'interp' ? { policy_recurrent: policy.recurrent } : {}), classifier_mlp: classifier.mlp, classifier_heads: classifier.heads };
+      return {
+        glance,
+        focus,
+        policy_encoder: policy.encoder,
+        ...(policy.kind === 'interp' ? { policy_recurrent: policy.recurrent } : {}),
+        classifier_mlp: classifier.mlp,
+        classifier_heads: classifier.heads,
+      };
     },
     gflopsPerStep() {
       const policyMacs = source === 'policy' ? denseMacs(policy.encoder) + (policy.kind === 'interp' ? denseMacs(policy.recurrent) : 0) : 0;
@@ -311,11 +346,17 @@ function frameBaseline(config: TrainConfig, classes: number, loaded?: Record<str
       checkStep(state, t);
       const k = state.step;
       // The network's input at its size: the normalised frame downscaled, or read from the bytes.
-      const out = withStepInputs(state, config, (x) => downscale(x, s, size), (px) => pixelsAt(px, size, affine), (input) => {
-        const l = (net.apply(input, { training: false }) as tf.Tensor[])[2] as tf.Tensor2D;
-        const sum = k === 0 ? l : (tf.add(state.tensors[0]!, l) as tf.Tensor2D);
-        return { logits: tf.div(sum, k + 1) as tf.Tensor2D, sum };
-      });
+      const out = withStepInputs(
+        state,
+        config,
+        (x) => downscale(x, s, size),
+        (px) => pixelsAt(px, size, affine),
+        (input) => {
+          const l = (net.apply(input, { training: false }) as tf.Tensor[])[2] as tf.Tensor2D;
+          const sum = k === 0 ? l : (tf.add(state.tensors[0]!, l) as tf.Tensor2D);
+          return { logits: tf.div(sum, k + 1) as tf.Tensor2D, sum };
+        },
+      );
       tf.dispose(state.tensors);
       return { logits: out.logits, frames: new Int32Array(state.batch).fill(k), state: { ...state, step: k + 1, tensors: [out.sum] } };
     },

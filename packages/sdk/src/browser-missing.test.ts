@@ -10,11 +10,15 @@ import { describe, expect, it } from 'vitest';
 describe('the browser test without Chromium', () => {
   it('fails in one line naming the package, with no hook timeout', () => {
     const cwd = fileURLToPath(new URL('..', import.meta.url));
-    const r = spawnSync(process.execPath, [join(cwd, 'node_modules', 'vitest', 'vitest.mjs'), 'run', 'src/browser.test.ts', '--reporter=default', '--hookTimeout=60000'], {
-      cwd,
-      env: { ...process.env, CHROMIUM_PATH: '/nonexistent/chromium', CI: '' },
-      encoding: 'utf8',
-    });
+    const r = spawnSync(
+      process.execPath,
+      [join(cwd, 'node_modules', 'vitest', 'vitest.mjs'), 'run', 'src/browser.test.ts', '--reporter=default', '--hookTimeout=60000'],
+      {
+        cwd,
+        env: { ...process.env, CHROMIUM_PATH: '/nonexistent/chromium', CI: '' },
+        encoding: 'utf8',
+      },
+    );
     const out = `${r.stdout}\n${r.stderr}`;
     expect(r.status).not.toBe(0);
     expect(out).toMatch(/no Chromium found \(tried \/nonexistent\/chromium\); install Debian's chromium package/);

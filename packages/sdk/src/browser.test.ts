@@ -27,7 +27,8 @@ let base: string;
 let browser: Browser | undefined;
 
 beforeAll(async () => {
-  if (!executable) throw new Error(`no Chromium found (tried ${CANDIDATES.join(', ')}); install Debian's chromium package (npm test does as root) or set CHROMIUM_PATH`);
+  if (!executable)
+    throw new Error(`no Chromium found (tried ${CANDIDATES.join(', ')}); install Debian's chromium package (npm test does as root) or set CHROMIUM_PATH`);
   dir = await mkdtemp(join(tmpdir(), 'saccade-browser-'));
   await build({
     entryPoints: [fileURLToPath(new URL('../test/browser-page.ts', import.meta.url))],
@@ -78,7 +79,10 @@ describe('bundles in the browser', () => {
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(`${base}/`);
     await page.waitForFunction(() => typeof window.saccadeRun === 'function', undefined, { timeout: 60_000 });
-    const r = (await page.evaluate(([url, v]) => window.saccadeRun(url, v, { frames: 4, width: 32, height: 32 }), [`${base}/model`, videos.map((v) => Array.from(v))] as [string, number[][]])) as {
+    const r = (await page.evaluate(([url, v]) => window.saccadeRun(url, v, { frames: 4, width: 32, height: 32 }), [
+      `${base}/model`,
+      videos.map((v) => Array.from(v)),
+    ] as [string, number[][]])) as {
       backend: string;
       logits: number[];
       label: string;
@@ -97,7 +101,10 @@ describe('bundles in the browser', () => {
     // A missing shard is a BundleError in the browser too.
     const shard = (await readdir(join(dir, 'model', 'focus'))).find((f) => f.endsWith('.bin'))!;
     await rm(join(dir, 'model', 'focus', shard));
-    const bad = (await page.evaluate(([url, v]) => window.saccadeRun(url, v, { frames: 4, width: 32, height: 32 }), [`${base}/model`, [Array.from(videos[0]!)]] as [string, number[][]])) as { error?: string; bundleError?: boolean };
+    const bad = (await page.evaluate(([url, v]) => window.saccadeRun(url, v, { frames: 4, width: 32, height: 32 }), [
+      `${base}/model`,
+      [Array.from(videos[0]!)],
+    ] as [string, number[][]])) as { error?: string; bundleError?: boolean };
     expect(bad.bundleError).toBe(true);
     expect(bad.error).toMatch(/focus/);
     await page.close();

@@ -24,7 +24,10 @@ export async function loadModel(url: string, init?: RequestInit, options: { meth
     throw new BundleError(base, 'saccade.json is not valid JSON');
   }
   const meta = checkMeta(json, base);
-  if (!meta.weights) console.warn(`${base}: saccade.json records no weight hashes (written before they existed); the shards are not verified. Add them with \`saccade bundle hash\`.`);
+  if (!meta.weights)
+    console.warn(
+      `${base}: saccade.json records no weight hashes (written before they existed); the shards are not verified. Add them with \`saccade bundle hash\`.`,
+    );
   return loadBundleWith(meta, base, (folder) => verifiedHttp(base, folder, meta.weights, init), undefined, options.method);
 }
 
@@ -43,7 +46,8 @@ function verifiedHttp(base: string, folder: string, weights: BundleMeta['weights
   return tf.io.http(`${base}/${folder}/model.json`, {
     ...(init ? { requestInit: init } : {}),
     weightUrlConverter: async (name: string) => {
-      if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(name) || name.includes('..')) throw new BundleError(base, `${folder}/model.json names a weight shard ${JSON.stringify(name)} outside ${folder}/; refused`);
+      if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(name) || name.includes('..'))
+        throw new BundleError(base, `${folder}/model.json names a weight shard ${JSON.stringify(name)} outside ${folder}/; refused`);
       const url = `${base}/${folder}/${name}`;
       shardOf.set(url, name);
       return url;

@@ -51,7 +51,16 @@ async function copyBundle(name: string): Promise<string> {
 describe('bundles', () => {
   it('writes saccade.json and one tfjs-layers model per sub-network; loads to the same outputs', async () => {
     const meta = JSON.parse(await readFile(join(dir, 'good', 'saccade.json'), 'utf8'));
-    expect(meta).toMatchObject({ format: 'saccade-bundle', version: 1, method: 'adafocus_v2', classes, frames: 4, frameSize: 32, patchSize: 16, metrics: { note: 'test' } });
+    expect(meta).toMatchObject({
+      format: 'saccade-bundle',
+      version: 1,
+      method: 'adafocus_v2',
+      classes,
+      frames: 4,
+      frameSize: 32,
+      patchSize: 16,
+      metrics: { note: 'test' },
+    });
     expect(meta.gflopsPerStep).toHaveLength(4);
     expect(Object.keys(meta.models).sort()).toEqual(['classifier_heads', 'classifier_mlp', 'focus', 'glance', 'policy_encoder']);
     for (const folder of Object.values(meta.models) as string[]) expect(existsSync(join(dir, 'good', folder, 'model.json'))).toBe(true);
@@ -158,7 +167,9 @@ describe('bundles', () => {
       await expect(m.classify({ data: new Uint8Array(4 * 32 * 32), frames: 4, width: 32, height: 32 })).rejects.toThrow(/must be RGB \(3 channels\)/);
       await expect(m.classify({ data: new Uint8Array(0), frames: 0, width: 32, height: 32 })).rejects.toThrow(/no frames/);
       await expect(m.classify(join(dir, 'nope.mp4'))).rejects.toThrow(InputError);
-      await expect(m.classify({ data: new Uint8Array(4 * 32 * 32 * 3), frames: 4, width: 32, height: 32 }, { budgetGflops: 0.001 })).rejects.toThrow(/no calibrated exit thresholds/);
+      await expect(m.classify({ data: new Uint8Array(4 * 32 * 32 * 3), frames: 4, width: 32, height: 32 }, { budgetGflops: 0.001 })).rejects.toThrow(
+        /no calibrated exit thresholds/,
+      );
     });
   });
 
@@ -172,10 +183,13 @@ describe('bundles', () => {
     await withModel(to, async (m) => {
       expect(m.meta.exit!.budgets[0]!.thresholds.at(-1)).toBe(-Infinity);
       const spent: number[] = [];
-      for (let i = 0; i < data.length; i++) spent.push((await m.classify({ data: data.video(i), frames: 4, width: 32, height: 32 }, { budgetGflops: target })).gflops);
+      for (let i = 0; i < data.length; i++)
+        spent.push((await m.classify({ data: data.video(i), frames: 4, width: 32, height: 32 }, { budgetGflops: target })).gflops);
       // The same videos it was calibrated on: the mean cost is the calibrated one.
       expect(spent.reduce((a, b) => a + b, 0) / spent.length).toBeCloseTo(exit.budgets[0]!.expectedGflops, 10);
-      await expect(m.classify({ data: data.video(0), frames: 4, width: 32, height: 32 }, { budgetGflops: target / 10 })).rejects.toThrow(/below the smallest calibrated budget/);
+      await expect(m.classify({ data: data.video(0), frames: 4, width: 32, height: 32 }, { budgetGflops: target / 10 })).rejects.toThrow(
+        /below the smallest calibrated budget/,
+      );
     });
   });
 
@@ -186,7 +200,11 @@ describe('bundles', () => {
     await expect(loadModel(missing)).rejects.toThrow(/focus\/weights-.*\.bin \(a weight shard\) is missing/);
 
     const corrupt = await copyBundle('corrupt');
-    const s2 = join(corrupt, 'glance', (await readdir(join(corrupt, 'glance'))).find((f) => f.endsWith('.bin'))!);
+    const s2 = join(
+      corrupt,
+      'glance',
+      (await readdir(join(corrupt, 'glance'))).find((f) => f.endsWith('.bin'))!,
+    );
     const bytes = await readFile(s2);
     bytes[10] = bytes[10]! ^ 0xff;
     await writeFile(s2, bytes);

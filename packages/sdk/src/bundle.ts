@@ -22,7 +22,11 @@ const METHOD_MODELS: Record<BundleMeta['method'], string[]> = {
   glance: ['frames'],
 };
 
-export function createMeta(net: VideoNet, classes: readonly string[], extras: { exit?: BundleMeta['exit']; metrics?: Record<string, unknown> } = {}): BundleMeta {
+export function createMeta(
+  net: VideoNet,
+  classes: readonly string[],
+  extras: { exit?: BundleMeta['exit']; metrics?: Record<string, unknown> } = {},
+): BundleMeta {
   const c = net.config;
   const perStep = net.gflopsPerStep();
   return {
@@ -50,9 +54,12 @@ export function createMeta(net: VideoNet, classes: readonly string[], extras: { 
 /** Check a parsed saccade.json; `where` names the bundle in errors. */
 export function checkMeta(json: unknown, where: string): BundleMeta {
   const m = json as Partial<BundleMeta> | null;
-  if (!m || typeof m !== 'object' || m.format !== BUNDLE_FORMAT) throw new BundleError(where, `saccade.json is not a Saccade bundle (format ${JSON.stringify(m?.format)})`);
-  if (m.version !== BUNDLE_VERSION) throw new BundleError(where, `bundle version ${m.version} was written by another Saccade; this one (${SACCADE_VERSION}) reads version ${BUNDLE_VERSION}`);
-  if (!Array.isArray(m.classes) || m.classes.length < 2 || m.classes.some((c) => typeof c !== 'string')) throw new BundleError(where, 'saccade.json: classes must be a list of at least two names');
+  if (!m || typeof m !== 'object' || m.format !== BUNDLE_FORMAT)
+    throw new BundleError(where, `saccade.json is not a Saccade bundle (format ${JSON.stringify(m?.format)})`);
+  if (m.version !== BUNDLE_VERSION)
+    throw new BundleError(where, `bundle version ${m.version} was written by another Saccade; this one (${SACCADE_VERSION}) reads version ${BUNDLE_VERSION}`);
+  if (!Array.isArray(m.classes) || m.classes.length < 2 || m.classes.some((c) => typeof c !== 'string'))
+    throw new BundleError(where, 'saccade.json: classes must be a list of at least two names');
   if (!m.models || typeof m.models !== 'object') throw new BundleError(where, 'saccade.json: models is missing');
   // A sub-network's folder is one plain name inside the bundle: never a path that leaves it.
   for (const [name, folder] of Object.entries(m.models)) {
@@ -61,7 +68,8 @@ export function checkMeta(json: unknown, where: string): BundleMeta {
     }
   }
   if (m.weights !== undefined) {
-    if (!m.weights || typeof m.weights !== 'object' || Array.isArray(m.weights)) throw new BundleError(where, 'saccade.json: weights must map shard paths to { size, sha256 }');
+    if (!m.weights || typeof m.weights !== 'object' || Array.isArray(m.weights))
+      throw new BundleError(where, 'saccade.json: weights must map shard paths to { size, sha256 }');
     for (const [path, w] of Object.entries(m.weights)) {
       if (!w || !Number.isInteger(w.size) || w.size < 0 || typeof w.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(w.sha256)) {
         throw new BundleError(where, `saccade.json: weights[${JSON.stringify(path)}] must be { size: bytes, sha256: 64 hex digits }`);
@@ -85,12 +93,14 @@ export function checkMeta(json: unknown, where: string): BundleMeta {
   // Bundles written before V3 (whose steps are its focus frames) have no steps field: one step per frame.
   m.steps ??= steps;
   if (m.steps !== steps) throw new BundleError(where, `saccade.json: steps ${m.steps} disagrees with the config's ${steps}`);
-  if (!Array.isArray(m.gflopsPerStep) || m.gflopsPerStep.length !== steps) throw new BundleError(where, `saccade.json: gflopsPerStep must have ${steps} entries`);
+  if (!Array.isArray(m.gflopsPerStep) || m.gflopsPerStep.length !== steps)
+    throw new BundleError(where, `saccade.json: gflopsPerStep must have ${steps} entries`);
   if (m.exit) {
     m.exit = {
       score: m.exit.score,
       budgets: m.exit.budgets.map((b: ExitBudget) => {
-        if (!Array.isArray(b.thresholds) || b.thresholds.length !== steps) throw new BundleError(where, `saccade.json: exit thresholds must have ${steps} entries`);
+        if (!Array.isArray(b.thresholds) || b.thresholds.length !== steps)
+          throw new BundleError(where, `saccade.json: exit thresholds must have ${steps} entries`);
         return { ...b, thresholds: decodeThresholds(b.thresholds as (number | string)[]) };
       }),
     };
@@ -102,10 +112,18 @@ export function checkMeta(json: unknown, where: string): BundleMeta {
  * Load every sub-network with `handler(folder)` and build the model. `expectMethod`: refuse a bundle
  * of another method (a BundleError naming both) instead of loading it.
  */
-export async function loadBundleWith(meta: BundleMeta, where: string, handler: (folder: string) => tf.io.IOHandler | string, decoder?: VideoDecoder, expectMethod?: BundleMeta['method']): Promise<SaccadeModel> {
+export async function loadBundleWith(
+  meta: BundleMeta,
+  where: string,
+  handler: (folder: string) => tf.io.IOHandler | string,
+  decoder?: VideoDecoder,
+  expectMethod?: BundleMeta['method'],
+): Promise<SaccadeModel> {
   if (expectMethod && meta.method !== expectMethod) throw new BundleError(where, `holds a ${meta.method} model, not ${expectMethod}`);
   // AdaFocusV2's spatial policy readout has no recurrent part.
-  const needed = METHOD_MODELS[meta.method]?.filter((n) => !(n === 'policy_recurrent' && meta.method === 'adafocus_v2' && meta.config.policyReadout === 'spatial'));
+  const needed = METHOD_MODELS[meta.method]?.filter(
+    (n) => !(n === 'policy_recurrent' && meta.method === 'adafocus_v2' && meta.config.policyReadout === 'spatial'),
+  );
   if (!needed) throw new BundleError(where, `saccade.json: unknown method ${JSON.stringify(meta.method)}`);
   const missing = needed.filter((n) => !(n in meta.models));
   if (missing.length > 0) throw new BundleError(where, `saccade.json: models lacks ${missing.join(', ')} (method ${meta.method})`);
@@ -121,7 +139,8 @@ export async function loadBundleWith(meta: BundleMeta, where: string, handler: (
       }
     }
     const extra = Object.keys(loaded).filter((n) => !needed.includes(n));
-    if (extra.length > 0) throw new BundleError(where, `saccade.json: models ${extra.join(', ')} do not belong to method ${meta.method} (a bundle of another method?)`);
+    if (extra.length > 0)
+      throw new BundleError(where, `saccade.json: models ${extra.join(', ')} do not belong to method ${meta.method} (a bundle of another method?)`);
     let net: VideoNet;
     try {
       net = createVideoNet(meta.config, meta.classes.length, loaded);
@@ -132,7 +151,8 @@ export async function loadBundleWith(meta: BundleMeta, where: string, handler: (
     const head = net.models()[needed.at(-1)!]!;
     const headClasses = (meta.method === 'adafocus_v1' ? head.outputs[0]! : head.outputs.at(-1)!).shape.at(-1);
     // The net wraps the loaded models, which the catch below disposes.
-    if (headClasses !== meta.classes.length) throw new BundleError(where, `the network has ${headClasses} outputs but saccade.json lists ${meta.classes.length} classes`);
+    if (headClasses !== meta.classes.length)
+      throw new BundleError(where, `the network has ${headClasses} outputs but saccade.json lists ${meta.classes.length} classes`);
     return new SaccadeModel(net, meta, decoder);
   } catch (error) {
     for (const m of Object.values(loaded)) m.dispose();

@@ -34,14 +34,21 @@ export interface StepClassifier {
 export function createStepClassifier(o: ClassifierOptions): StepClassifier {
   const rng = new Rng(o.seed ?? 0);
   const input = tf.input({ shape: [o.inputWidth], name: 'features' });
-  let z = tf.layers.dense({ units: o.width, name: 'mlp_fc', kernelInitializer: tf.initializers.glorotUniform({ seed: rng.tensorSeed() }) }).apply(input) as tf.SymbolicTensor;
+  let z = tf.layers
+    .dense({ units: o.width, name: 'mlp_fc', kernelInitializer: tf.initializers.glorotUniform({ seed: rng.tensorSeed() }) })
+    .apply(input) as tf.SymbolicTensor;
   z = tf.layers.batchNormalization({ name: 'mlp_bn', epsilon: 1e-5, momentum: 0.9 }).apply(z) as tf.SymbolicTensor;
   z = tf.layers.reLU({ name: 'mlp_relu' }).apply(z) as tf.SymbolicTensor;
   const mlp = tf.model({ inputs: input, outputs: z, name: 'classifier_mlp' });
   const pooled = tf.input({ shape: [o.width], name: 'pooled' });
-  const dropped = (o.dropout ?? 0) > 0 ? (tf.layers.dropout({ rate: o.dropout!, name: 'head_dropout', seed: rng.tensorSeed() }).apply(pooled) as tf.SymbolicTensor) : pooled;
-  const outs = Array.from({ length: o.steps }, (_, k) =>
-    tf.layers.dense({ units: o.classes, name: `head_${k}`, kernelInitializer: tf.initializers.glorotUniform({ seed: rng.tensorSeed() }) }).apply(dropped) as tf.SymbolicTensor,
+  const dropped =
+    (o.dropout ?? 0) > 0 ? (tf.layers.dropout({ rate: o.dropout!, name: 'head_dropout', seed: rng.tensorSeed() }).apply(pooled) as tf.SymbolicTensor) : pooled;
+  const outs = Array.from(
+    { length: o.steps },
+    (_, k) =>
+      tf.layers
+        .dense({ units: o.classes, name: `head_${k}`, kernelInitializer: tf.initializers.glorotUniform({ seed: rng.tensorSeed() }) })
+        .apply(dropped) as tf.SymbolicTensor,
   );
   const heads = tf.model({ inputs: pooled, outputs: outs, name: 'classifier_heads' });
   return wrapStepClassifier(mlp, heads);
@@ -59,8 +66,7 @@ export function wrapStepClassifier(mlp: tf.LayersModel, heads: tf.LayersModel): 
     heads,
     steps,
     embed: (features, training = false) => mlp.apply(features, { training }) as tf.Tensor2D,
-    head: (k, p, training = false) =>
-      tf.tidy(() => headLayer(k).apply(dropout ? (dropout.apply(p, { training }) as tf.Tensor) : p) as tf.Tensor2D),
+    head: (k, p, training = false) => tf.tidy(() => headLayer(k).apply(dropout ? (dropout.apply(p, { training }) as tf.Tensor) : p) as tf.Tensor2D),
     sequence(features, training = false) {
       const [b, t, d] = features.shape;
       return tf.tidy(() => {

@@ -134,21 +134,39 @@ export const configSchema = z
     flip: z.boolean().default(true),
     /** Write a checkpoint every this many steps (besides every epoch end). 0: epoch ends only. */
     checkpointEvery: z.number().int().min(0).default(0),
-    seed: z.number().int().min(0).max(2 ** 31 - 1).default(0),
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 31 - 1)
+      .default(0),
   })
   .strict()
   .superRefine((c, ctx) => {
-    if (c.glanceSize > c.frameSize) ctx.addIssue({ code: 'custom', path: ['glanceSize'], message: `must be <= frameSize (${c.frameSize}), got ${c.glanceSize}` });
+    if (c.glanceSize > c.frameSize)
+      ctx.addIssue({ code: 'custom', path: ['glanceSize'], message: `must be <= frameSize (${c.frameSize}), got ${c.glanceSize}` });
     if (c.patchSize > c.frameSize) ctx.addIssue({ code: 'custom', path: ['patchSize'], message: `must be <= frameSize (${c.frameSize}), got ${c.patchSize}` });
     if ((c.method === 'adafocus_v1' && c.patches === 'centre') || (c.method === 'adafocus_v3' && c.patches !== 'policy')) {
-      ctx.addIssue({ code: 'custom', path: ['patches'], message: `must be ${c.method === 'adafocus_v1' ? 'policy or random' : 'policy'} for ${c.method} (the other baselines are adafocus_v2 with patches random / centre), got ${c.patches}` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['patches'],
+        message: `must be ${c.method === 'adafocus_v1' ? 'policy or random' : 'policy'} for ${c.method} (the other baselines are adafocus_v2 with patches random / centre), got ${c.patches}`,
+      });
     }
     if (c.method === 'adafocus_v3' && c.focusFrames > c.frames) {
-      ctx.addIssue({ code: 'custom', path: ['focusFrames'], message: `must be <= frames (${c.frames}): cannot choose ${c.focusFrames} focus frames out of ${c.frames}` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['focusFrames'],
+        message: `must be <= frames (${c.frames}): cannot choose ${c.focusFrames} focus frames out of ${c.frames}`,
+      });
     }
     if (c.method === 'adafocus_v1' && c.action === 'discrete' && c.grid - 1 > c.frameSize - c.patchSize) {
       // Grid cells are (frameSize - patchSize) / (grid - 1) pixels apart: less than one pixel and two cells are the same patch.
-      ctx.addIssue({ code: 'custom', path: ['grid'], message: `a ${c.grid} x ${c.grid} grid of ${c.patchSize}px patches does not fit a ${c.frameSize}px frame (at most ${c.frameSize - c.patchSize + 1} positions per side)` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['grid'],
+        message: `a ${c.grid} x ${c.grid} grid of ${c.patchSize}px patches does not fit a ${c.frameSize}px frame (at most ${c.frameSize - c.patchSize + 1} positions per side)`,
+      });
     }
   });
 
@@ -157,7 +175,13 @@ export const configSchema = z
  * was trained with (whatever the default is now): the policy's last map, the dense (GRU) readout,
  * the classifier's prediction and both branches training the classifier.
  */
-const LEGACY_VALUES: Record<string, unknown> = { policyMap: 'last', policyReadout: 'dense', prediction: 'classifier', randomBranch: 'all', policyCells: 'grid' };
+const LEGACY_VALUES: Record<string, unknown> = {
+  policyMap: 'last',
+  policyReadout: 'dense',
+  prediction: 'classifier',
+  randomBranch: 'all',
+  policyCells: 'grid',
+};
 
 /** A stored config (saccade.json, a checkpoint) with the fields it predates set to their values then. */
 export function withLegacyValues<T>(stored: T): T {
@@ -174,7 +198,8 @@ const defaultLrFocus = (c: { method: Method; pretrained: boolean }): number => (
 /** Validate and fill defaults; throws ConfigError naming the first bad field. */
 export function parseConfig(input: unknown): TrainConfig {
   const r = configSchema.safeParse(input ?? {});
-  if (r.success) return { ...r.data, lrFocus: r.data.lrFocus ?? defaultLrFocus(r.data), microBatch: r.data.microBatch ?? (r.data.method === 'uniform' ? 2 : 0) };
+  if (r.success)
+    return { ...r.data, lrFocus: r.data.lrFocus ?? defaultLrFocus(r.data), microBatch: r.data.microBatch ?? (r.data.method === 'uniform' ? 2 : 0) };
   const issue = r.error.issues[0]!;
   if (issue.code === 'unrecognized_keys') throw new ConfigError(issue.keys[0]!, `unknown field (known: ${Object.keys(configSchema.shape).join(', ')})`);
   const field = issue.path.map(String).join('.') || '(root)';
@@ -198,7 +223,11 @@ export function trainingStages(c: TrainConfig): TrainingStage[] {
   // patches 'random': the paper's ablation, the same stages with a random policy (nothing to learn in stage 2).
   const random = c.patches === 'random';
   return [
-    { name: 'stage 1: focus + classifier, random patches', epochs: c.epochs, parts: c.pretrained ? ['focus', 'classifier'] : ['glance', 'focus', 'classifier'] },
+    {
+      name: 'stage 1: focus + classifier, random patches',
+      epochs: c.epochs,
+      parts: c.pretrained ? ['focus', 'classifier'] : ['glance', 'focus', 'classifier'],
+    },
     { name: random ? 'stage 2: none (random policy)' : 'stage 2: policy (PPO)', epochs: random ? 0 : c.rlEpochs, parts: ['policy'] },
     { name: `stage 3: classifier${random ? ', random patches' : ''}`, epochs: c.finetuneEpochs, parts: ['classifier'] },
   ].slice(0, c.stages);

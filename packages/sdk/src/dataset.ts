@@ -36,10 +36,12 @@ export function datasetFromArrays(o: ArrayDatasetOptions): VideoDataset {
   const per = o.frames * o.size * o.size * 3;
   if (o.videos.length !== o.labels.length) throw new DatasetError('(arrays)', `${o.videos.length} videos but ${o.labels.length} labels`);
   o.videos.forEach((v, i) => {
-    if (v.length !== per) throw new DatasetError(o.names?.[i] ?? `video ${i}`, `has ${v.length} bytes, expected ${per} (${o.frames} x ${o.size} x ${o.size} x 3)`);
+    if (v.length !== per)
+      throw new DatasetError(o.names?.[i] ?? `video ${i}`, `has ${v.length} bytes, expected ${per} (${o.frames} x ${o.size} x ${o.size} x 3)`);
   });
   o.labels.forEach((l, i) => {
-    if (!Number.isInteger(l) || l < 0 || l >= o.classes.length) throw new DatasetError(o.names?.[i] ?? `video ${i}`, `label ${l} is not a class index (0..${o.classes.length - 1})`);
+    if (!Number.isInteger(l) || l < 0 || l >= o.classes.length)
+      throw new DatasetError(o.names?.[i] ?? `video ${i}`, `label ${l} is not a class index (0..${o.classes.length - 1})`);
   });
   return {
     classes: o.classes,

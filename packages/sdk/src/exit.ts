@@ -12,7 +12,9 @@ import type { EvalResult } from './train.js';
 
 /** [videos][steps][classes] from an EvalResult's flat logits. */
 export function stepLogits(e: EvalResult): number[][][] {
-  return Array.from({ length: e.videos }, (_, v) => Array.from({ length: e.steps }, (_, s) => Array.from(e.logits.subarray((v * e.steps + s) * e.classes, (v * e.steps + s + 1) * e.classes))));
+  return Array.from({ length: e.videos }, (_, v) =>
+    Array.from({ length: e.steps }, (_, s) => Array.from(e.logits.subarray((v * e.steps + s) * e.classes, (v * e.steps + s + 1) * e.classes))),
+  );
 }
 
 /** Cumulative GFLOPs per step (a video stopping after step k costs row k-1) from a network's per-step GFLOPs. */
@@ -25,7 +27,12 @@ export function stepGflopsTable(perStep: readonly number[]): GflopsStep[] {
 }
 
 /** Thresholds for each target (mean GFLOPs per video), calibrated on `calibration`'s logits. */
-export function calibrateExits(net: VideoNet, calibration: EvalResult, targets: readonly number[], score: ScoreKind = 'maxLogit'): NonNullable<BundleMeta['exit']> {
+export function calibrateExits(
+  net: VideoNet,
+  calibration: EvalResult,
+  targets: readonly number[],
+  score: ScoreKind = 'maxLogit',
+): NonNullable<BundleMeta['exit']> {
   const table = stepGflopsTable(net.gflopsPerStep());
   const logits = stepLogits(calibration);
   return {

@@ -107,8 +107,7 @@ export interface ClassifyResult {
 
 /** One video's outcome in `classifyEach`: its result, or the typed error that stopped it. */
 export type ClassifyOutcome<I = string | FramesInput | tf.Tensor> =
-  | ({ input: I; ok: true } & ClassifyResult)
-  | { input: I; ok: false; error: { code: string; name: string; message: string } };
+  ({ input: I; ok: true } & ClassifyResult) | { input: I; ok: false; error: { code: string; name: string; message: string } };
 
 /** The stable code of an error (typed errors carry one), for per-item reports. */
 export function errorCode(error: unknown): string {
@@ -216,7 +215,8 @@ export class SaccadeModel {
     let n: number;
     if (input instanceof tf.Tensor) {
       if (input.rank !== 4 || input.shape[3] !== 3) throw new InputError('frames', `tensor must be [T, H, W, 3] RGB (0..255), got [${input.shape}]`);
-      if (input.shape[1] !== s || input.shape[2] !== s) throw new InputError('frames', `must be ${s}x${s} (the model's frame size), got ${input.shape[2]}x${input.shape[1]}`);
+      if (input.shape[1] !== s || input.shape[2] !== s)
+        throw new InputError('frames', `must be ${s}x${s} (the model's frame size), got ${input.shape[2]}x${input.shape[1]}`);
       n = input.shape[0]!;
       if (n === 0) throw new InputError('frames', 'the video has no frames');
       bytes = Uint8Array.from(input.dataSync());
@@ -225,7 +225,8 @@ export class SaccadeModel {
       if (frames === 0 || data.length === 0) throw new InputError('frames', 'the video has no frames');
       if (width !== s || height !== s) throw new InputError('frames', `must be ${s}x${s} (the model's frame size), got ${width}x${height}`);
       const channels = data.length / (frames * width * height);
-      if (channels !== 3) throw new InputError('frames', `must be RGB (3 channels): ${data.length} bytes for ${frames} frames of ${width}x${height} is ${channels} channels`);
+      if (channels !== 3)
+        throw new InputError('frames', `must be RGB (3 channels): ${data.length} bytes for ${frames} frames of ${width}x${height} is ${channels} channels`);
       n = frames;
       bytes = data;
     }

@@ -37,7 +37,8 @@ export function checkFrames(frames: tf.Tensor, c: TrainConfig, rank: 4 | 5): voi
   const s = c.frameSize;
   const expected = rank === 5 ? `[B, ${c.frames}, ${s}, ${s}, 3]` : `[B, ${s}, ${s}, 3]`;
   const shape = frames.shape;
-  const ok = frames.rank === rank && shape[rank - 1] === 3 && shape[rank - 2] === s && shape[rank - 3] === s && (rank === 4 || shape[1] === c.frames) && shape[0]! > 0;
+  const ok =
+    frames.rank === rank && shape[rank - 1] === 3 && shape[rank - 2] === s && shape[rank - 3] === s && (rank === 4 || shape[1] === c.frames) && shape[0]! > 0;
   if (!ok) throw new InputError('frames', `expected ${expected}, got [${shape}]`);
 }
 
@@ -66,7 +67,8 @@ export function pixelsAt(pixels: ByteImages, to: number, affine: ChannelAffine):
 export function checkPixels(pixels: ByteImages, c: TrainConfig): number {
   const [n, h, w, ch] = pixels.shape;
   const s = c.frameSize;
-  if (n % c.frames !== 0 || h !== s || w !== s || ch !== 3) throw new InputError('frames', `expected [B * ${c.frames}, ${s}, ${s}, 3] pixels, got [${pixels.shape}]`);
+  if (n % c.frames !== 0 || h !== s || w !== s || ch !== 3)
+    throw new InputError('frames', `expected [B * ${c.frames}, ${s}, ${s}, 3] pixels, got [${pixels.shape}]`);
   return n / c.frames;
 }
 
@@ -99,14 +101,21 @@ export function pixelState(batch: number, frame: (k: number) => ByteImages, tens
  * makes of the normalised frame (`begin`) or `fromPixels` of its bytes (`beginPixels`; the bytes
  * are checked against [B, S, S, 3] and disposed after).
  */
-export function withStepInputs<I, R extends tf.TensorContainer>(state: StepState, c: TrainConfig, fromFrame: (x: tf.Tensor4D) => I, fromPixels: (px: ByteImages) => I, body: (inputs: I) => R): R {
+export function withStepInputs<I, R extends tf.TensorContainer>(
+  state: StepState,
+  c: TrainConfig,
+  fromFrame: (x: tf.Tensor4D) => I,
+  fromPixels: (px: ByteImages) => I,
+  body: (inputs: I) => R,
+): R {
   const k = state.step;
   if (!state.pixels) return tf.tidy(() => body(fromFrame(frameAt(stateVideo(state), k))));
   const px = state.pixels(k);
   try {
     const [n, h, w, ch] = px.shape;
     const s = c.frameSize;
-    if (n !== state.batch || h !== s || w !== s || ch !== 3) throw new InputError('frames', `step ${k + 1}: expected [${state.batch}, ${s}, ${s}, 3] pixels, got [${px.shape}]`);
+    if (n !== state.batch || h !== s || w !== s || ch !== 3)
+      throw new InputError('frames', `step ${k + 1}: expected [${state.batch}, ${s}, ${s}, 3] pixels, got [${px.shape}]`);
     return tf.tidy(() => body(fromPixels(px)));
   } finally {
     px.dispose();

@@ -68,7 +68,9 @@ export class PartOptimizer {
       if (partLr === 0) continue;
       let slots = this.slots.get(name);
       if (!slots) {
-        slots = tf.tidy(() => (kind === 'adam' ? [tf.variable(tf.zerosLike(v), false), tf.variable(tf.zerosLike(v), false)] : [tf.variable(tf.zerosLike(v), false)]));
+        slots = tf.tidy(() =>
+          kind === 'adam' ? [tf.variable(tf.zerosLike(v), false), tf.variable(tf.zerosLike(v), false)] : [tf.variable(tf.zerosLike(v), false)],
+        );
         this.slots.set(name, slots);
       }
       const s = slots;
@@ -108,12 +110,17 @@ export class PartOptimizer {
     for (const [key, tensor] of Object.entries(tensors)) {
       const at = key.lastIndexOf('#');
       const name = this.names[Number(key.slice(0, at))];
-      if (name === undefined) throw new CheckpointError('checkpoint', `holds optimizer state for variable #${key.slice(0, at)}, which this model does not have`);
+      if (name === undefined)
+        throw new CheckpointError('checkpoint', `holds optimizer state for variable #${key.slice(0, at)}, which this model does not have`);
       const list = perVar.get(name) ?? [];
       list[Number(key.slice(at + 1))] = tensor;
       perVar.set(name, list);
     }
-    for (const [name, list] of perVar) this.slots.set(name, tf.tidy(() => list.map((x) => tf.variable(x.clone(), false))));
+    for (const [name, list] of perVar)
+      this.slots.set(
+        name,
+        tf.tidy(() => list.map((x) => tf.variable(x.clone(), false))),
+      );
   }
 
   private disposeSlots(): void {

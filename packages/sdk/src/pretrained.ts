@@ -47,18 +47,25 @@ export function checkPretrained(p: PretrainedInfo, c: TrainConfig): void {
   const problems: string[] = [];
   const needGlance = c.method !== 'uniform';
   const needFocus = c.method !== 'glance';
-  if (needGlance && (p.glanceBackbone !== c.glanceBackbone || p.glanceWidth !== c.glanceWidth)) problems.push(`glance ${describe(p.glanceBackbone, p.glanceWidth)}, config ${describe(c.glanceBackbone, c.glanceWidth)}`);
-  if (needFocus && (p.focusBackbone !== c.focusBackbone || p.focusWidth !== c.focusWidth)) problems.push(`focus ${describe(p.focusBackbone, p.focusWidth)}, config ${describe(c.focusBackbone, c.focusWidth)}`);
+  if (needGlance && (p.glanceBackbone !== c.glanceBackbone || p.glanceWidth !== c.glanceWidth))
+    problems.push(`glance ${describe(p.glanceBackbone, p.glanceWidth)}, config ${describe(c.glanceBackbone, c.glanceWidth)}`);
+  if (needFocus && (p.focusBackbone !== c.focusBackbone || p.focusWidth !== c.focusWidth))
+    problems.push(`focus ${describe(p.focusBackbone, p.focusWidth)}, config ${describe(c.focusBackbone, c.focusWidth)}`);
   if (p.pooling !== c.pooling) problems.push(`pooling ${p.pooling}, config ${c.pooling}`);
   if (p.mean.join() !== c.mean.join() || p.std.join() !== c.std.join()) problems.push('another normalisation (mean/std)');
-  if (problems.length > 0) throw new ConfigError('pretrained', `the pretrained weights do not fit this config (${problems.join('; ')}): set pretrained to false, or pretrain weights for it (saccade pretrain)`);
+  if (problems.length > 0)
+    throw new ConfigError(
+      'pretrained',
+      `the pretrained weights do not fit this config (${problems.join('; ')}): set pretrained to false, or pretrain weights for it (saccade pretrain)`,
+    );
 }
 
 /** Copy every layer's weights from `from` into `to` (same architecture); the head only if its shape matches. */
 function copyLayers(from: tf.LayersModel, to: tf.LayersModel, what: string): void {
   const source = from.layers.filter((l) => l.getWeights().length > 0);
   const target = to.layers.filter((l) => l.getWeights().length > 0);
-  if (source.length !== target.length) throw new ConfigError('pretrained', `the pretrained ${what} has ${source.length} layers with weights, the network ${target.length}`);
+  if (source.length !== target.length)
+    throw new ConfigError('pretrained', `the pretrained ${what} has ${source.length} layers with weights, the network ${target.length}`);
   // getWeights returns the layers' own variables (nothing to dispose); setWeights copies values.
   source.forEach((s, i) => {
     const t = target[i]!;

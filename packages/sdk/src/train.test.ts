@@ -35,10 +35,16 @@ describe('config', () => {
     expect([c.frames, c.frameSize, c.glanceSize, c.patchSize, c.method, c.patches]).toEqual([16, 128, 32, 48, 'adafocus_v2', 'policy']);
     expect([c.lrPolicy, c.lrGlance, c.lrFocus, c.lrClassifier]).toEqual([0.1, 0.5, 0.2, 5]);
     // lrFocus's default depends on the method and on pretrained; a given value wins; a parsed config parses to itself.
-    expect([parseConfig({ method: 'uniform' }), parseConfig({ method: 'adafocus_v1' }), parseConfig({ pretrained: false }), parseConfig({ lrFocus: 1 })].map((x) => x.lrFocus)).toEqual([1, 1, 1, 1]);
+    expect(
+      [parseConfig({ method: 'uniform' }), parseConfig({ method: 'adafocus_v1' }), parseConfig({ pretrained: false }), parseConfig({ lrFocus: 1 })].map(
+        (x) => x.lrFocus,
+      ),
+    ).toEqual([1, 1, 1, 1]);
     expect(parseConfig(parseConfig({ method: 'uniform' }))).toEqual(parseConfig({ method: 'uniform' }));
     // microBatch's default is the uniform baseline's 2 (memory), 0 for the others; a given value wins.
-    expect([parseConfig({ method: 'uniform' }), parseConfig({}), parseConfig({ method: 'uniform', microBatch: 0 })].map((x) => x.microBatch)).toEqual([2, 0, 0]);
+    expect([parseConfig({ method: 'uniform' }), parseConfig({}), parseConfig({ method: 'uniform', microBatch: 0 })].map((x) => x.microBatch)).toEqual([
+      2, 0, 0,
+    ]);
     expect(() => parseConfig({ lrFocus: -1 })).toThrow(/config.lrFocus:/);
     expect(() => parseConfig({ learningRate: 0.1 })).toThrow(ConfigError);
     expect(() => parseConfig({ learningRate: 0.1 })).toThrow(/config.learningRate: unknown field/);
@@ -148,7 +154,13 @@ describe('train', () => {
     expect(new Set(asked.slice(0, 4)).size).toBe(4);
     const alone: Float64Array[][] = [];
     for (const chunk of chunks) {
-      const pair = datasetFromArrays({ classes: four.classes, frames: 4, size: 32, labels: chunk.map((i) => four.label(i)), videos: chunk.map((i) => four.video(i)) });
+      const pair = datasetFromArrays({
+        classes: four.classes,
+        frames: 4,
+        size: 32,
+        labels: chunk.map((i) => four.label(i)),
+        videos: chunk.map((i) => four.video(i)),
+      });
       const r = await train({ config: { ...config, batchSize: 2 }, train: pair, maxSteps: 1 });
       alone.push(trainable(r));
       r.net.dispose();

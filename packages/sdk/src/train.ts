@@ -148,10 +148,25 @@ export function evaluate(net: VideoNet, data: VideoDataset, options: { batchSize
     const [values, loss, where, which] = tf.tidy(() => {
       // From the bytes where the network reads them (as classify does, so that calibrated exit
       // thresholds meet the same scores at inference).
-      const r = forwardVideos(net, idx.map((v) => data.video(v)), deriveSeed(options.seed ?? c.seed, `eval-${i}`));
-      const y = tf.oneHot(tf.tensor1d(idx.map((v) => data.label(v)), 'int32'), k);
+      const r = forwardVideos(
+        net,
+        idx.map((v) => data.video(v)),
+        deriveSeed(options.seed ?? c.seed, `eval-${i}`),
+      );
+      const y = tf.oneHot(
+        tf.tensor1d(
+          idx.map((v) => data.label(v)),
+          'int32',
+        ),
+        k,
+      );
       const last = tf.reshape(tf.slice(r.logits, [0, t - 1, 0], [idx.length, 1, k]), [idx.length, k]);
-      return [r.logits.dataSync() as Float32Array, tf.losses.softmaxCrossEntropy(y, last).dataSync()[0]!, r.centres?.dataSync() as Float32Array | undefined, r.frameIndices?.dataSync() as Int32Array | undefined];
+      return [
+        r.logits.dataSync() as Float32Array,
+        tf.losses.softmaxCrossEntropy(y, last).dataSync()[0]!,
+        r.centres?.dataSync() as Float32Array | undefined,
+        r.frameIndices?.dataSync() as Int32Array | undefined,
+      ];
     });
     logits.set(values, i * t * k);
     if (where) (centres ??= new Float32Array(data.length * t * 2)).set(where, i * t * 2);
@@ -208,7 +223,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const data = options.train;
   checkDataset(data, config, 'training set');
   if (options.val) checkDataset(options.val, config, 'validation set');
-  if (options.val && options.val.classes.join('\n') !== data.classes.join('\n')) throw new DatasetError('validation set', 'has other classes than the training set');
+  if (options.val && options.val.classes.join('\n') !== data.classes.join('\n'))
+    throw new DatasetError('validation set', 'has other classes than the training set');
   const classes = [...data.classes];
   const bs = Math.min(config.batchSize, data.length);
   const batches = Math.floor(data.length / bs);
@@ -226,7 +242,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     throw new Error('unreachable');
   };
 
-  if (config.pretrained && !options.pretrained) throw new ConfigError('pretrained', 'is true but no weights were given: pass options.pretrained (loadPretrained() in Node), or set pretrained to false');
+  if (config.pretrained && !options.pretrained)
+    throw new ConfigError('pretrained', 'is true but no weights were given: pass options.pretrained (loadPretrained() in Node), or set pretrained to false');
   const net = createVideoNet(config, classes.length);
   try {
     if (config.pretrained) initBackbones(net, options.pretrained!);
@@ -234,11 +251,12 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     net.dispose();
     throw error;
   }
-  const opt = new PartOptimizer(
-    { kind: config.optimizer, lr: config.lr, momentum: config.momentum, weightDecay: config.weightDecay },
-    net.parts(),
-    { policy: config.lrPolicy, glance: config.lrGlance, focus: config.lrFocus, classifier: config.lrClassifier },
-  );
+  const opt = new PartOptimizer({ kind: config.optimizer, lr: config.lr, momentum: config.momentum, weightDecay: config.weightDecay }, net.parts(), {
+    policy: config.lrPolicy,
+    glance: config.lrGlance,
+    focus: config.lrFocus,
+    classifier: config.lrClassifier,
+  });
   let epoch = 0;
   let batch = 0;
   let step = 0;
@@ -257,7 +275,10 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         const sameClasses = ck.classes.join('\n') === classes.join('\n');
         if (differences.length > 0 || !sameClasses) {
           tf.dispose([...Object.values(ck.weights), ...Object.values(ck.optimizer)]);
-          const what = [...(differences.length > 0 ? [`another config: ${describeDifferences(differences)}`] : []), ...(sameClasses ? [] : [`other classes (${ck.classes.length} in the run, ${classes.length} now)`])];
+          const what = [
+            ...(differences.length > 0 ? [`another config: ${describeDifferences(differences)}`] : []),
+            ...(sameClasses ? [] : [`other classes (${ck.classes.length} in the run, ${classes.length} now)`]),
+          ];
           throw new CheckpointError('checkpoint', `was written by a run with ${what.join('; and ')}; start a new run folder or pass the same config`);
         }
         try {
@@ -276,7 +297,20 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       const state = opt.state();
       const optimizer = Object.fromEntries(state.tensors.map((x) => [x.name, x.tensor]));
       try {
-        await options.checkpoints.save({ version: 1, config, classes, epoch, batch, step, epochLoss, epochSeen, history, weights, optimizerStep: state.step, optimizer });
+        await options.checkpoints.save({
+          version: 1,
+          config,
+          classes,
+          epoch,
+          batch,
+          step,
+          epochLoss,
+          epochSeen,
+          history,
+          weights,
+          optimizerStep: state.step,
+          optimizer,
+        });
       } finally {
         tf.dispose([...Object.values(weights), ...Object.values(optimizer)]);
       }
@@ -312,8 +346,17 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
           const part = idx.slice(at, at + chunk);
           const weight = part.length / idx.length;
           const r = tf.tidy(() => {
-            const x = normalise(part.map((i) => data.video(i)), config.frames, config.frameSize, config, flipOf.slice(at, at + chunk));
-            const y = tf.tensor1d(part.map((i) => data.label(i)), 'int32');
+            const x = normalise(
+              part.map((i) => data.video(i)),
+              config.frames,
+              config.frameSize,
+              config,
+              flipOf.slice(at, at + chunk),
+            );
+            const y = tf.tensor1d(
+              part.map((i) => data.label(i)),
+              'int32',
+            );
             const { value, grads } = tf.variableGrads(() => net.loss(x, y, deriveSeed(stepSeed, at), stage.index), vars);
             const scaled: Record<string, tf.Tensor> = {};
             for (const [name, g] of Object.entries(grads)) scaled[name] = summed?.[name] ? tf.add(summed[name]!, tf.mul(g, weight)) : tf.mul(g, weight);
@@ -325,13 +368,30 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         }
         opt.apply(summed!, lr);
         tf.dispose(Object.values(summed!));
-        if (!Number.isFinite(loss)) throw new TrainingDivergedError(step, loss, `training diverged: loss ${loss} at step ${step} (epoch ${epoch + 1}, batch ${batch + 1}); lower config.lr`);
+        if (!Number.isFinite(loss))
+          throw new TrainingDivergedError(
+            step,
+            loss,
+            `training diverged: loss ${loss} at step ${step} (epoch ${epoch + 1}, batch ${batch + 1}); lower config.lr`,
+          );
         epochLoss += loss * idx.length;
         epochSeen += idx.length;
         step++;
         batch++;
         stepsThisCall++;
-        options.onBatch?.({ epoch, epochs: totalEpochs, stage: stage.index + 1, stageName: stage.name, batch, batches, step, totalSteps, loss, lr, elapsedSeconds: (performance.now() - started) / 1000 });
+        options.onBatch?.({
+          epoch,
+          epochs: totalEpochs,
+          stage: stage.index + 1,
+          stageName: stage.name,
+          batch,
+          batches,
+          step,
+          totalSteps,
+          loss,
+          lr,
+          elapsedSeconds: (performance.now() - started) / 1000,
+        });
         if (config.checkpointEvery > 0 && step % config.checkpointEvery === 0 && batch < batches) await save();
       }
       // Training accuracy of the epoch's weights, measured on a fixed subset after the epoch (cheap).

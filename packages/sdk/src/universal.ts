@@ -6,7 +6,17 @@ export { configDifferences, configSchema, describeDifferences, METHODS, parseCon
 export type { ConfigDifference, Method, TrainConfig, TrainConfigInput, TrainingStage } from './config.js';
 export { datasetFromArrays, normalise, rawPixels } from './dataset.js';
 export type { ArrayDatasetOptions, Normalisation, VideoDataset } from './dataset.js';
-export { BundleError, CheckpointError, ConfigError, DatasetError, InputError, RunLockedError, SaccadeSdkError, SDK_ERROR_CODES, TrainingDivergedError } from './errors.js';
+export {
+  BundleError,
+  CheckpointError,
+  ConfigError,
+  DatasetError,
+  InputError,
+  RunLockedError,
+  SaccadeSdkError,
+  SDK_ERROR_CODES,
+  TrainingDivergedError,
+} from './errors.js';
 export type { SdkErrorCode } from './errors.js';
 export { cosineLr, PartOptimizer } from './optimizer.js';
 export type { OptimizerOptions } from './optimizer.js';

@@ -80,7 +80,10 @@ export function createAdaFocusV1(config: TrainConfig, classes: number, loaded?: 
     const actions: tf.Tensor[] = [];
     const logProbs: tf.Tensor1D[] = [];
     for (let k = 0; k < t; k++) {
-      const r = policy.act(tf.reshape(tf.slice(maps, [0, k, 0, 0, 0], [b, 1, ...mapShape]), [b, ...mapShape]) as tf.Tensor4D, state, { rng, deterministic: mode === 'best' });
+      const r = policy.act(tf.reshape(tf.slice(maps, [0, k, 0, 0, 0], [b, 1, ...mapShape]), [b, ...mapShape]) as tf.Tensor4D, state, {
+        rng,
+        deterministic: mode === 'best',
+      });
       centres.push(snap(r.centres));
       actions.push(r.actions);
       logProbs.push(r.logProbs);
@@ -111,7 +114,12 @@ export function createAdaFocusV1(config: TrainConfig, classes: number, loaded?: 
         const x = tf.reshape(frames, [b * t, s, s, 3]) as tf.Tensor4D;
         const [gMap, gVec] = glanceAll(x, false);
         // Random patches: step k's centres from their own seed, as `step` draws them.
-        const c = random ? (tf.stack(Array.from({ length: t }, (_, k) => randomStep(b, k, opts.seed ?? seed)), 1) as tf.Tensor3D) : rollout(mapsOf(gMap!, b), 'best', new Rng(0)).centres;
+        const c = random
+          ? (tf.stack(
+              Array.from({ length: t }, (_, k) => randomStep(b, k, opts.seed ?? seed)),
+              1,
+            ) as tf.Tensor3D)
+          : rollout(mapsOf(gMap!, b), 'best', new Rng(0)).centres;
         return [classify(x, gVec!, tf.reshape(c, [b * t, 2]) as tf.Tensor2D, b, false, opts.training ?? false).logits, c];
       });
       return { logits: logits as tf.Tensor3D, centres: centres as tf.Tensor3D };
@@ -148,7 +156,10 @@ export function createAdaFocusV1(config: TrainConfig, classes: number, loaded?: 
         // Scored in the mode the rollout sampled in (batch norm on its running statistics), so that the
         // first PPO ratio is exactly 1.
         const e = policy.evaluate(maps, roll.actions, false);
-        return ppoLoss({ logProbs: e.logProbs, oldLogProbs: roll.logProbs, values: e.values, returns, entropy: e.entropy }, { clip: config.ppoClip, valueCoef: config.valueCoef, entropyCoef: config.entropyCoef });
+        return ppoLoss(
+          { logProbs: e.logProbs, oldLogProbs: roll.logProbs, values: e.values, returns, entropy: e.entropy },
+          { clip: config.ppoClip, valueCoef: config.valueCoef, entropyCoef: config.entropyCoef },
+        );
       });
     },
     begin(video) {
@@ -184,7 +195,11 @@ export function createAdaFocusV1(config: TrainConfig, classes: number, loaded?: 
       return { glance, focus, policy_encoder: policy.encoder, policy_recurrent: policy.recurrent, classifier_recurrent: classifier.recurrent };
     },
     gflopsPerStep() {
-      const macs = backboneMacs(glance, false) + backboneMacs(focus, false) + (random ? 0 : denseMacs(policy.encoder) + denseMacs(policy.recurrent)) + denseMacs(classifier.recurrent);
+      const macs =
+        backboneMacs(glance, false) +
+        backboneMacs(focus, false) +
+        (random ? 0 : denseMacs(policy.encoder) + denseMacs(policy.recurrent)) +
+        denseMacs(classifier.recurrent);
       return new Array<number>(t).fill(macs / 1e9);
     },
     dispose() {

@@ -32,10 +32,17 @@ const frames = () => tf.randomUniform([2, 4, 32, 32, 3], -1, 1, 'float32', 2) as
 function partsReached(net: VideoNet, stage: number): string[] {
   return tf.tidy(() => {
     const parts = net.parts();
-    const vars = Object.values(parts).flat().map((w) => w.read() as tf.Variable);
+    const vars = Object.values(parts)
+      .flat()
+      .map((w) => w.read() as tf.Variable);
     const { grads } = tf.variableGrads(() => net.loss(frames(), tf.tensor1d([0, 2], 'int32'), 5, stage), vars);
     return Object.entries(parts)
-      .filter(([, ws]) => ws.some((w) => { const g = grads[(w.read() as tf.Variable).name]; return g !== undefined && tf.sum(tf.abs(g)).dataSync()[0]! > 0; }))
+      .filter(([, ws]) =>
+        ws.some((w) => {
+          const g = grads[(w.read() as tf.Variable).name];
+          return g !== undefined && tf.sum(tf.abs(g)).dataSync()[0]! > 0;
+        }),
+      )
       .map(([name]) => name)
       .sort();
   });
@@ -48,9 +55,18 @@ function weightsOf(r: TrainResult): number[][] {
 describe('AdaFocus V1 reward', () => {
   it('is p(true class | policy patches) - p(true class | random patches), per step', () => {
     tf.tidy(() => {
-      const policy = tf.tensor2d([[2, 0, 0], [0, 1, 0]]);
-      const random = tf.tensor2d([[0, 0, 0], [0, 0, 3]]);
-      const targets = tf.tensor2d([[1, 0, 0], [0, 1, 0]]);
+      const policy = tf.tensor2d([
+        [2, 0, 0],
+        [0, 1, 0],
+      ]);
+      const random = tf.tensor2d([
+        [0, 0, 0],
+        [0, 0, 3],
+      ]);
+      const targets = tf.tensor2d([
+        [1, 0, 0],
+        [0, 1, 0],
+      ]);
       const r = policyRewards(policy, random, targets);
       const e2 = Math.exp(2);
       const e1 = Math.exp(1);
@@ -180,7 +196,9 @@ describe('AdaFocus V3', () => {
       const policy = net.models();
       // Both policy models (and the proxy head) get a gradient.
       const reached = tf.tidy(() => {
-        const vars = [policy['policy_spatial']!, policy['policy_temporal']!, policy['policy_proxy']!].map((m) => m.trainableWeights.map((w) => w.read() as tf.Variable));
+        const vars = [policy['policy_spatial']!, policy['policy_temporal']!, policy['policy_proxy']!].map((m) =>
+          m.trainableWeights.map((w) => w.read() as tf.Variable),
+        );
         const { grads } = tf.variableGrads(() => net.loss(frames(), tf.tensor1d([1, 2], 'int32'), 3), vars.flat());
         return vars.map((vs) => vs.some((v) => grads[v.name] !== undefined && tf.sum(tf.abs(grads[v.name]!)).dataSync()[0]! > 0));
       });
@@ -209,7 +227,10 @@ describe('AdaFocus V3', () => {
 
 describe('V1 and V3 bundles and config errors', () => {
   it('save and load to the same logits; classify reports the frame of each V3 patch; another method is refused', async () => {
-    for (const [name, config] of [['v1', { ...V1, stages: 1 }], ['v3', { ...V3, epochs: 1 }]] as const) {
+    for (const [name, config] of [
+      ['v1', { ...V1, stages: 1 }],
+      ['v3', { ...V3, epochs: 1 }],
+    ] as const) {
       const r = await train({ config, train: data });
       const path = join(dir, `bundle-${name}`);
       await saveBundle(r.net, path, { classes: ['r', 'g', 'b'] });
@@ -235,7 +256,9 @@ describe('V1 and V3 bundles and config errors', () => {
 
   it('rejects a grid that does not fit, more focus frames than frames, centre patches with V1 and any baseline patches with V3', () => {
     expect(() => parseConfig({ method: 'adafocus_v1', frameSize: 64, patchSize: 60, grid: 7 })).toThrow(ConfigError);
-    expect(() => parseConfig({ method: 'adafocus_v1', frameSize: 64, patchSize: 60, grid: 7 })).toThrow(/grid: a 7 x 7 grid of 60px patches does not fit a 64px frame/);
+    expect(() => parseConfig({ method: 'adafocus_v1', frameSize: 64, patchSize: 60, grid: 7 })).toThrow(
+      /grid: a 7 x 7 grid of 60px patches does not fit a 64px frame/,
+    );
     expect(() => parseConfig({ method: 'adafocus_v3', frames: 8, focusFrames: 9 })).toThrow(/focusFrames: must be <= frames \(8\)/);
     expect(() => parseConfig({ method: 'adafocus_v3', patches: 'random' })).toThrow(/patches: must be policy for adafocus_v3/);
     expect(() => parseConfig({ method: 'adafocus_v1', patches: 'centre' })).toThrow(/patches: must be policy or random for adafocus_v1/);

@@ -43,11 +43,25 @@ export function createAdaFocusV3(config: TrainConfig, classes: number, loaded?: 
     const fb = backbone(config.focusBackbone, config.focusWidth, p, classes, seed + 2, 'focus', config.pooling);
     glance = gb.model;
     focus = fb.model;
-    policy = createCubePolicy({ featureShape: gb.featureMapShape, vectorWidth: gb.featureWidth, frames: t, hidden: config.policyHidden, seed: seed + 3, name: 'policy' });
+    policy = createCubePolicy({
+      featureShape: gb.featureMapShape,
+      vectorWidth: gb.featureWidth,
+      frames: t,
+      hidden: config.policyHidden,
+      seed: seed + 3,
+      name: 'policy',
+    });
     const rng = new Rng(seed + 5);
     const region = tf.input({ shape: [gb.featureMapShape[2]], name: 'region' });
     proxy = tf.model({ inputs: region, outputs: seededDense(classes, rng, 'proxy_head').apply(region) as tf.SymbolicTensor, name: 'policy_proxy' });
-    classifier = createStepClassifier({ inputWidth: gb.featureWidth + fb.featureWidth, width: config.classifierWidth, steps: k, classes, dropout: config.dropout, seed: seed + 4 });
+    classifier = createStepClassifier({
+      inputWidth: gb.featureWidth + fb.featureWidth,
+      width: config.classifierWidth,
+      steps: k,
+      classes,
+      dropout: config.dropout,
+      seed: seed + 4,
+    });
   }
   const mapShape = policy.featureShape;
   const gWidth = glance.outputs[1]!.shape[1] as number;
@@ -67,7 +81,10 @@ export function createAdaFocusV3(config: TrainConfig, classes: number, loaded?: 
   };
   /** The K patches [B*K, P, P, 3] of every video's cube. */
   const cubePatches = (x: tf.Tensor4D, centres: tf.Tensor2D, indices: Int32Array, b: number) => {
-    const rows = tf.tensor1d(Array.from(indices, (f, i) => Math.floor(i / k) * t + f), 'int32');
+    const rows = tf.tensor1d(
+      Array.from(indices, (f, i) => Math.floor(i / k) * t + f),
+      'int32',
+    );
     const perPatch = tf.reshape(tf.tile(tf.expandDims(stopGradient(centres), 1), [1, k, 1]), [b * k, 2]) as tf.Tensor2D;
     return cropPatches(tf.gather(x, rows) as tf.Tensor4D, perPatch, p, { frameGradient: false });
   };
@@ -86,7 +103,12 @@ export function createAdaFocusV3(config: TrainConfig, classes: number, loaded?: 
         const c = plan(frames, training, 'midpoint');
         const [, fVec] = focus.apply(cubePatches(c.x, c.centres, c.indices, b), { training }) as tf.Tensor[];
         const logits = classifier.sequence(tf.reshape(fuse(c.context, fVec!, b), [b, k, gWidth + fWidth]) as tf.Tensor3D, training);
-        return { logits, centres: tf.tile(tf.expandDims(c.centres, 1), [1, k, 1]) as tf.Tensor3D, frameIndices: tf.tensor2d(c.indices, [b, k], 'int32'), frameProbs: c.probs as tf.Tensor2D };
+        return {
+          logits,
+          centres: tf.tile(tf.expandDims(c.centres, 1), [1, k, 1]) as tf.Tensor3D,
+          frameIndices: tf.tensor2d(c.indices, [b, k], 'int32'),
+          frameProbs: c.probs as tf.Tensor2D,
+        };
       });
       return out;
     },
@@ -125,7 +147,10 @@ export function createAdaFocusV3(config: TrainConfig, classes: number, loaded?: 
           centres = c.centres;
           indices = c.indices;
         }
-        const rows = tf.tensor1d(Array.from({ length: b }, (_, v) => v * t + indices![v * k + j]!), 'int32');
+        const rows = tf.tensor1d(
+          Array.from({ length: b }, (_, v) => v * t + indices![v * k + j]!),
+          'int32',
+        );
         const chosen = tf.gather(tf.reshape(stateVideo(state), [b * t, s, s, 3]), rows) as tf.Tensor4D;
         const [, fVec] = focus.apply(cropPatches(chosen, centres!, p)) as tf.Tensor[];
         const z = classifier.embed(tf.concat([context!, fVec!], 1) as tf.Tensor2D);
@@ -137,10 +162,23 @@ export function createAdaFocusV3(config: TrainConfig, classes: number, loaded?: 
       return { logits: out.logits, centre: out.centre, frames, state: { ...state, step: j + 1, tensors: out.tensors, frames: out.indices } };
     },
     parts() {
-      return { policy: [...policy.trainableWeights, ...proxy.trainableWeights], glance: glance.trainableWeights, focus: focus.trainableWeights, classifier: classifier.trainableWeights };
+      return {
+        policy: [...policy.trainableWeights, ...proxy.trainableWeights],
+        glance: glance.trainableWeights,
+        focus: focus.trainableWeights,
+        classifier: classifier.trainableWeights,
+      };
     },
     models() {
-      return { glance, focus, policy_spatial: policy.spatial, policy_temporal: policy.temporal, policy_proxy: proxy, classifier_mlp: classifier.mlp, classifier_heads: classifier.heads };
+      return {
+        glance,
+        focus,
+        policy_spatial: policy.spatial,
+        policy_temporal: policy.temporal,
+        policy_proxy: proxy,
+        classifier_mlp: classifier.mlp,
+        classifier_heads: classifier.heads,
+      };
     },
     gflopsPerStep() {
       const focusStep = backboneMacs(focus, false) + denseMacs(classifier.mlp) + denseMacs(classifier.heads) / k;

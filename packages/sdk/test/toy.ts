@@ -39,5 +39,11 @@ export function toyDataset(n: number, seed: number, config: TrainConfigInput = T
   const c = parseConfig(config);
   const rng = new Rng(seed);
   const labels = Array.from({ length: n }, (_, i) => i % 3);
-  return datasetFromArrays({ classes: ['red', 'green', 'blue'], frames: c.frames, size: c.frameSize, labels, videos: labels.map((l) => toyVideo(l, rng, c.frames, c.frameSize)) });
+  return datasetFromArrays({
+    classes: ['red', 'green', 'blue'],
+    frames: c.frames,
+    size: c.frameSize,
+    labels,
+    videos: labels.map((l) => toyVideo(l, rng, c.frames, c.frameSize)),
+  });
 }

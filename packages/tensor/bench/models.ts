@@ -4,7 +4,17 @@ import * as tf from '@tensorflow/tfjs';
 type Sym = tf.SymbolicTensor;
 
 function convBn(x: Sym, filters: number, kernel: number, stride: number, name: string, relu: 'relu' | 'relu6' | null): Sym {
-  let y = tf.layers.conv2d({ filters, kernelSize: kernel, strides: stride, padding: 'same', useBias: false, name: `${name}_conv`, kernelInitializer: tf.initializers.heNormal({ seed: 1 }) }).apply(x) as Sym;
+  let y = tf.layers
+    .conv2d({
+      filters,
+      kernelSize: kernel,
+      strides: stride,
+      padding: 'same',
+      useBias: false,
+      name: `${name}_conv`,
+      kernelInitializer: tf.initializers.heNormal({ seed: 1 }),
+    })
+    .apply(x) as Sym;
   y = tf.layers.batchNormalization({ name: `${name}_bn` }).apply(y) as Sym;
   if (relu === 'relu') y = tf.layers.reLU({ name: `${name}_relu` }).apply(y) as Sym;
   if (relu === 'relu6') y = tf.layers.reLU({ maxValue: 6, name: `${name}_relu6` }).apply(y) as Sym;
@@ -28,7 +38,9 @@ export function resnetStack(size: number, classes = 10): tf.LayersModel {
     x = tf.layers.reLU({ name: `b${i}_out` }).apply(tf.layers.add({ name: `b${i}_add` }).apply([y, shortcut]) as Sym) as Sym;
   });
   x = tf.layers.globalAveragePooling2d({ name: 'pool' }).apply(x) as Sym;
-  const out = tf.layers.dense({ units: classes, activation: 'softmax', name: 'head', kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) }).apply(x) as Sym;
+  const out = tf.layers
+    .dense({ units: classes, activation: 'softmax', name: 'head', kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) })
+    .apply(x) as Sym;
   return tf.model({ inputs: input, outputs: out, name: 'resnet_stack' });
 }
 
@@ -46,13 +58,24 @@ export function mobilenetV2Stack(size: number, classes = 10): tf.LayersModel {
   blocks.forEach(([filters, stride], i) => {
     const inC = x.shape[3] as number;
     let y = convBn(x, inC * 6, 1, 1, `ir${i}_expand`, 'relu6');
-    y = tf.layers.depthwiseConv2d({ kernelSize: 3, strides: stride, padding: 'same', useBias: false, name: `ir${i}_dw`, depthwiseInitializer: tf.initializers.heNormal({ seed: 3 }) }).apply(y) as Sym;
+    y = tf.layers
+      .depthwiseConv2d({
+        kernelSize: 3,
+        strides: stride,
+        padding: 'same',
+        useBias: false,
+        name: `ir${i}_dw`,
+        depthwiseInitializer: tf.initializers.heNormal({ seed: 3 }),
+      })
+      .apply(y) as Sym;
     y = tf.layers.batchNormalization({ name: `ir${i}_dw_bn` }).apply(y) as Sym;
     y = tf.layers.reLU({ maxValue: 6, name: `ir${i}_dw_relu6` }).apply(y) as Sym;
     y = convBn(y, filters, 1, 1, `ir${i}_project`, null);
     x = stride === 1 && inC === filters ? (tf.layers.add({ name: `ir${i}_add` }).apply([x, y]) as Sym) : y;
   });
   x = tf.layers.globalAveragePooling2d({ name: 'pool' }).apply(x) as Sym;
-  const out = tf.layers.dense({ units: classes, activation: 'softmax', name: 'head', kernelInitializer: tf.initializers.glorotUniform({ seed: 4 }) }).apply(x) as Sym;
+  const out = tf.layers
+    .dense({ units: classes, activation: 'softmax', name: 'head', kernelInitializer: tf.initializers.glorotUniform({ seed: 4 }) })
+    .apply(x) as Sym;
   return tf.model({ inputs: input, outputs: out, name: 'mobilenetv2_stack' });
 }

@@ -125,9 +125,7 @@ function summarise(info: Awaited<ReturnType<typeof tf.profile>>) {
   }
   return {
     totalKernelMs: total,
-    kernels: [...byKernel.entries()]
-      .map(([name, e]) => ({ name, ms: e.ms, calls: e.calls, share: e.ms / total }))
-      .sort((a, b) => b.ms - a.ms),
+    kernels: [...byKernel.entries()].map(([name, e]) => ({ name, ms: e.ms, calls: e.calls, share: e.ms / total })).sort((a, b) => b.ms - a.ms),
   };
 }
 
@@ -169,6 +167,14 @@ for (const [name, build] of [
       console.log(`  ${k.name.padEnd(36)} ${fmt(k.ms).padStart(10)}  ${(k.share * 100).toFixed(1).padStart(5)}%  (${k.calls} calls)`);
     }
   }
-  results[name] = { wasm, cpu, profile: prof, wasmStepMs: wStep, wasmForwardMs: wFwd, wasmTrainForwardMs: wTrainFwd, cpuStepMs: cpu ? median(cpu.stepMs) : undefined };
+  results[name] = {
+    wasm,
+    cpu,
+    profile: prof,
+    wasmStepMs: wStep,
+    wasmForwardMs: wFwd,
+    wasmTrainForwardMs: wTrainFwd,
+    cpuStepMs: cpu ? median(cpu.stepMs) : undefined,
+  };
 }
 if (values.json) writeFileSync(values.json, JSON.stringify(results, null, 2));

@@ -33,8 +33,7 @@ const PACKAGES: Record<BackendName, string> = {
 };
 
 const REMEDIES: Record<BackendName, string> = {
-  'node-gpu':
-    'Install @tensorflow/tfjs-node-gpu@4.22.0 (it needs CUDA and downloads libtensorflow at install time), or choose another backend.',
+  'node-gpu': 'Install @tensorflow/tfjs-node-gpu@4.22.0 (it needs CUDA and downloads libtensorflow at install time), or choose another backend.',
   node: 'Install @tensorflow/tfjs-node@4.22.0 (it downloads libtensorflow at install time), or choose another backend.',
   wasm: 'Reinstall @tensorflow/tfjs-backend-wasm@4.22.0; its .wasm files must sit beside its dist/ files.',
   cpu: 'The cpu backend ships with @tensorflow/tfjs; reinstall it.',
@@ -48,10 +47,7 @@ export function backendInfo(): BackendInfo | undefined {
 }
 
 /** Parse a backend name; `auto` (or empty) means "the fastest that loads". */
-export function parseBackendName(
-  value: string,
-  source: 'argument' | 'SACCADE_BACKEND',
-): BackendName | 'auto' {
+export function parseBackendName(value: string, source: 'argument' | 'SACCADE_BACKEND'): BackendName | 'auto' {
   const v = value.trim().toLowerCase();
   if (v === '' || v === 'auto') return 'auto';
   const aliases: Record<string, BackendName> = {
@@ -125,7 +121,7 @@ export async function initBackend(requested?: string): Promise<BackendInfo> {
       await loadBackend(name);
     } catch (error) {
       if (want !== 'auto') throw new BackendUnavailableError(name, REMEDIES[name], error);
-      skipped.push({ name, error: error instanceof Error ? error.message.split('\n')[0] ?? '' : String(error) });
+      skipped.push({ name, error: error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error) });
       continue;
     }
     const kernels = name === 'wasm' ? registerWasmKernels() : [];

@@ -40,7 +40,11 @@ describe('ByteImages', () => {
           const p = ByteImages.from(bytes, SHAPE);
           const q = ByteImages.from(bytes, SHAPE, { pack: false });
           expect([p.packed, q.packed]).toEqual([true, false]);
-          return [p.blockMean(factor, affine), q.blockMean(factor, affine), reference(bytes, SHAPE, (x) => (factor === 1 ? x : tf.avgPool(x, factor, factor, 'valid')))];
+          return [
+            p.blockMean(factor, affine),
+            q.blockMean(factor, affine),
+            reference(bytes, SHAPE, (x) => (factor === 1 ? x : tf.avgPool(x, factor, factor, 'valid'))),
+          ];
         });
         expect(packed!.length).toBe((4 * 12 * 16 * 3) / factor ** 2);
         expectArraysClose(packed!, expected!, { rtol: 1e-5, atol: 1e-5, label: 'packed' });
@@ -53,7 +57,11 @@ describe('ByteImages', () => {
       const centres = new Float32Array([0.37, 0.81, 0, 1, 1.3, -0.2, Number.NaN, 0.5]);
       const [packed, floats, expected] = await onBackend(backend, () => {
         const c = tf.tensor2d(centres, [4, 2]);
-        return [ByteImages.from(bytes, SHAPE).crop(c, [5, 7], affine), ByteImages.from(bytes, SHAPE, { pack: false }).crop(c, [5, 7], affine), reference(bytes, SHAPE, (x) => cropPatches(x, c, [5, 7]))];
+        return [
+          ByteImages.from(bytes, SHAPE).crop(c, [5, 7], affine),
+          ByteImages.from(bytes, SHAPE, { pack: false }).crop(c, [5, 7], affine),
+          reference(bytes, SHAPE, (x) => cropPatches(x, c, [5, 7])),
+        ];
       });
       expect(Array.from(packed!.subarray(3 * 105)).every(Number.isNaN)).toBe(true);
       expectArraysClose(packed!, expected!, { rtol: 1e-5, atol: 1e-5, label: 'packed' });
@@ -63,13 +71,16 @@ describe('ByteImages', () => {
     });
   }
 
-  it('block means of a channel count other than RGB (the kernel\'s general path) equal the float path, on cpu and wasm', async () => {
+  it("block means of a channel count other than RGB (the kernel's general path) equal the float path, on cpu and wasm", async () => {
     const shape = [2, 8, 8, 2] as const;
     const two = chunks(3, shape);
     const map = { scale: [0.5, 2], shift: [1, -3] };
     for (const backend of ['cpu', 'wasm']) {
       for (const factor of [1, 2]) {
-        const [packed, floats] = await onBackend(backend, () => [ByteImages.from(two, shape).blockMean(factor, map), ByteImages.from(two, shape, { pack: false }).blockMean(factor, map)]);
+        const [packed, floats] = await onBackend(backend, () => [
+          ByteImages.from(two, shape).blockMean(factor, map),
+          ByteImages.from(two, shape, { pack: false }).blockMean(factor, map),
+        ]);
         expect(packed!.length).toBe(256 / factor ** 2);
         expectArraysClose(packed!, floats!, { rtol: 1e-5, atol: 1e-5, label: `${backend} x${factor}` });
       }

@@ -40,7 +40,13 @@ describe('cropPatches', () => {
     }
     const body = () => [
       cropPatches(tf.tensor4d(frames, [B, H, W, C]), tf.tensor2d(centres, [B, 2]), [patch[0], patch[1]]),
-      tf.image.cropAndResize(tf.tensor4d(frames, [B, H, W, C]), tf.tensor2d(boxes, [B, 4]), tf.range(0, B, 1, 'int32') as tf.Tensor1D, [patch[0], patch[1]], 'bilinear'),
+      tf.image.cropAndResize(
+        tf.tensor4d(frames, [B, H, W, C]),
+        tf.tensor2d(boxes, [B, 4]),
+        tf.range(0, B, 1, 'int32') as tf.Tensor1D,
+        [patch[0], patch[1]],
+        'bilinear',
+      ),
     ];
     for (const backend of ['cpu', 'wasm']) {
       const [ours, reference] = await onBackend(backend, body);
@@ -56,11 +62,7 @@ describe('cropPatches', () => {
     const [patches] = await onBackend('wasm', () => cropPatches(tf.tensor4d(frames, [B, H, W, C]), tf.tensor2d(centres, [B, 2]), p));
     const [expected] = await onBackend('cpu', () => {
       const f = tf.tensor4d(frames, [B, H, W, C]);
-      return tf.concat([
-        tf.slice(f, [0, 0, 0, 0], [1, p, p, C]),
-        tf.slice(f, [1, 7, 3, 0], [1, p, p, C]),
-        tf.slice(f, [2, H - p, W - p, 0], [1, p, p, C]),
-      ]);
+      return tf.concat([tf.slice(f, [0, 0, 0, 0], [1, p, p, C]), tf.slice(f, [1, 7, 3, 0], [1, p, p, C]), tf.slice(f, [2, H - p, W - p, 0], [1, p, p, C])]);
     });
     expectArraysClose(patches!, expected!, { rtol: 0, atol: 1e-6 });
   });

@@ -119,12 +119,38 @@ function cropComposed(frames: tf.Tensor4D, centres: tf.Tensor2D, ph: number, pw:
           const gfx = tf.sum(tf.mul(d, sdCol), [1, 2, 3]); // [B]
           const toLeft = tf.mul(d, tf.sub(1, sfx));
           const toRight = tf.mul(d, sfx);
-          const dAlongY = tf.add(tf.pad(toLeft, [[0, 0], [0, 0], [0, 1], [0, 0]]), tf.pad(toRight, [[0, 0], [0, 0], [1, 0], [0, 0]]));
+          const dAlongY = tf.add(
+            tf.pad(toLeft, [
+              [0, 0],
+              [0, 0],
+              [0, 1],
+              [0, 0],
+            ]),
+            tf.pad(toRight, [
+              [0, 0],
+              [0, 0],
+              [1, 0],
+              [0, 0],
+            ]),
+          );
           // Through the row interpolation.
           const gfy = tf.sum(tf.mul(dAlongY, sdRow), [1, 2, 3]);
           const toUpper = tf.mul(dAlongY, tf.sub(1, sfy));
           const toLower = tf.mul(dAlongY, sfy);
-          const dSupport = tf.add(tf.pad(toUpper, [[0, 0], [0, 1], [0, 0], [0, 0]]), tf.pad(toLower, [[0, 0], [1, 0], [0, 0], [0, 0]]));
+          const dSupport = tf.add(
+            tf.pad(toUpper, [
+              [0, 0],
+              [0, 1],
+              [0, 0],
+              [0, 0],
+            ]),
+            tf.pad(toLower, [
+              [0, 0],
+              [1, 0],
+              [0, 0],
+              [0, 0],
+            ]),
+          );
           const gTop = tf.stack([tf.mul(gfy, h - ph), tf.mul(gfx, w - pw)], 1); // [B, 2]
           const dCentres = tf.mul(gTop, sInside) as tf.Tensor2D;
           if (!withFrames) return [dCentres];

@@ -73,10 +73,7 @@ export class BackendUnavailableError extends SaccadeTensorError {
     readonly remedy: string,
     override readonly cause: unknown,
   ) {
-    super(
-      'BACKEND_UNAVAILABLE',
-      `backend "${requested}" cannot be loaded: ${describe(cause)}. ${remedy}`,
-    );
+    super('BACKEND_UNAVAILABLE', `backend "${requested}" cannot be loaded: ${describe(cause)}. ${remedy}`);
   }
 }
 

@@ -4,7 +4,16 @@ export { ByteImages } from './bytes.js';
 export type { ChannelAffine } from './bytes.js';
 export { cropPatches, cropPatchesComposed } from './crop.js';
 export type { CropOptions, PatchSize } from './crop.js';
-export { BackendUnavailableError, hasErrorMark, markError, SaccadeError, SaccadeTensorError, TENSOR_ERROR_CODES, TensorArgumentError, UnknownBackendError } from './errors.js';
+export {
+  BackendUnavailableError,
+  hasErrorMark,
+  markError,
+  SaccadeError,
+  SaccadeTensorError,
+  TENSOR_ERROR_CODES,
+  TensorArgumentError,
+  UnknownBackendError,
+} from './errors.js';
 export type { TensorErrorCode } from './errors.js';
 export { hasByteKernels } from './kernels/byte_kernels.js';
 export { registerWasmKernels, WASM_KERNELS } from './kernels/register.js';

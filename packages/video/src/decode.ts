@@ -71,8 +71,10 @@ function readFrames(file: string, ffmpeg: string, args: string[], frameBytes: nu
     child.on('close', (code, signal) => {
       const data = buffer.subarray(0, filled);
       if (options.signal?.aborted) return reject(new VideoDecodeError(file, 'decoding was aborted', ''));
-      if (code !== 0) return reject(new VideoDecodeError(file, signal ? `ffmpeg was killed (${signal})` : `ffmpeg exited with code ${code}`, stderrTail(stderr)));
-      if (data.byteLength % frameBytes !== 0) return reject(new VideoDecodeError(file, `ffmpeg sent ${data.byteLength} bytes, not a whole number of ${frameBytes}-byte frames`, stderrTail(stderr)));
+      if (code !== 0)
+        return reject(new VideoDecodeError(file, signal ? `ffmpeg was killed (${signal})` : `ffmpeg exited with code ${code}`, stderrTail(stderr)));
+      if (data.byteLength % frameBytes !== 0)
+        return reject(new VideoDecodeError(file, `ffmpeg sent ${data.byteLength} bytes, not a whole number of ${frameBytes}-byte frames`, stderrTail(stderr)));
       resolve(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
     });
   });
@@ -93,7 +95,14 @@ export async function decodeFrames(file: string, options: DecodeOptions = {}): P
   const output = ['-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'];
 
   if (!options.indices) {
-    const data = await readFrames(file, ffmpeg.path, [...common, '-i', file, '-vf', scaleFilter(width, height), '-vsync', '0', ...output], frameBytes, options, info.frames);
+    const data = await readFrames(
+      file,
+      ffmpeg.path,
+      [...common, '-i', file, '-vf', scaleFilter(width, height), '-vsync', '0', ...output],
+      frameBytes,
+      options,
+      info.frames,
+    );
     const frames = data.byteLength / frameBytes;
     if (frames === 0) throw new EmptyVideoError(file, 'decoded to zero frames');
     return { data, frames, width, height, indices: Array.from({ length: frames }, (_, i) => i), method: 'all', info };
@@ -105,11 +114,19 @@ export async function decodeFrames(file: string, options: DecodeOptions = {}): P
     if (!Number.isInteger(i) || i < 0 || i >= info.frames) throw new VideoOptionError('indices', `frame ${i} is outside 0..${info.frames - 1} of ${file}`);
   }
   const unique = [...new Set(indices)].sort((a, b) => a - b);
-  const method = options.method === 'select' || options.method === 'seek' ? options.method : info.frames > 24 * unique.length && info.frames > 300 ? 'seek' : 'select';
+  const method =
+    options.method === 'select' || options.method === 'seek' ? options.method : info.frames > 24 * unique.length && info.frames > 300 ? 'seek' : 'select';
   const byIndex = new Map<number, Uint8Array>();
   if (method === 'select') {
     const expr = unique.map((i) => `eq(n\\,${i})`).join('+');
-    const data = await readFrames(file, ffmpeg.path, [...common, '-i', file, '-vf', `select='${expr}',${scaleFilter(width, height)}`, '-vsync', '0', ...output], frameBytes, options, unique.length);
+    const data = await readFrames(
+      file,
+      ffmpeg.path,
+      [...common, '-i', file, '-vf', `select='${expr}',${scaleFilter(width, height)}`, '-vsync', '0', ...output],
+      frameBytes,
+      options,
+      unique.length,
+    );
     if (data.byteLength / frameBytes < unique.length) {
       throw new VideoDecodeError(file, `asked for ${unique.length} frames, ffmpeg decoded ${data.byteLength / frameBytes} (truncated video?)`, '');
     }
@@ -132,8 +149,16 @@ export async function decodeFrames(file: string, options: DecodeOptions = {}): P
         // ffmpeg keeps the frames whose timestamp is at or after -ss: aim just before this frame's.
         const t = Math.max(0, (idx - 0.25) / info.fps);
         try {
-          const data = await readFrames(file, ffmpeg.path, [...common, '-ss', t.toFixed(6), '-i', file, '-frames:v', '1', '-vf', scaleFilter(width, height), ...output], frameBytes, seekOptions, 1);
-          if (data.byteLength !== frameBytes) throw new VideoDecodeError(file, `seeking to frame ${idx} (${t.toFixed(3)} s) gave no frame (truncated video?)`, '');
+          const data = await readFrames(
+            file,
+            ffmpeg.path,
+            [...common, '-ss', t.toFixed(6), '-i', file, '-frames:v', '1', '-vf', scaleFilter(width, height), ...output],
+            frameBytes,
+            seekOptions,
+            1,
+          );
+          if (data.byteLength !== frameBytes)
+            throw new VideoDecodeError(file, `seeking to frame ${idx} (${t.toFixed(3)} s) gave no frame (truncated video?)`, '');
           byIndex.set(idx, data);
         } catch (error) {
           if (failure === undefined) failure = options.signal?.aborted ? new VideoDecodeError(file, 'decoding was aborted', '') : error;

@@ -24,16 +24,48 @@ export async function encodeVideo(file: string, frames: Uint8Array, options: Enc
   const fps = options.fps ?? 8;
   const format = options.format ?? (file.toLowerCase().endsWith('.gif') ? 'gif' : 'mp4');
   const frameBytes = width * height * 3;
-  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 2 || height < 2) throw new VideoOptionError('size', `must be integers >= 2, got ${width}x${height}`);
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 2 || height < 2)
+    throw new VideoOptionError('size', `must be integers >= 2, got ${width}x${height}`);
   if (format === 'mp4' && (width % 2 || height % 2)) throw new VideoOptionError('size', `H.264 (yuv420p) needs even sizes, got ${width}x${height}`);
-  if (frames.byteLength === 0 || frames.byteLength % frameBytes) throw new VideoOptionError('frames', `${frames.byteLength} bytes is not a whole number of ${width}x${height} RGB frames`);
+  if (frames.byteLength === 0 || frames.byteLength % frameBytes)
+    throw new VideoOptionError('frames', `${frames.byteLength} bytes is not a whole number of ${width}x${height} RGB frames`);
   const { ffmpeg } = await locateFfmpeg(options);
   const temp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}.${format}`;
-  const input = ['-hide_banner', '-nostdin', '-v', 'error', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${width}x${height}`, '-r', String(fps), '-i', 'pipe:0'];
+  const input = [
+    '-hide_banner',
+    '-nostdin',
+    '-v',
+    'error',
+    '-f',
+    'rawvideo',
+    '-pix_fmt',
+    'rgb24',
+    '-s',
+    `${width}x${height}`,
+    '-r',
+    String(fps),
+    '-i',
+    'pipe:0',
+  ];
   const codec =
     format === 'gif'
       ? ['-vf', 'split[a][b];[a]palettegen=stats_mode=full[p];[b][p]paletteuse=dither=none', '-loop', '0']
-      : ['-c:v', 'libx264', '-preset', 'medium', '-crf', String(options.crf ?? 18), '-pix_fmt', 'yuv420p', '-threads', '1', '-x264-params', 'threads=1', '-movflags', '+faststart'];
+      : [
+          '-c:v',
+          'libx264',
+          '-preset',
+          'medium',
+          '-crf',
+          String(options.crf ?? 18),
+          '-pix_fmt',
+          'yuv420p',
+          '-threads',
+          '1',
+          '-x264-params',
+          'threads=1',
+          '-movflags',
+          '+faststart',
+        ];
   const args = [...input, ...codec, '-map_metadata', '-1', '-fflags', '+bitexact', '-flags:v', '+bitexact', '-y', temp];
   await new Promise<void>((resolve, reject) => {
     const child = spawnTracked(ffmpeg.path, args, { timeoutMs: 600_000 });

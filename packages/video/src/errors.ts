@@ -1,7 +1,16 @@
 import { hasErrorMark, markError, SaccadeError } from '@saccade/tensor';
 
 /** Every code @saccade/video's errors carry. */
-export const VIDEO_ERROR_CODES = ['FFMPEG_NOT_FOUND', 'BAD_VIDEO_FILE', 'DECODE_FAILED', 'EMPTY_VIDEO', 'BAD_LIST_LINE', 'BAD_FRAME_FOLDER', 'BAD_OPTION', 'BAD_DATASET_FILE'] as const;
+export const VIDEO_ERROR_CODES = [
+  'FFMPEG_NOT_FOUND',
+  'BAD_VIDEO_FILE',
+  'DECODE_FAILED',
+  'EMPTY_VIDEO',
+  'BAD_LIST_LINE',
+  'BAD_FRAME_FOLDER',
+  'BAD_OPTION',
+  'BAD_DATASET_FILE',
+] as const;
 export type VideoErrorCode = (typeof VIDEO_ERROR_CODES)[number];
 const MARK = Symbol.for('saccade.error.video');
 
@@ -26,7 +35,10 @@ export class FfmpegNotFoundError extends VideoError {
     readonly binary: 'ffmpeg' | 'ffprobe',
     readonly tried: readonly string[],
   ) {
-    super('FFMPEG_NOT_FOUND', `no working ${binary} found; tried: ${tried.join('; ')}. Set ${binary.toUpperCase()}_PATH or install @${binary}-installer/${binary}.`);
+    super(
+      'FFMPEG_NOT_FOUND',
+      `no working ${binary} found; tried: ${tried.join('; ')}. Set ${binary.toUpperCase()}_PATH or install @${binary}-installer/${binary}.`,
+    );
   }
 }
 

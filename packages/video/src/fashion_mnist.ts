@@ -55,8 +55,10 @@ async function split(dir: string, prefix: 'train' | 't10k'): Promise<FashionMnis
   const labelsFile = fileIn(dir, `${prefix}-labels-idx1-ubyte`);
   if (!imagesFile || !labelsFile) throw new DatasetFileError(dir, `has no ${prefix}-images-idx3-ubyte(.gz) and ${prefix}-labels-idx1-ubyte(.gz)`);
   const [images, labels] = await Promise.all([readIdx(imagesFile), readIdx(labelsFile)]);
-  if (images.shape.length !== 3 || images.shape[1] !== 28 || images.shape[2] !== 28) throw new DatasetFileError(imagesFile, `holds [${images.shape}], not N x 28 x 28 images`);
-  if (labels.shape.length !== 1 || labels.shape[0] !== images.shape[0]) throw new DatasetFileError(labelsFile, `holds [${labels.shape}] labels for ${images.shape[0]} images`);
+  if (images.shape.length !== 3 || images.shape[1] !== 28 || images.shape[2] !== 28)
+    throw new DatasetFileError(imagesFile, `holds [${images.shape}], not N x 28 x 28 images`);
+  if (labels.shape.length !== 1 || labels.shape[0] !== images.shape[0])
+    throw new DatasetFileError(labelsFile, `holds [${labels.shape}] labels for ${images.shape[0]} images`);
   const bad = labels.data.findIndex((l) => l > 9);
   if (bad >= 0) throw new DatasetFileError(labelsFile, `label ${bad} is ${labels.data[bad]}, not a class 0..9`);
   return { images: images.data, labels: labels.data, count: images.shape[0]! };

@@ -51,7 +51,10 @@ export async function scanFrameFolder(dir: string): Promise<FrameFolder> {
   });
   const last = best.numbered[best.numbered.length - 1]![0];
   if (last - first + 1 !== best.numbered.length) {
-    throw new FrameFolderError(dir, `frames ${first}..${last} (${best.pattern}) have ${last - first + 1 - best.numbered.length} missing, first missing: ${missing.join(', ')}`);
+    throw new FrameFolderError(
+      dir,
+      `frames ${first}..${last} (${best.pattern}) have ${last - first + 1 - best.numbered.length} missing, first missing: ${missing.join(', ')}`,
+    );
   }
   return { dir, pattern: best.pattern, files: best.numbered.map(([, n]) => n), first };
 }
@@ -64,7 +67,8 @@ export async function readFrameFolder(
   const folder = await scanFrameFolder(dir);
   const indices = options.indices ? [...options.indices] : folder.files.map((_, i) => i);
   for (const i of indices) {
-    if (!Number.isInteger(i) || i < 0 || i >= folder.files.length) throw new VideoOptionError('indices', `frame ${i} is outside 0..${folder.files.length - 1} of ${dir}`);
+    if (!Number.isInteger(i) || i < 0 || i >= folder.files.length)
+      throw new VideoOptionError('indices', `frame ${i} is outside 0..${folder.files.length - 1} of ${dir}`);
   }
   let width = options.width;
   let height = options.height;

@@ -27,7 +27,8 @@ export function parseIdx(bytes: Uint8Array, file: string): IdxArray {
   const shape = Array.from({ length: dims }, (_, i) => view.getUint32(4 + 4 * i, false));
   const size = shape.reduce((a, b) => a * b, 1);
   const start = 4 + 4 * dims;
-  if (raw.byteLength < start + size) throw new DatasetFileError(file, `is truncated: the header promises ${size} bytes of data, the file has ${raw.byteLength - start}`);
+  if (raw.byteLength < start + size)
+    throw new DatasetFileError(file, `is truncated: the header promises ${size} bytes of data, the file has ${raw.byteLength - start}`);
   return { shape, data: raw.subarray(start, start + size) };
 }
 

@@ -42,7 +42,10 @@ export function parseList(text: string, file: string, format: ListFormat | 'auto
       if (fields.length < 3) throw new ListParseError(file, line, `expected "video,num_frames,label[,label2,...]", got "${content}"`);
       path = fields[0]!;
       frames = integer(fields[1]);
-      labels = fields.slice(2).filter((f) => f !== '').map(integer);
+      labels = fields
+        .slice(2)
+        .filter((f) => f !== '')
+        .map(integer);
     } else {
       const fields = content.split(/\s+/);
       if (fields.length < 3) throw new ListParseError(file, line, `expected "path num_frames label", got "${content}"`);
@@ -66,7 +69,10 @@ export function parseList(text: string, file: string, format: ListFormat | 'auto
 
 /** classInd.txt ("1 name", 1-based, as UCF101) or category.txt (one name per line). Returns names by 0-based label. */
 export function parseClassIndex(text: string, file: string): string[] {
-  const lines = text.split(/\r?\n/).map((l, i) => [l.trim(), i + 1] as const).filter(([l]) => l !== '');
+  const lines = text
+    .split(/\r?\n/)
+    .map((l, i) => [l.trim(), i + 1] as const)
+    .filter(([l]) => l !== '');
   if (lines.length === 0) throw new ListParseError(file, 1, 'no classes');
   const indexed = lines.every(([l]) => /^\d+\s+\S/.test(l));
   if (!indexed) return lines.map(([l]) => l);
@@ -109,7 +115,10 @@ const VIDEO_EXTENSIONS = ['.mp4', '.webm', '.avi', '.mkv', '.mov', '.m4v', '.mpg
 export async function scanClassFolders(root: string, extensions = VIDEO_EXTENSIONS): Promise<{ classes: string[]; entries: ListEntry[] }> {
   let dirs;
   try {
-    dirs = (await readdir(root, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+    dirs = (await readdir(root, { withFileTypes: true }))
+      .filter((d) => d.isDirectory())
+      .map((d) => d.name)
+      .sort();
   } catch (error) {
     throw new VideoFileError(root, `folder cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
   }

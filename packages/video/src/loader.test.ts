@@ -26,13 +26,20 @@ const entry = (path: string, label: number, frames = 20): ListEntry => ({ path, 
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'saccade-loader-'));
-  for (let v = 0; v < 5; v++) await encodeVideo(join(root, `v${v}.mp4`), clip(20, (i) => 10 * v + 6 * i), { width: S, height: S, crf: 0 });
+  for (let v = 0; v < 5; v++)
+    await encodeVideo(
+      join(root, `v${v}.mp4`),
+      clip(20, (i) => 10 * v + 6 * i),
+      { width: S, height: S, crf: 0 },
+    );
   await writeFile(join(root, 'broken.mp4'), 'not a video at all');
   // A frame folder in the official layout, and one with a frame missing.
   await mkdir(join(root, 'frames'));
   await mkdir(join(root, 'gappy'));
   for (let i = 1; i <= 6; i++) {
-    const png = await sharp(Buffer.alloc(S * S * 3, 40 * i), { raw: { width: S, height: S, channels: 3 } }).png().toBuffer();
+    const png = await sharp(Buffer.alloc(S * S * 3, 40 * i), { raw: { width: S, height: S, channels: 3 } })
+      .png()
+      .toBuffer();
     await writeFile(join(root, 'frames', `img_${String(i).padStart(5, '0')}.png`), png);
     if (i !== 4) await writeFile(join(root, 'gappy', `image_${String(i).padStart(5, '0')}.png`), png);
   }

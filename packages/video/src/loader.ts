@@ -72,7 +72,16 @@ function resolvePath(root: string, entry: ListEntry): string {
 }
 
 /** Crop a region of every frame and resize it bilinearly; optionally mirror. Pure JS on bytes. */
-function cropResize(src: Uint8Array, t: number, sh: number, sw: number, box: [number, number, number, number], oh: number, ow: number, flip: boolean): Uint8Array {
+function cropResize(
+  src: Uint8Array,
+  t: number,
+  sh: number,
+  sw: number,
+  box: [number, number, number, number],
+  oh: number,
+  ow: number,
+  flip: boolean,
+): Uint8Array {
   const [by, bx, bh, bw] = box;
   const out = new Uint8Array(t * oh * ow * 3);
   for (let f = 0; f < t; f++) {
@@ -105,7 +114,8 @@ export async function* loadBatches(options: LoaderOptions): AsyncGenerator<Batch
   const [h, w] = typeof options.size === 'number' ? [options.size, options.size] : options.size;
   const t = options.frames;
   const train = options.mode === 'train';
-  if (!Number.isInteger(options.batchSize) || options.batchSize < 1) throw new VideoOptionError('batchSize', `must be a positive integer, got ${options.batchSize}`);
+  if (!Number.isInteger(options.batchSize) || options.batchSize < 1)
+    throw new VideoOptionError('batchSize', `must be a positive integer, got ${options.batchSize}`);
   if (!Number.isInteger(t) || t < 1) throw new VideoOptionError('frames', `must be a positive integer, got ${t}`);
   if (!Number.isInteger(h) || !Number.isInteger(w) || h < 2 || w < 2) throw new VideoOptionError('size', `must be integers >= 2, got ${h}x${w}`);
   const rng = new Rng(options.seed ?? 0);

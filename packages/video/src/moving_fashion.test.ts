@@ -44,15 +44,19 @@ describe('IDX files', () => {
   // The README's test command installs Debian's dataset-fashion-mnist; in CI its absence is a
   // failure, not a silent skip. Elsewhere (no root to install it) the test is reported as skipped.
   const fullSet = process.env.FASHION_MNIST_DIR ?? DEBIAN_FASHION_MNIST;
-  it.skipIf(!process.env.CI && !existsSync(fullSet))('loads the full Fashion-MNIST set (Debian dataset-fashion-mnist), whose head is the shipped sample', async () => {
-    if (!existsSync(fullSet)) throw new Error(`CI: the full Fashion-MNIST set is not at ${fullSet}; install Debian's dataset-fashion-mnist (npm test does as root)`);
-    const sample = await loadFashionMnist(SHIPPED_FASHION_MNIST_SAMPLE);
-    const full = await loadFashionMnist(fullSet);
-    expect([full.train.count, full.test.count]).toEqual([60000, 10000]);
-    expect(Array.from(full.train.labels.subarray(0, 10))).toEqual([9, 0, 0, 3, 0, 2, 7, 2, 5, 5]);
-    // The sample is the head of the full set.
-    expect(Buffer.compare(full.train.images.subarray(0, 3000 * 784), sample.train.images)).toBe(0);
-  });
+  it.skipIf(!process.env.CI && !existsSync(fullSet))(
+    'loads the full Fashion-MNIST set (Debian dataset-fashion-mnist), whose head is the shipped sample',
+    async () => {
+      if (!existsSync(fullSet))
+        throw new Error(`CI: the full Fashion-MNIST set is not at ${fullSet}; install Debian's dataset-fashion-mnist (npm test does as root)`);
+      const sample = await loadFashionMnist(SHIPPED_FASHION_MNIST_SAMPLE);
+      const full = await loadFashionMnist(fullSet);
+      expect([full.train.count, full.test.count]).toEqual([60000, 10000]);
+      expect(Array.from(full.train.labels.subarray(0, 10))).toEqual([9, 0, 0, 3, 0, 2, 7, 2, 5, 5]);
+      // The sample is the head of the full set.
+      expect(Buffer.compare(full.train.images.subarray(0, 3000 * 784), sample.train.images)).toBe(0);
+    },
+  );
 });
 
 describe('Moving Fashion-MNIST', () => {

@@ -152,7 +152,8 @@ export function renderMovingFashionVideo(
   item: Uint8Array,
   clutter: readonly Uint8Array[],
   rng: Rng,
-  o: Required<Pick<MovingFashionOptions, 'frames' | 'size' | 'itemSize' | 'clutterIntensity' | 'backgroundIntensity' | 'speed'>> & Pick<MovingFashionOptions, 'hidden'>,
+  o: Required<Pick<MovingFashionOptions, 'frames' | 'size' | 'itemSize' | 'clutterIntensity' | 'backgroundIntensity' | 'speed'>> &
+    Pick<MovingFashionOptions, 'hidden'>,
 ): { data: Uint8Array; boxes: [number, number][]; visible: boolean[] } {
   const { frames, size, itemSize } = o;
   const base = background(size, o.backgroundIntensity, rng.fork('background'));
@@ -277,7 +278,12 @@ export async function buildMovingFashionMnist(options: MovingFashionOptions): Pr
         const p = plans[k]!;
         const data = p.split === 'train' ? mnist.train : mnist.test;
         const file = `videos/${p.split}_${String(p.index).padStart(5, '0')}.mp4`;
-        const rendered = renderMovingFashionVideo(image(data, p.source), p.clutter.map((c) => image(data, c)), root.fork(`${p.split}-${p.index}`), o);
+        const rendered = renderMovingFashionVideo(
+          image(data, p.source),
+          p.clutter.map((c) => image(data, c)),
+          root.fork(`${p.split}-${p.index}`),
+          o,
+        );
         await encodeVideo(join(temp, file), rendered.data, { width: o.size, height: o.size, fps: o.fps, crf: 12 });
         videos[k] = { file, split: p.split, label: p.label, source: p.source, boxes: rendered.boxes, visible: rendered.visible };
         o.onProgress?.(++done, plans.length);
@@ -289,7 +295,10 @@ export async function buildMovingFashionMnist(options: MovingFashionOptions): Pr
     for (const split of ['train', 'val'] as const) {
       const rows = videos.filter((v) => v.split === split);
       await writeFile(join(temp, `${split}_list.txt`), rows.map((v) => `${v.file} ${o.frames} ${v.label}`).join('\n') + (rows.length ? '\n' : ''));
-      await writeFile(join(temp, `${split}_list_comma.txt`), rows.map((v) => `${v.file.replace(/\.mp4$/, '')},${o.frames},${v.label}`).join('\n') + (rows.length ? '\n' : ''));
+      await writeFile(
+        join(temp, `${split}_list_comma.txt`),
+        rows.map((v) => `${v.file.replace(/\.mp4$/, '')},${o.frames},${v.label}`).join('\n') + (rows.length ? '\n' : ''),
+      );
     }
     const manifest = {
       name: 'moving-fashion-mnist',

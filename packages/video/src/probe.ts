@@ -38,7 +38,18 @@ export async function assertReadable(file: string): Promise<void> {
 export async function probe(file: string, options: LocateOptions & { signal?: AbortSignal } = {}): Promise<VideoInfo> {
   await assertReadable(file);
   const { ffprobe } = await locateFfmpeg(options);
-  const args = ['-v', 'error', '-select_streams', 'v:0', '-count_packets', '-show_entries', 'stream=width,height,avg_frame_rate,r_frame_rate,nb_frames,nb_read_packets,codec_name,duration:format=duration,format_name', '-of', 'json', file];
+  const args = [
+    '-v',
+    'error',
+    '-select_streams',
+    'v:0',
+    '-count_packets',
+    '-show_entries',
+    'stream=width,height,avg_frame_rate,r_frame_rate,nb_frames,nb_read_packets,codec_name,duration:format=duration,format_name',
+    '-of',
+    'json',
+    file,
+  ];
   const { code, stdout, stderr } = await run(ffprobe.path, args, { timeoutMs: 120_000, ...(options.signal ? { signal: options.signal } : {}) });
   if (code !== 0) throw new VideoDecodeError(file, 'ffprobe cannot read it (not a video, or corrupt)', stderrTail(stderr));
   let parsed: { streams?: Record<string, string | number>[]; format?: Record<string, string> };

@@ -29,7 +29,8 @@ export function readSafetensors(bytes: Uint8Array, source = 'safetensors'): Map<
   if (bytes.byteLength < 8) throw new WeightFormatError(source, `is ${bytes.byteLength} bytes, too short for a safetensors header`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLength = Number(view.getBigUint64(0, true));
-  if (8 + headerLength > bytes.byteLength) throw new WeightFormatError(source, `header length ${headerLength} runs past the end of the file (${bytes.byteLength} bytes): truncated?`);
+  if (8 + headerLength > bytes.byteLength)
+    throw new WeightFormatError(source, `header length ${headerLength} runs past the end of the file (${bytes.byteLength} bytes): truncated?`);
   let header: Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] } | Record<string, string>>;
   try {
     header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLength)));
@@ -53,12 +54,24 @@ export function readSafetensors(bytes: Uint8Array, source = 'safetensors'): Map<
     for (let i = 0; i < count; i++) {
       const at = base + i * BYTES[d];
       switch (d) {
-        case 'F32': data[i] = view.getFloat32(at, true); break;
-        case 'F64': data[i] = view.getFloat64(at, true); break;
-        case 'F16': data[i] = halfToFloat(view.getUint16(at, true)); break;
-        case 'BF16': data[i] = new Float32Array(new Uint32Array([view.getUint16(at, true) << 16]).buffer)[0]!; break;
-        case 'I64': data[i] = Number(view.getBigInt64(at, true)); break;
-        case 'I32': data[i] = view.getInt32(at, true); break;
+        case 'F32':
+          data[i] = view.getFloat32(at, true);
+          break;
+        case 'F64':
+          data[i] = view.getFloat64(at, true);
+          break;
+        case 'F16':
+          data[i] = halfToFloat(view.getUint16(at, true));
+          break;
+        case 'BF16':
+          data[i] = new Float32Array(new Uint32Array([view.getUint16(at, true) << 16]).buffer)[0]!;
+          break;
+        case 'I64':
+          data[i] = Number(view.getBigInt64(at, true));
+          break;
+        case 'I32':
+          data[i] = view.getInt32(at, true);
+          break;
       }
     }
     out.set(name, { dtype: d, shape, data });
@@ -66,7 +79,10 @@ export function readSafetensors(bytes: Uint8Array, source = 'safetensors'): Map<
   return out;
 }
 
-export function writeSafetensors(tensors: Map<string, { dtype: 'F32' | 'I64'; shape: number[]; data: ArrayLike<number> }>, metadata: Record<string, string> = {}): Uint8Array {
+export function writeSafetensors(
+  tensors: Map<string, { dtype: 'F32' | 'I64'; shape: number[]; data: ArrayLike<number> }>,
+  metadata: Record<string, string> = {},
+): Uint8Array {
   const header: Record<string, unknown> = { __metadata__: metadata };
   let offset = 0;
   const names = [...tensors.keys()].sort();

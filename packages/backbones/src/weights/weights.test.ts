@@ -40,9 +40,38 @@ function outputs(model: tf.LayersModel, size: number): Float32Array[] {
 
 describe('torchvision safetensors', () => {
   it.each([
-    ['resnet18', 64, 122, [['conv1.weight', [64, 3, 7, 7]], ['layer2.0.downsample.0.weight', [128, 64, 1, 1]], ['fc.weight', [1000, 512]]]],
-    ['resnet50', 64, 320, [['layer1.0.conv3.weight', [256, 64, 1, 1]], ['layer4.2.bn3.running_var', [2048]], ['layer1.0.bn1.num_batches_tracked', []]]],
-    ['mobilenet_v2', 64, 314, [['features.0.0.weight', [32, 3, 3, 3]], ['features.1.conv.0.0.weight', [32, 1, 3, 3]], ['features.2.conv.1.0.weight', [96, 1, 3, 3]], ['features.18.0.weight', [1280, 320, 1, 1]], ['classifier.1.weight', [1000, 1280]]]],
+    [
+      'resnet18',
+      64,
+      122,
+      [
+        ['conv1.weight', [64, 3, 7, 7]],
+        ['layer2.0.downsample.0.weight', [128, 64, 1, 1]],
+        ['fc.weight', [1000, 512]],
+      ],
+    ],
+    [
+      'resnet50',
+      64,
+      320,
+      [
+        ['layer1.0.conv3.weight', [256, 64, 1, 1]],
+        ['layer4.2.bn3.running_var', [2048]],
+        ['layer1.0.bn1.num_batches_tracked', []],
+      ],
+    ],
+    [
+      'mobilenet_v2',
+      64,
+      314,
+      [
+        ['features.0.0.weight', [32, 3, 3, 3]],
+        ['features.1.conv.0.0.weight', [32, 1, 3, 3]],
+        ['features.2.conv.1.0.weight', [96, 1, 3, 3]],
+        ['features.18.0.weight', [1280, 320, 1, 1]],
+        ['classifier.1.weight', [1000, 1280]],
+      ],
+    ],
   ] as const)('%s: torchvision names and layouts, and a round trip with identical outputs', (name, size, keys, expected) => {
     const a = randomised(name, { inputSize: size, numClasses: 1000, seed: 1 });
     const b = createBackbone(name, { inputSize: size, numClasses: 1000, seed: 2 });
@@ -99,8 +128,23 @@ describe('torchvision safetensors', () => {
 
 describe('Keras weights in the tfjs layers format', () => {
   it.each([
-    ['mobilenet_v2', { inputSize: 64, numClasses: 1000, padding: 'keras', bnEpsilon: 1e-3 }, ['Conv1/kernel', 'bn_Conv1/moving_variance', 'expanded_conv_depthwise/depthwise_kernel', 'block_16_project_BN/gamma', 'Conv_1_bn/beta', 'predictions/bias']],
-    ['resnet50', { inputSize: 64, numClasses: 1000, padding: 'keras', strideIn: '1x1', bnEpsilon: 1.001e-5 }, ['conv1_conv/kernel', 'conv2_block1_0_conv/kernel', 'conv5_block3_3_bn/moving_mean', 'predictions/kernel']],
+    [
+      'mobilenet_v2',
+      { inputSize: 64, numClasses: 1000, padding: 'keras', bnEpsilon: 1e-3 },
+      [
+        'Conv1/kernel',
+        'bn_Conv1/moving_variance',
+        'expanded_conv_depthwise/depthwise_kernel',
+        'block_16_project_BN/gamma',
+        'Conv_1_bn/beta',
+        'predictions/bias',
+      ],
+    ],
+    [
+      'resnet50',
+      { inputSize: 64, numClasses: 1000, padding: 'keras', strideIn: '1x1', bnEpsilon: 1.001e-5 },
+      ['conv1_conv/kernel', 'conv2_block1_0_conv/kernel', 'conv5_block3_3_bn/moving_mean', 'predictions/kernel'],
+    ],
   ] as const)('%s: Keras names, and a round trip through model.json with identical outputs', async (name, options, names) => {
     const dir = join(root, name);
     const a = randomised(name, { ...options, seed: 1 });

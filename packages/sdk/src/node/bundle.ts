@@ -136,7 +136,8 @@ function shardVerifier(bundle: string, folder: string, weights: BundleMeta['weig
     const digest = createHash('sha256').update(data).digest('hex');
     if (weights) {
       const recorded = weights[`${folder}/${p}`];
-      if (!recorded || recorded.size !== data.byteLength || recorded.sha256 !== digest) throw new BundleError(bundle, `${folder}/${p} is corrupt: its SHA-256 (${digest.slice(0, 16)}...) or size does not match saccade.json`);
+      if (!recorded || recorded.size !== data.byteLength || recorded.sha256 !== digest)
+        throw new BundleError(bundle, `${folder}/${p} is corrupt: its SHA-256 (${digest.slice(0, 16)}...) or size does not match saccade.json`);
       return;
     }
     const m = /^weights-([0-9a-f]{16})\.bin$/.exec(p);
@@ -180,8 +181,16 @@ export async function loadModel(path: string, options: { method?: BundleMeta['me
   const meta = checkMeta(json, bundle);
   for (const folder of Object.values(meta.models)) await checkShards(bundle, folder, meta.weights);
   if (!meta.weights && !options.quiet) {
-    process.emitWarning(`${bundle}: saccade.json records no weight hashes (written before they existed), so only the shards' sizes are checked; add them with \`saccade bundle hash ${bundle}\``, { code: 'SACCADE_UNHASHED_BUNDLE' });
+    process.emitWarning(
+      `${bundle}: saccade.json records no weight hashes (written before they existed), so only the shards' sizes are checked; add them with \`saccade bundle hash ${bundle}\``,
+      { code: 'SACCADE_UNHASHED_BUNDLE' },
+    );
   }
-  return loadBundleWith(meta, bundle, (folder) => fileIO(join(bundle, folder), { confineTo: join(bundle, folder), verifyShard: shardVerifier(bundle, folder, meta.weights) }), decodeVideo, options.method);
+  return loadBundleWith(
+    meta,
+    bundle,
+    (folder) => fileIO(join(bundle, folder), { confineTo: join(bundle, folder), verifyShard: shardVerifier(bundle, folder, meta.weights) }),
+    decodeVideo,
+    options.method,
+  );
 }
-

@@ -105,12 +105,20 @@ export async function loadVideoDataset(root: string, options: LoadDatasetOptions
   if (options.limit !== undefined) entries = entries.slice(0, options.limit);
   if (entries.length === 0) throw new DatasetError(listFile, 'lists no videos');
   for (const e of entries) {
-    if (e.frames < 1) throw new DatasetError(`${listFile}:${e.line}`, `num_frames is ${e.frames} for ${JSON.stringify(e.path)}; a listed video needs at least one frame`);
+    if (e.frames < 1)
+      throw new DatasetError(`${listFile}:${e.line}`, `num_frames is ${e.frames} for ${JSON.stringify(e.path)}; a listed video needs at least one frame`);
   }
   const files = entries.map((e) => resolveVideo(root, listFile, e));
   const per = options.frames * options.size * options.size * 3;
   const make = (videos: Uint8Array[]) =>
-    datasetFromArrays({ classes, frames: options.frames, size: options.size, videos, labels: entries.map((e) => e.labels[0]!), names: entries.map((e) => e.path) });
+    datasetFromArrays({
+      classes,
+      frames: options.frames,
+      size: options.size,
+      videos,
+      labels: entries.map((e) => e.labels[0]!),
+      names: entries.map((e) => e.path),
+    });
 
   const useCache = cacheEnabled(options);
   let cacheFile: string | undefined;
@@ -119,9 +127,17 @@ export async function loadVideoDataset(root: string, options: LoadDatasetOptions
   if (useCache) {
     // Which load this is (the same list read at the same T and S) and what it holds: every
     // video's resolved path, size and mtime, the list's bytes and the decode parameters.
-    identity = createHash('sha256').update(JSON.stringify([CACHE_FORMAT, listFile, options.frames, options.size, options.limit ?? null])).digest('hex').slice(0, 16);
+    identity = createHash('sha256')
+      .update(JSON.stringify([CACHE_FORMAT, listFile, options.frames, options.size, options.limit ?? null]))
+      .digest('hex')
+      .slice(0, 16);
     const content = createHash('sha256');
-    content.update(CACHE_FORMAT).update('\0').update(await readFile(listFile)).update('\0').update(classes.join('\n'));
+    content
+      .update(CACHE_FORMAT)
+      .update('\0')
+      .update(await readFile(listFile))
+      .update('\0')
+      .update(classes.join('\n'));
     for (const f of files) {
       const s = await stat(f);
       content.update(`\0${f}\0${s.size}\0${s.mtimeMs}\0${s.ino}`);
@@ -150,7 +166,12 @@ export async function loadVideoDataset(root: string, options: LoadDatasetOptions
       const e = entries[i]!;
       const file = files[i]!;
       try {
-        const d = await decodeFrames(file, { indices: uniformSample(e.frames, options.frames), width: options.size, height: options.size, signal: stop.signal });
+        const d = await decodeFrames(file, {
+          indices: uniformSample(e.frames, options.frames),
+          width: options.size,
+          height: options.size,
+          signal: stop.signal,
+        });
         if (d.frames !== options.frames) throw new DatasetError(file, `decoded ${d.frames} frames, expected ${options.frames}`);
         videos[i] = d.data;
         options.onProgress?.(++done, entries.length);
@@ -173,7 +194,9 @@ export async function loadVideoDataset(root: string, options: LoadDatasetOptions
       options.onCache?.({ hit: false, file: cacheFile });
     } catch (error) {
       // A cache that cannot be written costs speed next time, never this load.
-      process.emitWarning(`saccade: the frame cache ${cacheDir} cannot be written (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); set SACCADE_CACHE_DIR or SACCADE_CACHE=0`);
+      process.emitWarning(
+        `saccade: the frame cache ${cacheDir} cannot be written (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); set SACCADE_CACHE_DIR or SACCADE_CACHE=0`,
+      );
     }
   }
   return make(videos);

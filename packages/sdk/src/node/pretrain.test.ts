@@ -33,12 +33,33 @@ describe('pretrainBackbones', () => {
   it('trains both backbones on composed frames, saves them atomically and loads them back identical', async () => {
     const out = join(dir, 'small');
     const steps: number[] = [];
-    const info = await pretrainBackbones({ out, config: SMALL, source: SHIPPED_FASHION_MNIST_SAMPLE, images: 64, valImages: 32, batchSize: 32, itemSize: 24, jitter: 4, seed: 1, onStep: (p) => steps.push(p.step) });
+    const info = await pretrainBackbones({
+      out,
+      config: SMALL,
+      source: SHIPPED_FASHION_MNIST_SAMPLE,
+      images: 64,
+      valImages: 32,
+      batchSize: 32,
+      itemSize: 24,
+      jitter: 4,
+      seed: 1,
+      onStep: (p) => steps.push(p.step),
+    });
     expect(steps).toEqual([1, 2]);
     expect(info).toMatchObject({ glanceBackbone: 'resnet_small', glanceWidth: 0.25, focusWidth: 0.25, patchSize: 32, images: 64, source: 'option' });
     expect((await readdir(dir)).filter((f) => f.includes('.tmp-'))).toEqual([]);
     // Pretraining again into the same folder replaces it whole (moved aside, then removed).
-    const again = await pretrainBackbones({ out, config: SMALL, source: SHIPPED_FASHION_MNIST_SAMPLE, images: 32, valImages: 16, batchSize: 32, itemSize: 24, jitter: 4, seed: 2 });
+    const again = await pretrainBackbones({
+      out,
+      config: SMALL,
+      source: SHIPPED_FASHION_MNIST_SAMPLE,
+      images: 32,
+      valImages: 16,
+      batchSize: 32,
+      itemSize: 24,
+      jitter: 4,
+      seed: 2,
+    });
     expect(again.seed).toBe(2);
     expect((await readdir(dir)).sort()).toEqual(['small']);
     const info1 = await loadPretrained(out);
@@ -46,7 +67,18 @@ describe('pretrainBackbones', () => {
     dispose(info1);
     let trained: { glance: number[][]; focus: number[][] } | undefined;
     const weights = (m: tf.LayersModel) => m.getWeights().map((w) => Array.from(w.dataSync()));
-    await pretrainBackbones({ out, config: SMALL, source: SHIPPED_FASHION_MNIST_SAMPLE, images: 64, valImages: 32, batchSize: 32, itemSize: 24, jitter: 4, seed: 1, onTrained: (m) => void (trained = { glance: weights(m.glance), focus: weights(m.focus) }) });
+    await pretrainBackbones({
+      out,
+      config: SMALL,
+      source: SHIPPED_FASHION_MNIST_SAMPLE,
+      images: 64,
+      valImages: 32,
+      batchSize: 32,
+      itemSize: 24,
+      jitter: 4,
+      seed: 1,
+      onTrained: (m) => void (trained = { glance: weights(m.glance), focus: weights(m.focus) }),
+    });
     const a = await loadPretrained(out);
     const b = await loadPretrained(out);
     try {
@@ -65,7 +97,8 @@ describe('pretrainBackbones', () => {
       const net = createVideoNet({ ...SMALL, seed: 9 }, 10);
       try {
         initBackbones(net, a);
-        const same = (m1: tf.LayersModel, m2: tf.LayersModel) => m1.getWeights().every((w, i) => tf.tidy(() => tf.max(tf.abs(tf.sub(w, m2.getWeights()[i]!))).dataSync()[0]) === 0);
+        const same = (m1: tf.LayersModel, m2: tf.LayersModel) =>
+          m1.getWeights().every((w, i) => tf.tidy(() => tf.max(tf.abs(tf.sub(w, m2.getWeights()[i]!))).dataSync()[0]) === 0);
         expect(same(net.models()['glance']!, a.glance)).toBe(true);
         expect(same(net.models()['focus']!, a.focus)).toBe(true);
       } finally {
@@ -87,7 +120,9 @@ describe('pretrainBackbones', () => {
 
   it('train() without weights for a pretrained config, and a folder that is not one, are clear errors', async () => {
     const data = toyDataset(8, 1);
-    await expect(trainUniversal({ config: { ...SMALL, frameSize: 32, patchSize: 16, pretrained: true }, train: data })).rejects.toThrow(/pretrained.*no weights were given/);
+    await expect(trainUniversal({ config: { ...SMALL, frameSize: 32, patchSize: 16, pretrained: true }, train: data })).rejects.toThrow(
+      /pretrained.*no weights were given/,
+    );
     await expect(loadPretrained(dir)).rejects.toBeInstanceOf(BundleError);
   });
 });

@@ -35,9 +35,10 @@ import { writeFolderAtomic } from './folder.js';
  * The weights shipped with the package (made by `saccade pretrain` with its defaults), in
  * packages/sdk/pretrained: one folder up from dist/ (the built bundle), two from src/node/.
  */
-export const SHIPPED_PRETRAINED = ['../pretrained/fashion-mnist', '../../pretrained/fashion-mnist']
-  .map((p) => fileURLToPath(new URL(p, import.meta.url)))
-  .find((p) => existsSync(join(p, 'pretrained.json'))) ?? fileURLToPath(new URL('../pretrained/fashion-mnist', import.meta.url));
+export const SHIPPED_PRETRAINED =
+  ['../pretrained/fashion-mnist', '../../pretrained/fashion-mnist']
+    .map((p) => fileURLToPath(new URL(p, import.meta.url)))
+    .find((p) => existsSync(join(p, 'pretrained.json'))) ?? fileURLToPath(new URL('../pretrained/fashion-mnist', import.meta.url));
 
 export interface PretrainOptions {
   /** Output folder. */
@@ -112,7 +113,11 @@ function inputs(batch: Composed, c: TrainConfig): { g: tf.Tensor4D; f: tf.Tensor
 function scoreBackbones(glance: tf.LayersModel, focus: tf.LayersModel, examples: Composed, c: TrainConfig): { glanceAccuracy: number; focusAccuracy: number } {
   const correct = [0, 0];
   for (let i = 0; i < examples.labels.length; i += 256) {
-    const part: Composed = { frames: examples.frames.slice(i, i + 256), patches: examples.patches.slice(i, i + 256), labels: examples.labels.slice(i, i + 256) };
+    const part: Composed = {
+      frames: examples.frames.slice(i, i + 256),
+      patches: examples.patches.slice(i, i + 256),
+      labels: examples.labels.slice(i, i + 256),
+    };
     const { g, f } = inputs(part, c);
     [glance.apply(g, { training: false }), focus.apply(f, { training: false })].forEach((out, k) => {
       const predicted = tf.tidy(() => tf.argMax((out as tf.Tensor[])[2]!, 1).dataSync());
@@ -129,11 +134,27 @@ function scoreBackbones(glance: tf.LayersModel, focus: tf.LayersModel, examples:
  * from pretraining and from the benchmark's training videos): the glance network on whole frames,
  * the focus network on jittered patches around the item.
  */
-export async function evaluatePretrained(p: Pretrained, o: { source?: string; images?: number; itemSize?: number; jitter?: number; seed?: number } = {}): Promise<{ glanceAccuracy: number; focusAccuracy: number; images: number }> {
-  const c = parseConfig({ glanceSize: p.info.glanceSize, patchSize: p.info.patchSize, frameSize: p.info.frameSize, mean: [...p.info.mean], std: [...p.info.std] });
+export async function evaluatePretrained(
+  p: Pretrained,
+  o: { source?: string; images?: number; itemSize?: number; jitter?: number; seed?: number } = {},
+): Promise<{ glanceAccuracy: number; focusAccuracy: number; images: number }> {
+  const c = parseConfig({
+    glanceSize: p.info.glanceSize,
+    patchSize: p.info.patchSize,
+    frameSize: p.info.frameSize,
+    mean: [...p.info.mean],
+    std: [...p.info.std],
+  });
   const mnist = await loadFashionMnist(o.source);
   const n = Math.min(o.images ?? 2000, mnist.test.count);
-  const examples = compose(mnist.test, Array.from({ length: n }, (_, i) => i), c, o.itemSize ?? 40, o.jitter ?? 12, createRng(deriveSeed(o.seed ?? 0, 'val')));
+  const examples = compose(
+    mnist.test,
+    Array.from({ length: n }, (_, i) => i),
+    c,
+    o.itemSize ?? 40,
+    o.jitter ?? 12,
+    createRng(deriveSeed(o.seed ?? 0, 'val')),
+  );
   return { ...scoreBackbones(p.glance, p.focus, examples, c), images: n };
 }
 
@@ -151,11 +172,36 @@ export async function pretrainBackbones(o: PretrainOptions): Promise<PretrainedI
   const images = Math.min(o.images ?? mnist.train.count, mnist.train.count);
   if (itemSize > c.frameSize) throw new ConfigError('itemSize', `${itemSize} is larger than the frame (${c.frameSize})`);
   const classes = 10;
-  const glance = createBackbone(c.glanceBackbone, { inputSize: c.glanceSize, width: c.glanceWidth, numClasses: classes, seed: deriveSeed(seed, 'glance'), name: 'glance', pooling: c.pooling }).model;
-  const focus = createBackbone(c.focusBackbone, { inputSize: c.patchSize, width: c.focusWidth, numClasses: classes, seed: deriveSeed(seed, 'focus'), name: 'focus', pooling: c.pooling }).model;
-  const opt = new PartOptimizer({ kind: 'adam', lr: baseLr, momentum: 0.9, weightDecay: c.weightDecay }, { glance: glance.trainableWeights, focus: focus.trainableWeights }, { glance: 1, focus: 1 });
+  const glance = createBackbone(c.glanceBackbone, {
+    inputSize: c.glanceSize,
+    width: c.glanceWidth,
+    numClasses: classes,
+    seed: deriveSeed(seed, 'glance'),
+    name: 'glance',
+    pooling: c.pooling,
+  }).model;
+  const focus = createBackbone(c.focusBackbone, {
+    inputSize: c.patchSize,
+    width: c.focusWidth,
+    numClasses: classes,
+    seed: deriveSeed(seed, 'focus'),
+    name: 'focus',
+    pooling: c.pooling,
+  }).model;
+  const opt = new PartOptimizer(
+    { kind: 'adam', lr: baseLr, momentum: 0.9, weightDecay: c.weightDecay },
+    { glance: glance.trainableWeights, focus: focus.trainableWeights },
+    { glance: 1, focus: 1 },
+  );
   const rng = createRng(seed);
-  const val = compose(mnist.test, Array.from({ length: Math.min(o.valImages ?? 2000, mnist.test.count) }, (_, i) => i), c, itemSize, jitter, createRng(deriveSeed(seed, 'val')));
+  const val = compose(
+    mnist.test,
+    Array.from({ length: Math.min(o.valImages ?? 2000, mnist.test.count) }, (_, i) => i),
+    c,
+    itemSize,
+    jitter,
+    createRng(deriveSeed(seed, 'val')),
+  );
   const batches = Math.floor(images / bs);
   const steps = batches * epochs;
   const varNames = opt.names;
@@ -164,7 +210,10 @@ export async function pretrainBackbones(o: PretrainOptions): Promise<PretrainedI
   let step = 0;
   try {
     for (let epoch = 0; epoch < epochs; epoch++) {
-      const order = rng.fork(`epoch-${epoch}`).shuffle(Array.from({ length: mnist.train.count }, (_, i) => i)).slice(0, images);
+      const order = rng
+        .fork(`epoch-${epoch}`)
+        .shuffle(Array.from({ length: mnist.train.count }, (_, i) => i))
+        .slice(0, images);
       for (let b = 0; b < batches; b++) {
         if (o.signal?.aborted) throw new Error('pretraining interrupted');
         const batch = compose(mnist.train, order.slice(b * bs, (b + 1) * bs), c, itemSize, jitter, rng.fork(`train-${epoch}`));

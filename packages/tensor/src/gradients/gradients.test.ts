@@ -22,11 +22,19 @@ const X = (data = x4) => tf.tensor4d(data, [3, 5, 4, 6]);
 const V = (d: Float32Array, shape: number[] = [6]) => tf.tensor(d, shape);
 
 const CASES: Case[] = [
-  ['batchNorm with rank-1 statistics', () => [X(), V(mean), V(variance), V(scale), V(offset)], (x, m, v, s, o) => tf.sum(tf.mul(tf.batchNorm(x as tf.Tensor4D, m!, v!, o, s, 1e-3), R()))],
-  ['training-mode batch norm (moments of the batch)', () => [X(), V(scale), V(offset)], (x, s, o) => {
-    const { mean: m, variance: v } = tf.moments(x!, [0, 1, 2]);
-    return tf.sum(tf.mul(tf.batchNorm(x as tf.Tensor4D, m, v, o, s, 1e-3), R()));
-  }],
+  [
+    'batchNorm with rank-1 statistics',
+    () => [X(), V(mean), V(variance), V(scale), V(offset)],
+    (x, m, v, s, o) => tf.sum(tf.mul(tf.batchNorm(x as tf.Tensor4D, m!, v!, o, s, 1e-3), R())),
+  ],
+  [
+    'training-mode batch norm (moments of the batch)',
+    () => [X(), V(scale), V(offset)],
+    (x, s, o) => {
+      const { mean: m, variance: v } = tf.moments(x!, [0, 1, 2]);
+      return tf.sum(tf.mul(tf.batchNorm(x as tf.Tensor4D, m, v, o, s, 1e-3), R()));
+    },
+  ],
   ['mean over leading axes', () => [X()], (x) => tf.sum(tf.mul(tf.mean(x!, [0, 1, 2]), V(scale)))],
   ['mean over a middle axis, keepDims', () => [X()], (x) => tf.sum(tf.mul(tf.mean(x!, 1, true), tf.ones([3, 1, 4, 6])))],
   ['mean of everything', () => [X()], (x) => tf.mul(tf.mean(x!), tf.scalar(3))],
@@ -53,15 +61,17 @@ describe("Saccade's gradients equal tfjs-core's", () => {
   // mean gradient without reducing it), so this case is held to the rank-1 reference instead.
   it('batchNorm with [1,1,1,C] statistics gives the rank-1 gradients', async () => {
     const bn = (shape: number[]) => () =>
-      tf.grads((x: tf.Tensor, m: tf.Tensor, v: tf.Tensor, s: tf.Tensor, o: tf.Tensor) => tf.sum(tf.mul(tf.batchNorm(x as tf.Tensor4D, m, v, o, s, 1e-3), R())))([
-        X(), V(mean, shape), V(variance, shape), V(scale, shape), V(offset, shape),
-      ]);
+      tf.grads((x: tf.Tensor, m: tf.Tensor, v: tf.Tensor, s: tf.Tensor, o: tf.Tensor) => tf.sum(tf.mul(tf.batchNorm(x as tf.Tensor4D, m, v, o, s, 1e-3), R())))(
+        [X(), V(mean, shape), V(variance, shape), V(scale, shape), V(offset, shape)],
+      );
     restoreTfjsGradients();
     const reference = await onBackend('cpu', bn([6]));
     registerFastGradients();
     for (const backend of ['cpu', 'wasm']) {
       const ours = await onBackend(backend, bn([1, 1, 1, 6]));
-      ours.forEach((g, i) => expectArraysClose(g, reference[i]!, { rtol: 1e-4, atol: 1e-5 * Math.max(1, maxAbs(reference[i]!)), label: `${backend} input ${i}` }));
+      ours.forEach((g, i) =>
+        expectArraysClose(g, reference[i]!, { rtol: 1e-4, atol: 1e-5 * Math.max(1, maxAbs(reference[i]!)), label: `${backend} input ${i}` }),
+      );
     }
   });
 });

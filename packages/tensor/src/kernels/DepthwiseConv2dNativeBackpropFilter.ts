@@ -22,15 +22,7 @@ function depthwiseConv2dNativeBackpropFilter(args: {
   const { inputs, backend, attrs } = args;
   const { x, dy } = inputs as unknown as Inputs<'x' | 'dy'>;
   const { strides, dilations, pad, dimRoundingMode, filterShape } = attrs;
-  const info = backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number],
-    filterShape,
-    strides,
-    dilations,
-    pad,
-    dimRoundingMode,
-    true,
-  );
+  const info = backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filterShape, strides, dilations, pad, dimRoundingMode, true);
   return depthwiseFilterGrad(backend, x, dy, info);
 }
 

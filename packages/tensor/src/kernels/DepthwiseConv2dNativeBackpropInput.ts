@@ -19,15 +19,7 @@ function depthwiseConv2dNativeBackpropInput(args: {
   const { inputs, backend, attrs } = args;
   const { dy, filter } = inputs as unknown as Inputs<'dy' | 'filter'>;
   const { strides, dilations, pad, dimRoundingMode, inputShape } = attrs;
-  const info = backend_util.computeConv2DInfo(
-    inputShape,
-    filter.shape as [number, number, number, number],
-    strides,
-    dilations,
-    pad,
-    dimRoundingMode,
-    true,
-  );
+  const info = backend_util.computeConv2DInfo(inputShape, filter.shape as [number, number, number, number], strides, dilations, pad, dimRoundingMode, true);
   return depthwiseInputGrad(backend, dy, filter, info);
 }
 

@@ -12,7 +12,6 @@ import { call, free, reshape, type Backend, wrapKernel } from './compose.js';
 
 export const kernelName = FusedBatchNorm;
 
-
 function perChannel(t: TensorInfo | undefined, channels: number): boolean {
   return t === undefined || (util.sizeFromShape(t.shape) === channels && t.shape.slice(0, -1).every((d) => d === 1) && t.dtype === 'float32');
 }
@@ -52,13 +51,18 @@ export function fusedBatchNormConfig(builtIn: KernelConfig): KernelConfig {
     const rows = util.sizeFromShape(x.shape.slice(0, -1));
     const x4 = reshape(backend, x, [1, 1, rows, channels]);
     const filter = reshape(backend, s, [1, 1, channels, 1]);
-    const y = call(backend, 'FusedDepthwiseConv2D', { x: x4, filter, bias: o }, {
-      strides: [1, 1],
-      pad: 'valid',
-      dilations: [1, 1],
-      activation: 'linear',
-      dataFormat: 'NHWC',
-    });
+    const y = call(
+      backend,
+      'FusedDepthwiseConv2D',
+      { x: x4, filter, bias: o },
+      {
+        strides: [1, 1],
+        pad: 'valid',
+        dilations: [1, 1],
+        activation: 'linear',
+        dataFormat: 'NHWC',
+      },
+    );
     free(backend, x4, filter, s, o);
     const out = reshape(backend, y, x.shape);
     free(backend, y);

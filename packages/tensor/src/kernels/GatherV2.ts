@@ -11,7 +11,6 @@ import { call, free, reshape, transpose, type Backend, wrapKernel } from './comp
 
 export const kernelName = 'GatherV2';
 
-
 export function gatherV2Config(builtIn: KernelConfig): KernelConfig {
   const kernelFunc: KernelFunc = (args) => {
     const backend = args.backend as Backend;

@@ -46,10 +46,15 @@ function unsortedSegmentSum(args: { inputs: UnsortedSegmentSumInputs; backend: B
   const scattered: TensorInfo = call(backend, 'ScatterNd', { indices, updates }, { shape: [segments, ...rowShape] });
   free(backend, indices, updates);
   if (!dropped) return scattered;
-  const kept = call(backend, 'Slice', { x: scattered }, {
-    begin: [0, ...rowShape.map(() => 0)],
-    size: [numSegments, ...rowShape],
-  });
+  const kept = call(
+    backend,
+    'Slice',
+    { x: scattered },
+    {
+      begin: [0, ...rowShape.map(() => 0)],
+      size: [numSegments, ...rowShape],
+    },
+  );
   free(backend, scattered);
   return kept;
 }

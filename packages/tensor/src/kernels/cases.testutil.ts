@@ -67,9 +67,15 @@ export function randomConvCases(seed: number, count: number, depthwise: boolean)
       kernel,
       strides: [rng.int(1, 3), rng.int(1, 3)],
       dilations: dilate ? [rng.int(1, 2), 2] : [1, 1],
-      pad: rng.pick(['same', 'valid', 'explicit'] as const) === 'explicit'
-        ? [[0, 0], [rng.int(0, 2), rng.int(0, 2)], [rng.int(0, 2), rng.int(0, 2)], [0, 0]]
-        : rng.pick(['same', 'valid'] as const),
+      pad:
+        rng.pick(['same', 'valid', 'explicit'] as const) === 'explicit'
+          ? [
+              [0, 0],
+              [rng.int(0, 2), rng.int(0, 2)],
+              [rng.int(0, 2), rng.int(0, 2)],
+              [0, 0],
+            ]
+          : rng.pick(['same', 'valid'] as const),
     };
     const out = outputSize(c, depthwise);
     if (!out || out.some((d) => d < 1)) continue;

@@ -49,10 +49,15 @@ export function padOrCropSpatial(backend: Backend, x: TensorInfo, top: number, b
   const cropLeft = Math.max(0, -left);
   const cropRight = Math.max(0, -right);
   if (cropTop + cropBottom + cropLeft + cropRight > 0) {
-    const sliced = call(backend, 'Slice', { x: t }, {
-      begin: [0, cropTop, cropLeft, 0],
-      size: [n, h - cropTop - cropBottom, w - cropLeft - cropRight, c],
-    });
+    const sliced = call(
+      backend,
+      'Slice',
+      { x: t },
+      {
+        begin: [0, cropTop, cropLeft, 0],
+        size: [n, h - cropTop - cropBottom, w - cropLeft - cropRight, c],
+      },
+    );
     t = sliced;
   }
   const padTop = Math.max(0, top);
@@ -60,10 +65,20 @@ export function padOrCropSpatial(backend: Backend, x: TensorInfo, top: number, b
   const padLeft = Math.max(0, left);
   const padRight = Math.max(0, right);
   if (padTop + padBottom + padLeft + padRight > 0) {
-    const padded = call(backend, 'PadV2', { x: t }, {
-      paddings: [[0, 0], [padTop, padBottom], [padLeft, padRight], [0, 0]],
-      constantValue: 0,
-    });
+    const padded = call(
+      backend,
+      'PadV2',
+      { x: t },
+      {
+        paddings: [
+          [0, 0],
+          [padTop, padBottom],
+          [padLeft, padRight],
+          [0, 0],
+        ],
+        constantValue: 0,
+      },
+    );
     if (t !== x) free(backend, t);
     t = padded;
   }
@@ -79,10 +94,22 @@ export function insertZeros(backend: Backend, x: TensorInfo, sh: number, sw: num
   if (sh === 1 && sw === 1) return x;
   const [n, h, w, c] = x.shape as [number, number, number, number];
   const r = reshape(backend, x, [n, h, 1, w, 1, c]);
-  const padded = call(backend, 'PadV2', { x: r }, {
-    paddings: [[0, 0], [0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]],
-    constantValue: 0,
-  });
+  const padded = call(
+    backend,
+    'PadV2',
+    { x: r },
+    {
+      paddings: [
+        [0, 0],
+        [0, 0],
+        [0, sh - 1],
+        [0, 0],
+        [0, sw - 1],
+        [0, 0],
+      ],
+      constantValue: 0,
+    },
+  );
   free(backend, r);
   const out = reshape(backend, padded, [n, h * sh, w * sw, c]);
   free(backend, padded);

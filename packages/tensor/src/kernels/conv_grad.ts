@@ -12,17 +12,7 @@
  */
 import type { TensorInfo } from '@tensorflow/tfjs';
 
-import {
-  call,
-  free,
-  insertZeros,
-  padOrCropSpatial,
-  reshape,
-  sumLastAxis,
-  transpose,
-  type Backend,
-  type ConvInfo,
-} from './compose.js';
+import { call, free, insertZeros, padOrCropSpatial, reshape, sumLastAxis, transpose, type Backend, type ConvInfo } from './compose.js';
 
 /** Bottom/right padding that the filter-gradient convolution needs to reach every filter tap. */
 function tapPadding(size: number, before: number, taps: number, dilation: number, outSize: number, stride: number): number {
@@ -65,12 +55,22 @@ export function conv2DFilterGrad(backend: Backend, x: TensorInfo, dy: TensorInfo
   const dyT = transpose(backend, dy, [1, 2, 0, 3]); // [Ho, Wo, N, Co]
   const bottom = tapPadding(h, top, kh, dh, info.outHeight, sh);
   const right = tapPadding(w, left, kw, dw, info.outWidth, sw);
-  const conv = call(backend, 'Conv2D', { x: xT, filter: dyT }, {
-    strides: [dh, dw],
-    dilations: [sh, sw],
-    pad: [[0, 0], [top, bottom], [left, right], [0, 0]],
-    dataFormat: 'NHWC',
-  });
+  const conv = call(
+    backend,
+    'Conv2D',
+    { x: xT, filter: dyT },
+    {
+      strides: [dh, dw],
+      dilations: [sh, sw],
+      pad: [
+        [0, 0],
+        [top, bottom],
+        [left, right],
+        [0, 0],
+      ],
+      dataFormat: 'NHWC',
+    },
+  );
   free(backend, xT, dyT);
   let taps = conv; // [Ci, kh', kw', Co] with kh' >= kh
   if (conv.shape[1] !== kh || conv.shape[2] !== kw) {
@@ -102,29 +102,56 @@ export function depthwiseFilterGrad(backend: Backend, x: TensorInfo, dy: TensorI
   const dyRowsPerImage = rowsPerImage / sh;
   const wp = left + w + right;
 
-  const xPadded = call(backend, 'PadV2', { x }, {
-    paddings: [[0, 0], [top, rowsPerImage - top - h], [left, right], [0, 0]],
-    constantValue: 0,
-  });
+  const xPadded = call(
+    backend,
+    'PadV2',
+    { x },
+    {
+      paddings: [
+        [0, 0],
+        [top, rowsPerImage - top - h],
+        [left, right],
+        [0, 0],
+      ],
+      constantValue: 0,
+    },
+  );
   const stacked = reshape(backend, xPadded, [1, n * rowsPerImage, wp, c]);
   free(backend, xPadded);
 
-  const dyPadded = dyRowsPerImage > ho
-    ? call(backend, 'PadV2', { x: dy }, { paddings: [[0, 0], [0, dyRowsPerImage - ho], [0, 0], [0, 0]], constantValue: 0 })
-    : dy;
+  const dyPadded =
+    dyRowsPerImage > ho
+      ? call(
+          backend,
+          'PadV2',
+          { x: dy },
+          {
+            paddings: [
+              [0, 0],
+              [0, dyRowsPerImage - ho],
+              [0, 0],
+              [0, 0],
+            ],
+            constantValue: 0,
+          },
+        )
+      : dy;
   const dyStacked = reshape(backend, dyPadded, [n * dyRowsPerImage, wo, c, m]);
   if (dyPadded !== dy) free(backend, dyPadded);
   const filterRows = (n - 1) * dyRowsPerImage + ho;
-  const filter = filterRows < n * dyRowsPerImage
-    ? call(backend, 'Slice', { x: dyStacked }, { begin: [0, 0, 0, 0], size: [filterRows, wo, c, m] })
-    : dyStacked;
+  const filter = filterRows < n * dyRowsPerImage ? call(backend, 'Slice', { x: dyStacked }, { begin: [0, 0, 0, 0], size: [filterRows, wo, c, m] }) : dyStacked;
   if (filter !== dyStacked) free(backend, dyStacked);
 
-  const conv = call(backend, 'DepthwiseConv2dNative', { x: stacked, filter }, {
-    strides: [dh, dw],
-    dilations: [sh, sw],
-    pad: 'valid',
-  });
+  const conv = call(
+    backend,
+    'DepthwiseConv2dNative',
+    { x: stacked, filter },
+    {
+      strides: [dh, dw],
+      dilations: [sh, sw],
+      pad: 'valid',
+    },
+  );
   free(backend, stacked, filter);
   let taps = conv; // [1, kh', kw', C*M] with kh' >= kh
   if (conv.shape[1] !== kh || conv.shape[2] !== kw) {
@@ -180,27 +207,25 @@ function phasedInputGrad(backend: Backend, dy: TensorInfo, filter: TensorInfo, i
         phaseCols.push(call(backend, 'Fill', {}, { shape: [n, rows, cols, cin], value: 0, dtype: 'float32' }));
         continue;
       }
-      const sub = call(backend, 'StridedSlice', { x: filter }, {
-        begin: [py, px, 0, 0],
-        end: [kh, kw, fc, fm],
-        strides: [sh, sw, 1, 1],
-        beginMask: 0,
-        endMask: 0,
-        ellipsisMask: 0,
-        newAxisMask: 0,
-        shrinkAxisMask: 0,
-      });
+      const sub = call(
+        backend,
+        'StridedSlice',
+        { x: filter },
+        {
+          begin: [py, px, 0, 0],
+          end: [kh, kw, fc, fm],
+          strides: [sh, sw, 1, 1],
+          beginMask: 0,
+          endMask: 0,
+          ellipsisMask: 0,
+          newAxisMask: 0,
+          shrinkAxisMask: 0,
+        },
+      );
       const flipped = call(backend, 'Reverse', { x: sub }, { dims: [0, 1] });
       free(backend, sub);
       // dy rows rowStart - jy + 1 .. rowStart + rows - 1 (zeros outside dy).
-      const padded = padOrCropSpatial(
-        backend,
-        dy,
-        jy - 1 - rowStart,
-        rowStart + rows - 1 - (ho - 1),
-        jx - 1 - colStart,
-        colStart + cols - 1 - (wo - 1),
-      );
+      const padded = padOrCropSpatial(backend, dy, jy - 1 - rowStart, rowStart + rows - 1 - (ho - 1), jx - 1 - colStart, colStart + cols - 1 - (wo - 1));
       let phase: TensorInfo;
       if (depthwise) {
         const flat = reshape(backend, flipped, [jy, jx, fc * fm, 1]);
@@ -246,12 +271,17 @@ export function conv2DInputGrad(backend: Backend, dy: TensorInfo, filter: Tensor
   const flipped = call(backend, 'Reverse', { x: filter }, { dims: [0, 1] });
   const swapped = transpose(backend, flipped, [0, 1, 3, 2]); // [kh, kw, Co, Ci]
   free(backend, flipped);
-  const dx = call(backend, 'Conv2D', { x: expanded, filter: swapped }, {
-    strides: [1, 1],
-    dilations: [info.dilationHeight, info.dilationWidth],
-    pad: 'valid',
-    dataFormat: 'NHWC',
-  });
+  const dx = call(
+    backend,
+    'Conv2D',
+    { x: expanded, filter: swapped },
+    {
+      strides: [1, 1],
+      dilations: [info.dilationHeight, info.dilationWidth],
+      pad: 'valid',
+      dataFormat: 'NHWC',
+    },
+  );
   free(backend, swapped);
   if (expanded !== dy) free(backend, expanded);
   return dx;
@@ -264,11 +294,16 @@ export function depthwiseInputGrad(backend: Backend, dy: TensorInfo, filter: Ten
   const flipped = call(backend, 'Reverse', { x: filter }, { dims: [0, 1] });
   const flat = reshape(backend, flipped, [kh, kw, c * m, 1]);
   free(backend, flipped);
-  const perChannel = call(backend, 'DepthwiseConv2dNative', { x: expanded, filter: flat }, {
-    strides: [1, 1],
-    dilations: [info.dilationHeight, info.dilationWidth],
-    pad: 'valid',
-  });
+  const perChannel = call(
+    backend,
+    'DepthwiseConv2dNative',
+    { x: expanded, filter: flat },
+    {
+      strides: [1, 1],
+      dilations: [info.dilationHeight, info.dilationWidth],
+      pad: 'valid',
+    },
+  );
   free(backend, flat);
   if (expanded !== dy) free(backend, expanded);
   if (m === 1) return perChannel;

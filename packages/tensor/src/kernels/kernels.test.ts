@@ -11,7 +11,15 @@ const run = (name: string, inputs: Record<string, tf.Tensor>, attrs: Record<stri
 function shapes(c: ConvCase, depthwise: boolean) {
   const x = [c.batch, c.height, c.width, c.inChannels];
   const filter = [c.kernel[0], c.kernel[1], c.inChannels, c.outChannels];
-  const info = tf.backend_util.computeConv2DInfo(x as [number, number, number, number], filter as [number, number, number, number], c.strides, c.dilations, c.pad, undefined, depthwise);
+  const info = tf.backend_util.computeConv2DInfo(
+    x as [number, number, number, number],
+    filter as [number, number, number, number],
+    c.strides,
+    c.dilations,
+    c.pad,
+    undefined,
+    depthwise,
+  );
   return { x, filter, out: info.outShape as number[] };
 }
 
@@ -22,8 +30,7 @@ function dilateFilter(data: Float32Array, shape: number[], [dh, dw]: [number, nu
   const ew = (kw - 1) * dw + 1;
   const out = new Float32Array(eh * ew * ci * co);
   for (let y = 0; y < kh; y++)
-    for (let x = 0; x < kw; x++)
-      for (let k = 0; k < ci * co; k++) out[((y * dh) * ew + x * dw) * ci * co + k] = data[(y * kw + x) * ci * co + k] as number;
+    for (let x = 0; x < kw; x++) for (let k = 0; k < ci * co; k++) out[(y * dh * ew + x * dw) * ci * co + k] = data[(y * kw + x) * ci * co + k] as number;
   return { data: out, shape: [eh, ew, ci, co] };
 }
 
@@ -120,8 +127,7 @@ describe('op-level gradients (tf.grad through conv2d and depthwiseConv2d) agree 
     const body = () => {
       const xt = tf.tensor4d(x, [...xShape] as [number, number, number, number]);
       const wt = tf.tensor4d(w, [...fShape] as [number, number, number, number]);
-      const f = (a: tf.Tensor4D, b: tf.Tensor4D) =>
-        tf.sum(tf.square(depthwise ? tf.depthwiseConv2d(a, b, stride, pad) : tf.conv2d(a, b, stride, pad)));
+      const f = (a: tf.Tensor4D, b: tf.Tensor4D) => tf.sum(tf.square(depthwise ? tf.depthwiseConv2d(a, b, stride, pad) : tf.conv2d(a, b, stride, pad)));
       const [gx, gw] = tf.grads((a: tf.Tensor, b: tf.Tensor) => f(a as tf.Tensor4D, b as tf.Tensor4D))([xt, wt]);
       return [gx!, gw!];
     };
@@ -167,7 +173,15 @@ describe('a whole training step', () => {
     const build = () => {
       const model = tf.sequential({
         layers: [
-          tf.layers.conv2d({ inputShape: [12, 12, 3], filters: 8, kernelSize: 3, strides: 2, padding: 'same', useBias: false, kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) }),
+          tf.layers.conv2d({
+            inputShape: [12, 12, 3],
+            filters: 8,
+            kernelSize: 3,
+            strides: 2,
+            padding: 'same',
+            useBias: false,
+            kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }),
+          }),
           tf.layers.batchNormalization(),
           tf.layers.reLU(),
           tf.layers.depthwiseConv2d({ kernelSize: 3, depthMultiplier: 2, padding: 'same', depthwiseInitializer: tf.initializers.glorotUniform({ seed: 2 }) }),

@@ -11,7 +11,6 @@ import { util, type KernelConfig, type KernelFunc, type TensorInfo } from '@tens
 
 import { call, free, reshape, type Backend, wrapKernel } from './compose.js';
 
-
 export function reduceBlockConfig(builtIn: KernelConfig, mean: boolean): KernelConfig {
   const kernelFunc: KernelFunc = (args) => {
     const backend = args.backend as Backend;
@@ -30,11 +29,16 @@ export function reduceBlockConfig(builtIn: KernelConfig, mean: boolean): KernelC
     if (block <= 1 || pre * post === 0) return builtIn.kernelFunc(args);
     const innerBlock = axes.length > 1 ? (x.shape[last] as number) : 1;
     const view = reshape(backend, x, [pre, block / innerBlock, innerBlock, post]);
-    const pooled = call(backend, 'AvgPool', { x: view }, {
-      filterSize: [block / innerBlock, innerBlock],
-      strides: [block / innerBlock, innerBlock],
-      pad: 'valid',
-    });
+    const pooled = call(
+      backend,
+      'AvgPool',
+      { x: view },
+      {
+        filterSize: [block / innerBlock, innerBlock],
+        strides: [block / innerBlock, innerBlock],
+        pad: 'valid',
+      },
+    );
     free(backend, view);
     let product = pooled;
     if (!mean) {

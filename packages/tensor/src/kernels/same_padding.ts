@@ -30,7 +30,12 @@ export function withExplicitSamePadding(original: KernelConfig, depthwise: boole
       depthwise,
     );
     const { top, bottom, left, right } = info.padInfo;
-    const explicit = [[0, 0], [top, bottom], [left, right], [0, 0]];
+    const explicit = [
+      [0, 0],
+      [top, bottom],
+      [left, right],
+      [0, 0],
+    ];
     return original.kernelFunc({ ...args, attrs: { ...attrs, pad: explicit } as unknown as NamedAttrMap });
   };
   return wrapKernel(original, kernelFunc);

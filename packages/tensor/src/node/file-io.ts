@@ -155,7 +155,8 @@ export function fileIO(dir: string, options: FileIOOptions = {}): io.IOHandler {
       for (const group of json.weightsManifest) {
         specs.push(...group.weights);
         for (const path of group.paths) {
-          if (typeof path !== 'string' || path === '' || isAbsolute(path)) throw new ModelFileError(modelFile, `names a weight shard ${JSON.stringify(path)} that is not a relative path`);
+          if (typeof path !== 'string' || path === '' || isAbsolute(path))
+            throw new ModelFileError(modelFile, `names a weight shard ${JSON.stringify(path)} that is not a relative path`);
           const shardPath = join(dir, path);
           if (!(await isInside(options.confineTo ?? dir, shardPath))) {
             throw new ModelFileError(modelFile, `names a weight shard ${JSON.stringify(path)} outside ${options.confineTo ?? dir}; refused`);
@@ -164,7 +165,10 @@ export function fileIO(dir: string, options: FileIOOptions = {}): io.IOHandler {
           try {
             data = await readFile(shardPath);
           } catch (error) {
-            throw new ModelFileError(shardPath, `weight shard named in ${modelFile} cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+            throw new ModelFileError(
+              shardPath,
+              `weight shard named in ${modelFile} cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`,
+            );
           }
           options.verifyShard?.(path, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
           buffers.push(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer);
@@ -173,7 +177,10 @@ export function fileIO(dir: string, options: FileIOOptions = {}): io.IOHandler {
       const weightData = concat(buffers);
       const expected = specs.reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1) * bytesPer(s.dtype, s.quantization), 0);
       if (expected !== weightData.byteLength) {
-        throw new ModelFileError(modelFile, `weight shards hold ${weightData.byteLength} bytes but the manifest describes ${expected} (truncated or corrupt shard)`);
+        throw new ModelFileError(
+          modelFile,
+          `weight shards hold ${weightData.byteLength} bytes but the manifest describes ${expected} (truncated or corrupt shard)`,
+        );
       }
       return {
         modelTopology: json.modelTopology,

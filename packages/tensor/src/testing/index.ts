@@ -17,11 +17,7 @@ export interface CloseOptions {
 }
 
 /** Throw if |a - e| > atol + rtol * |e| anywhere, naming the worst element. */
-export function expectArraysClose(
-  actual: ArrayLike<number>,
-  expected: ArrayLike<number>,
-  options: CloseOptions = {},
-): void {
+export function expectArraysClose(actual: ArrayLike<number>, expected: ArrayLike<number>, options: CloseOptions = {}): void {
   const rtol = options.rtol ?? TOLERANCE.rtol;
   const atol = options.atol ?? TOLERANCE.atol;
   const label = options.label ? `${options.label}: ` : '';
@@ -42,9 +38,7 @@ export function expectArraysClose(
     }
   }
   if (worst >= 0) {
-    throw new Error(
-      `${label}arrays differ at ${worst}: ${actual[worst]} vs expected ${expected[worst]} (rtol ${rtol}, atol ${atol})`,
-    );
+    throw new Error(`${label}arrays differ at ${worst}: ${actual[worst]} vs expected ${expected[worst]} (rtol ${rtol}, atol ${atol})`);
   }
 }
 
@@ -59,10 +53,7 @@ export function maxAbs(values: ArrayLike<number>): number {
  * Run `fn` on the named backend and return its outputs as plain arrays; every tensor it made is
  * freed and the previous backend restored. Inputs are given as data so each backend builds its own.
  */
-export async function onBackend(
-  backend: string,
-  fn: () => tf.Tensor | tf.Tensor[],
-): Promise<Float32Array[]> {
+export async function onBackend(backend: string, fn: () => tf.Tensor | tf.Tensor[]): Promise<Float32Array[]> {
   const previous = tf.getBackend();
   await tf.setBackend(backend);
   try {
@@ -80,13 +71,7 @@ export async function onBackend(
  * Central finite differences of a scalar function of one tensor's data (computed in float64 on the
  * JS side around each perturbed element), for checking gradients.
  */
-export function finiteDifferences(
-  f: (x: tf.Tensor) => tf.Scalar,
-  x: Float32Array,
-  shape: number[],
-  eps: number,
-  indices?: number[],
-): Float64Array {
+export function finiteDifferences(f: (x: tf.Tensor) => tf.Scalar, x: Float32Array, shape: number[], eps: number, indices?: number[]): Float64Array {
   const which = indices ?? Array.from({ length: x.length }, (_, i) => i);
   const out = new Float64Array(which.length);
   which.forEach((index, k) => {
@@ -103,5 +88,9 @@ export function finiteDifferences(
 
 /** Seeded random float32 data. */
 export function randomData(rng: Rng, shape: number[], min = -1, max = 1): Float32Array {
-  return rng.uniformArray(shape.reduce((a, b) => a * b, 1), min, max);
+  return rng.uniformArray(
+    shape.reduce((a, b) => a * b, 1),
+    min,
+    max,
+  );
 }
