@@ -1,6 +1,6 @@
 // Drives the real `saccade` binary (bin/saccade.js -> dist/cli.js, built before the tests by
 // turbo) in child processes and checks its JSON output and exit codes.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -9,28 +9,9 @@ import { fileURLToPath } from 'node:url';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-const BIN = fileURLToPath(new URL('../bin/saccade.js', import.meta.url));
+import { BIN, saccade, TINY } from './testing.js';
+
 let dir: string;
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-function saccade(...args: string[]): { code: number; stdout: string; stderr: string; json: () => any } {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 300_000, env: { ...process.env, SACCADE_BACKEND: 'wasm' } });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr, json: () => JSON.parse(r.stdout) };
-}
-
-const TINY = {
-  frames: 4,
-  frameSize: 64,
-  glanceSize: 16,
-  patchSize: 32,
-  glanceWidth: 0.25,
-  focusWidth: 0.25,
-  policyHidden: 8,
-  classifierWidth: 16,
-  batchSize: 4,
-  epochs: 2,
-  pretrained: false,
-};
 
 beforeAll(async () => {
   if (!existsSync(join(fileURLToPath(new URL('..', import.meta.url)), 'dist', 'cli.js'))) throw new Error('build the CLI first (pnpm build)');

@@ -11,30 +11,11 @@ import { fileURLToPath } from 'node:url';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-const BIN = fileURLToPath(new URL('../bin/saccade.js', import.meta.url));
+import { BIN, saccade, TINY } from './testing.js';
+
 let dir: string;
 let data: string;
 let run: string;
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-function saccade(...args: string[]): { code: number; stdout: string; stderr: string; json: () => any } {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 300_000, env: { ...process.env, SACCADE_BACKEND: 'wasm' } });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr, json: () => JSON.parse(r.stdout) };
-}
-
-const TINY = {
-  frames: 4,
-  frameSize: 64,
-  glanceSize: 16,
-  patchSize: 32,
-  glanceWidth: 0.25,
-  focusWidth: 0.25,
-  policyHidden: 8,
-  classifierWidth: 16,
-  batchSize: 4,
-  epochs: 2,
-  pretrained: false,
-};
 
 /** Every file below a folder with its SHA-256 (names sorted): "the folder is exactly as it was". */
 function snapshot(root: string): Record<string, string> {
