@@ -13,11 +13,11 @@ import { fileURLToPath } from 'node:url';
 
 import type { BudgetPoint } from '@saccade/early-exit';
 import { accuracyVsGflopsSvg } from '@saccade/metrics';
-import { calibrateExits, evaluate, loadModel, METHOD_VARIANTS, saveBundle } from '@saccade/sdk';
+import { calibrateExits, evaluate, exitBudgetCurve, loadModel, METHOD_VARIANTS, saveBundle } from '@saccade/sdk';
 import { initBackend } from '@saccade/tensor';
 import { writeFileAtomic } from '@saccade/tensor/node';
 
-import { dataCommand, exitBudgetCurve, loadSplit, type SpeedSummary, type TrainSummary } from './commands.js';
+import { dataCommand, loadSplit, type SpeedSummary, type TrainSummary } from './commands.js';
 import { createProgress } from './progress.js';
 
 export interface BenchOptions {

@@ -7,11 +7,14 @@ import { existsSync } from 'node:fs';
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 
-import { budgetCurve, type BudgetPoint } from '@saccade/early-exit';
-import { meanAveragePrecision } from '@saccade/metrics';
+import type { BudgetPoint } from '@saccade/early-exit';
 import {
   acquireRunLock,
   calibrateExits,
+  exitBudgetCurve,
+  finalStepMap,
+  measureThroughput,
+  measureThroughputInterleaved,
   cleanRunFolder,
   configDifferences,
   describeDifferences,
@@ -30,11 +33,8 @@ import {
   pretrainBackbones,
   parseConfig,
   saveBundle,
-  stepGflopsTable,
-  stepLogits,
   train,
   type ClassifyResult,
-  type EvalResult,
   type PretrainedInfo,
   type SaccadeModel,
   type TrainConfig,
@@ -319,52 +319,6 @@ export interface EvalSummary {
   budgetCurve?: BudgetPoint[];
 }
 
-/** Budgets of the early-exit curve, as fractions of the model's full GFLOPs per video. */
-export const CURVE_FRACTIONS = [0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9] as const;
-
-/**
- * The early-exit budget curve of a model: thresholds found on the calibration logits by direct
- * search for each target mean GFLOPs (CURVE_FRACTIONS of the full cost, those above one step's
- * cost), accuracy on the evaluation logits beside the expected accuracy of random exit.
- */
-export function exitBudgetCurve(model: SaccadeModel, calibration: EvalResult, evaluation: EvalResult): BudgetPoint[] {
-  const gflops = stepGflopsTable(model.meta.gflopsPerStep);
-  const full = model.meta.gflopsPerVideo;
-  const targets = CURVE_FRACTIONS.map((f) => f * full).filter((t) => t >= gflops[0]!.gflops);
-  return budgetCurve({
-    calibration: stepLogits(calibration),
-    evaluation: { logits: stepLogits(evaluation), labels: Array.from(evaluation.labels) },
-    gflops,
-    targets,
-  });
-}
-
-/**
- * Videos per second of several models on the same decoded videos, timed in interleaved rounds
- * (one batch of each model per round, after two warm-up rounds); per model, the median round.
- */
-export function measureThroughputInterleaved(models: readonly SaccadeModel[], videos: readonly Uint8Array[], rounds = 11): number[] {
-  const times = models.map(() => [] as number[]);
-  for (let r = 0; r < rounds + 2; r++) {
-    models.forEach((m, i) => {
-      const t0 = performance.now();
-      m.logitsBatch(videos);
-      if (r >= 2) times[i]!.push(performance.now() - t0);
-    });
-  }
-  return times.map((ts) => videos.length / ([...ts].sort((a, b) => a - b)[Math.floor(rounds / 2)]! / 1000));
-}
-
-/**
- * Videos per second of batched classification (decoded frames in, logits out) of one model: the
- * median of `rounds` timed batches after two warm-up batches. The median of many short rounds
- * resists the odd slow one (a garbage collection, the other core's work on shared memory bandwidth).
- */
-export function measureThroughput(model: SaccadeModel, data: VideoDataset, batch = 8, rounds = 11): number {
-  const videos = Array.from({ length: Math.min(batch, data.length) }, (_, i) => data.video(i));
-  return measureThroughputInterleaved([model], videos, rounds)[0]!;
-}
-
 export interface SpeedSummary {
   /** Videos per batch (the first of the validation split) and timed rounds. */
   videos: number;
@@ -416,17 +370,7 @@ export async function evalCommand(o: { run: string; data: string; curve?: boolea
     const c = model.net.config;
     const valSet = await loadSplit(o.data, 'val', c);
     const e = evaluate(model.net, valSet);
-    const last = stepLogits(e).map((v) => v[v.length - 1]!);
-    const scores = last.map((row) => {
-      const max = Math.max(...row);
-      const ex = row.map((x) => Math.exp(x - max));
-      const sum = ex.reduce((a, b) => a + b, 0);
-      return ex.map((x) => x / sum);
-    });
-    const mAP = meanAveragePrecision(
-      scores,
-      Array.from(e.labels, (l) => Array.from({ length: e.classes }, (_, j) => (j === l ? 1 : 0))),
-    ).mAP;
+    const mAP = finalStepMap(e);
     const summary: EvalSummary = {
       bundle,
       method: c.method,

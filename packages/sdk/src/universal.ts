@@ -30,3 +30,4 @@ export { checkMeta, createMeta, loadBundleWith, SACCADE_VERSION } from './bundle
 export { calibrateExits, stepGflopsTable, stepLogits } from './exit.js';
 export { METHOD_VARIANTS, methodVariant } from './methods.js';
 export type { MethodVariant, MethodVariantName } from './methods.js';
+export { CURVE_FRACTIONS, exitBudgetCurve, finalStepMap, measureThroughput, measureThroughputInterleaved } from './evaluation.js';
