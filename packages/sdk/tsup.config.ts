@@ -1,9 +1,9 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: { index: 'src/index.ts', browser: 'src/browser.ts', 'bench/memory': 'bench/memory.ts' },
+  entry: { index: 'src/index.ts', browser: 'src/browser.ts', internal: 'src/internal.ts', 'bench/memory': 'bench/memory.ts' },
   format: ['esm'],
-  dts: { entry: { index: 'src/index.ts', browser: 'src/browser.ts' } },
+  dts: { entry: { index: 'src/index.ts', browser: 'src/browser.ts', internal: 'src/internal.ts' } },
   sourcemap: true,
   clean: true,
   target: 'node20',

@@ -1,5 +1,6 @@
-export { createGruClassifier, createStepClassifier, wrapGruClassifier, wrapStepClassifier } from './classifier.js';
-export type { ClassifierOptions, GruClassifier, StepClassifier } from './classifier.js';
+// What users of @saccade/sdk call, in Node and in the browser. The building blocks the SDK's own
+// modules share (classifier builders, the optimizer, bundle metadata checks, step-logit tables,
+// backbone transfer) are at '@saccade/sdk/internal': reachable, but not part of the stable surface.
 export { createVideoNet } from './adafocus.js';
 export type { ForwardResult, PatchSource, StepOutput, StepState, VideoNet } from './adafocus.js';
 export { configDifferences, configSchema, describeDifferences, METHODS, parseConfig, trainingStages } from './config.js';
@@ -18,16 +19,13 @@ export {
   TrainingDivergedError,
 } from './errors.js';
 export type { SdkErrorCode } from './errors.js';
-export { cosineLr, PartOptimizer } from './optimizer.js';
-export type { OptimizerOptions } from './optimizer.js';
 export { evaluate, train } from './train.js';
-export { checkPretrained, initBackbones } from './pretrained.js';
 export type { Pretrained, PretrainedInfo } from './pretrained.js';
+export { SACCADE_VERSION } from './bundle.js';
+export { calibrateExits } from './exit.js';
 export type { BatchProgress, Checkpoint, CheckpointStore, EpochRecord, EvalResult, TrainOptions, TrainResult } from './train.js';
 export { BUNDLE_FORMAT, BUNDLE_VERSION, errorCode, SaccadeModel } from './model.js';
 export type { BundleMeta, ClassifyOptions, ClassifyOutcome, ClassifyResult, ExitBudget, FramesInput, VideoDecoder } from './model.js';
-export { checkMeta, createMeta, loadBundleWith, SACCADE_VERSION } from './bundle.js';
-export { calibrateExits, stepGflopsTable, stepLogits } from './exit.js';
 export { METHOD_VARIANTS, methodVariant } from './methods.js';
 export type { MethodVariant, MethodVariantName } from './methods.js';
 export { CURVE_FRACTIONS, exitBudgetCurve, finalStepMap, measureThroughput, measureThroughputInterleaved } from './evaluation.js';
