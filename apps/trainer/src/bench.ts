@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 
 import type { BudgetPoint } from '@saccade/early-exit';
 import { accuracyVsGflopsSvg } from '@saccade/metrics';
-import { calibrateExits, evaluate, exitBudgetCurve, loadModel, METHOD_VARIANTS, saveBundle } from '@saccade/sdk';
+import { calibrateExits, evaluate, exitBudgetCurve, loadModel, METHOD_SPECIFIC_FIELDS, METHOD_VARIANTS, saveBundle } from '@saccade/sdk';
 import { initBackend } from '@saccade/tensor';
 import { writeFileAtomic } from '@saccade/tensor/node';
 
@@ -301,7 +301,14 @@ function childSaccade(args: readonly string[], signal: AbortSignal, what: string
 
 async function childTrain(spec: RunSpec, o: BenchOptions & { signal: AbortSignal }, data: string, run: string): Promise<void> {
   const args = ['train', '--method', spec.method, '--data', data, '--out', run, '--seed', String(spec.seed), '--label', `${spec.method} s${spec.seed}`];
-  for (const [k, v] of Object.entries(o.flags)) args.push('--set', `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
+  // --set applies to every method; a field that belongs to another method (focusFrames for V3
+  // in a bench of v2 and v3) goes only to the runs of that method.
+  const method = METHOD_VARIANTS.find((m) => m.name === spec.method)?.config.method;
+  for (const [k, v] of Object.entries(o.flags)) {
+    const owner = METHOD_SPECIFIC_FIELDS[k];
+    if (owner !== undefined && owner !== method) continue;
+    args.push('--set', `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
+  }
   if (o.quiet) args.push('--quiet');
   await childSaccade(args, o.signal, `saccade train --method ${spec.method} --seed ${spec.seed}`);
 }

@@ -107,6 +107,11 @@ describe('saccade CLI', () => {
     const field = saccade('train', '--data', join(dir, 'data'), '--out', join(dir, 'y'), '--set', 'patchSize=999');
     expect(field.code).toBe(2);
     expect(field.stderr).toMatch(/config\.patchSize/);
+    // A field of another method is refused, not ignored.
+    const other = saccade('train', '--data', join(dir, 'data'), '--out', join(dir, 'w'), '--method', 'v2', '--set', 'grid=3');
+    expect(other.code).toBe(2);
+    expect(other.stderr).toMatch(/config\.grid: 3 is for method adafocus_v1 and does nothing for adafocus_v2/);
+    expect(existsSync(join(dir, 'w'))).toBe(false);
     const method = saccade('train', '--data', join(dir, 'data'), '--out', join(dir, 'z'), '--method', 'v4');
     expect(method.code).toBe(2);
     expect(method.stderr).toMatch(/--method.*v4.*invalid/i);

@@ -11,6 +11,7 @@ import type { BudgetPoint } from '@saccade/early-exit';
 import {
   acquireRunLock,
   calibrateExits,
+  checkFieldsApply,
   exitBudgetCurve,
   finalStepMap,
   measureThroughput,
@@ -83,7 +84,7 @@ export function parseOverrides(pairs: readonly string[]): Record<string, unknown
 }
 
 /** The config of a run: defaults < config file < method < flags. */
-export async function resolveConfig(o: { method?: string; configFile?: string; flags?: Record<string, unknown> }): Promise<TrainConfig> {
+export async function resolveConfig(o: { method?: string; configFile?: string; flags?: Record<string, unknown>; checkFields?: boolean }): Promise<TrainConfig> {
   let file: Record<string, unknown> = {};
   if (o.configFile) {
     if (!existsSync(o.configFile)) throw new UsageError(`--config ${o.configFile}: no such file`);
@@ -94,7 +95,10 @@ export async function resolveConfig(o: { method?: string; configFile?: string; f
     }
   }
   const method = o.method ? methodConfig(o.method) : {};
-  return parseConfig({ ...file, ...method, ...(o.flags ?? {}) });
+  const config = parseConfig({ ...file, ...method, ...(o.flags ?? {}) });
+  // A field of another method, given with a value it would ignore, is an error (exit 2).
+  if (o.checkFields) checkFieldsApply({ ...file, ...(o.flags ?? {}) }, config.method);
+  return config;
 }
 
 export interface RunPaths {
@@ -180,6 +184,7 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainSummary
     ...(o.method ? { method: o.method } : {}),
     ...(o.configFile ? { configFile: o.configFile } : {}),
     ...(o.flags ? { flags: o.flags } : {}),
+    checkFields: true,
   });
   const paths = runPaths(o.out);
   const checkpoint = join(paths.root, 'checkpoint.bin');

@@ -261,3 +261,41 @@ export function configDifferences(stored: TrainConfig, requested: TrainConfig): 
 export function describeDifferences(differences: readonly ConfigDifference[]): string {
   return differences.map((d) => `${d.field} ${JSON.stringify(d.stored)} (run) vs ${JSON.stringify(d.requested)} (now)`).join('; ');
 }
+
+/**
+ * Fields that only one method reads (the others would ignore them silently): AdaFocusV2's policy
+ * readout and prediction, AdaFocus V1's grid, PPO and stages, AdaFocus V3's focus frames.
+ */
+export const METHOD_SPECIFIC_FIELDS: Readonly<Record<string, Method>> = {
+  policyMap: 'adafocus_v2',
+  policyReadout: 'adafocus_v2',
+  policyCells: 'adafocus_v2',
+  randomBranch: 'adafocus_v2',
+  prediction: 'adafocus_v2',
+  action: 'adafocus_v1',
+  grid: 'adafocus_v1',
+  actionStd: 'adafocus_v1',
+  gamma: 'adafocus_v1',
+  ppoClip: 'adafocus_v1',
+  valueCoef: 'adafocus_v1',
+  entropyCoef: 'adafocus_v1',
+  stages: 'adafocus_v1',
+  rlEpochs: 'adafocus_v1',
+  finetuneEpochs: 'adafocus_v1',
+  focusFrames: 'adafocus_v3',
+};
+
+/**
+ * Refuse fields given for a method that does not read them (a ConfigError naming the field and
+ * the method it belongs to), so that `--method v2 --set grid=3` is an error instead of a setting
+ * that does nothing. A field at its default passes: a whole stored config (a run's config.json,
+ * which carries every field) can be given back as it is.
+ */
+export function checkFieldsApply(given: Readonly<Record<string, unknown>>, method: Method): void {
+  const defaults = parseConfig({}) as unknown as Record<string, unknown>;
+  for (const [field, value] of Object.entries(given)) {
+    const owner = METHOD_SPECIFIC_FIELDS[field];
+    if (owner === undefined || owner === method || JSON.stringify(value) === JSON.stringify(defaults[field])) continue;
+    throw new ConfigError(field, `${JSON.stringify(value)} is for method ${owner} and does nothing for ${method}`);
+  }
+}

@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { TOY, toyDataset } from '../test/toy.js';
-import { parseConfig } from './config.js';
+import { checkFieldsApply, parseConfig } from './config.js';
 import { datasetFromArrays } from './dataset.js';
 import { CheckpointError, ConfigError, DatasetError } from './errors.js';
 import { fileCheckpoints, readCheckpoint } from './node/checkpoint.js';
@@ -41,6 +41,11 @@ describe('config', () => {
       ),
     ).toEqual([1, 1, 1, 1]);
     expect(parseConfig(parseConfig({ method: 'uniform' }))).toEqual(parseConfig({ method: 'uniform' }));
+    // Fields of another method: refused when given with a value, accepted at their default (a whole stored config).
+    expect(() => checkFieldsApply({ grid: 3 }, 'adafocus_v2')).toThrow(/config\.grid: 3 is for method adafocus_v1 and does nothing for adafocus_v2/);
+    expect(() => checkFieldsApply({ focusFrames: 4, prediction: 'ensemble' }, 'adafocus_v1')).toThrow(/config\.focusFrames/);
+    expect(() => checkFieldsApply({ grid: 3, stages: 2 }, 'adafocus_v1')).not.toThrow();
+    expect(() => checkFieldsApply({ ...parseConfig({}) }, 'uniform')).not.toThrow();
     // microBatch's default is the uniform baseline's 2 (memory), 0 for the others; a given value wins.
     expect([parseConfig({ method: 'uniform' }), parseConfig({}), parseConfig({ method: 'uniform', microBatch: 0 })].map((x) => x.microBatch)).toEqual([
       2, 0, 0,
