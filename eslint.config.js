@@ -6,7 +6,8 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', '**/.turbo/**', '**/coverage/**', '**/scratch/**'] },
+  // Temporary files tsup and vitest write beside their configs while they run (lint runs beside them).
+  { ignores: ['**/dist/**', '**/node_modules/**', '**/.turbo/**', '**/coverage/**', '**/scratch/**', '**/*.bundled_*', '**/*.timestamp-*'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
