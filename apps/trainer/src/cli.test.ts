@@ -117,6 +117,9 @@ describe('saccade CLI', () => {
     expect(method.stderr).toMatch(/--method.*v4.*invalid/i);
     const unknown = saccade('frobnicate');
     expect(unknown.code).toBe(2);
+    const noCalibration = saccade('calibrate', join(dir, 'nowhere', 'run'), '--data', join(dir, 'data'));
+    expect(noCalibration.code).toBe(3);
+    expect(noCalibration.stderr).toMatch(/nowhere\/run\/model: no such folder/);
     const noBundle = saccade('eval', join(dir, 'nothing'), '--data', join(dir, 'data'));
     expect(noBundle.code).toBe(3);
     expect(noBundle.stderr).toMatch(/no such folder/);

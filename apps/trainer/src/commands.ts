@@ -407,6 +407,8 @@ export async function calibrateCommand(o: {
 }): Promise<{ bundle: string; budgets: { targetGflops: number; expectedGflops: number; thresholds: number[] }[] }> {
   await initBackend();
   const bundle = bundlePath(o.run);
+  // No bundle there: loadModel says so (a BundleError naming the folder) before any lock is taken.
+  if (!existsSync(join(bundle, 'saccade.json'))) (await loadModel(bundle)).dispose();
   // The bundle is rewritten: not while its run trains or another calibration writes it.
   const lock = await acquireRunLock(dirname(bundle));
   const model = await loadModel(bundle).catch(async (error: unknown) => {

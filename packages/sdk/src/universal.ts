@@ -3,7 +3,16 @@
 // backbone transfer) are at '@saccade/sdk/internal': reachable, but not part of the stable surface.
 export { createVideoNet } from './adafocus.js';
 export type { ForwardResult, PatchSource, StepOutput, StepState, VideoNet } from './adafocus.js';
-export { checkFieldsApply, configDifferences, configSchema, describeDifferences, METHOD_SPECIFIC_FIELDS, METHODS, parseConfig, trainingStages } from './config.js';
+export {
+  checkFieldsApply,
+  configDifferences,
+  configSchema,
+  describeDifferences,
+  METHOD_SPECIFIC_FIELDS,
+  METHODS,
+  parseConfig,
+  trainingStages,
+} from './config.js';
 export type { ConfigDifference, Method, TrainConfig, TrainConfigInput, TrainingStage } from './config.js';
 export { datasetFromArrays, normalise, rawPixels } from './dataset.js';
 export type { ArrayDatasetOptions, Normalisation, VideoDataset } from './dataset.js';
