@@ -209,24 +209,18 @@ export function summariseGroups(rows: readonly BenchRow[]): BenchGroup[] {
 export function benchChecks(groups: readonly BenchGroup[], exitCurves: readonly BudgetPoint[][], exitTiming?: BenchReport['exitTiming']): string[] {
   const by = (m: string) => groups.find((g) => g.method === m);
   const checks: string[] = [];
+  // A learned policy against a baseline: the margin must exceed the sum of the two spreads.
+  const against = (what: string, a: BenchGroup, b: BenchGroup) => {
+    const margin = a.accuracyMean - b.accuracyMean;
+    const spread = a.accuracyStd + b.accuracyStd;
+    checks.push(
+      `${what} vs ${METHOD_LABEL[b.method]}: ${margin >= 0 ? '+' : ''}${margin.toFixed(1)} points; spreads ${a.accuracyStd.toFixed(1)} + ${b.accuracyStd.toFixed(1)} = ${spread.toFixed(1)}: margin ${margin > spread ? 'outside' : 'NOT outside'} the spread`,
+    );
+  };
   const ada = by('v2');
-  for (const other of [by('random'), by('centre')]) {
-    if (!ada || !other) continue;
-    const margin = ada.accuracyMean - other.accuracyMean;
-    const spread = ada.accuracyStd + other.accuracyStd;
-    checks.push(
-      `learned policy vs ${METHOD_LABEL[other.method]}: ${margin >= 0 ? '+' : ''}${margin.toFixed(1)} points; spreads ${ada.accuracyStd.toFixed(1)} + ${other.accuracyStd.toFixed(1)} = ${spread.toFixed(1)}: margin ${margin > spread ? 'outside' : 'NOT outside'} the spread`,
-    );
-  }
+  for (const other of [by('random'), by('centre')]) if (ada && other) against('learned policy', ada, other);
   const v1 = by('v1');
-  for (const rnd of [by('v1-random'), by('random')]) {
-    if (!v1 || !rnd) continue;
-    const margin = v1.accuracyMean - rnd.accuracyMean;
-    const spread = v1.accuracyStd + rnd.accuracyStd;
-    checks.push(
-      `AdaFocus V1's learned policy vs ${METHOD_LABEL[rnd.method]}: ${margin >= 0 ? '+' : ''}${margin.toFixed(1)} points; spreads ${v1.accuracyStd.toFixed(1)} + ${rnd.accuracyStd.toFixed(1)} = ${spread.toFixed(1)}: margin ${margin > spread ? 'outside' : 'NOT outside'} the spread`,
-    );
-  }
+  for (const rnd of [by('v1-random'), by('random')]) if (v1 && rnd) against("AdaFocus V1's learned policy", v1, rnd);
   if (v1 && ada) {
     checks.push(
       `AdaFocusV2 vs V1: ${ada.accuracyMean.toFixed(1)}% in ${ada.trainSecondsMean.toFixed(0)} s of training vs ${v1.accuracyMean.toFixed(1)}% in ${v1.trainSecondsMean.toFixed(0)} s (three stages): V2 ${ada.trainSecondsMean < v1.trainSecondsMean ? 'faster' : 'NOT faster'}, ${ada.accuracyMean >= v1.accuracyMean ? 'equal or better' : 'less'} accuracy`,

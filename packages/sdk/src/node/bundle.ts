@@ -44,7 +44,7 @@ function serialiseMeta(meta: BundleMeta): string {
 async function shardDigests(bundle: string, models: Record<string, string>): Promise<NonNullable<BundleMeta['weights']>> {
   const out: NonNullable<BundleMeta['weights']> = {};
   for (const folder of Object.values(models)) {
-    for (const p of await manifestPaths(bundle, folder)) {
+    for (const p of (await weightGroups(bundle, folder)).flatMap((g) => g.paths)) {
       const bytes = await readFile(join(bundle, folder, p));
       out[`${folder}/${p}`] = { size: bytes.byteLength, sha256: createHash('sha256').update(bytes).digest('hex') };
     }
@@ -86,19 +86,24 @@ async function readManifest(bundle: string, folder: string): Promise<Manifest> {
   }
 }
 
-/** The shard paths a sub-network's model.json names, each checked to lie inside its folder. */
-async function manifestPaths(bundle: string, folder: string): Promise<string[]> {
+/**
+ * A sub-network's weight groups as its model.json lists them: the shard paths, each checked to lie
+ * inside its folder, and the bytes the group's weights need.
+ */
+async function weightGroups(bundle: string, folder: string): Promise<{ paths: string[]; bytes: number }[]> {
   const parsed = await readManifest(bundle, folder);
-  const out: string[] = [];
+  const groups: { paths: string[]; bytes: number }[] = [];
   for (const group of parsed.weightsManifest ?? []) {
+    const paths: string[] = [];
     for (const p of group.paths) {
       if (typeof p !== 'string' || p === '' || isAbsolute(p) || !(await isInside(join(bundle, folder), join(bundle, folder, p)))) {
         throw new BundleError(bundle, `${folder}/model.json names a weight shard ${JSON.stringify(p)} outside ${folder}/; refused`);
       }
-      out.push(p);
+      paths.push(p);
     }
+    groups.push({ paths, bytes: group.weights.reduce((a, w) => a + w.shape.reduce((x, y) => x * y, 1) * 4, 0) });
   }
-  return out;
+  return groups;
 }
 
 /**
@@ -108,14 +113,10 @@ async function manifestPaths(bundle: string, folder: string): Promise<string[]> 
  * that are loaded (shardVerifier).
  */
 async function checkShards(bundle: string, folder: string, weights: BundleMeta['weights']): Promise<void> {
-  const parsed = await readManifest(bundle, folder);
-  const paths = await manifestPaths(bundle, folder);
-  let at = 0;
-  for (const group of parsed.weightsManifest ?? []) {
-    const expected = group.weights.reduce((a, w) => a + w.shape.reduce((x, y) => x * y, 1) * 4, 0);
+  for (const group of await weightGroups(bundle, folder)) {
+    const expected = group.bytes;
     let total = 0;
-    for (const _ of group.paths) {
-      const p = paths[at++]!;
+    for (const p of group.paths) {
       const file = join(bundle, folder, p);
       if (!existsSync(file)) throw new BundleError(bundle, `${folder}/${p} (a weight shard) is missing`);
       const size = (await stat(file)).size;

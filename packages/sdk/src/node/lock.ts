@@ -68,15 +68,11 @@ export async function acquireRunLock(dir: string): Promise<RunLock> {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }
     const holder = await readLock(path);
-    // A lock being written this instant reads as empty: look again.
     if (!holder) {
+      // A lock being written this instant reads as empty: look again; still unreadable, it is one
+      // a killed process left empty.
       await new Promise((r) => setTimeout(r, 50));
-      const again = await readLock(path);
-      if (!again) {
-        // Still unreadable: a lock file a killed process left empty.
-        await moveAside(path);
-        continue;
-      }
+      if (!(await readLock(path))) await moveAside(path);
       continue;
     }
     if (holder.host !== hostname() || alive(holder.pid)) throw new RunLockedError(dir, holder.pid, holder.host, holder.since);
