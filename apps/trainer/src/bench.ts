@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 
 import type { BudgetPoint } from '@saccade/early-exit';
 import { accuracyVsGflopsSvg } from '@saccade/metrics';
-import { calibrateExits, evaluate, exitBudgetCurve, loadModel, METHOD_SPECIFIC_FIELDS, METHOD_VARIANTS, saveBundle } from '@saccade/sdk';
+import { calibrateExits, configFields, evaluate, exitBudgetCurve, fieldOwners, loadModel, methodVariant, methodVariants, saveBundle } from '@saccade/sdk';
 import { initBackend } from '@saccade/tensor';
 import { writeFileAtomic } from '@saccade/tensor/node';
 
@@ -269,7 +269,7 @@ export function benchChecks(groups: readonly BenchGroup[], exitCurves: readonly 
   return checks;
 }
 
-const METHOD_LABEL: Record<string, string> = Object.fromEntries(METHOD_VARIANTS.map((m) => [m.name, m.label]));
+const METHOD_LABEL: Record<string, string> = Object.fromEntries(methodVariants().map((m) => [m.name, m.label]));
 
 /**
  * `saccade ARGS...` in a child process, stopped with SIGINT (it checkpoints and exits) when
@@ -297,10 +297,9 @@ async function childTrain(spec: RunSpec, o: BenchOptions & { signal: AbortSignal
   const args = ['train', '--method', spec.method, '--data', data, '--out', run, '--seed', String(spec.seed), '--label', `${spec.method} s${spec.seed}`];
   // --set applies to every method; a field that belongs to another method (focusFrames for V3
   // in a bench of v2 and v3) goes only to the runs of that method.
-  const method = METHOD_VARIANTS.find((m) => m.name === spec.method)?.config.method;
+  const own = configFields(methodVariant(spec.method).config.method);
   for (const [k, v] of Object.entries(o.flags)) {
-    const owner = METHOD_SPECIFIC_FIELDS[k];
-    if (owner !== undefined && owner !== method) continue;
+    if (!own.includes(k) && fieldOwners(k).length > 0) continue;
     args.push('--set', `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
   }
   if (o.quiet) args.push('--quiet');

@@ -173,7 +173,7 @@ describe('saccade CLI', () => {
     expect(grid.stderr).toMatch(/config\.grid: a 40 x 40 grid of 32px patches does not fit a 64px frame/);
     const stage = saccade('train', ...base, '--out', join(dir, 'bad2'), '--stage', '2');
     expect(stage.code).toBe(2);
-    expect(stage.stderr).toMatch(/--stage is for --method v1/);
+    expect(stage.stderr).toMatch(/--stage is for methods that train in stages \(v1\), not v2/);
   });
 
   it('bench trains each method in a child process, measures them in one and writes report.md, report.json and the SVG', async () => {

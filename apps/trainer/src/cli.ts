@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
-import { addBundleHashes, clearFrameCache, frameCacheDir, METHOD_VARIANTS } from '@saccade/sdk';
+import { addBundleHashes, clearFrameCache, configFields, frameCacheDir, methodVariants } from '@saccade/sdk';
 import { Command, CommanderError, Option } from 'commander';
 
 import { reportText, runBench } from './bench.js';
@@ -18,7 +18,8 @@ import {
   evalCommand,
   infoCommand,
   type InfoSummary,
-  METHOD_NAMES,
+  methodConfig,
+  methodNames,
   parseOverrides,
   pretrainCommand,
   speedCommand,
@@ -162,7 +163,16 @@ export function buildProgram(): Command {
     .description('train AdaFocus (V2, V1, V3) or a baseline; writes RUN/checkpoint.bin, RUN/metrics.jsonl, RUN/model (the bundle)')
     .requiredOption('--data <dir>', 'dataset folder (classInd.txt, train_list.txt, val_list.txt)')
     .requiredOption('--out <run>', 'run folder')
-    .addOption(new Option('--method <name>', METHOD_VARIANTS.map((m) => `${m.name} (${m.label})`).join(', ')).choices([...METHOD_NAMES]).default('v2'))
+    .addOption(
+      new Option(
+        '--method <name>',
+        methodVariants()
+          .map((m) => `${m.name} (${m.label})`)
+          .join(', '),
+      )
+        .choices(methodNames())
+        .default('v2'),
+    )
     .option('--stage <n>', 'v1: train through stage 1, 2 or 3 (default 3, all); a later call with --resume and a higher --stage goes on', int('--stage', 1))
     .option('--config <file>', 'JSON config file (flags override it)')
     .option('--epochs <n>', 'epochs', int('--epochs', 1))
@@ -189,7 +199,8 @@ export function buildProgram(): Command {
       if (o.lr !== undefined) flags['lr'] = o.lr;
       if (o.seed !== undefined) flags['seed'] = o.seed;
       if (o.stage !== undefined) {
-        if (o.method !== 'v1' && o.method !== 'v1-random') throw new UsageError(`--stage is for --method v1 (its three training stages), not ${o.method}`);
+        const method = String(methodConfig(o.method).method);
+        if (!configFields(method).includes('stages')) throw new UsageError(`--stage is for methods that train in stages (v1), not ${o.method}`);
         if (o.stage > 3) throw new UsageError(`--stage ${o.stage}: AdaFocus V1 has stages 1, 2 and 3`);
         flags['stages'] = o.stage;
       }
@@ -307,7 +318,12 @@ export function buildProgram(): Command {
     .option('--quick', 'a smaller run: 1 seed, fewer videos and epochs')
     .option('--seeds <n>', 'seeds of every method (AdaFocus and the baselines alike)', int('--seeds', 1))
     .option('--parallel <n>', 'training runs at a time (one core each)', int('--parallel', 1), 2)
-    .option('--methods <list>', 'comma-separated subset of v2,v1,v3,random,centre,uniform,glance,v1-random (default: v2,random,centre,uniform,glance)')
+    .option(
+      '--methods <list>',
+      `comma-separated subset of ${methodVariants()
+        .map((m) => m.name)
+        .join(',')} (default: v2,random,centre,uniform,glance)`,
+    )
     .option('--hidden <fraction>', 'when building the data: hide the item for this fraction of every video (temporal redundancy, for v3)', num('--hidden'))
     .option('--set <key=value>', 'config field for every run (repeatable)', collect, [])
     .option(
@@ -324,8 +340,8 @@ export function buildProgram(): Command {
       const quick = !!o.quick;
       const flags = { ...(quick ? { epochs: 2 } : {}), ...parseOverrides(o.set) };
       const methods = o.methods ? String(o.methods).split(',') : ['v2', 'random', 'centre', 'uniform', 'glance'];
-      const unknown = methods.find((m) => !(METHOD_NAMES as readonly string[]).includes(m));
-      if (unknown) throw new UsageError(`--methods: ${unknown} is not one of ${METHOD_NAMES.join(', ')}`);
+      const unknown = methods.find((m) => !methodNames().includes(m));
+      if (unknown) throw new UsageError(`--methods: ${unknown} is not one of ${methodNames().join(', ')}`);
       if (o.hidden !== undefined && !(o.hidden < 1)) throw new UsageError(`--hidden must be a fraction below 1, got ${o.hidden}`);
       const r = await runBench({
         ...(o.hidden !== undefined ? { hidden: o.hidden } : {}),

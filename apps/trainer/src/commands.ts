@@ -11,7 +11,6 @@ import type { BudgetPoint } from '@saccade/early-exit';
 import {
   acquireRunLock,
   calibrateExits,
-  checkFieldsApply,
   exitBudgetCurve,
   finalStepMap,
   measureThroughput,
@@ -29,8 +28,8 @@ import {
   loadModel,
   loadPretrained,
   loadVideoDataset,
-  METHOD_VARIANTS,
-  type MethodVariantName,
+  methodVariants,
+  withoutIdleFields,
   pretrainBackbones,
   parseConfig,
   saveBundle,
@@ -49,14 +48,15 @@ import { buildMovingFashionMnist, locateFashionMnist, locateFfmpeg, type FfmpegI
 import { UsageError } from './errors.js';
 import { createProgress } from './progress.js';
 
-/** The method names `--method` and `--methods` take: the SDK's METHOD_VARIANTS. */
-export const METHOD_NAMES = METHOD_VARIANTS.map((m) => m.name);
-export type MethodName = MethodVariantName;
+/** The method names `--method` and `--methods` take: the SDK's registered variants and their aliases. */
+export function methodNames(): string[] {
+  return methodVariants().flatMap((m) => [m.name, ...(m.aliases ?? [])]);
+}
 
 /** CLI method names -> config fields (the SDK's variants; no other field is changed). */
 export function methodConfig(method: string): TrainConfigInput {
-  const v = METHOD_VARIANTS.find((m) => m.name === method);
-  if (!v) throw new UsageError(`--method ${method}: unknown; use one of ${METHOD_NAMES.join(', ')}`);
+  const v = methodVariants().find((m) => m.name === method || (m.aliases ?? []).includes(method));
+  if (!v) throw new UsageError(`--method ${method}: unknown; use one of ${methodNames().join(', ')}`);
   return { ...v.config };
 }
 
@@ -84,7 +84,7 @@ export function parseOverrides(pairs: readonly string[]): Record<string, unknown
 }
 
 /** The config of a run: defaults < config file < method < flags. */
-export async function resolveConfig(o: { method?: string; configFile?: string; flags?: Record<string, unknown>; checkFields?: boolean }): Promise<TrainConfig> {
+export async function resolveConfig(o: { method?: string; configFile?: string; flags?: Record<string, unknown> }): Promise<TrainConfig> {
   let file: Record<string, unknown> = {};
   if (o.configFile) {
     if (!existsSync(o.configFile)) throw new UsageError(`--config ${o.configFile}: no such file`);
@@ -95,10 +95,11 @@ export async function resolveConfig(o: { method?: string; configFile?: string; f
     }
   }
   const method = o.method ? methodConfig(o.method) : {};
-  const config = parseConfig({ ...file, ...method, ...(o.flags ?? {}) });
-  // A field of another method, given with a value it would ignore, is an error (exit 2).
-  if (o.checkFields) checkFieldsApply({ ...file, ...(o.flags ?? {}) }, config.method);
-  return config;
+  const chosen = String(method.method ?? o.flags?.['method'] ?? file['method'] ?? 'adafocus_v2');
+  // A whole config file (a run's config.json from before per-method configs) may carry other
+  // methods' fields at their defaults: those did nothing and are dropped. Any other field of
+  // another method, in the file or a flag, is a ConfigError naming it (exit 2).
+  return parseConfig({ ...withoutIdleFields(file, chosen), ...method, ...(o.flags ?? {}) });
 }
 
 export interface RunPaths {
@@ -184,7 +185,6 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainSummary
     ...(o.method ? { method: o.method } : {}),
     ...(o.configFile ? { configFile: o.configFile } : {}),
     ...(o.flags ? { flags: o.flags } : {}),
-    checkFields: true,
   });
   const paths = runPaths(o.out);
   const checkpoint = join(paths.root, 'checkpoint.bin');

@@ -27,7 +27,6 @@ export const TINY = {
   patchSize: 32,
   glanceWidth: 0.25,
   focusWidth: 0.25,
-  policyHidden: 8,
   classifierWidth: 16,
   batchSize: 4,
   epochs: 2,

@@ -6,6 +6,8 @@ export type { PaddingMode } from './layers.js';
 export { makeDivisible } from './mobilenet_v2.js';
 export { countFlops } from './flops.js';
 export { featureMapGeometry } from './geometry.js';
+export { backboneOutputs, describeBackboneOutputs, namedBackbone } from './outputs.js';
+export type { BackboneOutputs, BackboneOutputShapes, NamedBackbone } from './outputs.js';
 export type { MapGeometry } from './geometry.js';
 export type { FlopsReport, LayerFlops } from './flops.js';
 export { loadKerasWeights } from './weights/keras.js';

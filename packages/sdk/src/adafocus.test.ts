@@ -4,9 +4,11 @@ import { ByteImages, cropPatches, Rng } from '@saccade/tensor';
 import { describe, expect, it } from 'vitest';
 
 import { TOY } from '../test/toy.js';
-import { createVideoNet, type VideoNet } from './adafocus.js';
+import { createVideoNet } from './create.js';
+import type { VideoNet } from './video_net.js';
 import { normalise, rawPixels } from './dataset.js';
-import { parseConfig, withLegacyValues } from './config.js';
+import { parseConfig } from './config.js';
+import { migrateConfigV1 } from './config/v1.js';
 import { InputError } from './errors.js';
 import { policyMapCells, previousStageShape } from './net_common.js';
 
@@ -58,7 +60,7 @@ describe('VideoNet', () => {
     const free = receptive.map((c, i) => i).filter((i) => grid[i]! < 1 && receptive[i]! > 0);
     expect(free.length).toBeGreaterThan(4);
     for (const i of free) expect(receptive[i]!).toBeCloseTo(grid[i]! - 1.5 / 16 / (1 - 16 / 32), 5);
-    expect(withLegacyValues({ seed: 1 })).toMatchObject({ policyCells: 'grid' });
+    expect(migrateConfigV1({ seed: 1 })).toMatchObject({ policyCells: 'grid' });
     expect(parseConfig({}).policyCells).toBe('receptive');
   });
 

@@ -13,7 +13,7 @@ import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { TOY, toyDataset } from '../test/toy.js';
-import { createVideoNet } from './adafocus.js';
+import { createVideoNet } from './create.js';
 import { normalise } from './dataset.js';
 import { saveBundle } from './node/bundle.js';
 

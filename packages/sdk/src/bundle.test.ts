@@ -16,7 +16,7 @@ import { addBundleHashes, loadModel, saveBundle } from './node/bundle.js';
 import { evaluate, train } from './train.js';
 import { calibrateExits } from './exit.js';
 import type { SaccadeModel } from './model.js';
-import type { VideoNet } from './adafocus.js';
+import type { VideoNet } from './video_net.js';
 
 let dir: string;
 let net: VideoNet;
@@ -53,7 +53,7 @@ describe('bundles', () => {
     const meta = JSON.parse(await readFile(join(dir, 'good', 'saccade.json'), 'utf8'));
     expect(meta).toMatchObject({
       format: 'saccade-bundle',
-      version: 1,
+      version: 2,
       method: 'adafocus_v2',
       classes,
       frames: 4,
@@ -344,11 +344,15 @@ describe('a bundle reads nothing outside its folder and verifies its weights', (
 
   it('refuses metadata that disagrees with its networks', async () => {
     const cases: [string, (m: Record<string, unknown>) => void, RegExp][] = [
-      ['classes', (m) => (m.classes = ['a', 'b']), /the network has 3 outputs but saccade.json lists 2 classes/],
+      [
+        'classes',
+        (m) => (m.classes = ['a', 'b']),
+        /the sub-networks do not make a adafocus_v2 network of 2 classes: parts: glance gives 3 class scores, not 2/,
+      ],
       ['frames', (m) => (m.frames = 8), /frames 8 disagrees with config.frames 4/],
       ['method', (m) => (m.method = 'uniform'), /method uniform disagrees with config.method adafocus_v2/],
       ['gflops', (m) => (m.gflopsPerStep = [1, 2]), /gflopsPerStep must have 4 entries/],
-      ['models', (m) => delete (m.models as Record<string, string>).focus, /models lacks focus/],
+      ['models', (m) => delete (m.models as Record<string, string>).focus, /saccade\.json: models: lacks focus/],
     ];
     for (const [name, change, message] of cases) {
       const b = await copyBundle(`disagree-${name}`);

@@ -6,21 +6,15 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
-import { createVideoNet, type VideoNet } from './adafocus.js';
-import { parseConfig, withLegacyValues } from './config.js';
+import { parseConfig } from './config.js';
+import { migrateConfigV1 } from './config/v1.js';
+import { checkParts, createVideoNet } from './create.js';
 import { BundleError, ConfigError } from './errors.js';
+import { methodSpec } from './methods/registry.js';
 import { BUNDLE_FORMAT, BUNDLE_VERSION, decodeThresholds, SaccadeModel, type BundleMeta, type ExitBudget, type VideoDecoder } from './model.js';
+import type { VideoNet } from './video_net.js';
 
 export const SACCADE_VERSION = '0.1.0';
-
-/** The sub-networks a bundle of each method holds. */
-const METHOD_MODELS: Record<BundleMeta['method'], string[]> = {
-  adafocus_v2: ['glance', 'focus', 'policy_encoder', 'policy_recurrent', 'classifier_mlp', 'classifier_heads'],
-  adafocus_v1: ['glance', 'focus', 'policy_encoder', 'policy_recurrent', 'classifier_recurrent'],
-  adafocus_v3: ['glance', 'focus', 'policy_spatial', 'policy_temporal', 'policy_proxy', 'classifier_mlp', 'classifier_heads'],
-  uniform: ['frames'],
-  glance: ['frames'],
-};
 
 export function createMeta(
   net: VideoNet,
@@ -56,8 +50,12 @@ export function checkMeta(json: unknown, where: string): BundleMeta {
   const m = json as Partial<BundleMeta> | null;
   if (!m || typeof m !== 'object' || m.format !== BUNDLE_FORMAT)
     throw new BundleError(where, `saccade.json is not a Saccade bundle (format ${JSON.stringify(m?.format)})`);
-  if (m.version !== BUNDLE_VERSION)
-    throw new BundleError(where, `bundle version ${m.version} was written by another Saccade; this one (${SACCADE_VERSION}) reads version ${BUNDLE_VERSION}`);
+  if (m.version === 1) Object.assign(m, migrateBundleV1(m));
+  else if (m.version !== BUNDLE_VERSION)
+    throw new BundleError(
+      where,
+      `bundle version ${m.version} was written by another Saccade; this one (${SACCADE_VERSION}) reads versions 1 and ${BUNDLE_VERSION}`,
+    );
   if (!Array.isArray(m.classes) || m.classes.length < 2 || m.classes.some((c) => typeof c !== 'string'))
     throw new BundleError(where, 'saccade.json: classes must be a list of at least two names');
   if (!m.models || typeof m.models !== 'object') throw new BundleError(where, 'saccade.json: models is missing');
@@ -77,9 +75,6 @@ export function checkMeta(json: unknown, where: string): BundleMeta {
     }
   }
   try {
-    // Bundles written before a field existed load as they were trained (a bundle's policy map is
-    // also read from its encoder's input shape).
-    m.config = withLegacyValues(m.config);
     m.config = parseConfig(m.config);
   } catch (error) {
     if (error instanceof ConfigError) throw new BundleError(where, `saccade.json: ${error.message}`);
@@ -89,9 +84,7 @@ export function checkMeta(json: unknown, where: string): BundleMeta {
     if (m[k] !== m.config[k]) throw new BundleError(where, `saccade.json: ${k} ${m[k]} disagrees with config.${k} ${m.config[k]}`);
   }
   if (m.method !== m.config.method) throw new BundleError(where, `saccade.json: method ${m.method} disagrees with config.method ${m.config.method}`);
-  const steps = m.config.method === 'adafocus_v3' ? m.config.focusFrames : m.config.frames;
-  // Bundles written before V3 (whose steps are its focus frames) have no steps field: one step per frame.
-  m.steps ??= steps;
+  const steps = methodSpec(m.config.method).steps(m.config);
   if (m.steps !== steps) throw new BundleError(where, `saccade.json: steps ${m.steps} disagrees with the config's ${steps}`);
   if (!Array.isArray(m.gflopsPerStep) || m.gflopsPerStep.length !== steps)
     throw new BundleError(where, `saccade.json: gflopsPerStep must have ${steps} entries`);
@@ -120,13 +113,12 @@ export async function loadBundleWith(
   expectMethod?: BundleMeta['method'],
 ): Promise<SaccadeModel> {
   if (expectMethod && meta.method !== expectMethod) throw new BundleError(where, `holds a ${meta.method} model, not ${expectMethod}`);
-  // AdaFocusV2's spatial policy readout has no recurrent part.
-  const needed = METHOD_MODELS[meta.method]?.filter(
-    (n) => !(n === 'policy_recurrent' && meta.method === 'adafocus_v2' && meta.config.policyReadout === 'spatial'),
-  );
-  if (!needed) throw new BundleError(where, `saccade.json: unknown method ${JSON.stringify(meta.method)}`);
-  const missing = needed.filter((n) => !(n in meta.models));
-  if (missing.length > 0) throw new BundleError(where, `saccade.json: models lacks ${missing.join(', ')} (method ${meta.method})`);
+  // The sub-networks' names are checked before any is loaded, and their outputs once they are.
+  try {
+    checkParts(meta.config, Object.keys(meta.models), undefined, 'saccade.json: models');
+  } catch (error) {
+    throw new BundleError(where, (error as Error).message);
+  }
   const loaded: Record<string, tf.LayersModel> = {};
   try {
     for (const [name, folder] of Object.entries(meta.models)) {
@@ -138,24 +130,26 @@ export async function loadBundleWith(
         throw new BundleError(where, `sub-network ${name} (${folder}/model.json) cannot be loaded: ${(error as Error).message}`);
       }
     }
-    const extra = Object.keys(loaded).filter((n) => !needed.includes(n));
-    if (extra.length > 0)
-      throw new BundleError(where, `saccade.json: models ${extra.join(', ')} do not belong to method ${meta.method} (a bundle of another method?)`);
     let net: VideoNet;
     try {
       net = createVideoNet(meta.config, meta.classes.length, loaded);
     } catch (error) {
-      throw new BundleError(where, `the sub-networks do not make a ${meta.method} network: ${(error as Error).message}`);
+      throw new BundleError(where, `the sub-networks do not make a ${meta.method} network of ${meta.classes.length} classes: ${(error as Error).message}`);
     }
-    // The logits: V1's recurrent classifier returns [logits, state]; the others end in the logits.
-    const head = net.models()[needed.at(-1)!]!;
-    const headClasses = (meta.method === 'adafocus_v1' ? head.outputs[0]! : head.outputs.at(-1)!).shape.at(-1);
-    // The net wraps the loaded models, which the catch below disposes.
-    if (headClasses !== meta.classes.length)
-      throw new BundleError(where, `the network has ${headClasses} outputs but saccade.json lists ${meta.classes.length} classes`);
     return new SaccadeModel(net, meta, decoder);
   } catch (error) {
     for (const m of Object.values(loaded)) m.dispose();
     throw error;
   }
+}
+
+/**
+ * A version-1 saccade.json as version 2: its config migrated (migrateConfigV1: the method's own
+ * fields, with the values of fields it predates), `steps` filled for bundles from before AdaFocus V3
+ * (one step per frame). Everything else, the sub-networks included, is as version 1 stored it.
+ */
+export function migrateBundleV1(v1: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const config = migrateConfigV1(v1['config']) as Record<string, unknown> | undefined;
+  const steps = v1['steps'] ?? (config?.['method'] === 'adafocus_v3' ? config['focusFrames'] : config?.['frames']);
+  return { ...v1, version: 2, config, ...(steps !== undefined ? { steps } : {}) };
 }

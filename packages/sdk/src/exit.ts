@@ -6,7 +6,7 @@
 import { thresholdsForBudget, type ScoreKind } from '@saccade/early-exit';
 import type { GflopsStep } from '@saccade/metrics';
 
-import type { VideoNet } from './adafocus.js';
+import type { VideoNet } from './video_net.js';
 import type { BundleMeta } from './model.js';
 import type { EvalResult } from './train.js';
 

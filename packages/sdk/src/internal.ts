@@ -6,7 +6,29 @@ export type { ClassifierOptions, GruClassifier, StepClassifier } from './classif
 export { cosineLr, PartOptimizer } from './optimizer.js';
 export type { OptimizerOptions } from './optimizer.js';
 export { checkPretrained, initBackbones } from './pretrained.js';
-export { checkMeta, createMeta, loadBundleWith } from './bundle.js';
+export { checkMeta, createMeta, loadBundleWith, migrateBundleV1 } from './bundle.js';
 export { stepGflopsTable, stepLogits } from './exit.js';
-export { withLegacyValues } from './config.js';
-export { policyMapCells, previousStageShape } from './net_common.js';
+export { migrateConfigV1, VERSION_1_VALUES } from './config/v1.js';
+export { createFrameBaseline } from './methods/frames.js';
+export { ADAFOCUS_V1, policyRewards, v1Action } from './methods/adafocus_v1/index.js';
+export { ADAFOCUS_V2 } from './methods/adafocus_v2/index.js';
+export { ADAFOCUS_V3 } from './methods/adafocus_v3/index.js';
+export { GLANCE } from './methods/glance/index.js';
+export { UNIFORM } from './methods/uniform/index.js';
+export {
+  backbone,
+  backboneMacs,
+  checkFrames,
+  checkPixels,
+  checkStep,
+  denseMacs,
+  downscale,
+  frameAt,
+  pixelsAt,
+  pixelState,
+  policyMapCells,
+  previousStageShape,
+  stateVideo,
+  withStepInputs,
+} from './net_common.js';
+export { normalisationAffine } from './dataset.js';

@@ -8,13 +8,18 @@ import * as tf from '@tensorflow/tfjs';
 import { confidence, type ScoreKind } from '@saccade/early-exit';
 import { ByteImages } from '@saccade/tensor';
 
-import type { StepState, VideoNet } from './adafocus.js';
+import type { StepState, VideoNet } from './video_net.js';
 import type { TrainConfig } from './config.js';
 import { forwardVideos, normalise } from './dataset.js';
 import { InputError } from './errors.js';
 
 export const BUNDLE_FORMAT = 'saccade-bundle';
-export const BUNDLE_VERSION = 1;
+/**
+ * The saccade.json version this SDK writes. 2: per-method configs (the shared fields and the
+ * method's own). Version 1 (one flat config with every method's fields) is read through
+ * `migrateBundleV1`.
+ */
+export const BUNDLE_VERSION = 2;
 
 export interface ExitBudget {
   /** Target mean GFLOPs per video this budget was calibrated for. */

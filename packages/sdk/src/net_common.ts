@@ -1,11 +1,11 @@
 /** Helpers shared by the networks of adafocus.ts, v1.ts and v3.ts (not part of the public API). */
 import * as tf from '@tensorflow/tfjs';
-import { countFlops, createBackbone, featureMapGeometry, type Backbone } from '@saccade/backbones';
+import { backboneOutputs, countFlops, createBackbone, featureMapGeometry, namedBackbone, type Backbone } from '@saccade/backbones';
 import type { CellGeometry } from '@saccade/policy';
 import type { ByteImages, ChannelAffine } from '@saccade/tensor';
 
 import type { StepState } from './video_net.js';
-import type { TrainConfig } from './config.js';
+import type { TrainConfig } from './config/base.js';
 import { InputError } from './errors.js';
 
 /** MACs of the Dense and Conv2D layers of a small model (policy, classifier) for one example. */
@@ -129,8 +129,8 @@ export function checkStep(state: { step: number }, steps: number): void {
 
 /** The focus network on patches [N, P, P, 3]: [vectors [N, C], per-frame head logits [N, classes]]. */
 export function focusOn(focus: tf.LayersModel, patches: tf.Tensor4D, training: boolean): { vectors: tf.Tensor2D; logits: tf.Tensor2D } {
-  const [, vectors, logits] = focus.apply(patches, { training }) as tf.Tensor2D[];
-  return { vectors: vectors!, logits: logits! };
+  const { vector, logits } = namedBackbone(focus).apply(patches, training);
+  return { vectors: vector as tf.Tensor2D, logits: logits as tf.Tensor2D };
 }
 
 /**
@@ -142,12 +142,13 @@ export function focusOn(focus: tf.LayersModel, patches: tf.Tensor4D, training: b
 export function glanceWithMap(glance: tf.LayersModel, shape: readonly number[]): tf.LayersModel {
   const layer = policyMapLayer(glance, shape);
   if (layer === undefined) return glance;
-  return tf.model({ inputs: glance.inputs, outputs: [layer.output as tf.SymbolicTensor, ...glance.outputs.slice(1)], name: `${glance.name}_policy_view` });
+  const { vector, logits } = backboneOutputs(glance.outputs);
+  return tf.model({ inputs: glance.inputs, outputs: [layer.output as tf.SymbolicTensor, vector, logits], name: `${glance.name}_policy_view` });
 }
 
 /** The layer whose output is the policy's map of `shape`: undefined when it is the glance's first output. */
 function policyMapLayer(glance: tf.LayersModel, shape: readonly number[]): tf.layers.Layer | undefined {
-  const last = glance.outputs[0]!.shape.slice(1);
+  const last = namedBackbone(glance).mapShape;
   if (last.every((d, i) => d === shape[i])) return undefined;
   const layer = lastFeatureMap(glance, (out) => out.slice(1).every((d, i) => d === shape[i]));
   if (!layer) throw new InputError('policy', `the glance network has no feature map of shape [${shape.join(', ')}]`);
@@ -159,14 +160,14 @@ function policyMapLayer(glance: tf.LayersModel, shape: readonly number[]): tf.la
  * receptive-field centres, from the glance's layers; the spatial policy's soft-argmax averages them).
  */
 export function policyMapCells(glance: tf.LayersModel, shape: readonly number[]): CellGeometry {
-  const layer = policyMapLayer(glance, shape) ?? (glance.outputs[0]!.sourceLayer as tf.layers.Layer);
-  const g = featureMapGeometry(glance, layer);
+  const layer = policyMapLayer(glance, shape);
+  const g = layer ? featureMapGeometry(glance, layer) : namedBackbone(glance).geometry();
   return { origin: [g.origin[0] / g.input[0], g.origin[1] / g.input[1]], step: [g.step[0] / g.input[0], g.step[1] / g.input[1]] };
 }
 
 /** Shape [h, w, c] of the feature map at the end of the glance's stage before the last (twice the resolution). */
 export function previousStageShape(glance: tf.LayersModel): [number, number, number] {
-  const [h, w] = glance.outputs[0]!.shape.slice(1) as number[];
+  const [h, w] = namedBackbone(glance).mapShape;
   const layer = lastFeatureMap(glance, (out, name) => out[1] === 2 * h! && out[2] === 2 * w! && !name.endsWith('_pad'));
   if (!layer) throw new InputError('policyMap', `the glance network has no stage at twice its last map's resolution (${2 * h!} x ${2 * w!})`);
   return (layer.outputShape as number[]).slice(1) as [number, number, number];

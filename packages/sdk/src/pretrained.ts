@@ -4,9 +4,10 @@
  */
 import type * as tf from '@tensorflow/tfjs';
 
-import type { VideoNet } from './adafocus.js';
-import type { TrainConfig } from './config.js';
+import type { TrainConfig } from './config/base.js';
 import { ConfigError } from './errors.js';
+import { methodSpec } from './methods/registry.js';
+import type { VideoNet } from './video_net.js';
 
 export interface PretrainedInfo {
   version: 1;
@@ -45,8 +46,9 @@ function describe(backbone: string, width: number): string {
 /** Throw a ConfigError unless the pretrained backbones fit the config's architecture and normalisation. */
 export function checkPretrained(p: PretrainedInfo, c: TrainConfig): void {
   const problems: string[] = [];
-  const needGlance = c.method !== 'uniform';
-  const needFocus = c.method !== 'glance';
+  const uses = methodSpec(c.method).pretrained;
+  const needGlance = uses.glance !== undefined;
+  const needFocus = uses.focus !== undefined;
   if (needGlance && (p.glanceBackbone !== c.glanceBackbone || p.glanceWidth !== c.glanceWidth))
     problems.push(`glance ${describe(p.glanceBackbone, p.glanceWidth)}, config ${describe(c.glanceBackbone, c.glanceWidth)}`);
   if (needFocus && (p.focusBackbone !== c.focusBackbone || p.focusWidth !== c.focusWidth))
@@ -77,15 +79,11 @@ function copyLayers(from: tf.LayersModel, to: tf.LayersModel, what: string): voi
   });
 }
 
-/** Start a fresh network's backbones from pretrained ones (what train() does when config.pretrained). */
+/** Start a fresh network's backbones from pretrained ones (what train() does when config.pretrained): the parts its method names. */
 export function initBackbones(net: VideoNet, p: Pretrained): void {
   checkPretrained(p.info, net.config);
   const models = net.models();
-  if (models['glance'] && models['focus']) {
-    copyLayers(p.glance, models['glance'], 'glance network');
-    copyLayers(p.focus, models['focus'], 'focus network');
-  } else {
-    const uniform = net.config.method === 'uniform';
-    copyLayers(uniform ? p.focus : p.glance, models['frames']!, uniform ? 'focus network' : 'glance network');
-  }
+  const uses = methodSpec(net.config.method).pretrained;
+  if (uses.glance !== undefined) copyLayers(p.glance, models[uses.glance]!, 'glance network');
+  if (uses.focus !== undefined) copyLayers(p.focus, models[uses.focus]!, 'focus network');
 }

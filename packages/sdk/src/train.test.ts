@@ -6,13 +6,13 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { TOY, toyDataset } from '../test/toy.js';
-import { checkFieldsApply, parseConfig } from './config.js';
+import { configFields, parseConfig, withoutIdleFields } from './config.js';
 import { datasetFromArrays } from './dataset.js';
 import { CheckpointError, ConfigError, DatasetError } from './errors.js';
 import { fileCheckpoints, readCheckpoint } from './node/checkpoint.js';
 import { cosineLr } from './optimizer.js';
 import { evaluate, train, type TrainResult } from './train.js';
-import { createVideoNet } from './adafocus.js';
+import { createVideoNet } from './create.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -41,11 +41,23 @@ describe('config', () => {
       ),
     ).toEqual([1, 1, 1, 1]);
     expect(parseConfig(parseConfig({ method: 'uniform' }))).toEqual(parseConfig({ method: 'uniform' }));
-    // Fields of another method: refused when given with a value, accepted at their default (a whole stored config).
-    expect(() => checkFieldsApply({ grid: 3 }, 'adafocus_v2')).toThrow(/config\.grid: 3 is for method adafocus_v1 and does nothing for adafocus_v2/);
-    expect(() => checkFieldsApply({ focusFrames: 4, prediction: 'ensemble' }, 'adafocus_v1')).toThrow(/config\.focusFrames/);
-    expect(() => checkFieldsApply({ grid: 3, stages: 2 }, 'adafocus_v1')).not.toThrow();
-    expect(() => checkFieldsApply({ ...parseConfig({}) }, 'uniform')).not.toThrow();
+    // Each method's config holds the shared fields and its own: a field of another method is refused, naming its method.
+    expect(() => parseConfig({ grid: 3 })).toThrow(/config\.grid: 3 is for method adafocus_v1 and does nothing for adafocus_v2/);
+    expect(() => parseConfig({ method: 'adafocus_v1', focusFrames: 4, prediction: 'ensemble' })).toThrow(/config\.focusFrames: 4 is for method adafocus_v3/);
+    expect(() => parseConfig({ method: 'uniform', policyHidden: 64 })).toThrow(
+      /config\.policyHidden: 64 is for method adafocus_v2 \/ adafocus_v1 \/ adafocus_v3/,
+    );
+    expect(() => parseConfig({ method: 'adafocus_v5' })).toThrow(
+      /config\.method: unknown method "adafocus_v5"; registered: adafocus_v2, adafocus_v1, adafocus_v3, uniform, glance/,
+    );
+    expect(parseConfig({ method: 'adafocus_v1', grid: 3, stages: 2 })).toMatchObject({ grid: 3, stages: 2 });
+    expect(Object.keys(parseConfig({ method: 'uniform' }))).toEqual(configFields('uniform'));
+    expect(Object.keys(parseConfig({ method: 'adafocus_v3' }))).toEqual(expect.arrayContaining(['focusFrames', 'policyHidden']));
+    expect(Object.keys(parseConfig({ method: 'adafocus_v3' }))).not.toContain('grid');
+    // A whole config file of another method: the fields at their default are dropped, one set otherwise stays (and is refused).
+    const whole = { ...parseConfig({ method: 'adafocus_v1' }), ...parseConfig({}), method: 'uniform' };
+    expect(Object.keys(parseConfig(withoutIdleFields(whole, 'uniform')))).toEqual(configFields('uniform'));
+    expect(() => parseConfig(withoutIdleFields({ ...whole, grid: 5 }, 'uniform'))).toThrow(/config\.grid: 5 is for method adafocus_v1/);
     // microBatch's default is the uniform baseline's 2 (memory), 0 for the others; a given value wins.
     expect([parseConfig({ method: 'uniform' }), parseConfig({}), parseConfig({ method: 'uniform', microBatch: 0 })].map((x) => x.microBatch)).toEqual([
       2, 0, 0,

@@ -8,7 +8,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { deriveSeed, Rng } from '@saccade/tensor';
 
-import { createVideoNet, type VideoNet } from './adafocus.js';
+import { checkParts, createVideoNet } from './create.js';
+import { migrateConfigV1 } from './config/v1.js';
+import type { VideoNet } from './video_net.js';
 import { configDifferences, describeDifferences, parseConfig, trainingStages, type TrainConfig, type TrainConfigInput } from './config.js';
 import { forwardVideos, normalise, type VideoDataset } from './dataset.js';
 import { CheckpointError, ConfigError, DatasetError, TrainingDivergedError } from './errors.js';
@@ -66,7 +68,8 @@ export interface BatchProgress {
 
 /** The state a run can be resumed from. */
 export interface Checkpoint {
-  version: 1;
+  /** 2: the config is per-method; 1: the flat config of every method (migrated when read). */
+  version: 1 | 2;
   config: TrainConfig;
   classes: string[];
   /** Epoch and batch of the next step; `step` counts steps done. */
@@ -204,7 +207,12 @@ function snapshot(net: VideoNet): Record<string, tf.Tensor> {
   return out;
 }
 
-function restoreWeights(net: VideoNet, weights: Record<string, tf.Tensor>, where: string): void {
+function restoreWeights(net: VideoNet, weights: Record<string, tf.Tensor>, where: string, config: TrainConfig): void {
+  try {
+    checkParts(config, [...new Set(Object.keys(weights).map((k) => k.slice(0, k.lastIndexOf('/'))))], undefined, 'its weights');
+  } catch (error) {
+    throw new CheckpointError(where, (error as Error).message);
+  }
   for (const [name, model] of Object.entries(net.models())) {
     const current = model.getWeights();
     const values = current.map((w, i) => {
@@ -270,8 +278,15 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       const ck = await options.checkpoints.load();
       if (ck) {
         // A later run may go on to more stages (V1 one stage at a time): stages may differ, nothing else.
-        // Checkpoints from before a field existed were trained with its value then (withLegacyValues).
-        const differences = configDifferences(ck.config, config);
+        // Version-1 checkpoints hold the flat config of every method: migrated (migrateConfigV1).
+        let stored: TrainConfig;
+        try {
+          stored = parseConfig(ck.version === 1 ? migrateConfigV1(ck.config) : ck.config);
+        } catch (error) {
+          tf.dispose([...Object.values(ck.weights), ...Object.values(ck.optimizer)]);
+          throw new CheckpointError('checkpoint', `its config: ${(error as Error).message}`);
+        }
+        const differences = configDifferences(stored, config);
         const sameClasses = ck.classes.join('\n') === classes.join('\n');
         if (differences.length > 0 || !sameClasses) {
           tf.dispose([...Object.values(ck.weights), ...Object.values(ck.optimizer)]);
@@ -282,7 +297,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
           throw new CheckpointError('checkpoint', `was written by a run with ${what.join('; and ')}; start a new run folder or pass the same config`);
         }
         try {
-          restoreWeights(net, ck.weights, 'checkpoint');
+          restoreWeights(net, ck.weights, 'checkpoint', config);
           opt.restore(ck.optimizerStep, ck.optimizer);
         } finally {
           tf.dispose([...Object.values(ck.weights), ...Object.values(ck.optimizer)]);
@@ -298,7 +313,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       const optimizer = Object.fromEntries(state.tensors.map((x) => [x.name, x.tensor]));
       try {
         await options.checkpoints.save({
-          version: 1,
+          version: 2,
           config,
           classes,
           epoch,

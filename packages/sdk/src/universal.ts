@@ -1,19 +1,16 @@
 // What users of @saccade/sdk call, in Node and in the browser. The building blocks the SDK's own
 // modules share (classifier builders, the optimizer, bundle metadata checks, step-logit tables,
 // backbone transfer) are at '@saccade/sdk/internal': reachable, but not part of the stable surface.
-export { createVideoNet } from './adafocus.js';
-export type { ForwardResult, PatchSource, StepOutput, StepState, VideoNet } from './adafocus.js';
-export {
-  checkFieldsApply,
-  configDifferences,
-  configSchema,
-  describeDifferences,
-  METHOD_SPECIFIC_FIELDS,
-  METHODS,
-  parseConfig,
-  trainingStages,
-} from './config.js';
-export type { ConfigDifference, Method, TrainConfig, TrainConfigInput, TrainingStage } from './config.js';
+export { checkParts, createVideoNet } from './create.js';
+export type { ForwardResult, PatchSource, StepOutput, StepState, VideoNet } from './video_net.js';
+export { configDifferences, configFields, configSchemaFor, describeDifferences, parseConfig, trainingStages, withoutIdleFields } from './config.js';
+export type { BaseConfig, ConfigDifference, ConfigOf, TrainConfig, TrainConfigInput, TrainingStage } from './config.js';
+export { BASE_FIELDS } from './config/base.js';
+export { fieldOwners, methodSpec, methodVariant, methodVariants, registeredMethods, registerMethod, unregisterMethod } from './methods/registry.js';
+export type { AnyMethodSpec, MethodSpec, MethodVariant, PartSpec } from './methods/spec.js';
+export type { AdaFocusV1Config } from './methods/adafocus_v1/index.js';
+export type { AdaFocusV2Config } from './methods/adafocus_v2/index.js';
+export type { AdaFocusV3Config } from './methods/adafocus_v3/index.js';
 export { datasetFromArrays, normalise, rawPixels } from './dataset.js';
 export type { ArrayDatasetOptions, Normalisation, VideoDataset } from './dataset.js';
 export {
@@ -35,6 +32,4 @@ export { calibrateExits } from './exit.js';
 export type { BatchProgress, Checkpoint, CheckpointStore, EpochRecord, EvalResult, TrainOptions, TrainResult } from './train.js';
 export { BUNDLE_FORMAT, BUNDLE_VERSION, errorCode, SaccadeModel } from './model.js';
 export type { BundleMeta, ClassifyOptions, ClassifyOutcome, ClassifyResult, ExitBudget, FramesInput, VideoDecoder } from './model.js';
-export { METHOD_VARIANTS, methodVariant } from './methods.js';
-export type { MethodVariant, MethodVariantName } from './methods.js';
 export { CURVE_FRACTIONS, exitBudgetCurve, finalStepMap, measureThroughput, measureThroughputInterleaved } from './evaluation.js';

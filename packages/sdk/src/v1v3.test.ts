@@ -6,14 +6,15 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { TOY, toyDataset } from '../test/toy.js';
-import { createVideoNet, type VideoNet } from './adafocus.js';
+import { createVideoNet } from './create.js';
+import type { VideoNet } from './video_net.js';
 import { parseConfig, trainingStages } from './config.js';
 import { BundleError, CheckpointError, ConfigError } from './errors.js';
 import { loadModel, saveBundle } from './node/bundle.js';
 import { fileCheckpoints } from './node/checkpoint.js';
 import { normalise } from './dataset.js';
 import { train, type TrainResult } from './train.js';
-import { policyRewards } from './v1.js';
+import { policyRewards } from './methods/adafocus_v1/index.js';
 
 const V1 = { ...TOY, method: 'adafocus_v1', grid: 3, epochs: 1, rlEpochs: 1, finetuneEpochs: 1 } as const;
 const V3 = { ...TOY, method: 'adafocus_v3', focusFrames: 3 } as const;

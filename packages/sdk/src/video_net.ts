@@ -6,7 +6,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { ByteImages } from '@saccade/tensor';
 
-import type { TrainConfig } from './config.js';
+import type { TrainConfig } from './config/base.js';
 
 export type PatchSource = 'policy' | 'random' | 'centre';
 

@@ -10,7 +10,6 @@ export const TOY: TrainConfigInput = {
   patchSize: 16,
   glanceWidth: 0.25,
   focusWidth: 0.25,
-  policyHidden: 8,
   classifierWidth: 16,
   batchSize: 4,
   epochs: 2,

@@ -13,7 +13,7 @@ import { fileIO, isInside, writeFileAtomic } from '@saccade/tensor/node';
 import { decodeFrames, probe, uniformSample } from '@saccade/video';
 
 import { checkMeta, createMeta, loadBundleWith } from '../bundle.js';
-import type { VideoNet } from '../adafocus.js';
+import type { VideoNet } from '../video_net.js';
 import { BundleError, InputError } from '../errors.js';
 import { encodeThresholds, type BundleMeta, type FramesInput, type SaccadeModel } from '../model.js';
 import { writeFolderAtomic } from './folder.js';

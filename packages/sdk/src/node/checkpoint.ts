@@ -11,6 +11,8 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { writeFileAtomic } from '@saccade/tensor/node';
 
+import type { TrainConfig } from '../config/base.js';
+import { migrateConfigV1 } from '../config/v1.js';
 import { CheckpointError } from '../errors.js';
 import type { Checkpoint, CheckpointStore } from '../train.js';
 
@@ -67,7 +69,7 @@ export async function readCheckpoint(path: string): Promise<Checkpoint> {
   } catch {
     throw new CheckpointError(path, 'has a corrupt header');
   }
-  if (header.version !== 1) throw new CheckpointError(path, `is version ${header.version}; this Saccade reads version 1`);
+  if (header.version !== 1 && header.version !== 2) throw new CheckpointError(path, `is version ${header.version}; this Saccade reads versions 1 and 2`);
   const base = 12 + headerLength;
   const weights: Record<string, tf.Tensor> = {};
   const optimizer: Record<string, tf.Tensor> = {};
@@ -83,7 +85,7 @@ export async function readCheckpoint(path: string): Promise<Checkpoint> {
     (e.group === 'weights' ? weights : optimizer)[e.name] = tf.tensor(values, e.shape, e.dtype);
   }
   const { index: _i, ...state } = header;
-  return { ...state, weights, optimizer };
+  return { ...upgrade(state), weights, optimizer };
 }
 
 /**
@@ -111,12 +113,17 @@ export async function readCheckpointState(path: string): Promise<Omit<Checkpoint
     } catch {
       throw new CheckpointError(path, 'has a corrupt header');
     }
-    if (parsed.version !== 1) throw new CheckpointError(path, `is version ${parsed.version}; this Saccade reads version 1`);
+    if (parsed.version !== 1 && parsed.version !== 2) throw new CheckpointError(path, `is version ${parsed.version}; this Saccade reads versions 1 and 2`);
     const { index: _index, ...state } = parsed;
-    return state;
+    return upgrade(state);
   } finally {
     await handle.close();
   }
+}
+
+/** A version-1 run state as version 2: its flat config migrated to its method's (migrateConfigV1). */
+function upgrade<S extends { version: 1 | 2; config: TrainConfig }>(state: S): S {
+  return state.version === 1 ? { ...state, version: 2, config: migrateConfigV1(state.config) as TrainConfig } : state;
 }
 
 /** A CheckpointStore on `${dir}/checkpoint.bin`. */

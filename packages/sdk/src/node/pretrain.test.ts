@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { SHIPPED_FASHION_MNIST_SAMPLE } from '@saccade/video';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { createVideoNet } from '../adafocus.js';
+import { createVideoNet } from '../create.js';
 import { parseConfig } from '../config.js';
 import { BundleError, ConfigError } from '../errors.js';
 import { checkPretrained, initBackbones, type Pretrained } from '../pretrained.js';

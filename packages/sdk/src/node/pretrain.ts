@@ -18,12 +18,12 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import * as tf from '@tensorflow/tfjs';
-import { createBackbone } from '@saccade/backbones';
+import { backboneOutputs, createBackbone } from '@saccade/backbones';
 import { createRng, deriveSeed, type Rng } from '@saccade/tensor';
 import { fileIO, writeFileAtomic } from '@saccade/tensor/node';
 import { loadFashionMnist, renderMovingFashionVideo, type FashionMnistSplit } from '@saccade/video';
 
-import { downscale } from '../adafocus.js';
+import { downscale } from '../net_common.js';
 import { parseConfig, type TrainConfig, type TrainConfigInput } from '../config.js';
 import { normalise } from '../dataset.js';
 import { BundleError, ConfigError } from '../errors.js';
@@ -120,7 +120,7 @@ function scoreBackbones(glance: tf.LayersModel, focus: tf.LayersModel, examples:
     };
     const { g, f } = inputs(part, c);
     [glance.apply(g, { training: false }), focus.apply(f, { training: false })].forEach((out, k) => {
-      const predicted = tf.tidy(() => tf.argMax((out as tf.Tensor[])[2]!, 1).dataSync());
+      const predicted = tf.tidy(() => tf.argMax(backboneOutputs(out as tf.Tensor[]).logits, 1).dataSync());
       correct[k]! += part.labels.filter((l, j) => predicted[j] === l).length;
       tf.dispose(out as tf.Tensor[]);
     });
@@ -219,8 +219,8 @@ export async function pretrainBackbones(o: PretrainOptions): Promise<PretrainedI
         const batch = compose(mnist.train, order.slice(b * bs, (b + 1) * bs), c, itemSize, jitter, rng.fork(`train-${epoch}`));
         const { g, f } = inputs(batch, c);
         const { value, grads } = tf.variableGrads(() => {
-          const gl = (glance.apply(g, { training: true }) as tf.Tensor[])[2]!;
-          const fl = (focus.apply(f, { training: true }) as tf.Tensor[])[2]!;
+          const gl = backboneOutputs(glance.apply(g, { training: true }) as tf.Tensor[]).logits;
+          const fl = backboneOutputs(focus.apply(f, { training: true }) as tf.Tensor[]).logits;
           return tf.add(ce(batch.labels, gl), ce(batch.labels, fl)) as tf.Scalar;
         }, vars);
         const named = Object.fromEntries(varNames.map((n, i) => [n, grads[vars[i]!.name]!]));

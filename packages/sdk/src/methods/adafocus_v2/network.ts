@@ -1,28 +1,21 @@
 /**
- * The networks Saccade trains, behind one interface (`VideoNet`):
- *
- * - AdaFocusV2: a glance backbone sees every frame downscaled, the interp policy reads its feature
- *   maps (gradient stopped) and picks a patch centre per frame, cropPatches cuts the patch from the
- *   full-resolution frame (differentiable in the centre), a focus backbone sees the patch, and the
- *   step classifier combines glance and focus vectors with a cumulative max over time. With
- *   `patches: 'random' | 'centre'` the same network takes random or central patches instead (the
- *   baselines of the paper).
- * - Frame baselines: one backbone on every frame with the logits averaged over the frames seen so
- *   far (TSN): `uniform` (the focus backbone on whole frames) and `glance` (the glance backbone on
- *   the downscaled frames).
+ * AdaFocusV2 (CVPR 2022) as a VideoNet: a glance backbone sees every frame downscaled, the policy
+ * reads its feature maps (gradient stopped) and picks a patch centre per frame, cropPatches cuts the
+ * patch from the full-resolution frame (differentiable in the centre), a focus backbone sees the
+ * patch, and the step classifier combines glance and focus vectors with a cumulative max over time.
+ * With `patches: 'random' | 'centre'` the same network takes random or central patches instead (the
+ * baselines of the paper).
  *
  * `forward` runs all T steps at once (training, evaluation); `begin`/`step` run one frame at a time
  * with the same layers, so that stopping after step k costs k steps (early exit).
  */
 import * as tf from '@tensorflow/tfjs';
-import { countFlops } from '@saccade/backbones';
+import { backboneOutputs, countFlops, namedBackbone } from '@saccade/backbones';
 import { createInterpPolicy, createSpatialPolicy, wrapInterpPolicy, wrapSpatialPolicy, type InterpPolicy, type SpatialPolicy } from '@saccade/policy';
 import { cropPatches, type ByteImages } from '@saccade/tensor';
 
-import { createStepClassifier, wrapStepClassifier, type StepClassifier } from './classifier.js';
-import { parseConfig, type TrainConfig, type TrainConfigInput } from './config.js';
-import { normalisationAffine } from './dataset.js';
-import { InputError } from './errors.js';
+import { createStepClassifier, wrapStepClassifier, type StepClassifier } from '../../classifier.js';
+import { normalisationAffine } from '../../dataset.js';
 import {
   backbone,
   backboneMacs,
@@ -39,41 +32,21 @@ import {
   pixelState,
   previousStageShape,
   withStepInputs,
-} from './net_common.js';
-import { createAdaFocusV1 } from './v1.js';
-import { createAdaFocusV3 } from './v3.js';
-import type { ForwardResult, VideoNet } from './video_net.js';
+} from '../../net_common.js';
+import type { ForwardResult, VideoNet } from '../../video_net.js';
+import type { AdaFocusV2Config } from './schema.js';
 
-export { downscale } from './net_common.js';
-
-export type { ForwardResult, PatchSource, StepOutput, StepState, VideoNet } from './video_net.js';
-
-export interface AdaFocusParts {
-  glance: tf.LayersModel;
-  focus: tf.LayersModel;
-  policyEncoder: tf.LayersModel;
-  policyRecurrent: tf.LayersModel;
-  classifierMlp: tf.LayersModel;
-  classifierHeads: tf.LayersModel;
+/** AdaFocusV2's sub-networks (the dense readout's recurrent part only with policyReadout 'dense'). */
+export interface AdaFocusV2Parts {
+  readonly glance: tf.LayersModel;
+  readonly focus: tf.LayersModel;
+  readonly policy_encoder: tf.LayersModel;
+  readonly policy_recurrent?: tf.LayersModel;
+  readonly classifier_mlp: tf.LayersModel;
+  readonly classifier_heads: tf.LayersModel;
 }
 
-/** Build a network from a config (fresh weights from config.seed) or around loaded sub-networks. */
-export function createVideoNet(configInput: TrainConfigInput | TrainConfig, classes: number, loaded?: Record<string, tf.LayersModel>): VideoNet {
-  const config = parseConfig(configInput);
-  if (!Number.isInteger(classes) || classes < 2) throw new InputError('classes', `must be an integer >= 2, got ${classes}`);
-  switch (config.method) {
-    case 'adafocus_v2':
-      return adaFocusV2(config, classes, loaded);
-    case 'adafocus_v1':
-      return createAdaFocusV1(config, classes, loaded);
-    case 'adafocus_v3':
-      return createAdaFocusV3(config, classes, loaded);
-    default:
-      return frameBaseline(config, classes, loaded);
-  }
-}
-
-function adaFocusV2(config: TrainConfig, classes: number, loaded?: Record<string, tf.LayersModel>): VideoNet {
+export function createAdaFocusV2(config: AdaFocusV2Config, classes: number, loaded?: AdaFocusV2Parts): VideoNet {
   const { frames: t, frameSize: s, glanceSize: g, patchSize: p, seed } = config;
   const cellsOf = (glance: tf.LayersModel, shape: readonly number[]) => (config.policyCells === 'receptive' ? policyMapCells(glance, shape) : undefined);
   let glance: tf.LayersModel;
@@ -81,17 +54,16 @@ function adaFocusV2(config: TrainConfig, classes: number, loaded?: Record<string
   let policy: InterpPolicy | SpatialPolicy;
   let classifier: StepClassifier;
   if (loaded) {
-    glance = loaded['glance']!;
-    focus = loaded['focus']!;
+    ({ glance, focus } = loaded);
     // The map the policy reads is the one its encoder was built for (bundles from before
     // policyMap hold the last map).
-    const mapShape = loaded['policy_encoder']!.inputs[0]!.shape.slice(1) as number[] as [number, number, number];
+    const mapShape = loaded.policy_encoder.inputs[0]!.shape.slice(1) as number[] as [number, number, number];
     const spatialMap = [mapShape[0], mapShape[1], mapShape[2] - 1] as [number, number, number];
     policy =
       config.policyReadout === 'spatial'
-        ? wrapSpatialPolicy(loaded['policy_encoder']!, spatialMap, p / s, cellsOf(glance, spatialMap))
-        : wrapInterpPolicy(loaded['policy_encoder']!, loaded['policy_recurrent']!, config.policyHidden, mapShape);
-    classifier = wrapStepClassifier(loaded['classifier_mlp']!, loaded['classifier_heads']!);
+        ? wrapSpatialPolicy(loaded.policy_encoder, spatialMap, p / s, cellsOf(glance, spatialMap))
+        : wrapInterpPolicy(loaded.policy_encoder, loaded.policy_recurrent!, config.policyHidden, mapShape);
+    classifier = wrapStepClassifier(loaded.classifier_mlp, loaded.classifier_heads);
   } else {
     const gb = backbone(config.glanceBackbone, config.glanceWidth, g, classes, seed + 1, 'glance', config.pooling);
     const fb = backbone(config.focusBackbone, config.focusWidth, p, classes, seed + 2, 'focus', config.pooling);
@@ -114,8 +86,8 @@ function adaFocusV2(config: TrainConfig, classes: number, loaded?: Record<string
   const mapShape = policy.featureShape;
   // The glance as [policy map, vector, logits] (shares the glance's layers).
   const glanceView = glanceWithMap(glance, mapShape);
-  const gWidth = glance.outputs[1]!.shape[1] as number;
-  const fWidth = focus.outputs[1]!.shape[1] as number;
+  const gWidth = namedBackbone(glance).featureWidth;
+  const fWidth = namedBackbone(focus).featureWidth;
   const source = config.patches;
 
   /**
@@ -144,8 +116,8 @@ function adaFocusV2(config: TrainConfig, classes: number, loaded?: Record<string
   const normalised = (x: tf.Tensor4D): Inputs => ({ glance: () => downscale(x, s, g), patches: (c) => cropPatches(x, c, p, { frameGradient: false }) });
   const affine = normalisationAffine(config);
   const fromPixels = (px: ByteImages): Inputs => ({ glance: () => pixelsAt(px, g, affine), patches: (c) => px.crop(c, p, affine) });
-  /** Glance on all frames: [maps, vectors, logits]. */
-  const glanceAll = (inputs: Inputs, training: boolean) => glanceView.apply(inputs.glance(), { training }) as tf.Tensor[];
+  /** Glance on all frames: the policy's maps, the vectors and the head's logits. */
+  const glanceAll = (inputs: Inputs, training: boolean) => backboneOutputs(glanceView.apply(inputs.glance(), { training }) as tf.Tensor[]);
   /** The focus network on the patches at centres [B, T, 2]: [vectors, per-frame head logits]. */
   const focusAt = (inputs: Inputs, centres: tf.Tensor3D, b: number, training: boolean) =>
     focusOn(focus, inputs.patches(tf.reshape(centres, [b * t, 2]) as tf.Tensor2D), training);
@@ -160,7 +132,7 @@ function adaFocusV2(config: TrainConfig, classes: number, loaded?: Record<string
    * The glance as far as the policy's map (the 'focus' prediction needs neither its vector nor its
    * head at inference; a model of the one output runs only the layers that lead to it).
    */
-  const glanceMap = tf.model({ inputs: glanceView.inputs, outputs: glanceView.outputs[0]!, name: `${glance.name}_map_only` });
+  const glanceMap = tf.model({ inputs: glanceView.inputs, outputs: backboneOutputs(glanceView.outputs).map, name: `${glance.name}_map_only` });
   /** Per-frame values [B * T, classes] averaged over frames 1..k for every k, [B, T, classes]. */
   const seenMean = (perFrame: tf.Tensor, b: number): tf.Tensor3D =>
     tf.div(tf.cumsum(tf.reshape(perFrame, [b, t, classes]), 1), tf.range(1, t + 1).reshape([1, t, 1]));
@@ -185,7 +157,7 @@ function adaFocusV2(config: TrainConfig, classes: number, loaded?: Record<string
         const c = centresFor(glanceMap.apply(inputs.glance(), { training: false }) as tf.Tensor, b, false, runSeed);
         return [focusAverage(focusAt(inputs, c, b, false).logits, b), c];
       }
-      const [gMap, gVec, gLogits] = glanceAll(inputs, training);
+      const { map: gMap, vector: gVec, logits: gLogits } = glanceAll(inputs, training);
       const c = centresFor(gMap!, b, training, runSeed);
       return [predict(focusBranch(inputs, gVec!, c, b, training), gLogits!, b), c];
     });
@@ -212,7 +184,7 @@ function adaFocusV2(config: TrainConfig, classes: number, loaded?: Record<string
         const targets = frameTargets(labels, t, classes);
         const ce = (logits: tf.Tensor) => tf.losses.softmaxCrossEntropy(targets, logits);
         const inputs = normalised(tf.reshape(frames, [b * t, s, s, 3]) as tf.Tensor4D);
-        const [gMap, gVec, gLogits] = glanceAll(inputs, true);
+        const { map: gMap, vector: gVec, logits: gLogits } = glanceAll(inputs, true);
         const branchLoss = (centres: tf.Tensor3D, withClassifier = true) => {
           if (!withClassifier) return ce(focusAt(inputs, centres, b, true).logits);
           const r = focusBranch(inputs, gVec!, centres, b, true);
@@ -239,7 +211,8 @@ function adaFocusV2(config: TrainConfig, classes: number, loaded?: Record<string
       const k = state.step;
       const b = state.batch;
       const out = withStepInputs(state, config, normalised, fromPixels, (inputs) => {
-        const [gMap, gVec, gLogits] = focusOnly ? [glanceMap.apply(inputs.glance(), { training: false }) as tf.Tensor] : glanceAll(inputs, false);
+        const glanced = focusOnly ? { map: glanceMap.apply(inputs.glance(), { training: false }) as tf.Tensor } : glanceAll(inputs, false);
+        const { map: gMap, vector: gVec, logits: gLogits } = glanced as Partial<ReturnType<typeof glanceAll>> & { map: tf.Tensor };
         let centre: tf.Tensor2D;
         let policyState = state.tensors[0] as tf.Tensor2D;
         if (source === 'policy') {
@@ -293,84 +266,6 @@ function adaFocusV2(config: TrainConfig, classes: number, loaded?: Record<string
       focus.dispose();
       policy.dispose();
       classifier.dispose();
-    },
-  };
-}
-
-function frameBaseline(config: TrainConfig, classes: number, loaded?: Record<string, tf.LayersModel>): VideoNet {
-  const { frames: t, frameSize: s, seed } = config;
-  const uniform = config.method === 'uniform';
-  const size = uniform ? s : config.glanceSize;
-  const net = loaded
-    ? loaded['frames']!
-    : uniform
-      ? backbone(config.focusBackbone, config.focusWidth, s, classes, seed + 2, 'frames', config.pooling).model
-      : backbone(config.glanceBackbone, config.glanceWidth, config.glanceSize, classes, seed + 1, 'frames', config.pooling).model;
-  const logitsOf = (x: tf.Tensor4D, training: boolean) => (net.apply(downscale(x, s, size), { training }) as tf.Tensor[])[2]!;
-  const affine = normalisationAffine(config);
-  /** Per-frame logits [B * T, classes] -> the average of the frames seen so far after each step (TSN consensus). */
-  const consensus = (perFrame: tf.Tensor, b: number) =>
-    tf.div(tf.cumsum(tf.reshape(perFrame, [b, t, classes]), 1), tf.range(1, t + 1).reshape([1, t, 1])) as tf.Tensor3D;
-  return {
-    config,
-    classes,
-    steps: t,
-    forward(frames, opts = {}) {
-      checkFrames(frames, config, 5);
-      const b = frames.shape[0];
-      const logits = tf.tidy(() => consensus(logitsOf(tf.reshape(frames, [b * t, s, s, 3]) as tf.Tensor4D, opts.training ?? false), b));
-      return { logits };
-    },
-    forwardPixels(pixels) {
-      const b = checkPixels(pixels, config);
-      // The network's input read from the bytes: the glance's block means, or every pixel normalised.
-      const logits = tf.tidy(() => consensus((net.apply(pixelsAt(pixels, size, affine), { training: false }) as tf.Tensor[])[2]!, b));
-      return { logits };
-    },
-    loss(frames, labels) {
-      checkFrames(frames, config, 5);
-      return tf.tidy(() => {
-        const b = frames.shape[0];
-        const perFrame = tf.reshape(logitsOf(tf.reshape(frames, [b * t, s, s, 3]) as tf.Tensor4D, true), [b, t, classes]);
-        return tf.losses.softmaxCrossEntropy(tf.oneHot(labels, classes), tf.mean(perFrame, 1)) as tf.Scalar;
-      });
-    },
-    begin(video) {
-      checkFrames(video, config, 5);
-      return { batch: video.shape[0], step: 0, video, tensors: [] };
-    },
-    beginPixels(batch, frame) {
-      return pixelState(batch, frame);
-    },
-    step(state) {
-      checkStep(state, t);
-      const k = state.step;
-      // The network's input at its size: the normalised frame downscaled, or read from the bytes.
-      const out = withStepInputs(
-        state,
-        config,
-        (x) => downscale(x, s, size),
-        (px) => pixelsAt(px, size, affine),
-        (input) => {
-          const l = (net.apply(input, { training: false }) as tf.Tensor[])[2] as tf.Tensor2D;
-          const sum = k === 0 ? l : (tf.add(state.tensors[0]!, l) as tf.Tensor2D);
-          return { logits: tf.div(sum, k + 1) as tf.Tensor2D, sum };
-        },
-      );
-      tf.dispose(state.tensors);
-      return { logits: out.logits, frames: new Int32Array(state.batch).fill(k), state: { ...state, step: k + 1, tensors: [out.sum] } };
-    },
-    parts() {
-      return { [uniform ? 'focus' : 'glance']: net.trainableWeights };
-    },
-    models() {
-      return { frames: net };
-    },
-    gflopsPerStep() {
-      return new Array<number>(t).fill(backboneMacs(net, true) / 1e9);
-    },
-    dispose() {
-      net.dispose();
     },
   };
 }

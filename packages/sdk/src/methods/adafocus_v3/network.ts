@@ -16,15 +16,27 @@
  * so an early exit after step k saves K - k focus passes.
  */
 import * as tf from '@tensorflow/tfjs';
+import { namedBackbone } from '@saccade/backbones';
 import { createCubePolicy, sampleFrames, seededDense, spatialProxy, temporalProxy, wrapCubePolicy, type CubePolicy } from '@saccade/policy';
 import { cropPatches, deriveSeed, Rng, stopGradient } from '@saccade/tensor';
 
-import type { VideoNet } from './video_net.js';
-import { createStepClassifier, wrapStepClassifier, type StepClassifier } from './classifier.js';
-import type { TrainConfig } from './config.js';
-import { backbone, backboneMacs, checkFrames, checkStep, denseMacs, downscale, frameTargets, stateVideo } from './net_common.js';
+import type { VideoNet } from '../../video_net.js';
+import { createStepClassifier, wrapStepClassifier, type StepClassifier } from '../../classifier.js';
+import type { AdaFocusV3Config } from './schema.js';
+import { backbone, backboneMacs, checkFrames, checkStep, denseMacs, downscale, frameTargets, stateVideo } from '../../net_common.js';
 
-export function createAdaFocusV3(config: TrainConfig, classes: number, loaded?: Record<string, tf.LayersModel>): VideoNet {
+/** AdaFocus V3's sub-networks. */
+export interface AdaFocusV3Parts {
+  readonly glance: tf.LayersModel;
+  readonly focus: tf.LayersModel;
+  readonly policy_spatial: tf.LayersModel;
+  readonly policy_temporal: tf.LayersModel;
+  readonly policy_proxy: tf.LayersModel;
+  readonly classifier_mlp: tf.LayersModel;
+  readonly classifier_heads: tf.LayersModel;
+}
+
+export function createAdaFocusV3(config: AdaFocusV3Config, classes: number, loaded?: AdaFocusV3Parts): VideoNet {
   const { frames: t, frameSize: s, glanceSize: g, patchSize: p, focusFrames: k, seed } = config;
   let glance: tf.LayersModel;
   let focus: tf.LayersModel;
@@ -32,12 +44,11 @@ export function createAdaFocusV3(config: TrainConfig, classes: number, loaded?: 
   let proxy: tf.LayersModel;
   let classifier: StepClassifier;
   if (loaded) {
-    glance = loaded['glance']!;
-    focus = loaded['focus']!;
-    const mapShape = glance.outputs[0]!.shape.slice(1) as [number, number, number];
-    policy = wrapCubePolicy(loaded['policy_spatial']!, loaded['policy_temporal']!, { featureShape: mapShape, frames: t });
-    proxy = loaded['policy_proxy']!;
-    classifier = wrapStepClassifier(loaded['classifier_mlp']!, loaded['classifier_heads']!);
+    ({ glance, focus } = loaded);
+    const mapShape = namedBackbone(glance).mapShape;
+    policy = wrapCubePolicy(loaded.policy_spatial, loaded.policy_temporal, { featureShape: mapShape, frames: t });
+    proxy = loaded.policy_proxy;
+    classifier = wrapStepClassifier(loaded.classifier_mlp, loaded.classifier_heads);
   } else {
     const gb = backbone(config.glanceBackbone, config.glanceWidth, g, classes, seed + 1, 'glance', config.pooling);
     const fb = backbone(config.focusBackbone, config.focusWidth, p, classes, seed + 2, 'focus', config.pooling);
@@ -64,14 +75,16 @@ export function createAdaFocusV3(config: TrainConfig, classes: number, loaded?: 
     });
   }
   const mapShape = policy.featureShape;
-  const gWidth = glance.outputs[1]!.shape[1] as number;
-  const fWidth = focus.outputs[1]!.shape[1] as number;
+  const G = namedBackbone(glance);
+  const F = namedBackbone(focus);
+  const gWidth = G.featureWidth;
+  const fWidth = F.featureWidth;
 
   /** Glance over all frames and both policies' actions: the cube of every video. */
   const plan = (frames: tf.Tensor5D, training: boolean, mode: 'stratified' | 'midpoint', rng?: Rng) => {
     const b = frames.shape[0];
     const x = tf.reshape(frames, [b * t, s, s, 3]) as tf.Tensor4D;
-    const [gMap, gVec, gLogits] = glance.apply(downscale(x, s, g), { training }) as tf.Tensor[];
+    const { map: gMap, vector: gVec, logits: gLogits } = G.apply(downscale(x, s, g), training);
     const maps = tf.reshape(gMap!, [b, t, ...mapShape]) as tf.Tensor5D;
     const vectors = tf.reshape(gVec!, [b, t, gWidth]) as tf.Tensor3D;
     const { centres } = policy.where(maps, training);
@@ -101,7 +114,7 @@ export function createAdaFocusV3(config: TrainConfig, classes: number, loaded?: 
       const training = opts.training ?? false;
       const out = tf.tidy(() => {
         const c = plan(frames, training, 'midpoint');
-        const [, fVec] = focus.apply(cubePatches(c.x, c.centres, c.indices, b), { training }) as tf.Tensor[];
+        const fVec = F.apply(cubePatches(c.x, c.centres, c.indices, b), training).vector;
         const logits = classifier.sequence(tf.reshape(fuse(c.context, fVec!, b), [b, k, gWidth + fWidth]) as tf.Tensor3D, training);
         return {
           logits,
@@ -117,7 +130,7 @@ export function createAdaFocusV3(config: TrainConfig, classes: number, loaded?: 
       return tf.tidy(() => {
         const b = frames.shape[0];
         const c = plan(frames, true, 'stratified', new Rng(deriveSeed(stepSeed, 'v3-frames')));
-        const [, fVec, fLogits] = focus.apply(cubePatches(c.x, c.centres, c.indices, b), { training: true }) as tf.Tensor[];
+        const { vector: fVec, logits: fLogits } = F.apply(cubePatches(c.x, c.centres, c.indices, b), true);
         const logits = classifier.sequence(tf.reshape(fuse(c.context, fVec!, b), [b, k, gWidth + fWidth]) as tf.Tensor3D, true);
         const perStep = frameTargets(labels, k, classes);
         const perFrame = frameTargets(labels, t, classes);
@@ -152,7 +165,7 @@ export function createAdaFocusV3(config: TrainConfig, classes: number, loaded?: 
           'int32',
         );
         const chosen = tf.gather(tf.reshape(stateVideo(state), [b * t, s, s, 3]), rows) as tf.Tensor4D;
-        const [, fVec] = focus.apply(cropPatches(chosen, centres!, p)) as tf.Tensor[];
+        const fVec = F.apply(cropPatches(chosen, centres!, p)).vector;
         const z = classifier.embed(tf.concat([context!, fVec!], 1) as tf.Tensor2D);
         const running: tf.Tensor2D = j === 0 ? z : (tf.maximum(state.tensors[2]! as tf.Tensor2D, z) as tf.Tensor2D);
         return { logits: classifier.head(j, running), centre: tf.clone(centres!), tensors: [context!, centres!, running] as tf.Tensor[], indices: indices! };

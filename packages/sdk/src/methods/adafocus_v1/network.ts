@@ -16,17 +16,18 @@
  * is uniformly random (seeded), in training and inference: the paper's ablation of the policy.
  */
 import * as tf from '@tensorflow/tfjs';
+import { backboneOutputs, namedBackbone } from '@saccade/backbones';
 import { createRlPolicy, discountedReturns, ppoLoss, wrapRlPolicy, type RlAction, type RlPolicy } from '@saccade/policy';
 import { cropPatches, deriveSeed, Rng, stopGradient } from '@saccade/tensor';
 
-import type { VideoNet } from './video_net.js';
-import { ConfigError } from './errors.js';
-import { createGruClassifier, wrapGruClassifier, type GruClassifier } from './classifier.js';
-import type { TrainConfig } from './config.js';
-import { backbone, backboneMacs, checkFrames, checkStep, denseMacs, downscale, focusOn, frameAt, frameTargets, stateVideo } from './net_common.js';
+import type { VideoNet } from '../../video_net.js';
+import { ConfigError } from '../../errors.js';
+import { createGruClassifier, wrapGruClassifier, type GruClassifier } from '../../classifier.js';
+import type { AdaFocusV1Config } from './schema.js';
+import { backbone, backboneMacs, checkFrames, checkStep, denseMacs, downscale, focusOn, frameAt, frameTargets, stateVideo } from '../../net_common.js';
 
 /** The policy's action space from the config. */
-export function v1Action(c: TrainConfig): RlAction {
+export function v1Action(c: AdaFocusV1Config): RlAction {
   return c.action === 'discrete' ? { kind: 'discrete', grid: c.grid } : { kind: 'continuous', std: c.actionStd };
 }
 
@@ -42,7 +43,16 @@ export function policyRewards(policyLogits: tf.Tensor2D, randomLogits: tf.Tensor
   });
 }
 
-export function createAdaFocusV1(config: TrainConfig, classes: number, loaded?: Record<string, tf.LayersModel>): VideoNet {
+/** AdaFocus V1's sub-networks. */
+export interface AdaFocusV1Parts {
+  readonly glance: tf.LayersModel;
+  readonly focus: tf.LayersModel;
+  readonly policy_encoder: tf.LayersModel;
+  readonly policy_recurrent: tf.LayersModel;
+  readonly classifier_recurrent: tf.LayersModel;
+}
+
+export function createAdaFocusV1(config: AdaFocusV1Config, classes: number, loaded?: AdaFocusV1Parts): VideoNet {
   const { frames: t, frameSize: s, glanceSize: g, patchSize: p, seed } = config;
   const action = v1Action(config);
   let glance: tf.LayersModel;
@@ -50,11 +60,10 @@ export function createAdaFocusV1(config: TrainConfig, classes: number, loaded?: 
   let policy: RlPolicy;
   let classifier: GruClassifier;
   if (loaded) {
-    glance = loaded['glance']!;
-    focus = loaded['focus']!;
-    const mapShape = glance.outputs[0]!.shape.slice(1) as [number, number, number];
-    policy = wrapRlPolicy(loaded['policy_encoder']!, loaded['policy_recurrent']!, config.policyHidden, action, mapShape);
-    classifier = wrapGruClassifier(loaded['classifier_recurrent']!);
+    ({ glance, focus } = loaded);
+    const mapShape = namedBackbone(glance).mapShape;
+    policy = wrapRlPolicy(loaded.policy_encoder, loaded.policy_recurrent, config.policyHidden, action, mapShape);
+    classifier = wrapGruClassifier(loaded.classifier_recurrent);
   } else {
     const gb = backbone(config.glanceBackbone, config.glanceWidth, g, classes, seed + 1, 'glance', config.pooling);
     const fb = backbone(config.focusBackbone, config.focusWidth, p, classes, seed + 2, 'focus', config.pooling);
@@ -64,12 +73,12 @@ export function createAdaFocusV1(config: TrainConfig, classes: number, loaded?: 
     classifier = createGruClassifier({ inputWidth: gb.featureWidth + fb.featureWidth, hidden: config.classifierWidth, classes, seed: seed + 4 });
   }
   const mapShape = policy.featureShape;
-  const gWidth = glance.outputs[1]!.shape[1] as number;
-  const fWidth = focus.outputs[1]!.shape[1] as number;
+  const gWidth = namedBackbone(glance).featureWidth;
+  const fWidth = namedBackbone(focus).featureWidth;
   const span = s - p;
   /** Whole-pixel patch positions: the centre's top-left corner rounded to a pixel. */
   const snap = (c: tf.Tensor2D): tf.Tensor2D => (span > 0 ? (tf.div(tf.round(tf.mul(c, span)), span) as tf.Tensor2D) : c);
-  const glanceAll = (x: tf.Tensor4D, training: boolean) => glance.apply(downscale(x, s, g), { training }) as tf.Tensor[];
+  const glanceAll = (x: tf.Tensor4D, training: boolean) => backboneOutputs(glance.apply(downscale(x, s, g), { training }) as tf.Tensor[]);
   const mapsOf = (maps: tf.Tensor, b: number) => tf.reshape(maps, [b, t, ...mapShape]) as tf.Tensor5D;
 
   /** Centres [B, T, 2] (and the actions and their log-probabilities) chosen frame by frame. */
@@ -112,7 +121,7 @@ export function createAdaFocusV1(config: TrainConfig, classes: number, loaded?: 
       const b = frames.shape[0];
       const [logits, centres] = tf.tidy(() => {
         const x = tf.reshape(frames, [b * t, s, s, 3]) as tf.Tensor4D;
-        const [gMap, gVec] = glanceAll(x, false);
+        const { map: gMap, vector: gVec } = glanceAll(x, false);
         // Random patches: step k's centres from their own seed, as `step` draws them.
         const c = random
           ? (tf.stack(
@@ -133,7 +142,7 @@ export function createAdaFocusV1(config: TrainConfig, classes: number, loaded?: 
         const ce = (logits: tf.Tensor) => tf.losses.softmaxCrossEntropy(targets, tf.reshape(logits, [b * t, classes]));
         const x = tf.reshape(frames, [b * t, s, s, 3]) as tf.Tensor4D;
         const trainGlance = stage === 0 && !config.pretrained;
-        const [gMap, gVecRaw, gLogits] = glanceAll(x, trainGlance);
+        const { map: gMap, vector: gVecRaw, logits: gLogits } = glanceAll(x, trainGlance);
         const gVec = trainGlance ? gVecRaw! : stopGradient(gVecRaw!);
         if (stage === 0) {
           const r = classify(x, gVec, randomCentres(b, rng), b, true, true);
@@ -172,7 +181,7 @@ export function createAdaFocusV1(config: TrainConfig, classes: number, loaded?: 
       const k = state.step;
       const out = tf.tidy(() => {
         const frame = frameAt(stateVideo(state), k);
-        const [gMap, gVec] = glanceAll(frame, false);
+        const { map: gMap, vector: gVec } = glanceAll(frame, false);
         let policyState = state.tensors[0] as tf.Tensor2D;
         let centre: tf.Tensor2D;
         if (random) centre = randomStep(state.batch, k, stepSeed ?? seed);
@@ -181,7 +190,7 @@ export function createAdaFocusV1(config: TrainConfig, classes: number, loaded?: 
           centre = snap(r.centres);
           policyState = r.state;
         }
-        const [, fVec] = focus.apply(cropPatches(frame, centre, p)) as tf.Tensor[];
+        const fVec = namedBackbone(focus).apply(cropPatches(frame, centre, p)).vector;
         const c = classifier.step(tf.concat([gVec!, fVec!], 1) as tf.Tensor2D, state.tensors[1] as tf.Tensor2D);
         return { logits: c.logits, centre, tensors: [policyState, c.state] };
       });

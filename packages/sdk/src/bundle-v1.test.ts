@@ -1,0 +1,59 @@
+// Version-1 bundles, written by the SDK before per-method configs (test/fixtures/v1-bundles, made
+// by its make.mjs at commit 051a6b7), load through the migration to version 2 and classify exactly
+// as that SDK did: the same labels, probabilities, exit steps and patches, the same logits.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+import { describe, expect, it } from 'vitest';
+
+import { migrateBundleV1 } from './bundle.js';
+import { configFields } from './config.js';
+import { migrateConfigV1, VERSION_1_VALUES } from './config/v1.js';
+import { loadModel } from './node/bundle.js';
+
+const FIXTURES = join(import.meta.dirname, '..', 'test', 'fixtures', 'v1-bundles');
+const expected = JSON.parse(await readFile(join(FIXTURES, 'expected.json'), 'utf8')) as Record<string, { results: unknown[]; logits: number[] }>;
+const bytes = await readFile(join(FIXTURES, 'videos.bin'));
+const videos = [0, 1].map((i) => new Uint8Array(bytes.subarray(i * 4 * 32 * 32 * 3, (i + 1) * 4 * 32 * 32 * 3)));
+
+describe('version-1 bundles', () => {
+  it.each(Object.keys(expected))('%s loads as version 2 and classifies as the SDK that wrote it', async (name) => {
+    const stored = JSON.parse(await readFile(join(FIXTURES, name, 'saccade.json'), 'utf8'));
+    expect(stored.version).toBe(1);
+    const model = await loadModel(join(FIXTURES, name));
+    try {
+      expect(model.meta.version).toBe(2);
+      // Only the method's own fields and the shared ones remain.
+      expect(Object.keys(model.meta.config)).toEqual(configFields(model.meta.method));
+      const results = [];
+      for (const v of videos) {
+        const { timingsMs: _t, ...r } = await model.classify({ data: v, frames: 4, width: 32, height: 32 }, { seed: 4 });
+        results.push(r);
+      }
+      expect(results).toEqual(expected[name]!.results);
+      expect(Array.from(model.logitsBatch(videos))).toEqual(expected[name]!.logits);
+    } finally {
+      model.dispose();
+    }
+  });
+
+  it('the migration keeps the method own fields, drops the others and gives missing later fields their version-1 values', async () => {
+    const v1 = JSON.parse(await readFile(join(FIXTURES, 'v1', 'saccade.json'), 'utf8'));
+    const m = migrateBundleV1(v1) as { version: number; config: Record<string, unknown>; models: unknown };
+    expect(m.version).toBe(2);
+    expect(m.config['grid']).toBe(3);
+    expect(m.config).not.toHaveProperty('focusFrames');
+    expect(m.config).not.toHaveProperty('policyReadout');
+    expect(m.models).toEqual(v1.models);
+    const before = JSON.parse(await readFile(join(FIXTURES, 'v2-before-fields', 'saccade.json'), 'utf8'));
+    expect(before.config).not.toHaveProperty('policyReadout');
+    expect(before).not.toHaveProperty('steps');
+    const migrated = migrateBundleV1(before) as { steps: number; config: Record<string, unknown> };
+    expect(migrated.config).toMatchObject(VERSION_1_VALUES['adafocus_v2']!);
+    expect(migrated.steps).toBe(4);
+    // A version-2 config passes through unchanged.
+    const model = await loadModel(join(FIXTURES, 'v2'));
+    model.dispose();
+    expect(migrateConfigV1(model.meta.config)).toEqual(model.meta.config);
+  });
+});

@@ -1,0 +1,72 @@
+/**
+ * What a method is to the SDK: its config fields, its training stages, the sub-networks (parts) it
+ * is made of, how to build it, and the pretrained backbones it starts from. createVideoNet, bundle
+ * loading, checkpoints, pretrained weights, the CLI's `--method` choices and the bench all read a
+ * method through its `MethodSpec`, so that a method is one folder and one `registerMethod` line.
+ */
+import type * as tf from '@tensorflow/tfjs';
+import type { z } from 'zod';
+
+import type { PatchSource, VideoNet } from '../video_net.js';
+import type { TrainConfig, TrainingStage } from '../config/base.js';
+
+/** A name users type for a method with one way of choosing patches (`--method v2`, `--method random`). */
+export interface MethodVariant {
+  /** The name users type. */
+  name: string;
+  /** Other names that mean the same variant (the method's id for its main variant). */
+  aliases?: readonly string[];
+  /** What reports call it. */
+  label: string;
+  /** The config fields that make it: the method and its patch source. */
+  config: { method: string; patches?: PatchSource };
+  /** A baseline (set beside the methods in reports), not one of the papers' methods. */
+  baseline: boolean;
+}
+
+/**
+ * One sub-network of a method, as a bundle stores it (a tfjs-layers model in a folder of that name).
+ * `backbone`: a @saccade/backbones model whose outputs are named map, vector and logits.
+ */
+export interface PartSpec {
+  kind: 'backbone' | 'network';
+  /** Which output of the part gives the class scores (its last axis is the class count), if any. */
+  classesOutput?: number;
+}
+
+/** A method's sub-networks by part name, as `create` receives them once `parts` has checked them. */
+export type PartModels = Readonly<Record<string, tf.LayersModel>>;
+
+export interface MethodSpec<C extends TrainConfig = TrainConfig, P extends object = PartModels> {
+  /** The config's `method` value, and what saccade.json records. */
+  id: string;
+  /** What reports call the method. */
+  label: string;
+  /** The names users type for it (one per patch source it takes); the first is its main one. */
+  variants: readonly MethodVariant[];
+  /** The method's own config fields (zod, with defaults), added to the shared ones. */
+  fields: z.ZodRawShape;
+  /** The patch sources it takes (default: policy only). */
+  patches?: readonly PatchSource[];
+  /** Rules across fields: report each problem with `issue(field, message)`. */
+  check?(config: C, issue: (field: string, message: string) => void): void;
+  /** Defaults that depend on other fields (lrFocus, microBatch); unset ones fall back to 1 and 0. */
+  defaults?(config: Omit<C, 'lrFocus' | 'microBatch'>): { lrFocus?: number; microBatch?: number };
+  /** The training stages (one for most methods; AdaFocus V1 has three). */
+  stages(config: C): TrainingStage[];
+  /** Inference steps (exit points) of a network of this config. */
+  steps(config: C): number;
+  /** The sub-networks a network of this config is made of, by the names a bundle stores them under. */
+  parts(config: C): Readonly<Record<string, PartSpec>>;
+  /** Which of its parts start from the pretrained glance and focus backbones (config.pretrained). */
+  pretrained: { glance?: string; focus?: string };
+  /**
+   * Build the network: fresh weights from config.seed, or around `loaded` sub-networks (already
+   * checked against `parts` by the caller).
+   */
+  create(config: C, classes: number, loaded?: P): VideoNet;
+}
+
+/** A spec of any method, as the registry holds it. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyMethodSpec = MethodSpec<any, any>;
