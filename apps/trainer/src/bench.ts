@@ -12,7 +12,7 @@ import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import type { BudgetPoint } from '@saccade/early-exit';
-import { accuracyVsGflopsSvg } from '@saccade/metrics';
+import { accuracyVsGflopsSvg, markdownTable, mean, median, sampleStd } from '@saccade/metrics';
 import { calibrateExits, configFields, evaluate, exitBudgetCurve, fieldOwners, loadModel, methodVariant, methodVariants, saveBundle } from '@saccade/sdk';
 import { initBackend } from '@saccade/tensor';
 import { writeFileAtomic } from '@saccade/tensor/node';
@@ -74,12 +74,12 @@ export interface ExitPoint {
 
 /** The mean of several seeds' budget curves, budget by budget. */
 function meanCurve(curves: readonly BudgetPoint[][]): ExitPoint[] {
-  const mean = (f: (p: BudgetPoint) => number, k: number) => curves.reduce((a, c) => a + f(c[k]!), 0) / curves.length;
+  const at = (f: (p: BudgetPoint) => number, k: number) => mean(curves.map((c) => f(c[k]!)));
   return curves[0]!.map((p, k) => ({
     targetGflops: p.targetGflops!,
-    meanGflops: mean((q) => q.meanGflops, k),
-    accuracy: mean((q) => q.accuracy, k),
-    randomAccuracy: mean((q) => q.randomAccuracy, k),
+    meanGflops: at((q) => q.meanGflops, k),
+    accuracy: at((q) => q.accuracy, k),
+    randomAccuracy: at((q) => q.randomAccuracy, k),
     seeds: curves.length,
   }));
 }
@@ -105,12 +105,16 @@ export interface BenchReport {
   flags: Record<string, unknown>;
 }
 
-const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
-const std = (xs: number[]) => (xs.length < 2 ? 0 : Math.sqrt(xs.reduce((a, b) => a + (b - mean(xs)) ** 2, 0) / (xs.length - 1)));
+/**
+ * The bench's acceptance thresholds, all in one place (benchChecks reads them; the report prints
+ * each verdict beside its figures):
+ * - a learned policy beats a baseline when the margin between their mean accuracies exceeds the
+ *   sum of their standard deviations over seeds (`marginOverSpreads`);
+ * - AdaFocusV2 keeps the full-frame (uniform) baseline's accuracy within `uniformGapPoints`;
+ * - early exit's best budget is the cheapest whose accuracy is within `exitLossPoints` of the
+ *   full model's.
+ */
+export const BENCH_ACCEPTANCE = { marginOverSpreads: 1, uniformGapPoints: 2, exitLossPoints: 1 } as const;
 
 interface ManifestVideo {
   file: string;
@@ -187,7 +191,7 @@ export function summariseGroups(rows: readonly BenchRow[]): BenchGroup[] {
       method,
       seeds: rs.length,
       accuracyMean: mean(rs.map((r) => r.accuracy)),
-      accuracyStd: std(rs.map((r) => r.accuracy)),
+      accuracyStd: sampleStd(rs.map((r) => r.accuracy)),
       accuracies: rs.map((r) => r.accuracy),
       gflopsPerVideo: rs[0]!.gflops,
       videosPerSecond: mean(rs.map((r) => r.vps)),
@@ -201,10 +205,8 @@ export function summariseGroups(rows: readonly BenchRow[]): BenchGroup[] {
 /**
  * The bench's verdicts, each one line: the learned policy against random and centre patches (V2),
  * V1 against random patches, V2 against V1 and V3, AdaFocusV2 against the uniform baseline and its
- * throughput, early exit against random exit, and the step-by-step classify timing. The
- * acceptance thresholds live here: a margin must exceed the sum of the two standard deviations
- * ("outside the spread"); AdaFocusV2 must be within 2 points of uniform; early exit's best budget
- * is the cheapest one within 1 point of the full model.
+ * throughput, early exit against random exit, and the step-by-step classify timing, by the
+ * thresholds of BENCH_ACCEPTANCE.
  */
 export function benchChecks(groups: readonly BenchGroup[], exitCurves: readonly BudgetPoint[][], exitTiming?: BenchReport['exitTiming']): string[] {
   const by = (m: string) => groups.find((g) => g.method === m);
@@ -212,7 +214,7 @@ export function benchChecks(groups: readonly BenchGroup[], exitCurves: readonly 
   // A learned policy against a baseline: the margin must exceed the sum of the two spreads.
   const against = (what: string, a: BenchGroup, b: BenchGroup) => {
     const margin = a.accuracyMean - b.accuracyMean;
-    const spread = a.accuracyStd + b.accuracyStd;
+    const spread = BENCH_ACCEPTANCE.marginOverSpreads * (a.accuracyStd + b.accuracyStd);
     checks.push(
       `${what} vs ${METHOD_LABEL[b.method]}: ${margin >= 0 ? '+' : ''}${margin.toFixed(1)} points; spreads ${a.accuracyStd.toFixed(1)} + ${b.accuracyStd.toFixed(1)} = ${spread.toFixed(1)}: margin ${margin > spread ? 'outside' : 'NOT outside'} the spread`,
     );
@@ -238,7 +240,7 @@ export function benchChecks(groups: readonly BenchGroup[], exitCurves: readonly 
     const sRatio = ada.videosPerSecond / uni.videosPerSecond;
     const gap = ada.accuracyMean - uni.accuracyMean;
     checks.push(
-      `AdaFocusV2 ${ada.accuracyMean.toFixed(1)} ± ${ada.accuracyStd.toFixed(1)}% vs uniform ${uni.accuracyMean.toFixed(1)} ± ${uni.accuracyStd.toFixed(1)}% (${gap >= 0 ? '+' : ''}${gap.toFixed(2)} points: ${gap >= -2 ? 'within' : 'NOT within'} 2) at 1/${gRatio.toFixed(2)} of its GFLOPs`,
+      `AdaFocusV2 ${ada.accuracyMean.toFixed(1)} ± ${ada.accuracyStd.toFixed(1)}% vs uniform ${uni.accuracyMean.toFixed(1)} ± ${uni.accuracyStd.toFixed(1)}% (${gap >= 0 ? '+' : ''}${gap.toFixed(2)} points: ${gap >= -BENCH_ACCEPTANCE.uniformGapPoints ? 'within' : 'NOT within'} ${BENCH_ACCEPTANCE.uniformGapPoints}) at 1/${gRatio.toFixed(2)} of its GFLOPs`,
     );
     const perRun =
       ada.videosPerSecondRuns.length > 1
@@ -249,7 +251,7 @@ export function benchChecks(groups: readonly BenchGroup[], exitCurves: readonly 
   const exitCurve = exitCurves.length > 0 ? meanCurve(exitCurves) : undefined;
   if (exitCurve && ada) {
     const seeds = `${exitCurves.length === 1 ? 'one seed' : `mean of ${exitCurves.length} seeds`}`;
-    const ok = exitCurve.filter((p) => p.accuracy * 100 >= ada.accuracyMean - 1);
+    const ok = exitCurve.filter((p) => p.accuracy * 100 >= ada.accuracyMean - BENCH_ACCEPTANCE.exitLossPoints);
     const best = [...ok].sort((a, b) => a.meanGflops - b.meanGflops)[0];
     if (best)
       checks.push(
@@ -460,12 +462,26 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     '',
     `Data: ${data}. Backend: ${backend.name}. ${trainedNow > 0 ? `Training wall time of the ${trainedNow} runs trained now: ${(trainWall / 60).toFixed(1)} min (${o.parallel} at a time)` : 'All training runs reused from earlier invocations (their train times are in the table)'}. Config flags: ${JSON.stringify(o.flags)}.`,
     '',
-    '| model | seeds | val accuracy (%) | GFLOPs / video | videos/s | train time (s) | item in patch (%) |',
-    '| --- | --- | --- | --- | --- | --- | --- |',
-    ...groups.map(
-      (g) =>
-        `| ${METHOD_LABEL[g.method] ?? g.method} | ${g.seeds} | ${g.accuracyMean.toFixed(1)} ± ${g.accuracyStd.toFixed(1)} (${g.accuracies.map((a) => a.toFixed(1)).join(', ')}) | ${g.gflopsPerVideo.toFixed(3)} | ${g.videosPerSecond.toFixed(1)} | ${g.trainSecondsMean.toFixed(0)} | ${g.itemInPatch !== undefined ? g.itemInPatch.toFixed(1) : '-'} |`,
-    ),
+    markdownTable(
+      groups.map((g) => ({
+        model: METHOD_LABEL[g.method] ?? g.method,
+        seeds: String(g.seeds),
+        accuracy: `${g.accuracyMean.toFixed(1)} ± ${g.accuracyStd.toFixed(1)} (${g.accuracies.map((a) => a.toFixed(1)).join(', ')})`,
+        gflops: g.gflopsPerVideo,
+        vps: g.videosPerSecond,
+        train: g.trainSecondsMean,
+        inPatch: g.itemInPatch !== undefined ? g.itemInPatch.toFixed(1) : '-',
+      })),
+      [
+        { key: 'model' },
+        { key: 'seeds' },
+        { key: 'accuracy', title: 'val accuracy (%)' },
+        { key: 'gflops', title: 'GFLOPs / video', digits: 3 },
+        { key: 'vps', title: 'videos/s', digits: 1 },
+        { key: 'train', title: 'train time (s)', digits: 0 },
+        { key: 'inPatch', title: 'item in patch (%)' },
+      ],
+    ).trimEnd(),
     '',
     'Item in patch: the share of validation frames whose patch contains the centre of the moving item (from the manifest); it shows whether a policy looks at the item.',
     '',
@@ -473,12 +489,22 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
       ? [
           `Early exit (AdaFocusV2, every seed: ${exitCurves.length}; max-logit thresholds found on each model's training-set logits for each target mean GFLOPs; random exit: the expected accuracy when the same numbers of videos exit at each step, chosen at random; mean over the seeds, then seed by seed):`,
           '',
-          '| target GFLOPs | mean GFLOPs | accuracy (%) | random exit: accuracy (%) | per seed: exit / random (%) |',
-          '| --- | --- | --- | --- | --- |',
-          ...exitCurve.map(
-            (p, k) =>
-              `| ${p.targetGflops.toFixed(3)} | ${p.meanGflops.toFixed(3)} | ${(100 * p.accuracy).toFixed(1)} | ${(100 * p.randomAccuracy).toFixed(1)} | ${exitCurves.map((c) => `${(100 * c[k]!.accuracy).toFixed(1)} / ${(100 * c[k]!.randomAccuracy).toFixed(1)}`).join(', ')} |`,
-          ),
+          markdownTable(
+            exitCurve.map((p, k) => ({
+              target: p.targetGflops,
+              gflops: p.meanGflops,
+              accuracy: p.accuracy,
+              random: p.randomAccuracy,
+              seeds: exitCurves.map((c) => `${(100 * c[k]!.accuracy).toFixed(1)} / ${(100 * c[k]!.randomAccuracy).toFixed(1)}`).join(', '),
+            })),
+            [
+              { key: 'target', title: 'target GFLOPs', digits: 3 },
+              { key: 'gflops', title: 'mean GFLOPs', digits: 3 },
+              { key: 'accuracy', title: 'accuracy (%)', digits: 1, scale: 100 },
+              { key: 'random', title: 'random exit: accuracy (%)', digits: 1, scale: 100 },
+              { key: 'seeds', title: 'per seed: exit / random (%)' },
+            ],
+          ).trimEnd(),
           '',
         ]
       : []),
@@ -499,12 +525,20 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
 
 export function reportText(r: BenchReport): string {
   return [
-    `| model | val accuracy (%) | GFLOPs / video | videos/s |`,
-    `| --- | --- | --- | --- |`,
-    ...r.groups.map(
-      (g) =>
-        `| ${METHOD_LABEL[g.method] ?? g.method} | ${g.accuracyMean.toFixed(1)}${g.seeds > 1 ? ` ± ${g.accuracyStd.toFixed(1)}` : ''} | ${g.gflopsPerVideo.toFixed(3)} | ${g.videosPerSecond.toFixed(1)} |`,
-    ),
+    markdownTable(
+      r.groups.map((g) => ({
+        model: METHOD_LABEL[g.method] ?? g.method,
+        accuracy: `${g.accuracyMean.toFixed(1)}${g.seeds > 1 ? ` ± ${g.accuracyStd.toFixed(1)}` : ''}`,
+        gflops: g.gflopsPerVideo,
+        vps: g.videosPerSecond,
+      })),
+      [
+        { key: 'model' },
+        { key: 'accuracy', title: 'val accuracy (%)' },
+        { key: 'gflops', title: 'GFLOPs / video', digits: 3 },
+        { key: 'vps', title: 'videos/s', digits: 1 },
+      ],
+    ).trimEnd(),
     '',
     ...r.checks.map((c) => `- ${c}`),
   ].join('\n');

@@ -5,6 +5,7 @@ export type { MetricsErrorCode } from './errors.js';
 export { gflopsTable, meanGflopsPerVideo } from './gflops.js';
 export type { ComponentGflops, GflopsStep } from './gflops.js';
 export { measureLatency, summariseTimings } from './latency.js';
+export { mean, median, sampleStd } from './stats.js';
 export type { LatencyOptions, LatencyStats } from './latency.js';
 export { averagePrecision, meanAveragePrecision, multiHot } from './map.js';
 export type { MeanAveragePrecision } from './map.js';

@@ -4,7 +4,7 @@
  * classification. The CLI's eval, speed and bench print what these return.
  */
 import { budgetCurve, type BudgetPoint } from '@saccade/early-exit';
-import { meanAveragePrecision, multiHot, softmax } from '@saccade/metrics';
+import { meanAveragePrecision, median, multiHot, softmax } from '@saccade/metrics';
 
 import type { VideoDataset } from './dataset.js';
 import { stepGflopsTable, stepLogits } from './exit.js';
@@ -58,7 +58,7 @@ export function measureThroughputInterleaved(models: readonly SaccadeModel[], vi
       if (r >= 2) times[i]!.push(performance.now() - t0);
     });
   }
-  return times.map((ts) => videos.length / ([...ts].sort((a, b) => a - b)[Math.floor(rounds / 2)]! / 1000));
+  return times.map((ts) => videos.length / (median(ts) / 1000));
 }
 
 /** Videos per second of batched classification (decoded frames in, logits out) of one model on the first `batch` videos. */
