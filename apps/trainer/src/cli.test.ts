@@ -115,6 +115,13 @@ describe('saccade CLI', () => {
     const method = saccade('train', '--data', join(dir, 'data'), '--out', join(dir, 'z'), '--method', 'v4');
     expect(method.code).toBe(2);
     expect(method.stderr).toMatch(/--method.*v4.*invalid/i);
+    // --method takes the registry's names and the methods' ids, and its help lists them with their labels.
+    expect(method.stderr).toMatch(/v2, random, centre, v1, v1-random, v3, uniform, glance/);
+    const help = saccade('train', '--help');
+    expect(help.stdout).toMatch(/v1-random \(AdaFocus V1, random patches\)/);
+    const byId = saccade('train', '--data', join(dir, 'data'), '--out', join(dir, 'v'), '--method', 'adafocus_v3', '--set', 'focusFrames=99');
+    expect(byId.code).toBe(2);
+    expect(byId.stderr).toMatch(/config\.focusFrames: must be <= frames/);
     const unknown = saccade('frobnicate');
     expect(unknown.code).toBe(2);
     const noCalibration = saccade('calibrate', join(dir, 'nowhere', 'run'), '--data', join(dir, 'data'));

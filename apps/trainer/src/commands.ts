@@ -48,9 +48,10 @@ import { buildMovingFashionMnist, locateFashionMnist, locateFfmpeg, type FfmpegI
 import { UsageError } from './errors.js';
 import { createProgress } from './progress.js';
 
-/** The method names `--method` and `--methods` take: the SDK's registered variants and their aliases. */
+/** The method names `--method` and `--methods` take: the SDK's registered variants, then their aliases (the methods' ids). */
 export function methodNames(): string[] {
-  return methodVariants().flatMap((m) => [m.name, ...(m.aliases ?? [])]);
+  const variants = methodVariants();
+  return [...variants.map((m) => m.name), ...variants.flatMap((m) => m.aliases ?? [])];
 }
 
 /** CLI method names -> config fields (the SDK's variants; no other field is changed). */
