@@ -167,8 +167,8 @@ export function buildProgram(): Command {
       new Option(
         '--method <name>',
         methodVariants()
-          .map((m) => `${m.name} (${m.label})`)
-          .join(', '),
+          .map((m) => `${m.name}: ${m.label}`)
+          .join('; '),
       )
         .choices(methodNames())
         .default('v2'),
