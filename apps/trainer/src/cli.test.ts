@@ -291,6 +291,32 @@ describe('saccade CLI', () => {
     expect(existsSync(join(run, 'model'))).toBe(false);
   });
 
+  it('import: an official AdaFocusV2 checkpoint becomes a bundle that classifies; a malicious or unknown one is refused (exit 3)', async () => {
+    const fixture = join(import.meta.dirname, '..', '..', '..', 'packages', 'sdk', 'test', 'fixtures', 'official-v2', 'checkpoint.pth.tar');
+    await writeFile(join(dir, 'classes.txt'), ['1 walk', '2 run', '3 jump', '4 swim', '5 climb'].join('\n'));
+    const out = join(dir, 'imported');
+    const r = saccade('import', fixture, '--out', out, '--patch-size', '32', '--frame-size', '64', '--classes', join(dir, 'classes.txt'), '--json');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json()).toMatchObject({ method: 'adafocus_v2', classes: 5, frames: 4, frameSize: 64, patchSize: 32 });
+    const video = join(dir, 'data', 'videos', 'val_00000.mp4');
+    const c = saccade('classify', out, video, '--json');
+    expect(c.code, c.stderr).toBe(0);
+    expect(['walk', 'run', 'jump', 'swim', 'climb']).toContain(c.json()[0].label);
+    expect(c.json()[0].patches).toHaveLength(c.json()[0].exitStep);
+    // Without the patch size (a state dict cannot tell it): exit 2, naming the flag's field.
+    const noPatch = saccade('import', fixture, '--out', join(dir, 'imported2'), '--frame-size', '64');
+    expect(noPatch.code).toBe(2);
+    expect(noPatch.stderr).toMatch(/patchSize: must be given/);
+    // A pickle that asks for os.system: refused, nothing run, nothing written.
+    const { zipSync } = await import('fflate');
+    const evil = Uint8Array.from('\x80\x02cos\nsystem\nX\x04\x00\x00\x00echo\x85R.', (ch) => ch.charCodeAt(0));
+    await writeFile(join(dir, 'evil.pth'), zipSync({ 'evil/data.pkl': evil }));
+    const bad = saccade('import', join(dir, 'evil.pth'), '--out', join(dir, 'evil-bundle'));
+    expect(bad.code).toBe(3);
+    expect(bad.stderr).toMatch(/refused the global os\.system/);
+    expect(existsSync(join(dir, 'evil-bundle'))).toBe(false);
+  });
+
   it('info reports the backend and why, ffmpeg and versions; --version prints the version', () => {
     const own = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
     const v = saccade('--version');

@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 
 import type { BudgetPoint } from '@saccade/early-exit';
 import {
@@ -29,6 +29,7 @@ import {
   loadPretrained,
   loadVideoDataset,
   methodVariants,
+  importOfficialCheckpoint,
   withoutIdleFields,
   pretrainBackbones,
   parseConfig,
@@ -558,4 +559,69 @@ export async function infoCommand(): Promise<InfoSummary> {
     frameCache: { dir: frameCacheDir(), enabled: frameCacheEnabled() },
     platform: `${process.platform} ${process.arch}`,
   };
+}
+
+export interface ImportSummary {
+  checkpoint: string;
+  bundle: string;
+  method: string;
+  classes: number;
+  frames: number;
+  frameSize: number;
+  patchSize: number;
+  gflopsPerVideo: number;
+  /** Checkpoint entries left out on purpose (the backbones' ImageNet heads, BN counters). */
+  ignored: string[];
+}
+
+/** Class names for an imported model: a file of one name per line, or AdaFocus's classInd.txt ("1 name" lines); default class_0... */
+async function classNames(file: string | undefined, count: number): Promise<string[]> {
+  if (!file) return Array.from({ length: count }, (_, i) => `class_${i}`);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    throw new UsageError(`--classes ${file}: cannot be read`);
+  }
+  const names = text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0)
+    .map((l) => l.replace(/^\d+[ ,]+/, ''));
+  if (names.length !== count) throw new UsageError(`--classes ${file}: ${names.length} names, but the checkpoint has ${count} classes`);
+  return names;
+}
+
+/** `saccade import`: an official checkpoint -> a Saccade bundle (atomic). */
+export async function importCommand(o: {
+  checkpoint: string;
+  out: string;
+  method: string;
+  patchSize?: number;
+  frameSize?: number;
+  classes?: string;
+}): Promise<ImportSummary> {
+  const { net, ignored } = await importOfficialCheckpoint(resolve(o.checkpoint), o.method, {
+    ...(o.patchSize !== undefined ? { patchSize: o.patchSize } : {}),
+    ...(o.frameSize !== undefined ? { frameSize: o.frameSize } : {}),
+  });
+  try {
+    const names = await classNames(o.classes, net.classes);
+    const out = resolve(o.out);
+    await saveBundle(net, out, { classes: names, metrics: { importedFrom: basename(o.checkpoint) } });
+    const perStep = net.gflopsPerStep();
+    return {
+      checkpoint: resolve(o.checkpoint),
+      bundle: out,
+      method: net.config.method,
+      classes: net.classes,
+      frames: net.config.frames,
+      frameSize: net.config.frameSize,
+      patchSize: net.config.patchSize,
+      gflopsPerVideo: perStep.reduce((a, b) => a + b, 0),
+      ignored,
+    };
+  } finally {
+    net.dispose();
+  }
 }

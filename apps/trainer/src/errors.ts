@@ -70,6 +70,7 @@ export const EXIT_BY_CODE: Record<ErrorCode, ExitStatus> = {
   BAD_DATASET_FILE: EXIT.input,
   WEIGHT_MISMATCH: EXIT.input,
   BAD_WEIGHT_FILE: EXIT.input,
+  UNSAFE_CHECKPOINT: EXIT.input,
   BAD_INPUT: EXIT.input,
   BAD_BUNDLE: EXIT.input,
   BAD_CHECKPOINT: EXIT.input,

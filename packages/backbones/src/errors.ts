@@ -1,7 +1,7 @@
 import { hasErrorMark, markError, SaccadeError } from '@saccade/tensor';
 
 /** Every code @saccade/backbones's errors carry. */
-export const BACKBONE_ERROR_CODES = ['UNKNOWN_BACKBONE', 'BAD_OPTION', 'WEIGHT_MISMATCH', 'BAD_WEIGHT_FILE'] as const;
+export const BACKBONE_ERROR_CODES = ['UNKNOWN_BACKBONE', 'BAD_OPTION', 'WEIGHT_MISMATCH', 'BAD_WEIGHT_FILE', 'UNSAFE_CHECKPOINT'] as const;
 export type BackboneErrorCode = (typeof BACKBONE_ERROR_CODES)[number];
 const MARK = Symbol.for('saccade.error.backbone');
 
@@ -64,5 +64,20 @@ export class WeightFormatError extends BackboneError {
     message: string,
   ) {
     super('BAD_WEIGHT_FILE', `${source}: ${message}`);
+  }
+}
+
+/**
+ * A checkpoint whose pickle asks for something outside the allow-list (a global that is not a
+ * tensor rebuilder, a storage type or OrderedDict, or an opcode that builds arbitrary objects).
+ * Nothing from the file was executed: the reader never calls what a pickle names.
+ */
+export class UnsafeCheckpointError extends BackboneError {
+  override name = 'UnsafeCheckpointError';
+  constructor(
+    readonly source: string,
+    readonly what: string,
+  ) {
+    super('UNSAFE_CHECKPOINT', `${source}: refused ${what}; a checkpoint may hold tensors, numbers, strings, lists, tuples and dicts only`);
   }
 }

@@ -13,3 +13,4 @@ export { train } from './node/train.js';
 export { acquireRunLock, LOCK_FILE } from './node/lock.js';
 export type { RunLock } from './node/lock.js';
 export { cleanRunFolder } from './node/folder.js';
+export { importOfficialCheckpoint } from './node/official.js';

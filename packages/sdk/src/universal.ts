@@ -2,12 +2,14 @@
 // modules share (classifier builders, the optimizer, bundle metadata checks, step-logit tables,
 // backbone transfer) are at '@saccade/sdk/internal': reachable, but not part of the stable surface.
 export { checkParts, createVideoNet } from './create.js';
+export { importOfficialState, officialMethods } from './official.js';
+export type { OfficialImportResult } from './official.js';
 export type { ForwardResult, PatchSource, StepOutput, StepState, VideoNet } from './video_net.js';
 export { configDifferences, configFields, configSchemaFor, describeDifferences, parseConfig, trainingStages, withoutIdleFields } from './config.js';
 export type { BaseConfig, ConfigDifference, ConfigOf, TrainConfig, TrainConfigInput, TrainingStage } from './config.js';
 export { BASE_FIELDS } from './config/base.js';
 export { fieldOwners, methodSpec, methodVariant, methodVariants, registeredMethods, registerMethod, unregisterMethod } from './methods/registry.js';
-export type { AnyMethodSpec, MethodSpec, MethodVariant, PartSpec } from './methods/spec.js';
+export type { AnyMethodSpec, MethodSpec, MethodVariant, OfficialImport, OfficialOptions, PartSpec } from './methods/spec.js';
 export type { AdaFocusV1Config } from './methods/adafocus_v1/index.js';
 export type { AdaFocusV2Config } from './methods/adafocus_v2/index.js';
 export type { AdaFocusV3Config } from './methods/adafocus_v3/index.js';

@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 
 import { WeightMismatchError } from '../errors.js';
 import { assignAll, modelWeights, type LoadReport } from './assign.js';
-import { readSafetensors, writeSafetensors } from './safetensors.js';
+import { readSafetensors, writeSafetensors, type SafetensorsEntry } from './safetensors.js';
 
 const PARAMS: Record<string, string> = {
   kernel: 'weight',
@@ -117,7 +117,15 @@ function toTorch(k: ReturnType<typeof kind>, t: tf.Tensor): tf.Tensor {
  * ignored. Otherwise a WeightMismatchError lists every problem and nothing is loaded.
  */
 export function loadTorchvisionWeights(model: tf.LayersModel, bytes: Uint8Array, source = 'torchvision safetensors'): LoadReport {
-  const entries = readSafetensors(bytes, source);
+  return loadTorchvisionState(model, readSafetensors(bytes, source), source);
+}
+
+/**
+ * Load a torchvision state dict already read (from safetensors, or from a torch checkpoint by
+ * `readTorchCheckpoint` and `torchStateDict`, with any prefix removed) into a backbone, with the
+ * same rules as loadTorchvisionWeights.
+ */
+export function loadTorchvisionState(model: tf.LayersModel, entries: ReadonlyMap<string, SafetensorsEntry>, source = 'torchvision state dict'): LoadReport {
   const targets = modelWeights(model);
   const hasHead = model.layers.some((l) => l.name === 'predictions');
   const values = new Map<string, tf.Tensor>();

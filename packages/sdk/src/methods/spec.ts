@@ -7,8 +7,10 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { z } from 'zod';
 
+import type { TorchTensor } from '@saccade/backbones';
+
 import type { PatchSource, VideoNet } from '../video_net.js';
-import type { TrainConfig, TrainingStage } from '../config/base.js';
+import type { TrainConfig, TrainConfigInput, TrainingStage } from '../config/base.js';
 
 /** A name users type for a method with one way of choosing patches (`--method v2`, `--method random`). */
 export interface MethodVariant {
@@ -65,6 +67,30 @@ export interface MethodSpec<C extends TrainConfig = TrainConfig, P extends objec
    * checked against `parts` by the caller).
    */
   create(config: C, classes: number, loaded?: P): VideoNet;
+  /** Checkpoints of the paper's official code, when Saccade reads them. */
+  official?: OfficialImport;
+}
+
+/** What an official checkpoint cannot tell and the user gives (the CLI's import flags). */
+export interface OfficialOptions {
+  patchSize?: number;
+  frameSize?: number;
+  dropout?: number;
+}
+
+/** Reading checkpoints of a paper's official code into a network of the method. */
+export interface OfficialImport {
+  /** Which code's checkpoints, for messages and docs. */
+  code: string;
+  /** The Saccade config and class count the state dict describes; a WeightMismatchError when it is not one. */
+  plan(state: ReadonlyMap<string, TorchTensor>, options: OfficialOptions, source: string): { config: TrainConfigInput; classes: number; ignored: string[] };
+  /** Set the weights into a network made from the plan's config: all or none. */
+  assign(
+    models: Readonly<Record<string, tf.LayersModel>>,
+    state: ReadonlyMap<string, TorchTensor>,
+    plan: { config: TrainConfigInput; classes: number; ignored: string[] },
+    source: string,
+  ): void;
 }
 
 /** A spec of any method, as the registry holds it. */

@@ -1,6 +1,7 @@
 /** AdaFocusV2 (Wang et al., CVPR 2022), and its random- and centre-patch baselines. */
 import type { MethodSpec } from '../spec.js';
 import { createAdaFocusV2, type AdaFocusV2Parts } from './network.js';
+import { assignOfficialV2, planOfficialV2 } from './official.js';
 import { ADAFOCUS_V2_FIELDS, type AdaFocusV2Config } from './schema.js';
 
 export type { AdaFocusV2Config } from './schema.js';
@@ -32,4 +33,5 @@ export const ADAFOCUS_V2: MethodSpec<AdaFocusV2Config, AdaFocusV2Parts> = {
   }),
   pretrained: { glance: 'glance', focus: 'focus' },
   create: createAdaFocusV2,
+  official: { code: 'LeapLabTHU/AdaFocusV2 (models/adafocus_v2.py)', plan: planOfficialV2, assign: assignOfficialV2 },
 };
