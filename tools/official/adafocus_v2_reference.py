@@ -8,7 +8,8 @@ batch norm matters), saves it as the official training script does (torch.save o
 pass on random frames and writes what Saccade must reproduce:
 
   OUT/checkpoint.pth.tar   the checkpoint
-  OUT/frames.bin           float32 frames, normalised, [B, T, S, S, 3] (channels last, as Saccade reads them)
+  OUT/frames.bin           float32 frames, normalised, [B, T, S, S, 3] (channels last, as Saccade reads them),
+                           in time order (the model sees them in the official coarse-to-fine order)
   OUT/reference.json       sizes, and per video and step: the classifier's logits, the policy's
                            action (y, x) in [0, 1], the glance and focus heads' logits, computed
                            in float64 from the saved float32 weights (the exact result), and how
@@ -229,6 +230,25 @@ class AdaFocusV2(nn.Module):
         return self.classifier(cat), actions, self.global_CNN_fc(gfeat), self.local_CNN_fc(lfeat)
 
 
+def input_order(t):
+    """The official coarse-to-fine frame order (test_early_exit.py / main_v2.py with --sample, as
+    the official training scripts run): the middle frame, the first and the last, then the gaps'
+    midpoints level by level."""
+    order = []
+    for i in [(t - 1) // 2, 0, t - 1]:
+        if i not in order:
+            order.append(i)
+    q = 2
+    while len(order) < t:
+        cuts = [((t - 1) * j) // q for j in range(q + 1)]
+        for j in range(q):
+            m = (cuts[j] + cuts[j + 1]) // 2
+            if m not in order:
+                order.append(m)
+        q *= 2
+    return order
+
+
 def randomise(model, gen):
     """Random weights of a sensible scale and random batch-norm statistics. The last batch norm of
     every residual branch gets a small scale (0.1 to 0.3), as the branches of trained residual
@@ -284,9 +304,11 @@ def main():
     frames = torch.randn(a.videos, a.frames, 3, a.frame_size, a.frame_size, generator=gen)
     # The reference is the exact result (float64, from the float32 weights saved above); PyTorch's
     # own float32 result is kept beside it, for how far float32 rounding alone moves it.
+    # The official scripts train and test with --sample: the steps see the frames coarse to fine.
+    ordered = frames[:, input_order(a.frames)]
     with torch.no_grad():
-        l32, a32, _, _ = model(frames)
-        logits, actions, glogits, llogits = model.double()(frames.double())
+        l32, a32, _, _ = model(ordered)
+        logits, actions, glogits, llogits = model.double()(ordered.double())
     rel = lambda x, y: ((x.double() - y).abs().max() / y.abs().max()).item()
     frames.permute(0, 1, 3, 4, 2).contiguous().numpy().astype('<f4').tofile(os.path.join(a.out, 'frames.bin'))
     b, t = a.videos, a.frames
@@ -294,6 +316,7 @@ def main():
         'videos': b, 'frames': t, 'frameSize': a.frame_size, 'patchSize': a.patch_size, 'classes': a.classes,
         'glanceWidth': a.glance_width, 'focusWidth': a.focus_width, 'hidden': a.hidden, 'classifierWidth': a.classifier_width,
         'torch': torch.__version__,
+        'order': input_order(a.frames),
         'torchFloat32Error': {'logits': rel(l32, logits), 'actions': rel(a32, actions)},
         'logits': logits.tolist(),
         'actions': actions.view(b, t, 2).tolist(),

@@ -12,7 +12,7 @@ import { build } from 'esbuild';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { TOY, toyDataset } from '../test/toy.js';
+import { inOrder, TOY, toyDataset } from '../test/toy.js';
 import { createVideoNet } from './create.js';
 import { normalise } from './dataset.js';
 import { saveBundle } from './node/bundle.js';
@@ -71,7 +71,7 @@ describe('bundles in the browser', () => {
     const data = toyDataset(3, 4);
     const videos = [0, 1, 2].map((i) => data.video(i));
     const net = createVideoNet(TOY, 3);
-    const expected = tf.tidy(() => Array.from(net.forward(normalise(videos, 4, 32, net.config)).logits.dataSync()));
+    const expected = tf.tidy(() => Array.from(net.forward(normalise(inOrder(net, videos), 4, 32, net.config)).logits.dataSync()));
     await saveBundle(net, join(dir, 'model'), { classes: ['red', 'green', 'blue'] });
     net.dispose();
     const page = await browser!.newPage();

@@ -9,7 +9,7 @@ import { Rng } from '@saccade/tensor';
 import { encodeVideo } from '@saccade/video';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { TOY, toyDataset, toyVideo } from '../test/toy.js';
+import { inOrder, TOY, toyDataset, toyVideo } from '../test/toy.js';
 import { normalise } from './dataset.js';
 import { BundleError, InputError } from './errors.js';
 import { addBundleHashes, loadModel, saveBundle } from './node/bundle.js';
@@ -65,7 +65,7 @@ describe('bundles', () => {
     expect(Object.keys(meta.models).sort()).toEqual(['classifier_heads', 'classifier_mlp', 'focus', 'glance', 'policy_encoder']);
     for (const folder of Object.values(meta.models) as string[]) expect(existsSync(join(dir, 'good', folder, 'model.json'))).toBe(true);
     const videos = [0, 1, 2].map((i) => data.video(i));
-    const expected = tf.tidy(() => Array.from(net.forward(normalise(videos, 4, 32, net.config)).logits.dataSync()));
+    const expected = tf.tidy(() => Array.from(net.forward(normalise(inOrder(net, videos), 4, 32, net.config)).logits.dataSync()));
     await withModel(join(dir, 'good'), async (m) => {
       const got = Array.from(m.logitsBatch(videos));
       // logitsBatch reads decoded pixels (forwardPixels): the same up to float rounding.
@@ -80,7 +80,7 @@ describe('bundles', () => {
       expect(fine.models()['policy_encoder']!.inputs[0]!.shape).toEqual([null, 4, 4, 16]);
       await saveBundle(fine, join(dir, 'fine'), { classes });
       const videos = [0, 1, 2].map((i) => data.video(i));
-      const expected = tf.tidy(() => Array.from(fine.forward(normalise(videos, 4, 32, fine.config)).logits.dataSync()));
+      const expected = tf.tidy(() => Array.from(fine.forward(normalise(inOrder(fine, videos), 4, 32, fine.config)).logits.dataSync()));
       await withModel(join(dir, 'fine'), async (m) => {
         expect(m.net.config.policyMap).toBe('previous');
         const got = Array.from(m.logitsBatch(videos));
@@ -100,7 +100,7 @@ describe('bundles', () => {
       expect(net.models()['policy_encoder']!.inputs[0]!.shape).toEqual([null, 2, 2, 33]);
       await saveBundle(net, join(dir, 'spatial'), { classes });
       const videos = [0, 1, 2].map((i) => data.video(i));
-      const expected = tf.tidy(() => Array.from(net.forward(normalise(videos, 4, 32, net.config)).logits.dataSync()));
+      const expected = tf.tidy(() => Array.from(net.forward(normalise(inOrder(net, videos), 4, 32, net.config)).logits.dataSync()));
       await withModel(join(dir, 'spatial'), async (m) => {
         expect(m.net.config.policyReadout).toBe('spatial');
         const got = Array.from(m.logitsBatch(videos));

@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { parseConfig } from './config.js';
 import { migrateConfigV1 } from './config/v1.js';
 import { checkParts, createVideoNet } from './create.js';
+import { frameOrder } from './frame_order.js';
 import { BundleError, ConfigError } from './errors.js';
 import { methodSpec } from './methods/registry.js';
 import { BUNDLE_FORMAT, BUNDLE_VERSION, decodeThresholds, SaccadeModel, type BundleMeta, type ExitBudget, type VideoDecoder } from './model.js';
@@ -31,6 +32,7 @@ export function createMeta(
     classes: [...classes],
     frames: c.frames,
     steps: net.steps,
+    ...(net.frameOrder ? { frameOrder: [...net.frameOrder] } : {}),
     frameSize: c.frameSize,
     glanceSize: c.glanceSize,
     patchSize: c.patchSize,
@@ -86,6 +88,15 @@ export function checkMeta(json: unknown, where: string): BundleMeta {
   if (m.method !== m.config.method) throw new BundleError(where, `saccade.json: method ${m.method} disagrees with config.method ${m.config.method}`);
   const steps = methodSpec(m.config.method).steps(m.config);
   if (m.steps !== steps) throw new BundleError(where, `saccade.json: steps ${m.steps} disagrees with the config's ${steps}`);
+  // The frame order the bundle records is the one its config implies (the network follows the config).
+  const spec = methodSpec(m.config.method);
+  const order = frameOrder(m.config.frames, m.config.frameOrder);
+  const implied = (spec.stepsAreFrames ?? true) && !order.every((f, k) => f === k) ? order : undefined;
+  if (JSON.stringify(m.frameOrder) !== JSON.stringify(implied))
+    throw new BundleError(
+      where,
+      `saccade.json: frameOrder ${JSON.stringify(m.frameOrder ?? 'absent')} disagrees with the config's ${m.config.frameOrder} order ${JSON.stringify(implied ?? 'absent')}`,
+    );
   if (!Array.isArray(m.gflopsPerStep) || m.gflopsPerStep.length !== steps)
     throw new BundleError(where, `saccade.json: gflopsPerStep must have ${steps} entries`);
   if (m.exit) {

@@ -7,6 +7,7 @@ import { describeBackboneOutputs } from '@saccade/backbones';
 
 import { parseConfig, type TrainConfig, type TrainConfigInput } from './config.js';
 import { InputError } from './errors.js';
+import { frameOrder } from './frame_order.js';
 import { methodSpec } from './methods/registry.js';
 import type { VideoNet } from './video_net.js';
 
@@ -26,7 +27,9 @@ export function createVideoNet(configInput: TrainConfigInput | TrainConfig, clas
       throw error;
     }
   }
-  return net;
+  const order = frameOrder(config.frames, config.frameOrder);
+  const timeOrder = order.every((f, k) => f === k);
+  return (spec.stepsAreFrames ?? true) && !timeOrder ? Object.assign(net, { frameOrder: order }) : net;
 }
 
 /**

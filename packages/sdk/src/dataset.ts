@@ -9,6 +9,7 @@ import { ByteImages } from '@saccade/tensor';
 
 import type { ForwardResult, VideoNet } from './video_net.js';
 import { DatasetError, InputError } from './errors.js';
+import { reorderFrames } from './frame_order.js';
 
 export interface VideoDataset {
   readonly classes: readonly string[];
@@ -67,7 +68,17 @@ export interface Normalisation {
 export function forwardVideos(net: VideoNet, videos: readonly Uint8Array[], seed?: number): ForwardResult {
   const c = net.config;
   const opts = seed === undefined ? {} : { seed };
-  return net.forwardPixels ? net.forwardPixels(rawPixels(videos, c.frames, c.frameSize), opts) : net.forward(normalise(videos, c.frames, c.frameSize, c), opts);
+  const order = net.frameOrder;
+  const vs = order ? videos.map((v) => reorderFrames(v, order)) : videos;
+  const r = net.forwardPixels ? net.forwardPixels(rawPixels(vs, c.frames, c.frameSize), opts) : net.forward(normalise(vs, c.frames, c.frameSize, c), opts);
+  // Which frame each step saw, in the videos' own numbering.
+  if (order && !r.frameIndices)
+    r.frameIndices = tf.tensor2d(
+      Array.from({ length: videos.length }, () => [...order]),
+      [videos.length, order.length],
+      'int32',
+    );
+  return r;
 }
 
 /**

@@ -11,6 +11,7 @@ import { ByteImages } from '@saccade/tensor';
 import type { StepState, VideoNet } from './video_net.js';
 import type { TrainConfig } from './config.js';
 import { forwardVideos, normalise } from './dataset.js';
+import { reorderFrames } from './frame_order.js';
 import { InputError } from './errors.js';
 
 export const BUNDLE_FORMAT = 'saccade-bundle';
@@ -41,6 +42,11 @@ export interface BundleMeta {
   frames: number;
   /** Inference steps (exit points): frames, or AdaFocus V3's focus frames. */
   steps: number;
+  /**
+   * The frame each step sees (config.frameOrder: the official coarse-to-fine order by default).
+   * Absent: in time order (version-1 bundles, chronological configs) or picked by the method (V3).
+   */
+  frameOrder?: number[];
   frameSize: number;
   glanceSize: number;
   patchSize: number;
@@ -249,8 +255,10 @@ export class SaccadeModel {
    * each step's frame as bytes when it runs (packed and normalised only where it reads them, and
    * not at all after an early exit); the others get the normalised video (`video`, to dispose).
    */
-  private beginVideo(bytes: Uint8Array): { state: StepState; video?: tf.Tensor5D } {
+  private beginVideo(input: Uint8Array): { state: StepState; video?: tf.Tensor5D } {
     const { frames: t, frameSize: s } = this.meta;
+    // Step k sees frame frameOrder[k].
+    const bytes = this.net.frameOrder ? reorderFrames(input, this.net.frameOrder) : input;
     if (this.net.beginPixels) {
       const per = s * s * 3;
       return { state: this.net.beginPixels(1, (k) => ByteImages.from([bytes.subarray(k * per, (k + 1) * per)], [1, s, s, 3])) };
@@ -282,7 +290,8 @@ export class SaccadeModel {
           const [cy, cx] = out.centre.dataSync();
           out.centre.dispose();
           // The centre of the patch in frame pixels (the crop puts the corner at c * (S - P)).
-          patches.push({ frame: out.frames[0]!, y: cy! * (s - p) + p / 2, x: cx! * (s - p) + p / 2, size: p });
+          const step = out.frames[0]!;
+          patches.push({ frame: this.net.frameOrder ? this.net.frameOrder[step]! : step, y: cy! * (s - p) + p / 2, x: cx! * (s - p) + p / 2, size: p });
         }
         conf = confidence(Array.from(last), score);
         if (thresholds && k < t - 1 && conf >= thresholds[k]!) {

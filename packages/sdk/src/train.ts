@@ -13,6 +13,7 @@ import { migrateConfigV1 } from './config/v1.js';
 import type { VideoNet } from './video_net.js';
 import { configDifferences, describeDifferences, parseConfig, trainingStages, type TrainConfig, type TrainConfigInput } from './config.js';
 import { forwardVideos, normalise, type VideoDataset } from './dataset.js';
+import { reorderFrames } from './frame_order.js';
 import { CheckpointError, ConfigError, DatasetError, TrainingDivergedError } from './errors.js';
 import { cosineLr, PartOptimizer } from './optimizer.js';
 import { initBackbones, type Pretrained } from './pretrained.js';
@@ -362,7 +363,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
           const weight = part.length / idx.length;
           const r = tf.tidy(() => {
             const x = normalise(
-              part.map((i) => data.video(i)),
+              part.map((i) => (net.frameOrder ? reorderFrames(data.video(i), net.frameOrder) : data.video(i))),
               config.frames,
               config.frameSize,
               config,

@@ -3,6 +3,8 @@
 // backbone transfer) are at '@saccade/sdk/internal': reachable, but not part of the stable surface.
 export { checkParts, createVideoNet } from './create.js';
 export { importOfficialState, officialMethods } from './official.js';
+export { coarseToFine, frameOrder, reorderFrames } from './frame_order.js';
+export type { FrameOrderKind } from './frame_order.js';
 export type { OfficialImportResult } from './official.js';
 export type { ForwardResult, PatchSource, StepOutput, StepState, VideoNet } from './video_net.js';
 export { configDifferences, configFields, configSchemaFor, describeDifferences, parseConfig, trainingStages, withoutIdleFields } from './config.js';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { TOY, toyDataset } from '../test/toy.js';
+import { inOrder, TOY, toyDataset } from '../test/toy.js';
 import { createVideoNet } from './create.js';
 import type { VideoNet } from './video_net.js';
 import { parseConfig, trainingStages } from './config.js';
@@ -236,7 +236,7 @@ describe('V1 and V3 bundles and config errors', () => {
       const path = join(dir, `bundle-${name}`);
       await saveBundle(r.net, path, { classes: ['r', 'g', 'b'] });
       const videos = [0, 1].map((i) => data.video(i));
-      const expected = tf.tidy(() => Array.from(r.net.forward(normalise(videos, 4, 32, r.config)).logits.dataSync()));
+      const expected = tf.tidy(() => Array.from(r.net.forward(normalise(inOrder(r.net, videos), 4, 32, r.config)).logits.dataSync()));
       const steps = r.net.steps;
       r.net.dispose();
       const m = await loadModel(path);

@@ -15,7 +15,10 @@ export interface ForwardResult {
   logits: tf.Tensor3D;
   /** [B, steps, 2]: patch centres (y, x) in [0, 1] (AdaFocus only). */
   centres?: tf.Tensor3D;
-  /** [B, steps] int32: the frame each step's patch was cut from (AdaFocus V3; otherwise step k is frame k). */
+  /**
+   * [B, steps] int32: the frame each step's patch was cut from (AdaFocus V3 picks them; from
+   * forwardVideos, the frame order's frames). Absent: step k is the k-th frame given.
+   */
   frameIndices?: tf.Tensor2D;
   /** [B, frames]: the temporal policy's distribution over frames that frameIndices were drawn from (AdaFocus V3). */
   frameProbs?: tf.Tensor2D;
@@ -52,6 +55,12 @@ export interface StepOutput {
 export interface VideoNet {
   readonly config: TrainConfig;
   readonly classes: number;
+  /**
+   * The frame each step sees when Saccade feeds the network (config.frameOrder; createVideoNet sets
+   * it): undefined when steps see frames in time order or pick their own (V3). `forward`, `begin`
+   * and `step` take frames in the order given; train, evaluate and classify give them in this one.
+   */
+  readonly frameOrder?: readonly number[];
   /** Inference steps (the exit points): T, or AdaFocus V3's focus frames K. */
   readonly steps: number;
   /** frames [B, T, S, S, 3], normalised. */

@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { createVideoNet } from '../src/create.js';
 import { normalise, rawPixels } from '../src/dataset.js';
+import { reorderFrames } from '../src/frame_order.js';
 import type { MethodVariant } from '../src/methods/spec.js';
 import { loadModel, saveBundle } from '../src/node/bundle.js';
 import { fileCheckpoints } from '../src/node/checkpoint.js';
@@ -130,9 +131,12 @@ export function contractSuite(variants: readonly MethodVariant[], extra: Readonl
           const after = tf.tidy(() => Array.from(model.net.forward(normalise(videos, 4, 32, model.net.config), { seed: 4 }).logits.dataSync()));
           expect(after).toEqual(before);
           // classify's patches are forward's centres (frame pixels), step by step, and its result is the last step's.
+          // classify feeds the steps the frames in the network's frame order (the default coarse-to-fine one).
+          const order = model.net.frameOrder;
+          const video0 = order ? reorderFrames(videos[0]!, order) : videos[0]!;
           const fwd = tf.tidy(() => {
-            const r = model.net.forward(normalise([videos[0]!], 4, 32, model.net.config), { seed: 4 });
-            return { centres: r.centres?.arraySync()[0], logits: r.logits.arraySync()[0]!.at(-1)! };
+            const r = model.net.forward(normalise([video0], 4, 32, model.net.config), { seed: 4 });
+            return { centres: r.centres?.arraySync()[0], frames: r.frameIndices?.arraySync()[0], logits: r.logits.arraySync()[0]!.at(-1)! };
           });
           if (fwd.centres) {
             const s = 32;
@@ -141,6 +145,7 @@ export function contractSuite(variants: readonly MethodVariant[], extra: Readonl
             const expected = fwd.centres.map(([cy, cx]) => [cy! * (s - p) + p / 2, cx! * (s - p) + p / 2]);
             expect(r1.patches).toHaveLength(expected.length);
             r1.patches.forEach((q, k) => {
+              expect(q.frame, `step ${k} frame`).toBe(order ? order[k] : fwd.frames ? fwd.frames[k] : k);
               expect(q.y, `step ${k} y`).toBeCloseTo(expected[k]![0]!, 3);
               expect(q.x, `step ${k} x`).toBeCloseTo(expected[k]![1]!, 3);
             });

@@ -15,6 +15,7 @@ interface Reference {
   frameSize: number;
   patchSize: number;
   classes: number;
+  order: number[];
   logits: number[][][];
   actions: number[][][];
   glanceLogits: number[][][];
@@ -48,10 +49,13 @@ export async function checkOfficialV2(dir: string, tolerance = 1e-4): Promise<{ 
   try {
     expect(ignored.some((k) => k.startsWith('global_CNN.classifier.'))).toBe(true);
     expect([net.config['policyReadout'], net.config['prediction'], net.config.frames, net.classes]).toEqual(['dense', 'classifier', ref.frames, ref.classes]);
+    expect(net.frameOrder).toEqual(ref.order);
     const bytes = await readFile(join(dir, 'frames.bin'));
     const s = ref.frameSize;
     const got = tf.tidy(() => {
-      const x = tf.tensor5d(new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4), [ref.videos, ref.frames, s, s, 3]);
+      const chronological = tf.tensor5d(new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4), [ref.videos, ref.frames, s, s, 3]);
+      // Step k sees frame frameOrder[k], as Saccade feeds it (train, evaluate, classify).
+      const x = tf.gather(chronological, net.frameOrder ? [...net.frameOrder] : [...Array(ref.frames).keys()], 1) as tf.Tensor5D;
       const r = net.forward(x);
       const g = namedBackbone(net.models()['glance']!).apply(tf.reshape(x, [-1, s, s, 3]) as tf.Tensor4D).logits;
       return { logits: r.logits.arraySync(), centres: r.centres!.arraySync(), glance: Array.from(g.dataSync()) };

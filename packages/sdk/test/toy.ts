@@ -1,7 +1,7 @@
 // Test data made in the test: a bright square in the class's colour channel moving over dim noise.
 import { Rng } from '@saccade/tensor';
 
-import { datasetFromArrays, parseConfig, type TrainConfigInput, type VideoDataset } from '../src/universal.js';
+import { datasetFromArrays, parseConfig, reorderFrames, type TrainConfigInput, type VideoDataset, type VideoNet } from '../src/universal.js';
 
 export const TOY: TrainConfigInput = {
   frames: 4,
@@ -45,4 +45,9 @@ export function toyDataset(n: number, seed: number, config: TrainConfigInput = T
     labels,
     videos: labels.map((l) => toyVideo(l, rng, c.frames, c.frameSize)),
   });
+}
+
+/** Videos with their frames in the order the network's steps see them (what train, logitsBatch and classify feed it). */
+export function inOrder(net: VideoNet, videos: readonly Uint8Array[]): Uint8Array[] {
+  return net.frameOrder ? videos.map((v) => reorderFrames(v, net.frameOrder!)) : [...videos];
 }

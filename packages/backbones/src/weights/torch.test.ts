@@ -24,7 +24,7 @@ const floats = (...v: number[]) => new Uint8Array(new Float32Array(v).buffer);
 
 /** { 'module.w': tensor [2, 3] over storage 0 with the given strides, 'module.n': int64 scalar } in an outer { 'state_dict': ... }. */
 function checkpoint(stride: [number, number]): Uint8Array {
-  const tensor = (key: string, type: string, numel: number, size: string, strideOps: string) =>
+  const tensor = (key: string, type: string, numel: number, size: string | Uint8Array, strideOps: string | Uint8Array) =>
     pickle(
       'ctorch._utils\n_rebuild_tensor_v2\n',
       '(',

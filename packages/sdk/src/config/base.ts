@@ -31,6 +31,13 @@ export const BASE_FIELDS = {
   pretrained: z.boolean().default(true),
   classifierWidth: positiveInt.max(8192).default(256),
   dropout: z.number().min(0).max(0.95).default(0),
+  /**
+   * The order in which the steps see the frames: 'coarse-to-fine' (the official code's, with
+   * --sample: the middle frame, the first and the last, then the gaps' midpoints; an early exit
+   * has seen the whole video coarsely) or 'chronological'. Methods whose steps are not frames
+   * (AdaFocus V3 picks its frames) ignore it.
+   */
+  frameOrder: z.enum(['coarse-to-fine', 'chronological']).default('coarse-to-fine'),
   /** Normalisation of RGB bytes: (x / 255 - mean) / std. */
   mean: z.tuple([z.number(), z.number(), z.number()]).default([0.485, 0.456, 0.406]),
   std: z.tuple([z.number().positive(), z.number().positive(), z.number().positive()]).default([0.229, 0.224, 0.225]),

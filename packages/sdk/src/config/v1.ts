@@ -38,7 +38,8 @@ export function migrateConfigV1(stored: unknown): unknown {
   const method = typeof c['method'] === 'string' ? c['method'] : BASE_FIELDS.method.parse(undefined);
   const own = VERSION_1_FIELDS[method];
   if (!own) return stored;
-  const out: Record<string, unknown> = { ...VERSION_1_VALUES[method] };
+  // Version 1 had no frame order: every model saw its frames in time order.
+  const out: Record<string, unknown> = { frameOrder: 'chronological', ...VERSION_1_VALUES[method] };
   for (const [field, value] of Object.entries(c)) {
     if (ALL_VERSION_1_FIELDS.has(field) && !own.includes(field)) continue;
     out[field] = value;

@@ -56,6 +56,8 @@ export interface MethodSpec<C extends TrainConfig = TrainConfig, P extends objec
   defaults?(config: Omit<C, 'lrFocus' | 'microBatch'>): { lrFocus?: number; microBatch?: number };
   /** The training stages (one for most methods; AdaFocus V1 has three). */
   stages(config: C): TrainingStage[];
+  /** Whether step k is frame k (in `frameOrder`): true unless the method picks its frames (AdaFocus V3). Default true. */
+  stepsAreFrames?: boolean;
   /** Inference steps (exit points) of a network of this config. */
   steps(config: C): number;
   /** The sub-networks a network of this config is made of, by the names a bundle stores them under. */

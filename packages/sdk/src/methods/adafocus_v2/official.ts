@@ -96,6 +96,8 @@ export function planOfficialV2(state: ReadonlyMap<string, TorchTensor>, options:
     policyMap: 'last',
     policyReadout: 'dense',
     policyCells: 'grid',
+    // The official training and early-exit scripts run with --sample: frames coarse to fine.
+    frameOrder: 'coarse-to-fine',
     randomBranch: 'all',
     prediction: 'classifier',
     lrPolicy: 0.01,

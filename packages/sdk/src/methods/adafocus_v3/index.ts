@@ -16,6 +16,8 @@ export const ADAFOCUS_V3: MethodSpec<AdaFocusV3Config, AdaFocusV3Parts> = {
     if (c.focusFrames > c.frames) issue('focusFrames', `must be <= frames (${c.frames}): cannot choose ${c.focusFrames} focus frames out of ${c.frames}`);
   },
   stages: (c) => [{ name: 'train', epochs: c.epochs, parts: ['policy', 'glance', 'focus', 'classifier'] }],
+  // V3's temporal policy picks its K frames from all T: the frame order does not apply.
+  stepsAreFrames: false,
   steps: (c) => c.focusFrames,
   parts: () => ({
     glance: { kind: 'backbone' },
