@@ -20,8 +20,8 @@ export interface MethodVariant {
   aliases?: readonly string[];
   /** What reports call it. */
   label: string;
-  /** The config fields that make it: the method and its patch source. */
-  config: { method: string; patches?: PatchSource };
+  /** The config fields that make it: the method, its patch source, and for a preset its other fields. */
+  config: TrainConfigInput & { method: string; patches?: PatchSource };
   /** A baseline (set beside the methods in reports), not one of the papers' methods. */
   baseline: boolean;
 }
