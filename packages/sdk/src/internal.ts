@@ -11,7 +11,7 @@ export { stepGflopsTable, stepLogits } from './exit.js';
 export { migrateConfigV1, VERSION_1_VALUES } from './config/v1.js';
 export { createFrameBaseline } from './methods/frames.js';
 export { ADAFOCUS_V1, policyRewards, v1Action } from './methods/adafocus_v1/index.js';
-export { ADAFOCUS_V2 } from './methods/adafocus_v2/index.js';
+export { ADAFOCUS_V2, PAPER_V2 } from './methods/adafocus_v2/index.js';
 export { ADAFOCUS_V3 } from './methods/adafocus_v3/index.js';
 export { GLANCE } from './methods/glance/index.js';
 export { UNIFORM } from './methods/uniform/index.js';
