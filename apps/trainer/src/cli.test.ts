@@ -118,7 +118,7 @@ describe('saccade CLI', () => {
     // --method takes the registry's names and the methods' ids, and its help lists them with their labels.
     expect(method.stderr).toMatch(/v2, random, centre, paper-v2, v1, v1-random, v3, uniform, glance/);
     const help = saccade('train', '--help');
-    expect(help.stdout).toMatch(/v1-random: AdaFocus V1, random\s+patches; v3: AdaFocus V3/);
+    expect(help.stdout).toMatch(/v1-random:\s+AdaFocus\s+V1,\s+random\s+patches;\s+v3:\s+AdaFocus\s+V3/);
     const byId = saccade('train', '--data', join(dir, 'data'), '--out', join(dir, 'v'), '--method', 'adafocus_v3', '--set', 'focusFrames=99');
     expect(byId.code).toBe(2);
     expect(byId.stderr).toMatch(/config\.focusFrames: must be <= frames/);
