@@ -81,18 +81,20 @@ export interface OfficialOptions {
 }
 
 /** Reading checkpoints of a paper's official code into a network of the method. */
+/** What an official state dict describes: the Saccade config, the class count, and entries left out on purpose. */
+export interface OfficialPlan {
+  config: TrainConfigInput;
+  classes: number;
+  ignored: string[];
+}
+
 export interface OfficialImport {
   /** Which code's checkpoints, for messages and docs. */
   code: string;
   /** The Saccade config and class count the state dict describes; a WeightMismatchError when it is not one. */
-  plan(state: ReadonlyMap<string, TorchTensor>, options: OfficialOptions, source: string): { config: TrainConfigInput; classes: number; ignored: string[] };
+  plan(state: ReadonlyMap<string, TorchTensor>, options: OfficialOptions, source: string): OfficialPlan;
   /** Set the weights into a network made from the plan's config: all or none. */
-  assign(
-    models: Readonly<Record<string, tf.LayersModel>>,
-    state: ReadonlyMap<string, TorchTensor>,
-    plan: { config: TrainConfigInput; classes: number; ignored: string[] },
-    source: string,
-  ): void;
+  assign(models: Readonly<Record<string, tf.LayersModel>>, state: ReadonlyMap<string, TorchTensor>, plan: OfficialPlan, source: string): void;
 }
 
 /** A spec of any method, as the registry holds it. */

@@ -1,37 +1,13 @@
 /** AdaFocusV2 (Wang et al., CVPR 2022), and its random- and centre-patch baselines. */
 import type { MethodSpec } from '../spec.js';
 import { createAdaFocusV2, type AdaFocusV2Parts } from './network.js';
+import { PAPER_V2 } from './paper.js';
 import { assignOfficialV2, planOfficialV2 } from './official.js';
 import { ADAFOCUS_V2_FIELDS, type AdaFocusV2Config } from './schema.js';
 
 export type { AdaFocusV2Config } from './schema.js';
+export { PAPER_V2 } from './paper.js';
 
-/**
- * The paper's AdaFocusV2 configuration (its official ActivityNet script, scripts/train.sh) on
- * Saccade's backbones: the dense PolicySTN on the glance's last map, the step classifier's
- * prediction, the random-centre branch training the classifier and the focus head, SGD with
- * momentum 0.9 and weight decay 1e-4, lr 2e-3 with a cosine schedule and the official multipliers
- * (policy x0.1, glance x0.5, focus x1, classifier x5), dropout 0.2 before the step heads, frames
- * coarse to fine. The SDK README's table sets it beside Saccade's defaults, with figures.
- */
-export const PAPER_V2 = {
-  method: 'adafocus_v2',
-  patches: 'policy',
-  policyReadout: 'dense',
-  policyMap: 'last',
-  prediction: 'classifier',
-  randomBranch: 'all',
-  optimizer: 'sgd',
-  momentum: 0.9,
-  weightDecay: 1e-4,
-  lr: 2e-3,
-  lrPolicy: 0.1,
-  lrGlance: 0.5,
-  lrFocus: 1,
-  lrClassifier: 5,
-  dropout: 0.2,
-  frameOrder: 'coarse-to-fine',
-} as const;
 export type { AdaFocusV2Parts } from './network.js';
 
 export const ADAFOCUS_V2: MethodSpec<AdaFocusV2Config, AdaFocusV2Parts> = {

@@ -8,29 +8,21 @@
  * with linear heads on the glance and focus vectors. Saccade's `adafocus_v2` with the dense readout
  * on the last map and the classifier's prediction is that network; this maps the names and layouts.
  */
-import type * as tf from '@tensorflow/tfjs';
-import * as tfc from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
 import { loadTorchvisionState, WeightMismatchError, type TorchTensor } from '@saccade/backbones';
 
 import { ConfigError } from '../../errors.js';
 import type { TrainConfigInput } from '../../config/base.js';
-import type { OfficialOptions } from '../spec.js';
+import type { OfficialOptions, OfficialPlan } from '../spec.js';
+import { PAPER_V2 } from './paper.js';
 
 export interface OfficialV2Options extends OfficialOptions {
   /** The patch size the model was trained with (`--patch_size`: 96 or 128 in the paper); a state dict cannot tell it. */
   patchSize?: number;
   /** The frames' side (`--input_size`, default 224): the glance's map must have the policy's cells. */
   frameSize?: number;
-  /** Dropout before the step heads (`--dropout`, default 0.8), for further training; inference ignores it. */
+  /** Dropout before the step heads (the official scripts' `--dropout 0.2`), for further training; inference ignores it. */
   dropout?: number;
-}
-
-/** What the official state dict says about the architecture, and the config of the Saccade network. */
-export interface OfficialV2Plan {
-  config: TrainConfigInput;
-  classes: number;
-  /** Entries of the checkpoint that have no place in the network and are left out on purpose (the backbones' ImageNet heads, BN counters). */
-  ignored: string[];
 }
 
 const shapeOf = (state: ReadonlyMap<string, TorchTensor>, key: string) => state.get(key)?.shape;
@@ -47,7 +39,7 @@ function mobilenetName(key: string, state: ReadonlyMap<string, TorchTensor>): st
 }
 
 /** Read the architecture from the state dict; a WeightMismatchError when it is not an official AdaFocusV2 state dict. */
-export function planOfficialV2(state: ReadonlyMap<string, TorchTensor>, options: OfficialV2Options, source: string): OfficialV2Plan {
+export function planOfficialV2(state: ReadonlyMap<string, TorchTensor>, options: OfficialV2Options, source: string): OfficialPlan {
   const need = [
     'global_CNN.features.0.0.weight',
     'global_CNN_fc.1.weight',
@@ -77,9 +69,11 @@ export function planOfficialV2(state: ReadonlyMap<string, TorchTensor>, options:
     throw new WeightMismatchError(source, [
       `shape: policy_stn.encoder.0.weight has ${encoderChannels} output channels; the official PolicySTN (and Saccade's) has 64`,
     ]);
+  // The paper's recipe (PAPER_V2: the dense policy on the last map, the classifier's prediction,
+  // the random branch, the official optimiser and frames coarse to fine, as its --sample scripts
+  // run), at the sizes the state dict says.
   const config: TrainConfigInput = {
-    method: 'adafocus_v2',
-    patches: 'policy',
+    ...PAPER_V2,
     frames,
     frameSize,
     glanceSize: frameSize,
@@ -91,20 +85,8 @@ export function planOfficialV2(state: ReadonlyMap<string, TorchTensor>, options:
     pooling: 'avg',
     pretrained: false,
     classifierWidth: shapeOf(state, 'classifier.mlp.layers.0.weight')![0]!,
-    dropout: options.dropout ?? 0.8,
+    dropout: options.dropout ?? PAPER_V2.dropout,
     policyHidden: shapeOf(state, 'policy_stn.gru.weight_hh_l0')![1]!,
-    policyMap: 'last',
-    policyReadout: 'dense',
-    policyCells: 'grid',
-    // The official training and early-exit scripts run with --sample: frames coarse to fine.
-    frameOrder: 'coarse-to-fine',
-    randomBranch: 'all',
-    prediction: 'classifier',
-    lrPolicy: 0.01,
-    lrGlance: 1,
-    lrFocus: 1,
-    lrClassifier: 1,
-    optimizer: 'sgd',
   };
   if (options.patchSize === undefined || !(options.patchSize > 0 && options.patchSize <= frameSize))
     throw new ConfigError(
@@ -117,9 +99,9 @@ export function planOfficialV2(state: ReadonlyMap<string, TorchTensor>, options:
 
 /** torch layouts -> tfjs: conv [O, I, kh, kw] -> [kh, kw, I, O], linear [O, I] -> [I, O]. */
 function tensorOf(t: TorchTensor, layout: 'conv' | 'linear' | 'vector'): tf.Tensor {
-  return tfc.tidy(() => {
-    const x = tfc.tensor(t.data, t.shape);
-    return layout === 'conv' ? tfc.transpose(x, [2, 3, 1, 0]) : layout === 'linear' ? tfc.transpose(x) : x;
+  return tf.tidy(() => {
+    const x = tf.tensor(t.data, t.shape);
+    return layout === 'conv' ? tf.transpose(x, [2, 3, 1, 0]) : layout === 'linear' ? tf.transpose(x) : x;
   });
 }
 
@@ -131,7 +113,7 @@ function tensorOf(t: TorchTensor, layout: 'conv' | 'linear' | 'vector'): tf.Tens
 export function assignOfficialV2(
   models: Readonly<Record<string, tf.LayersModel>>,
   state: ReadonlyMap<string, TorchTensor>,
-  plan: OfficialV2Plan,
+  plan: OfficialPlan,
   source: string,
 ): void {
   const problems: string[] = [];
@@ -159,11 +141,11 @@ export function assignOfficialV2(
   const [mh, mw] = enc.inputs[0]!.shape.slice(1) as number[] as [number, number];
   layer(enc, 'encoder_fc', ['policy_stn.encoder.4.weight', 'policy_stn.encoder.4.bias'], (ts) => [
     () =>
-      tfc.tidy(() => {
-        const w = tfc.tensor(ts[0]!.data, ts[0]!.shape);
+      tf.tidy(() => {
+        const w = tf.tensor(ts[0]!.data, ts[0]!.shape);
         const [out, cols] = ts[0]!.shape as [number, number];
-        if (cols !== 64 * mh * mw) return tfc.transpose(w); // reported as a shape mismatch below
-        return tfc.reshape(tfc.transpose(tfc.reshape(w, [out, 64, mh, mw]), [2, 3, 1, 0]), [mh * mw * 64, out]);
+        if (cols !== 64 * mh * mw) return tf.transpose(w); // reported as a shape mismatch below
+        return tf.reshape(tf.transpose(tf.reshape(w, [out, 64, mh, mw]), [2, 3, 1, 0]), [mh * mw * 64, out]);
       }),
     () => tensorOf(ts[1]!, 'vector'),
   ]);
@@ -177,8 +159,8 @@ export function assignOfficialV2(
       layer(rec, `gru_${side}_${gate}`, [`policy_stn.gru.weight_${suffix}_l0`, `policy_stn.gru.bias_${suffix}_l0`], (ts) => {
         const h = ts[0]!.shape[0]! / 3;
         return [
-          () => tfc.tidy(() => tfc.transpose(tfc.slice(tfc.tensor(ts[0]!.data, ts[0]!.shape), [g * h, 0], [h, -1]))),
-          () => tfc.tidy(() => tfc.slice(tfc.tensor(ts[1]!.data, ts[1]!.shape), [g * h], [h])),
+          () => tf.tidy(() => tf.transpose(tf.slice(tf.tensor(ts[0]!.data, ts[0]!.shape), [g * h, 0], [h, -1]))),
+          () => tf.tidy(() => tf.slice(tf.tensor(ts[1]!.data, ts[1]!.shape), [g * h], [h])),
         ];
       });
     });
@@ -246,6 +228,6 @@ export function assignOfficialV2(
     load(models['focus']!, focus);
     for (const r of ready) r.model.getLayer(r.layer).setWeights(r.values);
   } finally {
-    for (const r of ready) tfc.dispose(r.values);
+    for (const r of ready) tf.dispose(r.values);
   }
 }
