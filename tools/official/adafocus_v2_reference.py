@@ -273,7 +273,7 @@ def randomise(model, gen):
         for m in model.modules():
             if isinstance(m, Bottleneck):
                 m.bn3.weight.uniform_(0.1, 0.3, generator=gen)
-            elif isinstance(m, InvertedResidual) and m.use_res_connect:
+            elif getattr(m, 'use_res_connect', False):  # MobileNetV2's residual blocks (this file's and torchvision's)
                 m.conv[-1].weight.uniform_(0.1, 0.3, generator=gen)
 
 

@@ -116,9 +116,9 @@ describe('saccade CLI', () => {
     expect(method.code).toBe(2);
     expect(method.stderr).toMatch(/--method.*v4.*invalid/i);
     // --method takes the registry's names and the methods' ids, and its help lists them with their labels.
-    expect(method.stderr).toMatch(/v2, random, centre, paper-v2, v1, v1-random, v3, uniform, glance/);
+    expect(method.stderr).toMatch(/v2,\s+random,\s+centre,\s+paper-v2,\s+v1,\s+v1-random,\s+paper-v1,\s+v3,\s+uniform,\s+glance/);
     const help = saccade('train', '--help');
-    expect(help.stdout).toMatch(/v1-random:\s+AdaFocus\s+V1,\s+random\s+patches;\s+v3:\s+AdaFocus\s+V3/);
+    expect(help.stdout).toMatch(/v1-random:\s+AdaFocus\s+V1,\s+random\s+patches;\s+paper-v1:\s+AdaFocus\s+V1,\s+paper\s+config;\s+v3:\s+AdaFocus\s+V3/);
     const byId = saccade('train', '--data', join(dir, 'data'), '--out', join(dir, 'v'), '--method', 'adafocus_v3', '--set', 'focusFrames=99');
     expect(byId.code).toBe(2);
     expect(byId.stderr).toMatch(/config\.focusFrames: must be <= frames/);
@@ -291,7 +291,7 @@ describe('saccade CLI', () => {
     expect(existsSync(join(run, 'model'))).toBe(false);
   });
 
-  it('import: an official AdaFocusV2 checkpoint becomes a bundle that classifies; a malicious or unknown one is refused (exit 3)', async () => {
+  it('import: official AdaFocusV2 and V1 checkpoints become bundles that classify; a malicious or unknown one is refused (exit 3)', async () => {
     const fixture = join(import.meta.dirname, '..', '..', '..', 'packages', 'sdk', 'test', 'fixtures', 'official-v2', 'checkpoint.pth.tar');
     await writeFile(join(dir, 'classes.txt'), ['1 walk', '2 run', '3 jump', '4 swim', '5 climb'].join('\n'));
     const out = join(dir, 'imported');
@@ -303,6 +303,32 @@ describe('saccade CLI', () => {
     expect(c.code, c.stderr).toBe(0);
     expect(['walk', 'run', 'jump', 'swim', 'climb']).toContain(c.json()[0].label);
     expect(c.json()[0].patches).toHaveLength(c.json()[0].exitStep);
+    // An official AdaFocus V1 checkpoint: --method v1, its frame count given.
+    const v1 = saccade(
+      'import',
+      fixture.replace('official-v2', 'official-v1'),
+      '--method',
+      'v1',
+      '--out',
+      join(dir, 'imported-v1'),
+      '--patch-size',
+      '32',
+      '--frame-size',
+      '64',
+      '--frames',
+      '4',
+      '--json',
+    );
+    expect(v1.code, v1.stderr).toBe(0);
+    expect(v1.json()).toMatchObject({ method: 'adafocus_v1', classes: 5, frames: 4, frameSize: 64, patchSize: 32 });
+    const c1 = saccade('classify', join(dir, 'imported-v1'), video, '--json');
+    expect(c1.code, c1.stderr).toBe(0);
+    expect(c1.json()[0].patches).toHaveLength(c1.json()[0].exitStep);
+    // A V2 checkpoint given as V1: exit 3, naming what is missing.
+    const wrong = saccade('import', fixture, '--method', 'v1', '--out', join(dir, 'imported-wrong'), '--patch-size', '32', '--frame-size', '64');
+    expect(wrong.code).toBe(3);
+    expect(wrong.stderr).toMatch(/missing: glancer\.net\.features\.0\.0\.weight/);
+    expect(existsSync(join(dir, 'imported-wrong'))).toBe(false);
     // Without the patch size (a state dict cannot tell it): exit 2, naming the flag's field.
     const noPatch = saccade('import', fixture, '--out', join(dir, 'imported2'), '--frame-size', '64');
     expect(noPatch.code).toBe(2);

@@ -599,11 +599,13 @@ export async function importCommand(o: {
   method: string;
   patchSize?: number;
   frameSize?: number;
+  frames?: number;
   classes?: string;
 }): Promise<ImportSummary> {
   const { net, ignored } = await importOfficialCheckpoint(resolve(o.checkpoint), o.method, {
     ...(o.patchSize !== undefined ? { patchSize: o.patchSize } : {}),
     ...(o.frameSize !== undefined ? { frameSize: o.frameSize } : {}),
+    ...(o.frames !== undefined ? { frames: o.frames } : {}),
   });
   try {
     const names = await classNames(o.classes, net.classes);

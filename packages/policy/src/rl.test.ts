@@ -132,6 +132,28 @@ describe('rl policy', () => {
     }
   });
 
+  it('encoderChannels and encoderNorm: false give the official ActivityNet encoder (1x1 conv, ReLU, flatten, linear, ReLU)', () => {
+    const policy = createRlPolicy({ featureShape: SHAPE, hidden: 8, encoderChannels: 5, encoderNorm: false, seed: 2 });
+    const x = maps(3, 2, 1);
+    try {
+      expect(policy.encoder.layers.map((l) => l.name)).not.toContain('encoder_conv_bn');
+      tf.tidy(() => {
+        const frame = tf.reshape(x, [2, ...SHAPE]) as tf.Tensor4D;
+        const [kernel] = policy.encoder.getLayer('encoder_conv').getWeights();
+        const [w, b] = policy.encoder.getLayer('encoder_fc').getWeights();
+        expect(kernel!.shape).toEqual([1, 1, SHAPE[2], 5]);
+        // By hand: a per-pixel matmul, ReLU, (h, w, c) flatten, the linear layer, ReLU.
+        const conv = tf.relu(tf.matMul(tf.reshape(frame, [-1, SHAPE[2]]), tf.reshape(kernel!, [SHAPE[2], 5])));
+        const want = tf.relu(tf.add(tf.matMul(tf.reshape(conv, [2, -1]), w!), b!));
+        const got = policy.encoder.apply(frame) as tf.Tensor;
+        Array.from(got.dataSync()).forEach((v, i) => expect(v).toBeCloseTo(want.dataSync()[i]!, 5));
+      });
+    } finally {
+      x.dispose();
+      policy.dispose();
+    }
+  });
+
   it('PPO updates make a rewarded grid cell the likely one (a contextual bandit)', () => {
     const policy = createRlPolicy({ featureShape: SHAPE, action: { kind: 'discrete', grid: 3 }, hidden: 16, seed: 3 });
     const optimizer = tf.train.adam(0.01);

@@ -30,8 +30,13 @@ export interface RlPolicyOptions {
   action?: RlAction;
   /** GRU width. Default 128. */
   hidden?: number;
-  /** Channels of the encoder's 1x1 conv. Default 64. */
+  /** Channels of the encoder's 1x1 conv. Default 64 (the official ActivityNet AdaFocus V1: 32). */
   encoderChannels?: number;
+  /**
+   * Batch norm after the encoder's 1x1 conv. Default true; the official ActivityNet AdaFocus V1
+   * encoder has none (1x1 conv, ReLU, flatten, linear, ReLU).
+   */
+  encoderNorm?: boolean;
   seed?: number;
   /** Name prefix of the two models. Default 'rl'. */
   name?: string;
@@ -112,7 +117,7 @@ export function buildRlModels(options: RlPolicyOptions): { encoder: tf.LayersMod
       kernelInitializer: tf.initializers.heNormal({ seed: rng.tensorSeed() }),
     })
     .apply(mapIn) as Sym;
-  e = tf.layers.batchNormalization({ name: 'encoder_conv_bn', epsilon: 1e-5, momentum: 0.9 }).apply(e) as Sym;
+  if (options.encoderNorm ?? true) e = tf.layers.batchNormalization({ name: 'encoder_conv_bn', epsilon: 1e-5, momentum: 0.9 }).apply(e) as Sym;
   e = tf.layers.activation({ activation: 'relu', name: 'encoder_conv_relu' }).apply(e) as Sym;
   e = tf.layers.flatten({ name: 'encoder_flatten' }).apply(e) as Sym;
   e = dense(hidden, rng, 'encoder_fc', 'relu').apply(e) as Sym;

@@ -7,7 +7,7 @@ import { methodVariants, registeredMethods } from './methods/registry.js';
 
 it('the suite covers every registered method', () => {
   expect(new Set(methodVariants().map((v) => v.config.method))).toEqual(new Set(registeredMethods()));
-  expect(methodVariants().map((v) => v.name)).toEqual(['v2', 'random', 'centre', 'paper-v2', 'v1', 'v1-random', 'v3', 'uniform', 'glance']);
+  expect(methodVariants().map((v) => v.name)).toEqual(['v2', 'random', 'centre', 'paper-v2', 'v1', 'v1-random', 'paper-v1', 'v3', 'uniform', 'glance']);
 });
 
 // Small sizes for every method (V1's grid must fit; V3 chooses 3 of the 4 frames).

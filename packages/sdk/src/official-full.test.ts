@@ -1,9 +1,10 @@
-// Official AdaFocusV2 checkpoints at the papers' sizes (MobileNetV2 x1.0 glance on 224 px frames,
-// ResNet-50 on 96 and 128 px patches, PolicySTN with 1,024 hidden units, a 4,096-wide classifier,
-// 200 classes as ActivityNet), against the PyTorch reference made now by
-// tools/official/adafocus_v2_reference.py with Debian's python3-torch (which the README's test
-// command installs); and the committed small fixture regenerated, to the same reference outputs.
-// Under CI a missing torch fails; elsewhere the test is skipped.
+// Official AdaFocus V1 and V2 checkpoints at the papers' sizes (MobileNetV2 x1.0 glance on 224 px
+// frames, ResNet-50 on 96 and 128 px patches, 200 classes as ActivityNet; V2: PolicySTN with 1,024
+// hidden units and a 4,096-wide classifier; V1: the PPO policy and the GRU classifier at 1,024, a
+// 7 x 7 grid), against the PyTorch references made now by tools/official/adafocus_v{1,2}_reference.py
+// with Debian's python3-torch (which the README's test command installs); and the committed small
+// fixtures regenerated, to the same reference outputs. Under CI a missing torch fails; elsewhere the
+// test is skipped.
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,18 +12,25 @@ import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { checkOfficialV2 } from '../test/official.js';
+import { checkOfficialV1, checkOfficialV2 } from '../test/official.js';
 
 const PYTHON = '/usr/bin/python3';
-const SCRIPT = join(import.meta.dirname, '..', '..', '..', 'tools', 'official', 'adafocus_v2_reference.py');
+const TOOLS = join(import.meta.dirname, '..', '..', '..', 'tools', 'official');
 const TORCH = spawnSync(PYTHON, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
 
-function reference(out: string, args: string[]): void {
-  const r = spawnSync(PYTHON, [SCRIPT, '--out', out, ...args], { encoding: 'utf8', timeout: 300_000 });
+function reference(version: 1 | 2, out: string, args: string[]): void {
+  const script = join(TOOLS, `adafocus_v${version}_reference.py`);
+  const r = spawnSync(PYTHON, [script, '--out', out, ...args], { encoding: 'utf8', timeout: 300_000 });
   if (r.status !== 0) throw new Error(`the PyTorch reference failed (${r.status}): ${r.stderr}`);
 }
 
-describe.skipIf(!TORCH && !process.env['CI'])('official AdaFocusV2 checkpoints at the papers sizes', () => {
+/** The papers' sizes: MobileNetV2 x1.0 on 224 px frames, ResNet-50 on `patch` px patches, 1,024 policy units, 200 classes, 3 frames. */
+const paperSizes = (patch: number, classifierWidth: number, videos: number) =>
+  `--frames 3 --frame-size 224 --patch-size ${patch} --glance-width 1 --focus-width 1 --hidden 1024 --classifier-width ${classifierWidth} --classes 200 --videos ${videos} --seed ${patch}`.split(
+    ' ',
+  );
+
+describe.skipIf(!TORCH && !process.env['CI'])('official AdaFocus V1 and V2 checkpoints at the papers sizes', () => {
   let dir: string;
   beforeAll(async () => {
     if (!TORCH) throw new Error(`${PYTHON} cannot import torch: install Debian's python3-torch (the README's test command does)`);
@@ -33,31 +41,10 @@ describe.skipIf(!TORCH && !process.env['CI'])('official AdaFocusV2 checkpoints a
   });
 
   it.each([96, 128])(
-    'MobileNetV2 at 224 px and ResNet-50 on %i px patches: logits, centres and exits within 1e-4',
+    'V2: MobileNetV2 at 224 px and ResNet-50 on %i px patches: logits, centres and exits within 1e-4',
     async (patch) => {
       const out = join(dir, `full-${patch}`);
-      reference(out, [
-        '--frames',
-        '3',
-        '--frame-size',
-        '224',
-        '--patch-size',
-        String(patch),
-        '--glance-width',
-        '1',
-        '--focus-width',
-        '1',
-        '--hidden',
-        '1024',
-        '--classifier-width',
-        '4096',
-        '--classes',
-        '200',
-        '--videos',
-        '1',
-        '--seed',
-        String(patch),
-      ]);
+      reference(2, out, paperSizes(patch, 4096, 1));
       const err = await checkOfficialV2(out);
       expect(err.logits).toBeLessThan(1e-4);
       await rm(out, { recursive: true, force: true });
@@ -65,9 +52,35 @@ describe.skipIf(!TORCH && !process.env['CI'])('official AdaFocusV2 checkpoints a
     600_000,
   );
 
+  it.each([96, 128])(
+    'V1: MobileNetV2 at 224 px and ResNet-50 on %i px patches: logits, corners and exits within 1e-4',
+    async (patch) => {
+      const out = join(dir, `full-v1-${patch}`);
+      reference(1, out, paperSizes(patch, 1024, 2));
+      const err = await checkOfficialV1(out);
+      expect(err.logits).toBeLessThan(1e-4);
+      await rm(out, { recursive: true, force: true });
+    },
+    600_000,
+  );
+
+  it('regenerates the committed small V1 fixture to the same reference outputs', async () => {
+    const out = join(dir, 'small-v1');
+    reference(1, out, []);
+    const committed = JSON.parse(await readFile(join(import.meta.dirname, '..', 'test', 'fixtures', 'official-v1', 'reference.json'), 'utf8'));
+    const now = JSON.parse(await readFile(join(out, 'reference.json'), 'utf8'));
+    expect(now.cells).toEqual(committed.cells);
+    for (const k of ['logits', 'centres', 'glanceLogits', 'focusLogits']) {
+      const a = (now[k] as number[][][]).flat(2);
+      const b = (committed[k] as number[][][]).flat(2);
+      a.forEach((v, i) => expect(Math.abs(v - b[i]!)).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(b[i]!))));
+    }
+    await checkOfficialV1(out);
+  });
+
   it('regenerates the committed small fixture to the same reference outputs', async () => {
     const out = join(dir, 'small');
-    reference(out, ['--imagenet-classes', '10']);
+    reference(2, out, ['--imagenet-classes', '10']);
     const committed = JSON.parse(await readFile(join(import.meta.dirname, '..', 'test', 'fixtures', 'official-v2', 'reference.json'), 'utf8'));
     const now = JSON.parse(await readFile(join(out, 'reference.json'), 'utf8'));
     for (const k of ['logits', 'actions', 'glanceLogits', 'focusLogits']) {

@@ -1,7 +1,7 @@
-// Official AdaFocusV2 checkpoints in Saccade: a checkpoint saved by a PyTorch reference of the
-// official modules (tools/official/adafocus_v2_reference.py: the official names and layouts,
-// reduced widths) gives, through Saccade, the reference's per-step logits, patch centres and exit
-// decisions within 1e-4 relative.
+// Official AdaFocus V1 and V2 checkpoints in Saccade: a checkpoint saved by a PyTorch reference of
+// the official modules (tools/official/adafocus_v{1,2}_reference.py: the official names and
+// layouts, reduced widths) gives, through Saccade, the reference's per-step logits, patch centres
+// and exit decisions within 1e-4 relative.
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,15 +10,16 @@ import * as tf from '@tensorflow/tfjs';
 import { readTorchCheckpoint, torchStateDict, WeightMismatchError, type TorchTensor } from '@saccade/backbones';
 import { describe, expect, it } from 'vitest';
 
-import { checkOfficialV2 } from '../test/official.js';
+import { checkOfficialV1, checkOfficialV2 } from '../test/official.js';
 import { loadModel, saveBundle } from './node/bundle.js';
 import { importOfficialState, officialMethods } from './official.js';
 
 const FIXTURE = join(import.meta.dirname, '..', 'test', 'fixtures', 'official-v2');
+const FIXTURE_V1 = join(import.meta.dirname, '..', 'test', 'fixtures', 'official-v1');
 
 describe('official AdaFocusV2 checkpoints', () => {
-  it('AdaFocusV2 reads official checkpoints', () => {
-    expect(officialMethods()).toContain('adafocus_v2');
+  it('AdaFocus V1 and V2 read official checkpoints', () => {
+    expect(officialMethods()).toEqual(expect.arrayContaining(['adafocus_v1', 'adafocus_v2']));
   });
 
   it('give the PyTorch reference per-step logits, patch centres and exit decisions within 1e-4 (reduced widths)', async () => {
@@ -78,5 +79,115 @@ describe('official AdaFocusV2 checkpoints', () => {
     // Not an AdaFocusV2 state dict at all.
     expect(() => importOfficialState(new Map([['fc.weight', w]]), 'adafocus_v2', { patchSize: 32 })).toThrow(/missing: global_CNN\.features\.0\.0\.weight/);
     expect(() => importOfficialState(state, 'uniform', { patchSize: 32 })).toThrow(/uniform has no official checkpoints/);
+  });
+});
+
+describe('official AdaFocus V1 checkpoints', () => {
+  const load = async () => torchStateDict(readTorchCheckpoint(await readFile(join(FIXTURE_V1, 'checkpoint.pth.tar'))));
+
+  it('give the PyTorch reference per-step logits, patch corners and exit decisions within 1e-4 (reduced widths)', async () => {
+    const err = await checkOfficialV1(FIXTURE_V1);
+    expect(err.logits).toBeLessThan(1e-4);
+  });
+
+  it('act with policy_old, as the official forward pass does, and floor the patch corners', async () => {
+    const state = await load();
+    const ref = JSON.parse(await readFile(join(FIXTURE_V1, 'reference.json'), 'utf8')) as { cells: number[][]; centres: number[][][] };
+    // The reference's cells include positions where rounding and flooring give other pixels.
+    const span = 32;
+    expect(ref.cells.flat().some((c) => Math.round(((c % 7) / 6) * span) !== Math.floor(((c % 7) / 6) * span))).toBe(true);
+    // With the learner's weights under policy_old's names the chosen cells differ: the import reads policy_old.
+    const swapped = new Map<string, TorchTensor>();
+    for (const [k, v] of state)
+      swapped.set(
+        k
+          .replace('focuser.policy.policy_old.', 'focuser.policy.policy.@')
+          .replace('focuser.policy.policy.', 'focuser.policy.policy_old.')
+          .replace('policy_old.@', 'policy.'),
+        v,
+      );
+    const centres = (s: ReadonlyMap<string, TorchTensor>) => {
+      const { net } = importOfficialState(s, 'adafocus_v1', { patchSize: 32, frameSize: 64, frames: 4 });
+      try {
+        return tf.tidy(() => Array.from(net.forward(tf.randomNormal([2, 4, 64, 64, 3], 0, 1, 'float32', 3) as tf.Tensor5D).centres!.dataSync()));
+      } finally {
+        net.dispose();
+      }
+    };
+    expect(centres(swapped)).not.toEqual(centres(state));
+  });
+
+  it('an imported V1 network saves as a bundle that loads to the same outputs, steps as it forwards', async () => {
+    const { net } = importOfficialState(await load(), 'adafocus_v1', { patchSize: 32, frameSize: 64, frames: 4 });
+    const dir = await mkdtemp(join(tmpdir(), 'saccade-official-v1-'));
+    try {
+      await saveBundle(net, join(dir, 'b'), { classes: ['a', 'b', 'c', 'd', 'e'] });
+      const model = await loadModel(join(dir, 'b'));
+      try {
+        const x = () => tf.randomUniform([2, 4, 64, 64, 3], -2, 2, 'float32', 5) as tf.Tensor5D;
+        const a = tf.tidy(() => Array.from(net.forward(x()).logits.dataSync()));
+        const b = tf.tidy(() => Array.from(model.net.forward(x()).logits.dataSync()));
+        expect(b).toEqual(a);
+        // Step by step (the SDK's early-exit path) gives the forward pass's logits.
+        const stepped = tf.tidy(() => {
+          let st = net.begin(x());
+          const out: number[] = [];
+          for (let k = 0; k < 4; k++) {
+            const r = net.step(st);
+            out.push(...r.logits.dataSync());
+            st = r.state;
+          }
+          return out;
+        });
+        const perStep = (v: number[]) => [0, 1, 2, 3].flatMap((k) => [0, 1].flatMap((i) => v.slice((i * 4 + k) * 5, (i * 4 + k) * 5 + 5)));
+        stepped.forEach((v, i) => expect(v).toBeCloseTo(perStep(a)[i]!, 4));
+        expect(model.meta.config).toMatchObject({
+          method: 'adafocus_v1',
+          policyChannels: 32,
+          policyNorm: false,
+          patchSnap: 'floor',
+          frameOrder: 'chronological',
+        });
+      } finally {
+        model.dispose();
+      }
+    } finally {
+      net.dispose();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a checkpoint that is not an official AdaFocus V1 lists its missing, unexpected and mis-shaped keys and loads nothing', async () => {
+    const state = await load();
+    const before = tf.memory().numTensors;
+    const broken = new Map<string, TorchTensor>(state);
+    broken.delete('classifier.fc.bias');
+    broken.set('focuser.extra.weight', { dtype: 'F32', shape: [2], data: new Float32Array(2) });
+    const w = broken.get('focuser.policy.policy_old.critic.0.weight')!;
+    broken.set('focuser.policy.policy_old.critic.0.weight', { ...w, shape: [1, w.shape[1]! - 1], data: w.data.subarray(1) });
+    let error: unknown;
+    try {
+      importOfficialState(broken, 'adafocus_v1', { patchSize: 32, frameSize: 64 }, 'broken.pth');
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(WeightMismatchError);
+    expect((error as WeightMismatchError).mismatches).toEqual(
+      expect.arrayContaining([
+        'missing: classifier.fc.bias',
+        expect.stringMatching(/^unexpected: focuser\.extra\.weight/),
+        expect.stringMatching(/^shape: focuser\.policy\.policy_old\.critic\.0\.weight/),
+      ]),
+    );
+    expect(tf.memory().numTensors).toBe(before);
+    expect(() => importOfficialState(state, 'adafocus_v1', { frameSize: 64 })).toThrow(/patchSize: must be given for an official AdaFocus V1 checkpoint/);
+    // A frame size whose glance map is not the policy's: named, with the cells each side has.
+    expect(() => importOfficialState(state, 'adafocus_v1', { patchSize: 32, frameSize: 128 })).toThrow(/4 x 4/);
+    // The Something-Something model is a different network: refused with the reason.
+    const sth = new Map<string, TorchTensor>([['focuser.net.base_model.conv1.weight', w]]);
+    expect(() => importOfficialState(sth, 'adafocus_v1', { patchSize: 32 })).toThrow(/unsupported: the Something-Something model \(TSM backbones/);
+    // An official AdaFocusV2 checkpoint given as V1.
+    const v2 = torchStateDict(readTorchCheckpoint(await readFile(join(FIXTURE, 'checkpoint.pth.tar'))));
+    expect(() => importOfficialState(v2, 'adafocus_v1', { patchSize: 32, frameSize: 64 })).toThrow(/missing: glancer\.net\.features\.0\.0\.weight/);
   });
 });

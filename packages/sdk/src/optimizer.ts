@@ -28,8 +28,16 @@ export function cosineLr(base: number, step: number, total: number, warmup = 0):
   return 0.5 * base * (1 + Math.cos(Math.PI * Math.min(1, Math.max(0, progress))));
 }
 
+/** A stage's own optimiser (TrainingStage.optimizer): its kind, and its step count within the stage (1 on the stage's first step). */
+export interface StageOptimizer {
+  kind: 'adam' | 'sgd';
+  step: number;
+}
+
 export class PartOptimizer {
   private readonly slots = new Map<string, tf.Variable[]>();
+  /** The moments of stages with their own optimiser, apart from the run's (checkpoint keys `index#s0`). */
+  private readonly stageSlots = new Map<string, tf.Variable[]>();
   private readonly partOf = new Map<string, string>();
   readonly vars = new Map<string, tf.Variable>();
   step = 0;
@@ -53,25 +61,32 @@ export class PartOptimizer {
     return [...this.vars.keys()];
   }
 
-  /** Apply gradients (keyed by variable name) with base learning rate `lr`; disposes nothing it was given. */
-  apply(grads: Record<string, tf.Tensor>, lr: number): void {
-    const { kind, momentum, weightDecay } = this.options;
+  /**
+   * Apply gradients (keyed by variable name) with base learning rate `lr`; disposes nothing it was
+   * given. With `stage`, the stage's own optimiser: its kind, `lr` as it is for every part, no
+   * weight decay, Adam's bias correction counted from the stage's first step, and moments of its own.
+   */
+  apply(grads: Record<string, tf.Tensor>, lr: number, stage?: StageOptimizer): void {
+    const kind = stage?.kind ?? this.options.kind;
+    const { momentum } = this.options;
+    const weightDecay = stage ? 0 : this.options.weightDecay;
     const b1 = this.options.beta1 ?? 0.9;
     const b2 = this.options.beta2 ?? 0.999;
     const eps = this.options.epsilon ?? 1e-8;
     this.step += 1;
-    const t = this.step;
+    const t = stage?.step ?? this.step;
+    const store = stage ? this.stageSlots : this.slots;
     for (const [name, v] of this.vars) {
       const g = grads[name];
       if (!g) continue;
-      const partLr = lr * (this.multipliers[this.partOf.get(name)!] ?? 1);
+      const partLr = stage ? lr : lr * (this.multipliers[this.partOf.get(name)!] ?? 1);
       if (partLr === 0) continue;
-      let slots = this.slots.get(name);
+      let slots = store.get(name);
       if (!slots) {
         slots = tf.tidy(() =>
           kind === 'adam' ? [tf.variable(tf.zerosLike(v), false), tf.variable(tf.zerosLike(v), false)] : [tf.variable(tf.zerosLike(v), false)],
         );
-        this.slots.set(name, slots);
+        store.set(name, slots);
       }
       const s = slots;
       tf.tidy(() => {
@@ -98,7 +113,10 @@ export class PartOptimizer {
   state(): { step: number; tensors: { name: string; tensor: tf.Tensor }[] } {
     const tensors: { name: string; tensor: tf.Tensor }[] = [];
     // Keyed by the variable's position, not its name: tfjs uniquifies names per process.
-    this.names.forEach((name, index) => this.slots.get(name)?.forEach((s, i) => tensors.push({ name: `${index}#${i}`, tensor: s.clone() })));
+    this.names.forEach((name, index) => {
+      this.slots.get(name)?.forEach((s, i) => tensors.push({ name: `${index}#${i}`, tensor: s.clone() }));
+      this.stageSlots.get(name)?.forEach((s, i) => tensors.push({ name: `${index}#s${i}`, tensor: s.clone() }));
+    });
     return { step: this.step, tensors };
   }
 
@@ -112,20 +130,25 @@ export class PartOptimizer {
       const name = this.names[Number(key.slice(0, at))];
       if (name === undefined)
         throw new CheckpointError('checkpoint', `holds optimizer state for variable #${key.slice(0, at)}, which this model does not have`);
-      const list = perVar.get(name) ?? [];
-      list[Number(key.slice(at + 1))] = tensor;
-      perVar.set(name, list);
+      const slot = key.slice(at + 1);
+      const id = slot.startsWith('s') ? `s:${name}` : name;
+      const list = perVar.get(id) ?? [];
+      list[Number(slot.replace(/^s/, ''))] = tensor;
+      perVar.set(id, list);
     }
-    for (const [name, list] of perVar)
-      this.slots.set(
+    for (const [id, list] of perVar) {
+      const [store, name] = id.startsWith('s:') ? [this.stageSlots, id.slice(2)] : [this.slots, id];
+      store.set(
         name,
         tf.tidy(() => list.map((x) => tf.variable(x.clone(), false))),
       );
+    }
   }
 
   private disposeSlots(): void {
-    for (const slots of this.slots.values()) tf.dispose(slots);
+    for (const slots of [...this.slots.values(), ...this.stageSlots.values()]) tf.dispose(slots);
     this.slots.clear();
+    this.stageSlots.clear();
   }
 
   dispose(): void {

@@ -352,7 +352,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
           return { net, config, classes, history, steps: step, stopped: 'maxSteps', stepsThisCall, seconds: (performance.now() - started) / 1000 };
         }
         const idx = order.slice(batch * bs, (batch + 1) * bs);
-        const lr = cosineLr(config.lr, step - stage.firstStep, stageSteps, stage.index === 0 ? warmup : 0);
+        // A stage with its own optimiser (V1's PPO in the paper) runs at its constant rate.
+        const lr = stage.optimizer ? stage.optimizer.lr : cosineLr(config.lr, step - stage.firstStep, stageSteps, stage.index === 0 ? warmup : 0);
         const stepSeed = deriveSeed(config.seed, `step-${step}`);
         const flipOf = idx.map((_, j) => flips[batch * bs + j]!);
         const chunk = config.microBatch > 0 ? config.microBatch : idx.length;
@@ -382,7 +383,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
           summed = r.scaled;
           loss += r.value * weight;
         }
-        opt.apply(summed!, lr);
+        opt.apply(summed!, lr, stage.optimizer ? { kind: stage.optimizer.kind, step: step - stage.firstStep + 1 } : undefined);
         tf.dispose(Object.values(summed!));
         if (!Number.isFinite(loss))
           throw new TrainingDivergedError(
@@ -430,7 +431,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         step,
         trainLoss: epochLoss / Math.max(1, epochSeen),
         trainAccuracy,
-        lr: cosineLr(config.lr, step - 1 - stage.firstStep, stageSteps, stage.index === 0 ? warmup : 0),
+        lr: stage.optimizer ? stage.optimizer.lr : cosineLr(config.lr, step - 1 - stage.firstStep, stageSteps, stage.index === 0 ? warmup : 0),
         ...(val ? { val: { accuracy: val.accuracy, accuracyPerStep: val.accuracyPerStep, meanLoss: val.meanLoss } } : {}),
         seconds: (performance.now() - epochStarted) / 1000,
       };

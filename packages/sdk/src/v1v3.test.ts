@@ -14,7 +14,7 @@ import { loadModel, saveBundle } from './node/bundle.js';
 import { fileCheckpoints } from './node/checkpoint.js';
 import { normalise } from './dataset.js';
 import { train, type TrainResult } from './train.js';
-import { policyRewards } from './methods/adafocus_v1/index.js';
+import { PAPER_V1, policyRewards } from './methods/adafocus_v1/index.js';
 
 const V1 = { ...TOY, method: 'adafocus_v1', grid: 3, epochs: 1, rlEpochs: 1, finetuneEpochs: 1 } as const;
 const V3 = { ...TOY, method: 'adafocus_v3', focusFrames: 3 } as const;
@@ -130,6 +130,104 @@ describe('AdaFocus V1', () => {
     }
     // Going back to fewer stages, or changing anything else, is another run.
     await expect(train({ config: { ...V1, stages: 2 }, train: data, checkpoints: store, resume: true })).rejects.toThrow(CheckpointError);
+  });
+});
+
+describe("AdaFocus V1, the paper's configuration", () => {
+  const PAPER = { ...TOY, ...PAPER_V1, grid: 3, epochs: 1, rlEpochs: 1, finetuneEpochs: 1, backboneEpochs: 1 } as const;
+
+  it('stage 0 fine-tunes the backbones on whole frames; stage 1 trains the classifier loss alone; the official policy encoder', () => {
+    const net = createVideoNet({ ...PAPER, pretrained: false }, 3);
+    try {
+      expect(trainingStages(parseConfig(PAPER)).map((s) => s.name)).toEqual([
+        'stage 0: glance + focus backbones on whole frames',
+        'stage 1: focus + classifier, random patches',
+        'stage 2: policy (PPO)',
+        'stage 3: classifier, most likely patches',
+      ]);
+      expect(partsReached(net, 0)).toEqual(['focus', 'glance']);
+      // After stage 0 the glance stays frozen; stage 1 reaches the focus network only through the classifier.
+      expect(partsReached(net, 1)).toEqual(['classifier', 'focus']);
+      expect(partsReached(net, 2)).toEqual(['policy']);
+      expect(partsReached(net, 3)).toEqual(['classifier']);
+      const layers = net.models()['policy_encoder']!.layers.map((l) => l.name);
+      expect(layers).not.toContain('encoder_conv_bn');
+      expect(net.models()['policy_encoder']!.getLayer('encoder_conv').getWeights()[0]!.shape[3]).toBe(32);
+      // frame 32, patch 16, a 3 x 3 grid: corners floor(0.5 * 16) = 8 as with rounding; frames in time order.
+      expect(net.frameOrder ?? [0, 1, 2, 3]).toEqual([0, 1, 2, 3]);
+    } finally {
+      net.dispose();
+    }
+    // The focus head's loss in stage 1 is Saccade's addition: without it the head gets no gradient.
+    const withHead = createVideoNet({ ...PAPER, focusHeadLoss: true, pretrained: false }, 3);
+    try {
+      const headGrad = (n: VideoNet) =>
+        tf.tidy(() => {
+          const focus = n.models()['focus']!;
+          const head = focus.getLayer('predictions').trainableWeights.map((w) => w.read() as tf.Variable);
+          const classifier = n.parts()['classifier']!.map((w) => w.read() as tf.Variable);
+          const { grads } = tf.variableGrads(() => n.loss(frames(), tf.tensor1d([0, 2], 'int32'), 5, 1), [...head, ...classifier]);
+          return head.reduce((a, v) => a + (grads[v.name] ? tf.sum(tf.abs(grads[v.name]!)).dataSync()[0]! : 0), 0);
+        });
+      const paper = createVideoNet({ ...PAPER, pretrained: false }, 3);
+      try {
+        expect(headGrad(withHead)).toBeGreaterThan(0);
+        expect(headGrad(paper)).toBe(0);
+      } finally {
+        paper.dispose();
+      }
+    } finally {
+      withHead.dispose();
+    }
+  });
+
+  it('floors patch corners as the official get_patch', () => {
+    // frame 32, patch 12: span 20; a 4 x 4 grid's cell 1 is at 20 / 3 = 6.67: 6 floored, 7 rounded.
+    const cfg = { ...PAPER, grid: 4, patchSize: 12 };
+    const corners = (c: object) => {
+      const net = createVideoNet(c as typeof cfg, 3);
+      try {
+        return tf.tidy(() => Array.from(net.forward(frames()).centres!.dataSync()).map((v) => Math.round(v * 20 * 1e3) / 1e3));
+      } finally {
+        net.dispose();
+      }
+    };
+    const floored = corners(cfg);
+    const rounded = corners({ ...cfg, patchSnap: 'round' });
+    for (const v of floored) expect([0, 6, 13, 20]).toContain(v);
+    for (const v of rounded) expect([0, 7, 13, 20]).toContain(v);
+  });
+
+  it('trains all four stages, PPO with Adam at its constant 3e-4, and resumes inside the PPO stage to the same weights', async () => {
+    const small = toyDataset(8, 1);
+    const config = { ...PAPER, batchSize: 4 };
+    const whole = await train({ config, train: small });
+    const expected = weightsOf(whole);
+    expect(whole.history.map((h) => [h.stage, h.lr])).toEqual([
+      [1, expect.any(Number)],
+      [2, expect.any(Number)],
+      [3, 3e-4],
+      [4, expect.any(Number)],
+    ]);
+    whole.net.dispose();
+    // Two steps per stage: stop after the first PPO step (the Adam moments of the stage exist), then resume.
+    const store = fileCheckpoints(join(dir, 'paper-v1'));
+    const first = await train({ config, train: small, checkpoints: store, maxSteps: 5 });
+    expect(first.stopped).toBe('maxSteps');
+    first.net.dispose();
+    const resumed = await train({ config, train: small, checkpoints: store, resume: true });
+    try {
+      expect(weightsOf(resumed)).toEqual(expected);
+    } finally {
+      resumed.net.dispose();
+    }
+    // Without its own optimiser the PPO stage runs on the run's SGD: other weights.
+    const shared = await train({ config: { ...config, ppoAdamLr: undefined }, train: small });
+    try {
+      expect(weightsOf(shared)).not.toEqual(expected);
+    } finally {
+      shared.net.dispose();
+    }
   });
 });
 

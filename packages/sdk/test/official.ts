@@ -1,5 +1,6 @@
-// The equivalence check of official AdaFocusV2 checkpoints against a PyTorch reference's outputs
-// (tools/official/adafocus_v2_reference.py writes checkpoint.pth.tar, frames.bin, reference.json).
+// The equivalence check of official AdaFocus V1 and V2 checkpoints against a PyTorch reference's
+// outputs (tools/official/adafocus_v{1,2}_reference.py write checkpoint.pth.tar, frames.bin,
+// reference.json).
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -8,6 +9,7 @@ import { namedBackbone, readTorchCheckpoint, torchStateDict } from '@saccade/bac
 import { expect } from 'vitest';
 
 import { importOfficialState } from '../src/official.js';
+import type { VideoNet } from '../src/video_net.js';
 
 interface Reference {
   videos: number;
@@ -17,7 +19,9 @@ interface Reference {
   classes: number;
   order: number[];
   logits: number[][][];
-  actions: number[][][];
+  /** Patch centres in Saccade's convention: V2's policy actions, V1's patch corners / (frame - patch). */
+  actions?: number[][][];
+  centres?: number[][][];
   glanceLogits: number[][][];
 }
 
@@ -42,14 +46,20 @@ const softmaxMax = (row: number[]) => {
 const exits = (logits: number[][][], thresholds: number[]) =>
   logits.map((steps) => steps.findIndex((row, k) => k === steps.length - 1 || softmaxMax(row) >= thresholds[k]!));
 
-export async function checkOfficialV2(dir: string, tolerance = 1e-4): Promise<{ logits: number; centres: number; glance: number }> {
+/** The imported network of an official checkpoint against its reference: logits, centres, the glance head, exits and predictions. */
+export async function checkOfficial(
+  dir: string,
+  method: 'adafocus_v1' | 'adafocus_v2',
+  expectations: (net: VideoNet, ignored: string[]) => void = () => {},
+  tolerance = 1e-4,
+): Promise<{ logits: number; centres: number; glance: number }> {
   const ref = JSON.parse(await readFile(join(dir, 'reference.json'), 'utf8')) as Reference;
   const state = torchStateDict(readTorchCheckpoint(await readFile(join(dir, 'checkpoint.pth.tar')), 'checkpoint.pth.tar'), 'checkpoint.pth.tar');
-  const { net, ignored } = importOfficialState(state, 'adafocus_v2', { patchSize: ref.patchSize, frameSize: ref.frameSize }, 'checkpoint.pth.tar');
+  const { net, ignored } = importOfficialState(state, method, { patchSize: ref.patchSize, frameSize: ref.frameSize, frames: ref.frames }, 'checkpoint.pth.tar');
   try {
-    expect(ignored.some((k) => k.startsWith('global_CNN.classifier.'))).toBe(true);
-    expect([net.config['policyReadout'], net.config['prediction'], net.config.frames, net.classes]).toEqual(['dense', 'classifier', ref.frames, ref.classes]);
-    expect(net.frameOrder).toEqual(ref.order);
+    expect([net.config.frames, net.classes]).toEqual([ref.frames, ref.classes]);
+    expect(net.frameOrder ?? [...Array(ref.frames).keys()]).toEqual(ref.order);
+    expectations(net, ignored);
     const bytes = await readFile(join(dir, 'frames.bin'));
     const s = ref.frameSize;
     const got = tf.tidy(() => {
@@ -62,7 +72,7 @@ export async function checkOfficialV2(dir: string, tolerance = 1e-4): Promise<{ 
     });
     const err = {
       logits: relative(got.logits.flat(2), ref.logits.flat(2)),
-      centres: relative(got.centres.flat(2), ref.actions.flat(2)),
+      centres: relative(got.centres.flat(2), (ref.centres ?? ref.actions)!.flat(2)),
       glance: relative(got.glance, ref.glanceLogits.flat(2)),
     };
     expect(err.logits, 'per-step logits').toBeLessThan(tolerance);
@@ -84,3 +94,32 @@ export async function checkOfficialV2(dir: string, tolerance = 1e-4): Promise<{ 
     net.dispose();
   }
 }
+
+/** Official AdaFocusV2: the paper's dense policy and the classifier's prediction; the glance's ImageNet head left out. */
+export const checkOfficialV2 = (dir: string, tolerance = 1e-4) =>
+  checkOfficial(
+    dir,
+    'adafocus_v2',
+    (net, ignored) => {
+      expect(ignored.some((k) => k.startsWith('global_CNN.classifier.'))).toBe(true);
+      expect([net.config['policyReadout'], net.config['prediction']]).toEqual(['dense', 'classifier']);
+    },
+    tolerance,
+  );
+
+/** Official AdaFocus V1: the official encoder and corners, frames in time order; the PPO learner copy left out (policy_old acts). */
+export const checkOfficialV1 = (dir: string, tolerance = 1e-4) =>
+  checkOfficial(
+    dir,
+    'adafocus_v1',
+    (net, ignored) => {
+      expect(ignored.some((k) => k.startsWith('focuser.policy.policy.'))).toBe(true);
+      expect([net.config['policyChannels'], net.config['policyNorm'], net.config['patchSnap'], net.config.frameOrder]).toEqual([
+        32,
+        false,
+        'floor',
+        'chronological',
+      ]);
+    },
+    tolerance,
+  );

@@ -99,4 +99,10 @@ export interface TrainingStage {
   epochs: number;
   /** The parts (VideoNet.parts() keys) whose weights the stage updates; the others stay as they are. */
   parts: string[];
+  /**
+   * The stage's own optimiser, at a constant learning rate with no weight decay and no part
+   * multipliers (AdaFocus V1's PPO in the paper: Adam 3e-4). Unset: the run's optimiser, with the
+   * cosine schedule over the stage.
+   */
+  optimizer?: { kind: 'adam' | 'sgd'; lr: number };
 }

@@ -75,8 +75,13 @@ export interface MethodSpec<C extends TrainConfig = TrainConfig, P extends objec
 
 /** What an official checkpoint cannot tell and the user gives (the CLI's import flags). */
 export interface OfficialOptions {
+  /** The patch size the model was trained with (its --patch_size); a state dict cannot tell it. */
   patchSize?: number;
+  /** The frames' side (--input_size, default 224). */
   frameSize?: number;
+  /** Frames per video (--num_segments) where the state dict cannot tell it (AdaFocus V1's recurrent classifier; default 16). */
+  frames?: number;
+  /** Dropout for further training (AdaFocusV2's step heads); inference ignores it. */
   dropout?: number;
 }
 

@@ -1,11 +1,15 @@
 /** AdaFocus V1 (Wang et al., ICCV 2021): a PPO policy over a grid of patch positions, trained in three stages. */
 import type { MethodSpec } from '../spec.js';
 import { createAdaFocusV1, type AdaFocusV1Parts } from './network.js';
+import { v1Stages } from './stages.js';
+import { PAPER_V1 } from './paper.js';
+import { assignOfficialV1, planOfficialV1 } from './official.js';
 import { ADAFOCUS_V1_FIELDS, type AdaFocusV1Config } from './schema.js';
 
 export type { AdaFocusV1Config } from './schema.js';
 export type { AdaFocusV1Parts } from './network.js';
 export { policyRewards, v1Action } from './network.js';
+export { PAPER_V1 } from './paper.js';
 
 export const ADAFOCUS_V1: MethodSpec<AdaFocusV1Config, AdaFocusV1Parts> = {
   id: 'adafocus_v1',
@@ -13,6 +17,7 @@ export const ADAFOCUS_V1: MethodSpec<AdaFocusV1Config, AdaFocusV1Parts> = {
   variants: [
     { name: 'v1', aliases: ['adafocus_v1'], label: 'AdaFocus V1', config: { method: 'adafocus_v1', patches: 'policy' }, baseline: false },
     { name: 'v1-random', label: 'AdaFocus V1, random patches', config: { method: 'adafocus_v1', patches: 'random' }, baseline: true },
+    { name: 'paper-v1', label: 'AdaFocus V1, paper config', config: PAPER_V1, baseline: false },
   ],
   fields: ADAFOCUS_V1_FIELDS,
   patches: ['policy', 'random'],
@@ -24,19 +29,7 @@ export const ADAFOCUS_V1: MethodSpec<AdaFocusV1Config, AdaFocusV1Parts> = {
         `a ${c.grid} x ${c.grid} grid of ${c.patchSize}px patches does not fit a ${c.frameSize}px frame (at most ${c.frameSize - c.patchSize + 1} positions per side)`,
       );
   },
-  stages(c) {
-    // patches 'random': the paper's ablation, the same stages with a random policy (nothing to learn in stage 2).
-    const random = c.patches === 'random';
-    return [
-      {
-        name: 'stage 1: focus + classifier, random patches',
-        epochs: c.epochs,
-        parts: c.pretrained ? ['focus', 'classifier'] : ['glance', 'focus', 'classifier'],
-      },
-      { name: random ? 'stage 2: none (random policy)' : 'stage 2: policy (PPO)', epochs: random ? 0 : c.rlEpochs, parts: ['policy'] },
-      { name: `stage 3: classifier${random ? ', random patches' : ''}`, epochs: c.finetuneEpochs, parts: ['classifier'] },
-    ].slice(0, c.stages);
-  },
+  stages: (c) => v1Stages(c).map(({ kind: _kind, ...stage }) => stage),
   steps: (c) => c.frames,
   parts: () => ({
     glance: { kind: 'backbone' },
@@ -48,4 +41,5 @@ export const ADAFOCUS_V1: MethodSpec<AdaFocusV1Config, AdaFocusV1Parts> = {
   }),
   pretrained: { glance: 'glance', focus: 'focus' },
   create: createAdaFocusV1,
+  official: { code: 'blackfeather-wang/AdaFocus (ActivityNet, FCVID, Mini-Kinetics: models/gfv_net.py)', plan: planOfficialV1, assign: assignOfficialV1 },
 };

@@ -24,6 +24,7 @@ import type { VideoNet } from '../../video_net.js';
 import { ConfigError } from '../../errors.js';
 import { createGruClassifier, wrapGruClassifier, type GruClassifier } from '../../classifier.js';
 import type { AdaFocusV1Config } from './schema.js';
+import { v1Stages } from './stages.js';
 import { backbone, backboneMacs, checkFrames, checkStep, denseMacs, downscale, focusOn, frameAt, frameTargets, stateVideo } from '../../net_common.js';
 
 /** The policy's action space from the config. */
@@ -69,15 +70,25 @@ export function createAdaFocusV1(config: AdaFocusV1Config, classes: number, load
     const fb = backbone(config.focusBackbone, config.focusWidth, p, classes, seed + 2, 'focus', config.pooling);
     glance = gb.model;
     focus = fb.model;
-    policy = createRlPolicy({ featureShape: gb.featureMapShape, action, hidden: config.policyHidden, seed: seed + 3, name: 'policy' });
+    policy = createRlPolicy({
+      featureShape: gb.featureMapShape,
+      action,
+      hidden: config.policyHidden,
+      encoderChannels: config.policyChannels,
+      encoderNorm: config.policyNorm,
+      seed: seed + 3,
+      name: 'policy',
+    });
     classifier = createGruClassifier({ inputWidth: gb.featureWidth + fb.featureWidth, hidden: config.classifierWidth, classes, seed: seed + 4 });
   }
   const mapShape = policy.featureShape;
   const gWidth = namedBackbone(glance).featureWidth;
   const fWidth = namedBackbone(focus).featureWidth;
   const span = s - p;
-  /** Whole-pixel patch positions: the centre's top-left corner rounded to a pixel. */
-  const snap = (c: tf.Tensor2D): tf.Tensor2D => (span > 0 ? (tf.div(tf.round(tf.mul(c, span)), span) as tf.Tensor2D) : c);
+  /** Whole-pixel patch positions: the top-left corner (position x (frame - patch)) rounded to a pixel, or down as the official get_patch. */
+  const toPixel = config.patchSnap === 'floor' ? tf.floor : tf.round;
+  const snap = (c: tf.Tensor2D): tf.Tensor2D => (span > 0 ? (tf.div(toPixel(tf.mul(c, span)), span) as tf.Tensor2D) : c);
+  const stageKinds = v1Stages(config).map((st) => st.kind);
   const glanceAll = (x: tf.Tensor4D, training: boolean) => backboneOutputs(glance.apply(downscale(x, s, g), { training }) as tf.Tensor[]);
   const mapsOf = (maps: tf.Tensor, b: number) => tf.reshape(maps, [b, t, ...mapShape]) as tf.Tensor5D;
 
@@ -104,12 +115,32 @@ export function createAdaFocusV1(config: AdaFocusV1Config, classes: number, load
   const random = config.patches === 'random';
   /** Inference with random patches: the centres [B, 2] of step k, from their own seed (forward and step agree). */
   const randomStep = (b: number, k: number, seedArg: number) => randomCentres(b, new Rng(deriveSeed(seedArg, `v1-random-${k}`)), 1);
-  /** Logits [B, T, classes] and the focus head's per-frame logits for centres [B*T, 2]. */
-  const classify = (x: tf.Tensor4D, gVec: tf.Tensor, centres: tf.Tensor2D, b: number, trainFocus: boolean, trainClassifier: boolean) => {
+  /** The classifier's inputs [B, T, glance + focus width] and the focus head's per-frame logits for centres [B*T, 2]. */
+  const featuresAt = (x: tf.Tensor4D, gVec: tf.Tensor, centres: tf.Tensor2D, b: number, trainFocus: boolean) => {
     // The frames are inputs: their gradient is skipped.
     const f = focusOn(focus, cropPatches(x, centres, p, { frameGradient: false }), trainFocus);
     const features = tf.reshape(tf.concat([gVec, trainFocus ? f.vectors : stopGradient(f.vectors)], 1), [b, t, gWidth + fWidth]) as tf.Tensor3D;
-    return { logits: classifier.sequence(features, trainClassifier), focusLogits: f.logits };
+    return { features, focusLogits: f.logits };
+  };
+  /** Logits [B, T, classes] and the focus head's per-frame logits for centres [B*T, 2]. */
+  const classify = (x: tf.Tensor4D, gVec: tf.Tensor, centres: tf.Tensor2D, b: number, trainFocus: boolean, trainClassifier: boolean) => {
+    const f = featuresAt(x, gVec, centres, b, trainFocus);
+    return { logits: classifier.sequence(f.features, trainClassifier), focusLogits: f.focusLogits };
+  };
+  /**
+   * The official reward's baseline, logits [B*T, classes]: at step k the classifier's state after
+   * the policy's patches 0..k-1, stepped with a random patch at k.
+   */
+  const stepBaseline = (policyFeatures: tf.Tensor3D, randomFeatures: tf.Tensor3D) => {
+    const [b, , d] = policyFeatures.shape;
+    const at = (f: tf.Tensor3D, k: number) => tf.reshape(tf.slice(f, [0, k, 0], [b, 1, d]), [b, d]) as tf.Tensor2D;
+    let state = classifier.initialState(b);
+    const out: tf.Tensor2D[] = [];
+    for (let k = 0; k < t; k++) {
+      out.push(classifier.step(at(randomFeatures, k), state).logits);
+      state = classifier.step(at(policyFeatures, k), state).state;
+    }
+    return tf.reshape(tf.stack(out, 1), [b * t, classes]) as tf.Tensor2D;
   };
 
   return {
@@ -141,26 +172,43 @@ export function createAdaFocusV1(config: AdaFocusV1Config, classes: number, load
         const targets = frameTargets(labels, t, classes);
         const ce = (logits: tf.Tensor) => tf.losses.softmaxCrossEntropy(targets, tf.reshape(logits, [b * t, classes]));
         const x = tf.reshape(frames, [b * t, s, s, 3]) as tf.Tensor4D;
-        const trainGlance = stage === 0 && !config.pretrained;
+        const kind = stageKinds[stage] ?? 'focus';
+        if (kind === 'backbones') {
+          // The paper's stage 0: each backbone a frame classifier on whole frames, on the mean of its
+          // per-frame logits. Saccade's backbones take one input size: the focus network sees the
+          // frames resized to its patch size (the official ResNet-50 sees them at 224 px).
+          const videoCe = (logits: tf.Tensor) => tf.losses.softmaxCrossEntropy(tf.oneHot(labels, classes), tf.mean(tf.reshape(logits, [b, t, classes]), 1));
+          const gl = glanceAll(x, true).logits!;
+          const fl = backboneOutputs(focus.apply(downscale(x, s, p), { training: true }) as tf.Tensor[]).logits!;
+          return tf.add(videoCe(gl), videoCe(fl)) as tf.Scalar;
+        }
+        const trainGlance = kind === 'focus' && !config.pretrained && config.backboneEpochs === 0;
         const { map: gMap, vector: gVecRaw, logits: gLogits } = glanceAll(x, trainGlance);
         const gVec = trainGlance ? gVecRaw! : stopGradient(gVecRaw!);
-        if (stage === 0) {
+        if (kind === 'focus') {
           const r = classify(x, gVec, randomCentres(b, rng), b, true, true);
-          const loss = tf.add(ce(r.logits), ce(r.focusLogits));
+          const loss = config.focusHeadLoss ? tf.add(ce(r.logits), ce(r.focusLogits)) : ce(r.logits);
           return (trainGlance ? tf.add(loss, ce(gLogits!)) : loss) as tf.Scalar;
         }
         if (random) {
-          if (stage === 1) throw new ConfigError('patches', 'random: AdaFocus V1 with random patches has no policy to train (stage 2)');
+          if (kind === 'policy') throw new ConfigError('patches', 'random: AdaFocus V1 with random patches has no policy to train (stage 2)');
           return ce(classify(x, gVec, randomCentres(b, rng), b, false, true).logits) as tf.Scalar;
         }
         const maps = mapsOf(stopGradient(gMap!), b);
-        const roll = rollout(maps, 'sample', rng);
-        if (stage === 2) {
+        if (kind === 'classifier') {
+          // Stage 3: the policy's sampled patches, or (the paper) its most likely ones.
+          const roll = rollout(maps, config.finetunePatches === 'best' ? 'best' : 'sample', rng);
           return ce(classify(x, gVec, tf.reshape(roll.centres, [b * t, 2]) as tf.Tensor2D, b, false, true).logits) as tf.Scalar;
         }
-        // Stage 1: PPO on the policy.
-        const logitsAt = (centres: tf.Tensor2D) => tf.reshape(classify(x, gVec, centres, b, false, false).logits, [b * t, classes]) as tf.Tensor2D;
-        const rewards = policyRewards(logitsAt(tf.reshape(roll.centres, [b * t, 2]) as tf.Tensor2D), logitsAt(randomCentres(b, rng)), targets);
+        // Stage 2: PPO on the policy.
+        const roll = rollout(maps, 'sample', rng);
+        const policyFeatures = featuresAt(x, gVec, tf.reshape(roll.centres, [b * t, 2]) as tf.Tensor2D, b, false).features;
+        const randomFeatures = featuresAt(x, gVec, randomCentres(b, rng), b, false).features;
+        const baseline =
+          config.reward === 'random-patch'
+            ? stepBaseline(policyFeatures, randomFeatures)
+            : (tf.reshape(classifier.sequence(randomFeatures, false), [b * t, classes]) as tf.Tensor2D);
+        const rewards = policyRewards(tf.reshape(classifier.sequence(policyFeatures, false), [b * t, classes]) as tf.Tensor2D, baseline, targets);
         const returns = tf.tensor2d(discountedReturns(rewards, b, t, config.gamma, true), [b, t]);
         // Scored in the mode the rollout sampled in (batch norm on its running statistics), so that the
         // first PPO ratio is exactly 1.

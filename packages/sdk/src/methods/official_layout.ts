@@ -1,0 +1,187 @@
+/**
+ * Setting an official PyTorch state dict into Saccade's models, shared by the methods that read
+ * official checkpoints: torch layouts to tfjs ones (conv, linear, the (C, H, W) flatten, the GRU's
+ * stacked r, z, n gates), the backbones through @saccade/backbones' torchvision mapping, and the
+ * all-or-nothing rule: every missing, unexpected and mis-shaped key is listed by its official name,
+ * and nothing is set unless all of it fits.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { loadTorchvisionState, WeightMismatchError, type TorchTensor } from '@saccade/backbones';
+
+/** torch layouts -> tfjs: conv [O, I, kh, kw] -> [kh, kw, I, O], linear [O, I] -> [I, O]. */
+export function tensorOf(t: TorchTensor, layout: 'conv' | 'linear' | 'vector'): tf.Tensor {
+  return tf.tidy(() => {
+    const x = tf.tensor(t.data, t.shape);
+    return layout === 'conv' ? tf.transpose(x, [2, 3, 1, 0]) : layout === 'linear' ? tf.transpose(x) : x;
+  });
+}
+
+export const shapeOf = (state: ReadonlyMap<string, TorchTensor>, key: string): readonly number[] | undefined => state.get(key)?.shape;
+
+/** The WeightMismatchError of a state dict that lacks a method's landmark keys: what is missing, and how the checkpoint's keys begin. */
+export function notOfficial(
+  state: ReadonlyMap<string, TorchTensor>,
+  need: readonly string[],
+  source: string,
+  hints: string[] = [],
+): WeightMismatchError | undefined {
+  const missing = need.filter((k) => !state.has(k));
+  if (missing.length === 0) return undefined;
+  const keys = [...state.keys()];
+  return new WeightMismatchError(source, [
+    ...hints,
+    ...missing.map((k) => `missing: ${k}`),
+    `the checkpoint's ${keys.length} keys begin: ${keys.slice(0, 8).join(', ')}${keys.length > 8 ? ', ...' : ''}`,
+  ]);
+}
+
+type Make = (ts: TorchTensor[]) => (() => tf.Tensor)[];
+
+/** The official weights of one network, gathered layer by layer, then checked and set all at once (`commit`). */
+export class OfficialLayout {
+  private readonly problems: string[] = [];
+  private readonly used: Set<string>;
+  private readonly plans: { model: tf.LayersModel; layer: string; values: (() => tf.Tensor)[]; keys: string[] }[] = [];
+  private readonly backbones: { model: tf.LayersModel; entries: Map<string, TorchTensor>; official: Map<string, string> }[] = [];
+
+  constructor(
+    private readonly state: ReadonlyMap<string, TorchTensor>,
+    ignored: readonly string[],
+    /** Names the checkpoint in messages: "FILE (official AdaFocusV2)". */
+    private readonly source: string,
+  ) {
+    this.used = new Set(ignored);
+  }
+
+  /** An official tensor, marked used; a "missing" problem when it is absent. */
+  get(key: string): TorchTensor | undefined {
+    const t = this.state.get(key);
+    if (!t) this.problems.push(`missing: ${key}`);
+    else this.used.add(key);
+    return t;
+  }
+
+  /** Keys not used, for a caller that ignores some (aliases that hold the same weights). */
+  markUsed(key: string): void {
+    this.used.add(key);
+  }
+
+  /** A layer's weights, in tfjs order, made from official tensors. */
+  layer(model: tf.LayersModel, name: string, keys: string[], make: Make): void {
+    const ts = keys.map((k) => this.get(k));
+    if (ts.every((t) => t)) this.plans.push({ model, layer: name, values: make(ts as TorchTensor[]), keys });
+  }
+
+  linear(model: tf.LayersModel, name: string, prefix: string): void {
+    this.layer(model, name, [`${prefix}.weight`, `${prefix}.bias`], (ts) => [() => tensorOf(ts[0]!, 'linear'), () => tensorOf(ts[1]!, 'vector')]);
+  }
+
+  conv(model: tf.LayersModel, name: string, key: string): void {
+    this.layer(model, name, [key], (ts) => [() => tensorOf(ts[0]!, 'conv')]);
+  }
+
+  batchNorm(model: tf.LayersModel, name: string, prefix: string): void {
+    const keys = [`${prefix}.weight`, `${prefix}.bias`, `${prefix}.running_mean`, `${prefix}.running_var`];
+    this.layer(model, name, keys, (ts) => ts.map((t) => () => tensorOf(t, 'vector')));
+  }
+
+  /**
+   * A linear layer after torch's flatten of a [channels, h, w] map, into a tfjs dense layer after
+   * a flatten of [h, w, channels]: the columns reordered from (channel, row, column) to (row, column, channel).
+   */
+  flattenedLinear(model: tf.LayersModel, name: string, prefix: string, map: readonly [number, number, number]): void {
+    const [mh, mw, channels] = map;
+    this.layer(model, name, [`${prefix}.weight`, `${prefix}.bias`], (ts) => [
+      () =>
+        tf.tidy(() => {
+          const w = tf.tensor(ts[0]!.data, ts[0]!.shape);
+          const [out, cols] = ts[0]!.shape as [number, number];
+          if (cols !== channels * mh * mw) return tf.transpose(w); // reported as a shape mismatch
+          return tf.reshape(tf.transpose(tf.reshape(w, [out, channels, mh, mw]), [2, 3, 1, 0]), [mh * mw * channels, out]);
+        }),
+      () => tensorOf(ts[1]!, 'vector'),
+    ]);
+  }
+
+  /** A one-layer torch GRU (`prefix.weight_ih_l0` ...: gates r, z, n stacked) into Saccade's gru_x_* / gru_h_* layers. */
+  gru(model: tf.LayersModel, prefix: string): void {
+    for (const [side, suffix] of [
+      ['x', 'ih'],
+      ['h', 'hh'],
+    ] as const) {
+      ['r', 'z', 'n'].forEach((gate, g) => {
+        this.layer(model, `gru_${side}_${gate}`, [`${prefix}.weight_${suffix}_l0`, `${prefix}.bias_${suffix}_l0`], (ts) => {
+          const h = ts[0]!.shape[0]! / 3;
+          return [
+            () => tf.tidy(() => tf.transpose(tf.slice(tf.tensor(ts[0]!.data, ts[0]!.shape), [g * h, 0], [h, -1]))),
+            () => tf.tidy(() => tf.slice(tf.tensor(ts[1]!.data, ts[1]!.shape), [g * h], [h])),
+          ];
+        });
+      });
+    }
+  }
+
+  /**
+   * A backbone through @saccade/backbones' torchvision mapping: the entries under `prefix` (renamed
+   * to torchvision's names by `rename`; undefined leaves one out), and its class head from
+   * `headPrefix` as `headName`.
+   */
+  backbone(model: tf.LayersModel, prefix: string, head: { prefix: string; name: string }, rename: (k: string) => string | undefined = (k) => k): void {
+    const entries = new Map<string, TorchTensor>();
+    const official = new Map<string, string>();
+    for (const [k, t] of this.state) {
+      if (!k.startsWith(prefix) || this.used.has(k)) continue;
+      const name = rename(k.slice(prefix.length));
+      if (name === undefined) continue;
+      entries.set(name, t);
+      official.set(name, k);
+      this.used.add(k);
+    }
+    for (const p of ['weight', 'bias']) {
+      const t = this.get(`${head.prefix}.${p}`);
+      if (t) {
+        entries.set(`${head.name}.${p}`, t);
+        official.set(`${head.name}.${p}`, `${head.prefix}.${p}`);
+      }
+    }
+    this.backbones.push({ model, entries, official });
+  }
+
+  /** Check everything, then set everything; a WeightMismatchError listing every problem sets nothing. */
+  commit(): void {
+    const problems = [...this.problems];
+    for (const k of this.state.keys()) if (!this.used.has(k)) problems.push(`unexpected: ${k} [${this.state.get(k)!.shape}] has no place in the network`);
+    const ready: { model: tf.LayersModel; layer: string; values: tf.Tensor[] }[] = [];
+    try {
+      for (const p of this.plans) {
+        const values = p.values.map((v) => v());
+        ready.push({ model: p.model, layer: p.layer, values });
+        const current = p.model.getLayer(p.layer).getWeights();
+        if (current.length !== values.length)
+          problems.push(`shape: ${p.keys.join(', ')} give ${values.length} weights for ${p.layer}, which has ${current.length}`);
+        values.forEach((v, i) => {
+          const want = current[i]?.shape;
+          if (want && want.join() !== v.shape.join())
+            problems.push(`shape: ${p.keys[Math.min(i, p.keys.length - 1)]} gives [${v.shape}] for ${p.layer}, which needs [${want}]`);
+        });
+      }
+      if (problems.length > 0) throw new WeightMismatchError(this.source, problems);
+      // The backbones check their own names and shapes (all or nothing each; a later one's failure
+      // leaves an earlier one set, in a network the caller then disposes); messages name official keys.
+      for (const b of this.backbones) {
+        try {
+          loadTorchvisionState(b.model, b.entries, this.source);
+        } catch (error) {
+          if (!(error instanceof WeightMismatchError)) throw error;
+          throw new WeightMismatchError(
+            this.source,
+            error.mismatches.map((m) => m.replace(/([A-Za-z_][\w.]*\.(?:weight|bias|running_mean|running_var))/g, (n) => b.official.get(n) ?? n)),
+          );
+        }
+      }
+      for (const r of ready) r.model.getLayer(r.layer).setWeights(r.values);
+    } finally {
+      for (const r of ready) tf.dispose(r.values);
+    }
+  }
+}
