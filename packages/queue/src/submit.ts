@@ -1,0 +1,144 @@
+/**
+ * Submitting videos and collecting their results. Each video becomes one job whose id is derived
+ * from the video and the model (`videoJobId`): BullMQ adds nothing for an id it already holds, so
+ * a corpus submitted twice is classified once, and a re-submit after a failure only adds what is
+ * missing. Jobs are kept after they finish (their results live in Redis until `removeFinished`).
+ */
+import { resolve } from 'node:path';
+
+import { Queue } from 'bullmq';
+
+import { QueueOptionError, QueueUnavailableError } from './errors.js';
+import { videoJobId, type VideoJob } from './job.js';
+import { connectionOf, type RedisOptions } from './redis.js';
+import { DEFAULT_QUEUE, parseFailure, type FailureReason } from './worker.js';
+
+export interface SubmitOptions {
+  redis: RedisOptions;
+  queue?: string;
+  /** The model's id (the same files for another model are other jobs). */
+  model: string;
+  /** Tries per job for transient errors (default 3), with exponential backoff from `backoffMs` (default 1000). */
+  attempts?: number;
+  backoffMs?: number;
+  /** After each batch is added: (done, total). */
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface Submitted {
+  file: string;
+  jobId: string;
+}
+
+export interface SubmitResult {
+  jobs: Submitted[];
+  /** Files that could not be submitted (missing, unreadable), with why; the others were. */
+  skipped: { file: string; error: string }[];
+}
+
+/** Open a BullMQ Queue; a QueueUnavailableError when Redis does not answer within `timeoutMs`. */
+export async function openQueue(redis: RedisOptions, name = DEFAULT_QUEUE, timeoutMs = 10_000): Promise<Queue> {
+  const queue = new Queue(name, { connection: { ...connectionOf(redis), maxRetriesPerRequest: 1, connectTimeout: timeoutMs } });
+  queue.on('error', () => {});
+  try {
+    await Promise.race([
+      queue.waitUntilReady(),
+      new Promise((_, reject) => setTimeout(() => reject(new Error(`no answer in ${timeoutMs} ms`)), timeoutMs).unref()),
+    ]);
+  } catch (error) {
+    await queue.close().catch(() => {});
+    throw new QueueUnavailableError(`Redis at ${redis.url.replace(/\/\/[^@/]*@/, '//***@')} is unavailable: ${(error as Error).message}`);
+  }
+  return queue;
+}
+
+/** Add a job per file (ids from the files and the model); files that cannot be read are skipped with their error. */
+export async function submitVideos(files: readonly string[], o: SubmitOptions): Promise<SubmitResult> {
+  const attempts = o.attempts ?? 3;
+  if (!Number.isInteger(attempts) || attempts < 1) throw new QueueOptionError('attempts', `must be a positive integer, got ${attempts}`);
+  const queue = await openQueue(o.redis, o.queue);
+  const jobs: Submitted[] = [];
+  const skipped: { file: string; error: string }[] = [];
+  try {
+    const batch = 100;
+    for (let at = 0; at < files.length; at += batch) {
+      const part = files.slice(at, at + batch);
+      const entries: { name: string; data: VideoJob; opts: object }[] = [];
+      for (const file of part) {
+        try {
+          const path = resolve(file);
+          const jobId = await videoJobId(path, o.model);
+          entries.push({
+            name: 'classify',
+            data: { v: 1, path, file, model: o.model },
+            opts: { jobId, attempts, backoff: { type: 'exponential', delay: o.backoffMs ?? 1000 }, removeOnComplete: false, removeOnFail: false },
+          });
+          jobs.push({ file, jobId });
+        } catch (error) {
+          skipped.push({ file, error: (error as Error).message });
+        }
+      }
+      await queue.addBulk(entries);
+      o.onProgress?.(Math.min(at + batch, files.length), files.length);
+    }
+  } finally {
+    await queue.close();
+  }
+  return { jobs, skipped };
+}
+
+export type JobOutcome = { file: string; jobId: string; ok: true; result: unknown } | { file: string; jobId: string; ok: false; error: FailureReason };
+
+/**
+ * Wait until every job has completed or failed (for good: no attempts left), polling Redis every
+ * `pollMs`; `onResult` gets each as it lands. Survives a Redis restart (it reconnects and polls on)
+ * unless Redis stays away longer than `unavailableMs` (default 60 s): then a QueueUnavailableError.
+ */
+export async function waitForJobs(
+  jobs: readonly Submitted[],
+  o: { redis: RedisOptions; queue?: string; pollMs?: number; unavailableMs?: number; onResult?: (r: JobOutcome) => void | Promise<void> },
+): Promise<JobOutcome[]> {
+  const queue = new Queue(o.queue ?? DEFAULT_QUEUE, { connection: connectionOf(o.redis) });
+  queue.on('error', () => {});
+  const pending = new Map(jobs.map((j) => [j.jobId, j]));
+  const out: JobOutcome[] = [];
+  let lastContact = Date.now();
+  try {
+    while (pending.size > 0) {
+      try {
+        for (const chunk of chunks([...pending.values()], 200)) {
+          const found = await Promise.all(chunk.map((j) => queue.getJob(j.jobId)));
+          for (const [i, job] of found.entries()) {
+            const j = chunk[i]!;
+            if (!job) continue;
+            if (!job.finishedOn) continue;
+            // A job retried after a transient failure keeps that failure's reason: its state decides.
+            const state = await queue.getJobState(j.jobId);
+            let outcome: JobOutcome | undefined;
+            if (state === 'completed') outcome = { file: j.file, jobId: j.jobId, ok: true, result: job.returnvalue };
+            else if (state === 'failed') outcome = { file: j.file, jobId: j.jobId, ok: false, error: parseFailure(job.failedReason) };
+            if (outcome) {
+              pending.delete(j.jobId);
+              out.push(outcome);
+              await o.onResult?.(outcome);
+            }
+          }
+        }
+        lastContact = Date.now();
+      } catch (error) {
+        if (Date.now() - lastContact > (o.unavailableMs ?? 60_000))
+          throw new QueueUnavailableError(
+            `Redis stopped answering while ${pending.size} jobs were pending: ${(error as Error).message}; submit again to finish them (done jobs are not repeated)`,
+          );
+      }
+      if (pending.size > 0) await new Promise((r) => setTimeout(r, o.pollMs ?? 250));
+    }
+  } finally {
+    await queue.close().catch(() => {});
+  }
+  return out;
+}
+
+function* chunks<T>(xs: readonly T[], n: number): Generator<T[]> {
+  for (let i = 0; i < xs.length; i += n) yield xs.slice(i, i + n);
+}

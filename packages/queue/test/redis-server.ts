@@ -1,0 +1,78 @@
+// A real Redis for the tests: Debian's redis-server (the README's test command installs it) on
+// 127.0.0.1, on a free port, with a data folder of its own (append-only file on, so that a restart
+// keeps the queue), stopped when the tests end. No mock Redis anywhere.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const REDIS_SERVER = process.env['SACCADE_REDIS_SERVER'] ?? '/usr/bin/redis-server';
+export const HAS_REDIS = spawnSync(REDIS_SERVER, ['--version'], { stdio: 'ignore' }).status === 0;
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export interface TestRedis {
+  url: string;
+  port: number;
+  dir: string;
+  /** Stop (SIGTERM: it writes its data) and start again on the same port and folder. */
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+async function until(check: () => boolean, what: string, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`redis-server: ${what} in ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export async function startRedis(): Promise<TestRedis> {
+  if (!HAS_REDIS) throw new Error(`${REDIS_SERVER} is missing: install Debian's redis-server (the README's test command does)`);
+  const dir = await mkdtemp(join(tmpdir(), 'saccade-redis-'));
+  const port = await freePort();
+  let proc: ChildProcess | undefined;
+  let ready = false;
+  const launch = async () => {
+    ready = false;
+    proc = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--save', '', '--protected-mode', 'yes'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    proc.stdout!.on('data', (d: Buffer) => {
+      if (d.toString().includes('Ready to accept connections')) ready = true;
+    });
+    await until(() => ready, 'not ready');
+  };
+  const halt = async () => {
+    const p = proc;
+    if (!p || p.exitCode !== null) return;
+    const exited = new Promise((r) => p.once('exit', r));
+    p.kill('SIGTERM');
+    await exited;
+  };
+  await launch();
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    dir,
+    async restart() {
+      await halt();
+      await launch();
+    },
+    async stop() {
+      await halt();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
