@@ -27,6 +27,7 @@ import {
   trainCommand,
 } from './commands.js';
 import { runDemo } from './demo.js';
+import { queueStatusCommand, redisOf, submitCommand, workerCommand } from './queue.js';
 import { describeError, escapeText, EXIT, exitCodeOf, UsageError } from './errors.js';
 
 const verbose = process.argv.includes('--verbose');
@@ -436,6 +437,98 @@ export function buildProgram(): Command {
         [
           `imported ${escapeText(r.checkpoint)} as ${r.method}: ${r.classes} classes, ${r.frames} frames of ${r.frameSize} px, ${r.patchSize} px patches, ${r.gflopsPerVideo.toFixed(3)} GFLOPs/video`,
           `bundle ${escapeText(r.bundle)}; left out: ${r.ignored.length} entries (BN counters; V2: the backbones' ImageNet heads; V1: the PPO learner's copy of the policy)`,
+        ].join('\n'),
+      );
+    });
+
+  program
+    .command('worker')
+    .description("classify videos from a Redis job queue (BullMQ) until SIGTERM, which finishes the job in hand; the model's jobs only")
+    .argument('<bundle>', 'run folder or bundle folder (the same bundle `saccade submit` names)')
+    .requiredOption('--redis <url>', 'redis://host:port (rediss:// for TLS); a password in SACCADE_REDIS_PASSWORD')
+    .option('--root <dir>', 'a folder the jobs may read videos from (repeatable; anything outside is refused)', collect, [])
+    .option('--concurrency <n>', 'videos in hand at once', int('--concurrency', 1), 1)
+    .option('--top-k <k>', 'classes in each result', int('--top-k', 1), 5)
+    .option('--budget <gflops>', 'average GFLOPs per video (the bundle needs calibrated exits)', num('--budget'))
+    .option('--name <name>', 'this worker in `saccade queue status` (default host:pid)')
+    .option(
+      '--lock-ms <ms>',
+      "a job's lease: a worker that died (kill -9, power) has its job taken by another after about this long",
+      int('--lock-ms', 1000),
+      30000,
+    )
+    .option('--tls-ca <file>', 'a CA certificate for rediss://')
+    .addHelpText(
+      'after',
+      '\nExample (on each machine, the videos on storage every machine mounts):\n  saccade worker models/actnet --redis redis://10.0.0.5:6379 --root /data/videos',
+    )
+    .action(async (run: string, o) => {
+      await workerCommand({
+        run,
+        redis: await redisOf(o.redis, o.tlsCa),
+        roots: o.root,
+        concurrency: o.concurrency,
+        topK: o.topK,
+        ...(o.budget !== undefined ? { budget: o.budget } : {}),
+        ...(o.name ? { name: o.name } : {}),
+        lockMs: o.lockMs,
+        log: (line) => process.stderr.write(`${escapeText(line)}\n`),
+      });
+    });
+
+  program
+    .command('submit')
+    .description('enqueue videos for `saccade worker`s; a video already submitted for the model is not classified again')
+    .argument('<bundle>', 'run folder or bundle folder: the model the videos are for')
+    .argument('[files...]', 'video files (paths the workers can read)')
+    .requiredOption('--redis <url>', 'redis://host:port (rediss:// for TLS); a password in SACCADE_REDIS_PASSWORD')
+    .option('--list <file>', 'a file of video paths, one per line')
+    .option('--dir <dir>', 'every video under a folder')
+    .option('--wait', 'wait for the results (JSONL: {file, ok, ...result} or {file, ok: false, error})')
+    .option('--out <file>', 'with --wait: write the results there (atomically) instead of stdout')
+    .option('--tls-ca <file>', 'a CA certificate for rediss://')
+    .option('--json', 'print the summary as JSON')
+    .action(async (run: string, files: string[], o) => {
+      let last = 0;
+      const r = await submitCommand({
+        run,
+        redis: await redisOf(o.redis, o.tlsCa),
+        files,
+        ...(o.list ? { list: o.list } : {}),
+        ...(o.dir ? { dir: o.dir } : {}),
+        wait: Boolean(o.wait),
+        ...(o.out ? { out: o.out } : {}),
+        progress: (done, total, what) => {
+          if (done === total || done - last >= Math.max(1, Math.round(total / 10))) process.stderr.write(`[submit] ${done}/${total} ${what}\n`);
+          last = done === total ? 0 : done;
+        },
+        print: (line) => process.stdout.write(`${line}\n`),
+      });
+      if (o.json || !o.wait || o.out)
+        print(o.json, r, () =>
+          [
+            `${r.submitted} videos on queue ${r.queue} (model ${r.model})${r.skipped.length > 0 ? `; ${r.skipped.length} skipped: ${r.skipped.map((x) => `${escapeText(x.file)} (${escapeText(x.error)})`).join(', ')}` : ''}`,
+            ...(r.results ? [`${r.results.ok} classified, ${r.results.failed} failed${r.results.out ? `; results in ${escapeText(r.results.out)}` : ''}`] : []),
+          ].join('\n'),
+        );
+      if (r.results && (r.results.failed > 0 || r.skipped.length > 0)) process.exitCode = EXIT.partial;
+    });
+
+  program
+    .command('queue')
+    .description('the job queue of a model')
+    .command('status')
+    .description('jobs waiting, active, retrying, done and failed, and videos/s per worker over the last minute')
+    .argument('<bundle>', 'run folder or bundle folder')
+    .requiredOption('--redis <url>', 'redis://host:port')
+    .option('--tls-ca <file>', 'a CA certificate for rediss://')
+    .option('--json', 'print as JSON')
+    .action(async (run: string, o) => {
+      const r = await queueStatusCommand({ run, redis: await redisOf(o.redis, o.tlsCa) });
+      print(o.json, r, () =>
+        [
+          `queue ${r.queue}: ${r.waiting} waiting, ${r.active} active, ${r.delayed} retrying, ${r.completed} done, ${r.failed} failed`,
+          ...r.workers.map((w) => `  ${escapeText(w.name)}: ${w.videosPerSecond.toFixed(2)} videos/s`),
         ].join('\n'),
       );
     });

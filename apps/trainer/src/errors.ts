@@ -9,6 +9,7 @@ import { BACKBONE_ERROR_CODES } from '@saccade/backbones';
 import { EARLY_EXIT_ERROR_CODES } from '@saccade/early-exit';
 import { METRICS_ERROR_CODES } from '@saccade/metrics';
 import { POLICY_ERROR_CODES } from '@saccade/policy';
+import { QUEUE_ERROR_CODES } from '@saccade/queue';
 import { SDK_ERROR_CODES } from '@saccade/sdk';
 import { hasErrorMark, markError, SaccadeError, TENSOR_ERROR_CODES } from '@saccade/tensor';
 import { VIDEO_ERROR_CODES } from '@saccade/video';
@@ -42,6 +43,7 @@ export const ERROR_CODES = [
   ...POLICY_ERROR_CODES,
   ...EARLY_EXIT_ERROR_CODES,
   ...SDK_ERROR_CODES,
+  ...QUEUE_ERROR_CODES,
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
@@ -77,6 +79,10 @@ export const EXIT_BY_CODE: Record<ErrorCode, ExitStatus> = {
   BAD_DATASET: EXIT.input,
   RUN_LOCKED: EXIT.input,
   BAD_EXIT_INPUT: EXIT.input,
+  BAD_JOB: EXIT.input,
+  OUTSIDE_ROOTS: EXIT.input,
+  BAD_QUEUE_OPTION: EXIT.usage,
+  QUEUE_UNAVAILABLE: EXIT.input,
   BAD_ARGUMENT: EXIT.internal,
   BAD_METRIC_INPUT: EXIT.internal,
   TRAINING_DIVERGED: EXIT.internal,

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { startRedis, type TestRedis } from '../test/redis-server.js';
+import { startRedis, type TestRedis } from './testing.js';
 import { connectionOf } from './redis.js';
 import { queueStatus } from './status.js';
 import { submitVideos, waitForJobs } from './submit.js';

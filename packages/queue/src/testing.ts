@@ -1,6 +1,6 @@
-// A real Redis for the tests: Debian's redis-server (the README's test command installs it) on
-// 127.0.0.1, on a free port, with a data folder of its own (append-only file on, so that a restart
-// keeps the queue), stopped when the tests end. No mock Redis anywhere.
+// @saccade/queue/testing: a real Redis for tests and local trials: Debian's redis-server (the
+// README's test command installs it) on 127.0.0.1, on a free port, with a data folder of its own
+// (append-only file on, so that a restart keeps the queue). No mock Redis anywhere.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
