@@ -3,7 +3,8 @@
 // test drives it with playwright-core), dataset-fashion-mnist (the full Fashion-MNIST set, read
 // by the video package's tests and preferred by the benchmark builder), python3-torch (the
 // official-checkpoint tests regenerate their PyTorch references at the papers' sizes) and
-// redis-server (the queue's tests start their own on 127.0.0.1). As root with apt-get they
+// redis-server (the queue's tests start their own on 127.0.0.1) with openssl (its TLS test makes
+// a CA and a server certificate). As root with apt-get they
 // are installed; anywhere else one message names what to install. Never downloads a browser build.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -16,6 +17,7 @@ if (!existsSync(FASHION) && !process.env.FASHION_MNIST_DIR) missing.push('datase
 if (!(process.env.CHROMIUM_PATH && existsSync(process.env.CHROMIUM_PATH)) && !CHROMIUM.some((p) => existsSync(p))) missing.push('chromium');
 if (spawnSync('/usr/bin/python3', ['-c', 'import torch'], { stdio: 'ignore' }).status !== 0) missing.push('python3-torch');
 if (!existsSync(process.env.SACCADE_REDIS_SERVER ?? '/usr/bin/redis-server')) missing.push('redis-server');
+if (spawnSync('openssl', ['version'], { stdio: 'ignore' }).status !== 0) missing.push('openssl');
 
 if (missing.length === 0) process.exit(0);
 

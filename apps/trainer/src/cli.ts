@@ -27,6 +27,7 @@ import {
   trainCommand,
 } from './commands.js';
 import { runDemo } from './demo.js';
+import { createCountProgress } from './progress.js';
 import { queueStatusCommand, redisOf, submitCommand, workerCommand } from './queue.js';
 import { describeError, escapeText, EXIT, exitCodeOf, UsageError } from './errors.js';
 
@@ -486,10 +487,11 @@ export function buildProgram(): Command {
     .option('--dir <dir>', 'every video under a folder')
     .option('--wait', 'wait for the results (JSONL: {file, ok, ...result} or {file, ok: false, error})')
     .option('--out <file>', 'with --wait: write the results there (atomically) instead of stdout')
+    .option('--quiet', 'no progress on stderr')
     .option('--tls-ca <file>', 'a CA certificate for rediss://')
     .option('--json', 'print the summary as JSON')
     .action(async (run: string, files: string[], o) => {
-      let last = 0;
+      const progress = createCountProgress({ label: 'submit', quiet: Boolean(o.quiet) });
       const r = await submitCommand({
         run,
         redis: await redisOf(o.redis, o.tlsCa),
@@ -498,12 +500,9 @@ export function buildProgram(): Command {
         ...(o.dir ? { dir: o.dir } : {}),
         wait: Boolean(o.wait),
         ...(o.out ? { out: o.out } : {}),
-        progress: (done, total, what) => {
-          if (done === total || done - last >= Math.max(1, Math.round(total / 10))) process.stderr.write(`[submit] ${done}/${total} ${what}\n`);
-          last = done === total ? 0 : done;
-        },
+        progress: (done, total, what) => progress.update(done, total, what),
         print: (line) => process.stdout.write(`${line}\n`),
-      });
+      }).finally(() => progress.stop());
       if (o.json || !o.wait || o.out)
         print(o.json, r, () =>
           [

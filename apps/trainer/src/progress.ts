@@ -77,3 +77,53 @@ export function createProgress(options: { quiet?: boolean; label?: string } = {}
     },
   };
 }
+
+/** Progress of a count (videos submitted, results in): a cli-progress bar on a terminal, a line per tenth otherwise. */
+export interface CountProgress {
+  update(done: number, total: number, what: string): void;
+  stop(): void;
+}
+
+export function createCountProgress(options: { quiet?: boolean; label: string }): CountProgress {
+  if (options.quiet) return { update() {}, stop() {} };
+  if (!process.stderr.isTTY) {
+    let last = -1;
+    let lastWhat = '';
+    return {
+      update(done, total, what) {
+        const tenth = Math.max(1, Math.round(total / 10));
+        if (what !== lastWhat || done === total || done - last >= tenth) {
+          process.stderr.write(`[${options.label}] ${done}/${total} ${what}\n`);
+          last = done;
+          lastWhat = what;
+        }
+      },
+      stop() {},
+    };
+  }
+  const bar = new cliProgress.SingleBar(
+    {
+      stream: process.stderr,
+      hideCursor: true,
+      clearOnComplete: false,
+      format: `[${options.label}] {what} [{bar}] {value}/{total} | ETA {eta_formatted}`,
+      etaBuffer: 50,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  let started = false;
+  let current = '';
+  return {
+    update(done, total, what) {
+      if (!started || what !== current) {
+        if (started) bar.stop();
+        bar.start(total, done, { what });
+        started = true;
+        current = what;
+      } else bar.update(done, { what });
+    },
+    stop() {
+      if (started) bar.stop();
+    },
+  };
+}

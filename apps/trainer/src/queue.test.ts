@@ -85,6 +85,7 @@ describe('saccade worker / submit / queue status', () => {
       // One video failed: exit 4 (partial), the others' results are written.
       expect(sub.code, sub.stderr).toBe(4);
       expect(sub.json()).toMatchObject({ submitted: 14, skipped: [], results: { ok: 13, failed: 1 } });
+      expect(sub.stderr).toMatch(/\[submit\] 14\/14 submitted[\s\S]*\[submit\] 14\/14 classified/);
       const lines = (await readFile(out, 'utf8'))
         .trim()
         .split('\n')

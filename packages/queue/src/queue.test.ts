@@ -145,4 +145,25 @@ describe('@saccade/queue on a real Redis', () => {
       await worker.close();
     }
   });
+
+  it('over TLS (rediss://) with the server CA; without it the connection is refused with a clear error', async () => {
+    const secure = await startRedis({ tls: true });
+    try {
+      const q = { url: secure.url, tls: { ca: await readFile(secure.ca!) } };
+      const worker = await startWorker({ redis: q, queue: 'tls', roots: [join(dir, 'videos')], handle: handler(new Map(), false) });
+      try {
+        const sub = await submitVideos(files.slice(20, 25), { redis: q, queue: 'tls', model: 'm' });
+        const results = await waitForJobs(sub.jobs, { redis: q, queue: 'tls' });
+        expect(results.map((r) => r.ok)).toEqual([true, true, true, true, true]);
+      } finally {
+        await worker.close();
+      }
+      // A client that does not trust the server's CA: QueueUnavailableError, no job added.
+      await expect(submitVideos(files.slice(0, 1), { redis: { url: secure.url }, queue: 'tls', model: 'm', timeoutMs: 3000 })).rejects.toThrow(
+        /Redis at rediss:\/\/127\.0\.0\.1:\d+ is unavailable/,
+      );
+    } finally {
+      await secure.stop();
+    }
+  });
 });

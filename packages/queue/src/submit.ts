@@ -23,6 +23,8 @@ export interface SubmitOptions {
   backoffMs?: number;
   /** After each batch is added: (done, total). */
   onProgress?: (done: number, total: number) => void;
+  /** How long to wait for Redis to answer before a QueueUnavailableError (default 10 s). */
+  timeoutMs?: number;
 }
 
 export interface Submitted {
@@ -56,7 +58,7 @@ export async function openQueue(redis: RedisOptions, name = DEFAULT_QUEUE, timeo
 export async function submitVideos(files: readonly string[], o: SubmitOptions): Promise<SubmitResult> {
   const attempts = o.attempts ?? 3;
   if (!Number.isInteger(attempts) || attempts < 1) throw new QueueOptionError('attempts', `must be a positive integer, got ${attempts}`);
-  const queue = await openQueue(o.redis, o.queue);
+  const queue = await openQueue(o.redis, o.queue, o.timeoutMs);
   const jobs: Submitted[] = [];
   const skipped: { file: string; error: string }[] = [];
   try {

@@ -2,6 +2,7 @@
 // README's test command installs it) on 127.0.0.1, on a free port, with a data folder of its own
 // (append-only file on, so that a restart keeps the queue). No mock Redis anywhere.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -25,6 +26,8 @@ export interface TestRedis {
   url: string;
   port: number;
   dir: string;
+  /** With `tls`: the CA certificate (PEM file) that signed the server's, for `rediss://` clients. */
+  ca?: string;
   /** Stop (SIGTERM: it writes its data) and start again on the same port and folder. */
   restart(): Promise<void>;
   stop(): Promise<void>;
@@ -38,15 +41,45 @@ async function until(check: () => boolean, what: string, ms = 10_000): Promise<v
   }
 }
 
-export async function startRedis(): Promise<TestRedis> {
+/** A CA and a server certificate for 127.0.0.1, made with the openssl command (arguments, no shell). */
+function makeCertificates(dir: string): void {
+  const run = (...args: string[]) => {
+    const r = spawnSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`openssl ${args[0]} failed: ${r.stderr}`);
+  };
+  writeFileSync(join(dir, 'san.cnf'), 'subjectAltName=IP:127.0.0.1\n');
+  run('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=saccade-test-ca');
+  run('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1');
+  run('x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.crt', '-days', '2', '-extfile', 'san.cnf');
+}
+
+/** Start a Redis; with `tls`, TLS only (rediss://, a CA of its own in `ca`). */
+export async function startRedis(options: { tls?: boolean } = {}): Promise<TestRedis> {
   if (!HAS_REDIS) throw new Error(`${REDIS_SERVER} is missing: install Debian's redis-server (the README's test command does)`);
   const dir = await mkdtemp(join(tmpdir(), 'saccade-redis-'));
   const port = await freePort();
+  if (options.tls) makeCertificates(dir);
+  const listen = options.tls
+    ? [
+        '--port',
+        '0',
+        '--tls-port',
+        String(port),
+        '--tls-cert-file',
+        join(dir, 'server.crt'),
+        '--tls-key-file',
+        join(dir, 'server.key'),
+        '--tls-ca-cert-file',
+        join(dir, 'ca.crt'),
+        '--tls-auth-clients',
+        'no',
+      ]
+    : ['--port', String(port)];
   let proc: ChildProcess | undefined;
   let ready = false;
   const launch = async () => {
     ready = false;
-    proc = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--save', '', '--protected-mode', 'yes'], {
+    proc = spawn(REDIS_SERVER, [...listen, '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--save', '', '--protected-mode', 'yes'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     proc.stdout!.on('data', (d: Buffer) => {
@@ -63,9 +96,10 @@ export async function startRedis(): Promise<TestRedis> {
   };
   await launch();
   return {
-    url: `redis://127.0.0.1:${port}`,
+    url: `${options.tls ? 'rediss' : 'redis'}://127.0.0.1:${port}`,
     port,
     dir,
+    ...(options.tls ? { ca: join(dir, 'ca.crt') } : {}),
     async restart() {
       await halt();
       await launch();
