@@ -130,6 +130,18 @@ describe('saccade worker / submit / queue status', () => {
     expect(existsSync(join(dir, 'results.jsonl'))).toBe(true);
   }, 300_000);
 
+  it('a worker on a machine without ffmpeg refuses to start (exit 3) instead of failing good videos', async () => {
+    const w = spawn(process.execPath, [BIN, 'worker', join(dir, 'model'), '--redis', redis.url, '--root', dir], {
+      env: { ...process.env, FFMPEG_PATH: join(dir, 'no-such-ffmpeg') },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let err = '';
+    w.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const code = await new Promise((r) => w.once('exit', r));
+    expect(code).toBe(3);
+    expect(err).toMatch(/no-such-ffmpeg/);
+  }, 120_000);
+
   it('three workers, 210 videos, one killed with SIGKILL mid-job twice: every video classified, once, the dead leases recovered', async () => {
     const workers = [worker('k1', '--lock-ms', '2000'), worker('k2', '--lock-ms', '2000'), worker('k3', '--lock-ms', '2000')];
     try {

@@ -10,11 +10,19 @@ import { extname, join, resolve } from 'node:path';
 
 import { startWorker, submitVideos, waitForJobs, queueStatus, type JobOutcome, type QueueStatus, type RedisOptions } from '@saccade/queue';
 import { loadModel } from '@saccade/sdk';
-import { initBackend, SaccadeError } from '@saccade/tensor';
+import { initBackend } from '@saccade/tensor';
 import { writeFileAtomic } from '@saccade/tensor/node';
+import { locateFfmpeg } from '@saccade/video';
 
 import { bundlePath } from './commands.js';
 import { UsageError } from './errors.js';
+
+/**
+ * The errors that are the video's own (it cannot be read or decoded, or holds no frames): its job
+ * fails once with the error kept. Anything else (ffmpeg missing on this machine, storage, memory)
+ * is retried, by this worker or another, so that one broken machine does not fail good videos.
+ */
+export const VIDEO_FAULTS: ReadonlySet<string> = new Set(['BAD_VIDEO_FILE', 'DECODE_FAILED', 'EMPTY_VIDEO', 'BAD_INPUT']);
 
 const VIDEO_EXTENSIONS = new Set(['.mp4', '.webm', '.mkv', '.avi', '.mov', '.m4v', '.mpg', '.mpeg', '.ogv']);
 
@@ -49,6 +57,8 @@ export async function workerCommand(o: {
   log: (line: string) => void;
 }): Promise<void> {
   if (o.roots.length === 0) throw new UsageError('--root: give at least one folder the jobs may read videos from');
+  // A machine without ffmpeg would fail every video: refuse to start instead.
+  await locateFfmpeg();
   const backend = await initBackend();
   const model = await loadModel(bundlePath(o.run));
   const id = await modelId(o.run);
@@ -68,8 +78,7 @@ export async function workerCommand(o: {
         done++;
         return result;
       },
-      // A Saccade error (a corrupt video, one ffmpeg cannot decode) is the video's: failed once, kept.
-      permanent: (e) => SaccadeError.isInstance(e),
+      permanent: (e) => VIDEO_FAULTS.has(String((e as { code?: unknown } | null)?.code)),
       onError: (e) => o.log(`redis: ${e.message}`),
     });
     o.log(`worker ${worker.name}: model ${id} on queue ${queueOf(id)}, ${backend.tfBackend}, concurrency ${o.concurrency}`);
