@@ -146,6 +146,19 @@ describe('@saccade/queue on a real Redis', () => {
     }
   });
 
+  it('a job removed from the queue while waited for is reported, not waited for forever', async () => {
+    const q = { url: redis.url };
+    const sub = await submitVideos(files.slice(30, 33), { redis: q, queue: 'removed', model: 'm' });
+    const queue = new Queue('removed', { connection: connectionOf(q) });
+    try {
+      await queue.obliterate({ force: true });
+    } finally {
+      await queue.close();
+    }
+    const results = await waitForJobs(sub.jobs, { redis: q, queue: 'removed' });
+    expect(results.map((r) => (r.ok ? 'ok' : r.error.code))).toEqual(['JOB_MISSING', 'JOB_MISSING', 'JOB_MISSING']);
+  });
+
   it('over TLS (rediss://) with the server CA; without it the connection is refused with a clear error', async () => {
     const secure = await startRedis({ tls: true });
     try {

@@ -112,7 +112,23 @@ export async function waitForJobs(
           const found = await Promise.all(chunk.map((j) => queue.getJob(j.jobId)));
           for (const [i, job] of found.entries()) {
             const j = chunk[i]!;
-            if (!job) continue;
+            if (!job) {
+              // Removed from the queue (cleaned, obliterated) or lost with Redis's data: it will not finish.
+              const outcome: JobOutcome = {
+                file: j.file,
+                jobId: j.jobId,
+                ok: false,
+                error: {
+                  code: 'JOB_MISSING',
+                  name: 'QueueError',
+                  message: `job ${j.jobId} is no longer in the queue (removed, or Redis lost its data); submit again`,
+                },
+              };
+              pending.delete(j.jobId);
+              out.push(outcome);
+              await o.onResult?.(outcome);
+              continue;
+            }
             if (!job.finishedOn) continue;
             // A job retried after a transient failure keeps that failure's reason: its state decides.
             const state = await queue.getJobState(j.jobId);
