@@ -35,12 +35,12 @@ export async function modelId(run: string): Promise<string> {
 export const queueOf = (model: string) => `saccade-${model}`;
 
 /** Redis options from the flags; the password from SACCADE_REDIS_PASSWORD (never on the command line). */
-export function redisOf(url: string, tlsCa?: string): Promise<RedisOptions> {
-  return (async () => ({
+export async function redisOf(url: string, tlsCa?: string): Promise<RedisOptions> {
+  return {
     url,
     ...(process.env['SACCADE_REDIS_PASSWORD'] ? { password: process.env['SACCADE_REDIS_PASSWORD'] } : {}),
     ...(tlsCa ? { tls: { ca: await readFile(tlsCa) } } : {}),
-  }))();
+  };
 }
 
 /** Run a worker until SIGTERM or SIGINT: then it finishes the job in hand and exits. */

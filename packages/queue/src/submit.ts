@@ -2,7 +2,8 @@
  * Submitting videos and collecting their results. Each video becomes one job whose id is derived
  * from the video and the model (`videoJobId`): BullMQ adds nothing for an id it already holds, so
  * a corpus submitted twice is classified once, and a re-submit after a failure only adds what is
- * missing. Jobs are kept after they finish (their results live in Redis until `removeFinished`).
+ * missing. Jobs are kept after they finish: their results live in Redis until the queue is cleaned
+(BullMQ's `Queue.clean` or `obliterate`).
  */
 import { resolve } from 'node:path';
 
@@ -112,11 +113,12 @@ export async function waitForJobs(
           const found = await Promise.all(chunk.map((j) => queue.getJob(j.jobId)));
           for (const [i, job] of found.entries()) {
             const j = chunk[i]!;
-            if (!job) {
+            const at = { file: j.file, jobId: j.jobId };
+            let outcome: JobOutcome | undefined;
+            if (!job)
               // Removed from the queue (cleaned, obliterated) or lost with Redis's data: it will not finish.
-              const outcome: JobOutcome = {
-                file: j.file,
-                jobId: j.jobId,
+              outcome = {
+                ...at,
                 ok: false,
                 error: {
                   code: 'JOB_MISSING',
@@ -124,17 +126,12 @@ export async function waitForJobs(
                   message: `job ${j.jobId} is no longer in the queue (removed, or Redis lost its data); submit again`,
                 },
               };
-              pending.delete(j.jobId);
-              out.push(outcome);
-              await o.onResult?.(outcome);
-              continue;
+            else if (job.finishedOn) {
+              // A job retried after a transient failure keeps that failure's reason: its state decides.
+              const state = await queue.getJobState(j.jobId);
+              if (state === 'completed') outcome = { ...at, ok: true, result: job.returnvalue };
+              else if (state === 'failed') outcome = { ...at, ok: false, error: parseFailure(job.failedReason) };
             }
-            if (!job.finishedOn) continue;
-            // A job retried after a transient failure keeps that failure's reason: its state decides.
-            const state = await queue.getJobState(j.jobId);
-            let outcome: JobOutcome | undefined;
-            if (state === 'completed') outcome = { file: j.file, jobId: j.jobId, ok: true, result: job.returnvalue };
-            else if (state === 'failed') outcome = { file: j.file, jobId: j.jobId, ok: false, error: parseFailure(job.failedReason) };
             if (outcome) {
               pending.delete(j.jobId);
               out.push(outcome);

@@ -10,7 +10,7 @@ import { hostname } from 'node:os';
 
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 
-import { JobPayloadError, OutsideRootsError, QueueOptionError } from './errors.js';
+import { QueueOptionError } from './errors.js';
 import { parseVideoJob, realRoots, resolveInRoots, type VideoJob } from './job.js';
 import { connectionOf, type RedisOptions } from './redis.js';
 
@@ -99,8 +99,7 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
     try {
       return await o.handle(path, payload);
     } catch (error) {
-      if (error instanceof JobPayloadError || error instanceof OutsideRootsError || o.permanent?.(error))
-        throw new UnrecoverableError(JSON.stringify(reasonOf(error)));
+      if (o.permanent?.(error)) throw new UnrecoverableError(JSON.stringify(reasonOf(error)));
       throw new Error(JSON.stringify(reasonOf(error)), { cause: error });
     }
   };

@@ -8,6 +8,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { loadTorchvisionState, WeightMismatchError, type TorchTensor } from '@saccade/backbones';
 
+import { ConfigError } from '../errors.js';
+
 /** torch layouts -> tfjs: conv [O, I, kh, kw] -> [kh, kw, I, O], linear [O, I] -> [I, O]. */
 export function tensorOf(t: TorchTensor, layout: 'conv' | 'linear' | 'vector'): tf.Tensor {
   return tf.tidy(() => {
@@ -35,6 +37,19 @@ export function notOfficial(
   ]);
 }
 
+/**
+ * The patch size a state dict cannot tell, as given (`--patch-size`): a ConfigError naming the
+ * paper's sizes when it is missing or does not fit the frames.
+ */
+export function requirePatchSize(patchSize: number | undefined, frameSize: number, method: string, paperSizes: string): number {
+  if (patchSize === undefined || !(patchSize > 0 && patchSize <= frameSize))
+    throw new ConfigError(
+      'patchSize',
+      `must be given for an official ${method} checkpoint (its patch_size: ${paperSizes} in the paper), in 1..${frameSize}, got ${patchSize}`,
+    );
+  return patchSize;
+}
+
 type Make = (ts: TorchTensor[]) => (() => tf.Tensor)[];
 
 /** The official weights of one network, gathered layer by layer, then checked and set all at once (`commit`). */
@@ -59,11 +74,6 @@ export class OfficialLayout {
     if (!t) this.problems.push(`missing: ${key}`);
     else this.used.add(key);
     return t;
-  }
-
-  /** Keys not used, for a caller that ignores some (aliases that hold the same weights). */
-  markUsed(key: string): void {
-    this.used.add(key);
   }
 
   /** A layer's weights, in tfjs order, made from official tensors. */

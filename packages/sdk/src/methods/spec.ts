@@ -85,7 +85,6 @@ export interface OfficialOptions {
   dropout?: number;
 }
 
-/** Reading checkpoints of a paper's official code into a network of the method. */
 /** What an official state dict describes: the Saccade config, the class count, and entries left out on purpose. */
 export interface OfficialPlan {
   config: TrainConfigInput;
@@ -93,6 +92,7 @@ export interface OfficialPlan {
   ignored: string[];
 }
 
+/** Reading checkpoints of a paper's official code into a network of the method. */
 export interface OfficialImport {
   /** Which code's checkpoints, for messages and docs. */
   code: string;

@@ -128,19 +128,24 @@ export function createAdaFocusV1(config: AdaFocusV1Config, classes: number, load
     return { logits: classifier.sequence(f.features, trainClassifier), focusLogits: f.focusLogits };
   };
   /**
-   * The official reward's baseline, logits [B*T, classes]: at step k the classifier's state after
-   * the policy's patches 0..k-1, stepped with a random patch at k.
+   * The official reward's two sides, logits [B*T, classes] each, in one pass over the steps: the
+   * policy's patches, and the baseline: at step k the classifier's state after the policy's
+   * patches 0..k-1, stepped with a random patch at k.
    */
-  const stepBaseline = (policyFeatures: tf.Tensor3D, randomFeatures: tf.Tensor3D) => {
+  const stepwiseLogits = (policyFeatures: tf.Tensor3D, randomFeatures: tf.Tensor3D) => {
     const [b, , d] = policyFeatures.shape;
     const at = (f: tf.Tensor3D, k: number) => tf.reshape(tf.slice(f, [0, k, 0], [b, 1, d]), [b, d]) as tf.Tensor2D;
     let state = classifier.initialState(b);
-    const out: tf.Tensor2D[] = [];
+    const policyOut: tf.Tensor2D[] = [];
+    const baselineOut: tf.Tensor2D[] = [];
     for (let k = 0; k < t; k++) {
-      out.push(classifier.step(at(randomFeatures, k), state).logits);
-      state = classifier.step(at(policyFeatures, k), state).state;
+      baselineOut.push(classifier.step(at(randomFeatures, k), state).logits);
+      const next = classifier.step(at(policyFeatures, k), state);
+      policyOut.push(next.logits);
+      state = next.state;
     }
-    return tf.reshape(tf.stack(out, 1), [b * t, classes]) as tf.Tensor2D;
+    const rows = (out: tf.Tensor2D[]) => tf.reshape(tf.stack(out, 1), [b * t, classes]) as tf.Tensor2D;
+    return { policy: rows(policyOut), baseline: rows(baselineOut) };
   };
 
   return {
@@ -204,11 +209,12 @@ export function createAdaFocusV1(config: AdaFocusV1Config, classes: number, load
         const roll = rollout(maps, 'sample', rng);
         const policyFeatures = featuresAt(x, gVec, tf.reshape(roll.centres, [b * t, 2]) as tf.Tensor2D, b, false).features;
         const randomFeatures = featuresAt(x, gVec, randomCentres(b, rng), b, false).features;
-        const baseline =
+        const sequence = (f: tf.Tensor3D) => tf.reshape(classifier.sequence(f, false), [b * t, classes]) as tf.Tensor2D;
+        const sides =
           config.reward === 'random-patch'
-            ? stepBaseline(policyFeatures, randomFeatures)
-            : (tf.reshape(classifier.sequence(randomFeatures, false), [b * t, classes]) as tf.Tensor2D);
-        const rewards = policyRewards(tf.reshape(classifier.sequence(policyFeatures, false), [b * t, classes]) as tf.Tensor2D, baseline, targets);
+            ? stepwiseLogits(policyFeatures, randomFeatures)
+            : { policy: sequence(policyFeatures), baseline: sequence(randomFeatures) };
+        const rewards = policyRewards(sides.policy, sides.baseline, targets);
         const returns = tf.tensor2d(discountedReturns(rewards, b, t, config.gamma, true), [b, t]);
         // Scored in the mode the rollout sampled in (batch norm on its running statistics), so that the
         // first PPO ratio is exactly 1.

@@ -18,7 +18,7 @@ import { WeightMismatchError } from '@saccade/backbones';
 import { ConfigError } from '../../errors.js';
 import type { TrainConfigInput } from '../../config/base.js';
 import type { OfficialOptions, OfficialPlan } from '../spec.js';
-import { notOfficial, OfficialLayout, shapeOf } from '../official_layout.js';
+import { notOfficial, OfficialLayout, requirePatchSize, shapeOf } from '../official_layout.js';
 import { PAPER_V1 } from './paper.js';
 
 const ACTS = 'focuser.policy.policy_old';
@@ -61,11 +61,7 @@ export function planOfficialV1(state: ReadonlyMap<string, TorchTensor>, options:
   const frameSize = options.frameSize ?? 224;
   const frames = options.frames ?? 16;
   if (!Number.isInteger(frames) || frames < 1) throw new ConfigError('frames', `must be a positive integer (the model's --num_segments), got ${frames}`);
-  if (options.patchSize === undefined || !(options.patchSize > 0 && options.patchSize <= frameSize))
-    throw new ConfigError(
-      'patchSize',
-      `must be given for an official AdaFocus V1 checkpoint (its patch_size, 128, 160 or 192 in the paper), in 1..${frameSize}, got ${options.patchSize}`,
-    );
+  const patchSize = requirePatchSize(options.patchSize, frameSize, 'AdaFocus V1', '128, 160 or 192');
   const [classes] = shapeOf(state, 'glancer.net.classifier.1.weight')!;
   const [channels] = shapeOf(state, `${p}.state_encoder.0.weight`)!;
   const [policyHidden, columns] = shapeOf(state, `${p}.state_encoder.3.weight`)!;
@@ -83,7 +79,7 @@ export function planOfficialV1(state: ReadonlyMap<string, TorchTensor>, options:
     frames,
     frameSize,
     glanceSize: frameSize,
-    patchSize: options.patchSize,
+    patchSize,
     glanceBackbone: 'mobilenet_v2',
     glanceWidth: shapeOf(state, 'glancer.net.features.0.0.weight')![0]! / 32,
     focusBackbone: 'resnet50',

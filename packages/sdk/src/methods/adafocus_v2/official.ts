@@ -11,20 +11,10 @@
 import type * as tf from '@tensorflow/tfjs';
 import { WeightMismatchError, type TorchTensor } from '@saccade/backbones';
 
-import { ConfigError } from '../../errors.js';
 import type { TrainConfigInput } from '../../config/base.js';
 import type { OfficialOptions, OfficialPlan } from '../spec.js';
 import { PAPER_V2 } from './paper.js';
-import { notOfficial, OfficialLayout, shapeOf } from '../official_layout.js';
-
-export interface OfficialV2Options extends OfficialOptions {
-  /** The patch size the model was trained with (`--patch_size`: 96 or 128 in the paper); a state dict cannot tell it. */
-  patchSize?: number;
-  /** The frames' side (`--input_size`, default 224): the glance's map must have the policy's cells. */
-  frameSize?: number;
-  /** Dropout before the step heads (the official scripts' `--dropout 0.2`), for further training; inference ignores it. */
-  dropout?: number;
-}
+import { notOfficial, OfficialLayout, requirePatchSize, shapeOf } from '../official_layout.js';
 
 /** The official MobileNetV2 name of a glance weight -> torchvision's (which @saccade/backbones maps), or undefined for the ImageNet head. */
 function mobilenetName(key: string, state: ReadonlyMap<string, TorchTensor>): string | undefined {
@@ -38,7 +28,7 @@ function mobilenetName(key: string, state: ReadonlyMap<string, TorchTensor>): st
 }
 
 /** Read the architecture from the state dict; a WeightMismatchError when it is not an official AdaFocusV2 state dict. */
-export function planOfficialV2(state: ReadonlyMap<string, TorchTensor>, options: OfficialV2Options, source: string): OfficialPlan {
+export function planOfficialV2(state: ReadonlyMap<string, TorchTensor>, options: OfficialOptions, source: string): OfficialPlan {
   const need = [
     'global_CNN.features.0.0.weight',
     'global_CNN_fc.1.weight',
@@ -76,7 +66,7 @@ export function planOfficialV2(state: ReadonlyMap<string, TorchTensor>, options:
     frames,
     frameSize,
     glanceSize: frameSize,
-    patchSize: options.patchSize,
+    patchSize: requirePatchSize(options.patchSize, frameSize, 'AdaFocusV2', '96 or 128'),
     glanceBackbone: 'mobilenet_v2',
     glanceWidth: shapeOf(state, 'global_CNN.features.0.0.weight')![0]! / 32,
     focusBackbone: 'resnet50',
@@ -87,11 +77,6 @@ export function planOfficialV2(state: ReadonlyMap<string, TorchTensor>, options:
     dropout: options.dropout ?? PAPER_V2.dropout,
     policyHidden: shapeOf(state, 'policy_stn.gru.weight_hh_l0')![1]!,
   };
-  if (options.patchSize === undefined || !(options.patchSize > 0 && options.patchSize <= frameSize))
-    throw new ConfigError(
-      'patchSize',
-      `must be given for an official AdaFocusV2 checkpoint (its --patch_size, 96 or 128 in the paper), in 1..${frameSize}, got ${options.patchSize}`,
-    );
   const ignored = [...state.keys()].filter((k) => /^(global_CNN\.classifier\.|local_CNN\.fc\.)/.test(k) || k.endsWith('num_batches_tracked'));
   return { config, classes: classes!, ignored };
 }
