@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 import { addBundleHashes, clearFrameCache, configFields, frameCacheDir, methodVariants } from '@saccade/sdk';
+import { BACKEND_ORDER } from '@saccade/tensor';
 import { Command, CommanderError, Option } from 'commander';
 
 import { reportText, runBench } from './bench.js';
@@ -448,6 +449,19 @@ export function buildProgram(): Command {
     .argument('<bundle>', 'run folder or bundle folder (the same bundle `saccade submit` names)')
     .requiredOption('--redis <url>', 'redis://host:port (rediss:// for TLS); a password in SACCADE_REDIS_PASSWORD')
     .option('--root <dir>', 'a folder the jobs may read videos from (repeatable; anything outside is refused)', collect, [])
+    .option(
+      '--allow-url <prefix>',
+      'an http(s) URL prefix whose videos URL jobs may fetch (repeatable; redirects are held to it too; without one, URL jobs are refused)',
+      collect,
+      [],
+    )
+    .option('--max-download-mb <mb>', "a URL job's largest video", int('--max-download-mb', 1), 2048)
+    .addOption(
+      new Option('--engine <name>', 'what computes (default auto: the fastest that loads, or SACCADE_BACKEND); one named but missing is an error').choices([
+        'auto',
+        ...BACKEND_ORDER,
+      ]),
+    )
     .option('--concurrency <n>', 'videos in hand at once', int('--concurrency', 1), 1)
     .option('--top-k <k>', 'classes in each result', int('--top-k', 1), 5)
     .option('--budget <gflops>', 'average GFLOPs per video (the bundle needs calibrated exits)', num('--budget'))
@@ -461,13 +475,16 @@ export function buildProgram(): Command {
     .option('--tls-ca <file>', 'a CA certificate for rediss://')
     .addHelpText(
       'after',
-      '\nExample (on each machine, the videos on storage every machine mounts):\n  saccade worker models/actnet --redis redis://10.0.0.5:6379 --root /data/videos',
+      '\nExample (on each machine, the videos on storage every machine mounts):\n  saccade worker models/actnet --redis redis://10.0.0.5:6379 --root /data/videos\nOr from a web server:\n  saccade worker models/actnet --redis redis://10.0.0.5:6379 --allow-url https://media.example/videos/',
     )
     .action(async (run: string, o) => {
       await workerCommand({
         run,
         redis: await redisOf(o.redis, o.tlsCa),
         roots: o.root,
+        allowUrls: o.allowUrl,
+        maxDownloadBytes: o.maxDownloadMb * 2 ** 20,
+        ...(o.engine !== undefined ? { engine: o.engine } : {}),
         concurrency: o.concurrency,
         topK: o.topK,
         ...(o.budget !== undefined ? { budget: o.budget } : {}),
@@ -481,9 +498,9 @@ export function buildProgram(): Command {
     .command('submit')
     .description('enqueue videos for `saccade worker`s; a video already submitted for the model is not classified again')
     .argument('<bundle>', 'run folder or bundle folder: the model the videos are for')
-    .argument('[files...]', 'video files (paths the workers can read)')
+    .argument('[files...]', 'video files (paths the workers can read) or http(s) URLs (for workers started with --allow-url)')
     .requiredOption('--redis <url>', 'redis://host:port (rediss:// for TLS); a password in SACCADE_REDIS_PASSWORD')
-    .option('--list <file>', 'a file of video paths, one per line')
+    .option('--list <file>', 'a file of video paths or URLs, one per line')
     .option('--dir <dir>', 'every video under a folder')
     .option('--wait', 'wait for the results (JSONL: {file, ok, ...result} or {file, ok: false, error})')
     .option('--out <file>', 'with --wait: write the results there (atomically) instead of stdout')

@@ -83,6 +83,8 @@ export const EXIT_BY_CODE: Record<ErrorCode, ExitStatus> = {
   OUTSIDE_ROOTS: EXIT.input,
   BAD_QUEUE_OPTION: EXIT.usage,
   QUEUE_UNAVAILABLE: EXIT.input,
+  URL_NOT_ALLOWED: EXIT.input,
+  DOWNLOAD_FAILED: EXIT.input,
   BAD_ARGUMENT: EXIT.internal,
   BAD_METRIC_INPUT: EXIT.internal,
   TRAINING_DIVERGED: EXIT.internal,

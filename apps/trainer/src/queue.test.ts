@@ -3,8 +3,10 @@
 // JSONL, a corrupt one failed once with its typed error, a re-submit adds nothing, and SIGTERM
 // stops a worker cleanly.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -141,6 +143,69 @@ describe('saccade worker / submit / queue status', () => {
     expect(code).toBe(3);
     expect(err).toMatch(/no-such-ffmpeg/);
   }, 120_000);
+
+  it('URL jobs: a worker with --allow-url classifies videos served over http as it does their files; a URL outside the prefix is refused unread', async () => {
+    const served: string[] = [];
+    const server = createServer((req, res) => {
+      const name = new URL(req.url!, 'http://x').pathname;
+      if (req.method === 'GET') served.push(name);
+      // Everything is served, /other too: only the worker's prefix keeps it from /other.
+      const m = /^\/(?:videos|other)\/([\w.]+\.mp4)$/.exec(name);
+      if (!m) return void res.writeHead(404).end();
+      readFile(join(dir, 'data', 'videos', m[1]!)).then(
+        (b) => res.writeHead(200, { 'content-length': b.length }).end(req.method === 'HEAD' ? undefined : b),
+        () => res.writeHead(404).end(),
+      );
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    const w = worker('url', '--allow-url', `${base}/videos/`, '--engine', 'wasm');
+    try {
+      await until(() => w.log().includes('on queue saccade-'), `worker ready: ${w.log()}`);
+      expect(w.log()).toMatch(/engine wasm \(forced by initBackend\(\) argument\)/);
+      const names = ['val_00000.mp4', 'val_00003.mp4', 'corrupt.mp4'];
+      // submit in a child process of its own: this process serves the videos meanwhile.
+      const out = join(dir, 'urls.jsonl');
+      const sub = await submitAsync(
+        ...names.map((n) => `${base}/videos/${n}`),
+        `${base}/other/val_00001.mp4`,
+        `${base}/videos/missing.mp4`,
+        '--wait',
+        '--out',
+        out,
+        '--json',
+      );
+      expect(sub.code, sub.stdout + sub.stderr).toBe(4);
+      const lines = (await resultLines(out)) as { file: string; ok: boolean; label?: string; exitStep?: number; patches?: unknown; error?: { code: string } }[];
+      expect(lines).toHaveLength(5);
+      const by = new Map(lines.map((l) => [l.file, l]));
+      // The same results as the files classified by path in the first test.
+      const byPath = new Map((await resultLines(join(dir, 'results.jsonl'))).map((l) => [l.file.split('/').pop(), l as (typeof lines)[number]]));
+      for (const n of names.slice(0, 2)) {
+        const { file: _f, timingsMs: _t, ...fromUrl } = by.get(`${base}/videos/${n}`)! as Record<string, unknown>;
+        const { file: _g, timingsMs: _u, ...fromPath } = byPath.get(n)! as Record<string, unknown>;
+        expect(fromUrl).toEqual(fromPath);
+      }
+      expect(by.get(`${base}/videos/corrupt.mp4`)!.error!.code).toMatch(/^(BAD_VIDEO_FILE|DECODE_FAILED|EMPTY_VIDEO)$/);
+      // Refused by the worker without a fetch; a missing URL is skipped at submit (its HEAD is a 404).
+      expect(by.get(`${base}/other/val_00001.mp4`)).toMatchObject({ ok: false, error: { code: 'URL_NOT_ALLOWED' } });
+      expect(by.get(`${base}/videos/missing.mp4`)).toMatchObject({ ok: false, error: { code: 'UNREADABLE' } });
+      expect(served.filter((p) => p.startsWith('/other'))).toEqual([]);
+    } finally {
+      w.proc.kill('SIGTERM');
+      server.close();
+    }
+    expect(await w.exited).toBe(0);
+    // An engine that cannot load here is an error naming its package, not a fallback.
+    const native = spawn(process.execPath, [BIN, 'worker', join(dir, 'model'), '--redis', redis.url, '--root', dir, '--engine', 'node'], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let err = '';
+    native.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    expect(await new Promise((r) => native.once('exit', r))).toBe(3);
+    expect(err).toMatch(/@tensorflow\/tfjs-node/);
+  }, 300_000);
 
   it('three workers, 210 videos, one killed with SIGKILL mid-job twice: every video classified, once, the dead leases recovered', async () => {
     const workers = [worker('k1', '--lock-ms', '2000'), worker('k2', '--lock-ms', '2000'), worker('k3', '--lock-ms', '2000')];

@@ -48,6 +48,11 @@ export async function workerCommand(o: {
   run: string;
   redis: RedisOptions;
   roots: string[];
+  /** URL prefixes URL jobs may fetch from. */
+  allowUrls?: string[];
+  maxDownloadBytes?: number;
+  /** A tfjs backend by Saccade's name ('wasm', 'cpu', 'node', 'node-gpu', 'auto'); a clear error when it cannot load. */
+  engine?: string;
   concurrency: number;
   topK?: number;
   budget?: number;
@@ -56,10 +61,11 @@ export async function workerCommand(o: {
   lockMs?: number;
   log: (line: string) => void;
 }): Promise<void> {
-  if (o.roots.length === 0) throw new UsageError('--root: give at least one folder the jobs may read videos from');
+  if (o.roots.length === 0 && (o.allowUrls ?? []).length === 0)
+    throw new UsageError('--root or --allow-url: give at least one folder or URL prefix the jobs may read videos from');
   // A machine without ffmpeg would fail every video: refuse to start instead.
   await locateFfmpeg();
-  const backend = await initBackend();
+  const backend = await initBackend(o.engine === 'auto' ? undefined : o.engine);
   const model = await loadModel(bundlePath(o.run));
   const id = await modelId(o.run);
   let done = 0;
@@ -68,6 +74,8 @@ export async function workerCommand(o: {
       redis: o.redis,
       queue: queueOf(id),
       roots: o.roots,
+      allowUrls: o.allowUrls ?? [],
+      ...(o.maxDownloadBytes !== undefined ? { download: { maxBytes: o.maxDownloadBytes } } : {}),
       concurrency: o.concurrency,
       ...(o.name ? { name: o.name } : {}),
       ...(o.lockMs !== undefined ? { lockDuration: o.lockMs, stalledInterval: o.lockMs } : {}),
@@ -81,7 +89,7 @@ export async function workerCommand(o: {
       permanent: (e) => VIDEO_FAULTS.has(String((e as { code?: unknown } | null)?.code)),
       onError: (e) => o.log(`redis: ${e.message}`),
     });
-    o.log(`worker ${worker.name}: model ${id} on queue ${queueOf(id)}, ${backend.tfBackend}, concurrency ${o.concurrency}`);
+    o.log(`worker ${worker.name}: model ${id} on queue ${queueOf(id)}, engine ${backend.name} (${backend.reason}), concurrency ${o.concurrency}`);
     await new Promise<void>((resolveStop) => {
       const stop = (signal: string) => {
         o.log(`worker ${worker.name}: ${signal}, finishing the job in hand`);

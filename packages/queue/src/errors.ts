@@ -7,7 +7,7 @@ const ROOT = Symbol.for('saccade.error');
 const MARK = Symbol.for('saccade.error.queue');
 
 /** Every code @saccade/queue's errors carry. */
-export const QUEUE_ERROR_CODES = ['BAD_JOB', 'OUTSIDE_ROOTS', 'BAD_QUEUE_OPTION', 'QUEUE_UNAVAILABLE'] as const;
+export const QUEUE_ERROR_CODES = ['BAD_JOB', 'OUTSIDE_ROOTS', 'BAD_QUEUE_OPTION', 'QUEUE_UNAVAILABLE', 'URL_NOT_ALLOWED', 'DOWNLOAD_FAILED'] as const;
 export type QueueErrorCode = (typeof QUEUE_ERROR_CODES)[number];
 
 /** Base class of the errors @saccade/queue throws on purpose; `code` is stable. */
@@ -64,5 +64,32 @@ export class QueueUnavailableError extends QueueError {
   override name = 'QueueUnavailableError';
   constructor(message: string) {
     super('QUEUE_UNAVAILABLE', message);
+  }
+}
+
+/** A job's URL that this worker may not fetch (not under its `--allow-url` prefixes, or not a plain http(s) URL); nothing was fetched. */
+export class UrlNotAllowedError extends QueueError {
+  override name = 'UrlNotAllowedError';
+  constructor(
+    readonly url: string,
+    why: string,
+  ) {
+    super('URL_NOT_ALLOWED', `${url}: refused, nothing fetched: ${why}`);
+  }
+}
+
+/**
+ * A video URL that could not be fetched. `permanent` when fetching again cannot help (HTTP 4xx but
+ * 408 and 429, too large, too many redirects): the job fails once; otherwise it is retried.
+ */
+export class DownloadError extends QueueError {
+  override name = 'DownloadError';
+  constructor(
+    readonly url: string,
+    why: string,
+    readonly permanent: boolean,
+    readonly status?: number,
+  ) {
+    super('DOWNLOAD_FAILED', `${url} could not be fetched: ${why}`);
   }
 }

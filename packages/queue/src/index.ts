@@ -1,4 +1,13 @@
-export { QUEUE_ERROR_CODES, QueueError, JobPayloadError, OutsideRootsError, QueueOptionError, QueueUnavailableError } from './errors.js';
+export {
+  QUEUE_ERROR_CODES,
+  QueueError,
+  JobPayloadError,
+  OutsideRootsError,
+  QueueOptionError,
+  QueueUnavailableError,
+  UrlNotAllowedError,
+  DownloadError,
+} from './errors.js';
 export type { QueueErrorCode } from './errors.js';
 export { connectionOf } from './redis.js';
 export type { RedisOptions } from './redis.js';
@@ -10,3 +19,5 @@ export { openQueue, submitVideos, waitForJobs } from './submit.js';
 export type { JobOutcome, Submitted, SubmitOptions, SubmitResult } from './submit.js';
 export { queueStatus } from './status.js';
 export type { QueueStatus } from './status.js';
+export { isVideoUrl, parseVideoUrl, urlPrefixes, allowedUrl, downloadVideo, urlJobId } from './url.js';
+export type { DownloadOptions, Downloaded } from './url.js';

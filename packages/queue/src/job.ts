@@ -10,8 +10,12 @@ import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { z } from 'zod';
 
 import { JobPayloadError, OutsideRootsError, QueueOptionError } from './errors.js';
+import { isVideoUrl } from './url.js';
 
-/** What a job carries: the video's absolute path on the storage the workers share, the name to report, and the model's id. */
+/**
+ * What a job carries: the video, as an absolute path on the storage the workers share or as an
+ * http(s) URL (exactly one of them), the name to report, and the model's id.
+ */
 export const VIDEO_JOB = z
   .object({
     v: z.literal(1),
@@ -19,11 +23,18 @@ export const VIDEO_JOB = z
       .string()
       .min(1)
       .max(4096)
-      .refine((p) => isAbsolute(p) && !p.includes('\0'), 'must be an absolute path without NUL'),
+      .refine((p) => isAbsolute(p) && !p.includes('\0'), 'must be an absolute path without NUL')
+      .optional(),
+    url: z
+      .string()
+      .max(4096)
+      .refine((u) => isVideoUrl(u) && URL.canParse(u), 'must be an http: or https: URL')
+      .optional(),
     file: z.string().min(1).max(4096),
     model: z.string().regex(/^[\w.-]{1,128}$/, 'must be 1-128 letters, digits, dots, dashes or underscores'),
   })
-  .strict();
+  .strict()
+  .refine((j) => (j.path === undefined) !== (j.url === undefined), { message: 'a job has a path or a url, exactly one', path: ['path'] });
 export type VideoJob = z.infer<typeof VIDEO_JOB>;
 
 /** The payload of a job, or a JobPayloadError saying which field is wrong (the job is never retried). */

@@ -7,10 +7,11 @@
  */
 import { resolve } from 'node:path';
 
-import { Queue } from 'bullmq';
+import { Queue, QueueEvents } from 'bullmq';
 
 import { QueueOptionError, QueueUnavailableError } from './errors.js';
 import { videoJobId, type VideoJob } from './job.js';
+import { isVideoUrl, parseVideoUrl, urlJobId } from './url.js';
 import { connectionOf, type RedisOptions } from './redis.js';
 import { DEFAULT_QUEUE, parseFailure, type FailureReason } from './worker.js';
 
@@ -55,7 +56,12 @@ export async function openQueue(redis: RedisOptions, name = DEFAULT_QUEUE, timeo
   return queue;
 }
 
-/** Add a job per file (ids from the files and the model); files that cannot be read are skipped with their error. */
+type Made = { file: string; jobId: string; data: VideoJob } | { file: string; error: string };
+
+/**
+ * Add a job per file or http(s) URL (ids from the video and the model); files that cannot be read and
+ * URLs whose server does not answer are skipped with their error.
+ */
 export async function submitVideos(files: readonly string[], o: SubmitOptions): Promise<SubmitResult> {
   const attempts = o.attempts ?? 3;
   if (!Number.isInteger(attempts) || attempts < 1) throw new QueueOptionError('attempts', `must be a positive integer, got ${attempts}`);
@@ -67,19 +73,30 @@ export async function submitVideos(files: readonly string[], o: SubmitOptions): 
     for (let at = 0; at < files.length; at += batch) {
       const part = files.slice(at, at + batch);
       const entries: { name: string; data: VideoJob; opts: object }[] = [];
-      for (const file of part) {
-        try {
-          const path = resolve(file);
-          const jobId = await videoJobId(path, o.model);
-          entries.push({
-            name: 'classify',
-            data: { v: 1, path, file, model: o.model },
-            opts: { jobId, attempts, backoff: { type: 'exponential', delay: o.backoffMs ?? 1000 }, removeOnComplete: false, removeOnFail: false },
-          });
-          jobs.push({ file, jobId });
-        } catch (error) {
-          skipped.push({ file, error: (error as Error).message });
+      const made = await Promise.all(
+        part.map(async (file): Promise<Made> => {
+          try {
+            // A URL's id asks its server (HEAD) what identifies the content; a path's reads the file's size and mtime.
+            if (isVideoUrl(file))
+              return { file, jobId: await urlJobId(file, o.model), data: { v: 1 as const, url: parseVideoUrl(file).href, file, model: o.model } };
+            const path = resolve(file);
+            return { file, jobId: await videoJobId(path, o.model), data: { v: 1 as const, path, file, model: o.model } };
+          } catch (error) {
+            return { file, error: (error as Error).message };
+          }
+        }),
+      );
+      for (const m of made) {
+        if ('error' in m) {
+          skipped.push({ file: m.file, error: m.error });
+          continue;
         }
+        entries.push({
+          name: 'classify',
+          data: m.data,
+          opts: { jobId: m.jobId, attempts, backoff: { type: 'exponential', delay: o.backoffMs ?? 1000 }, removeOnComplete: false, removeOnFail: false },
+        });
+        jobs.push({ file: m.file, jobId: m.jobId });
       }
       await queue.addBulk(entries);
       o.onProgress?.(Math.min(at + batch, files.length), files.length);
@@ -93,23 +110,46 @@ export async function submitVideos(files: readonly string[], o: SubmitOptions): 
 export type JobOutcome = { file: string; jobId: string; ok: true; result: unknown } | { file: string; jobId: string; ok: false; error: FailureReason };
 
 /**
- * Wait until every job has completed or failed (for good: no attempts left), polling Redis every
- * `pollMs`; `onResult` gets each as it lands. Survives a Redis restart (it reconnects and polls on)
- * unless Redis stays away longer than `unavailableMs` (default 60 s): then a QueueUnavailableError.
+ * Wait until every job has completed or failed (for good: no attempts left); `onResult` gets each as
+ * it lands. BullMQ's queue events say which job finished, and only that job is read; every
+ * `sweepMs` (default 5 s) every pending job is read as well, for what the events cannot tell (jobs
+ * that finished before the wait began, events lost while Redis restarted). Survives a Redis restart
+ * (it reconnects and goes on) unless Redis stays away longer than `unavailableMs` (default 60 s):
+ * then a QueueUnavailableError.
  */
 export async function waitForJobs(
   jobs: readonly Submitted[],
-  o: { redis: RedisOptions; queue?: string; pollMs?: number; unavailableMs?: number; onResult?: (r: JobOutcome) => void | Promise<void> },
+  o: { redis: RedisOptions; queue?: string; sweepMs?: number; unavailableMs?: number; onResult?: (r: JobOutcome) => void | Promise<void> },
 ): Promise<JobOutcome[]> {
-  const queue = new Queue(o.queue ?? DEFAULT_QUEUE, { connection: connectionOf(o.redis) });
+  const name = o.queue ?? DEFAULT_QUEUE;
+  const connection = connectionOf(o.redis);
+  const queue = new Queue(name, { connection });
   queue.on('error', () => {});
   const pending = new Map(jobs.map((j) => [j.jobId, j]));
+  const finished = new Set<string>();
+  let wake: (() => void) | undefined;
+  const events = new QueueEvents(name, { connection });
+  events.on('error', () => {});
+  const landed = ({ jobId }: { jobId: string }) => {
+    if (!pending.has(jobId)) return;
+    finished.add(jobId);
+    wake?.();
+  };
+  events.on('completed', landed);
+  events.on('failed', landed);
+  // Subscribed before the first sweep, so that a job finishing in between is not left to the next.
+  await Promise.race([events.waitUntilReady().catch(() => {}), new Promise((r) => setTimeout(r, 2000).unref())]);
   const out: JobOutcome[] = [];
   let lastContact = Date.now();
+  let lastSweep = -Infinity;
+  const sweepMs = o.sweepMs ?? 5000;
   try {
     while (pending.size > 0) {
+      const sweep = Date.now() - lastSweep >= sweepMs;
+      const look = sweep ? [...pending.values()] : [...finished].flatMap((id) => pending.get(id) ?? []);
+      finished.clear();
       try {
-        for (const chunk of chunks([...pending.values()], 200)) {
+        for (const chunk of chunks(look, 200)) {
           const found = await Promise.all(chunk.map((j) => queue.getJob(j.jobId)));
           for (const [i, job] of found.entries()) {
             const j = chunk[i]!;
@@ -140,16 +180,27 @@ export async function waitForJobs(
           }
         }
         lastContact = Date.now();
+        if (sweep) lastSweep = lastContact;
       } catch (error) {
         if (Date.now() - lastContact > (o.unavailableMs ?? 60_000))
           throw new QueueUnavailableError(
             `Redis stopped answering while ${pending.size} jobs were pending: ${(error as Error).message}; submit again to finish them (done jobs are not repeated)`,
           );
+        for (const j of look) if (pending.has(j.jobId)) finished.add(j.jobId);
+        await new Promise((r) => setTimeout(r, 250));
       }
-      if (pending.size > 0) await new Promise((r) => setTimeout(r, o.pollMs ?? 250));
+      if (pending.size > 0 && finished.size === 0)
+        await new Promise<void>((r) => {
+          const timer = setTimeout(r, Math.max(0, lastSweep + sweepMs - Date.now()));
+          wake = () => {
+            clearTimeout(timer);
+            r();
+          };
+        });
+      wake = undefined;
     }
   } finally {
-    await queue.close().catch(() => {});
+    await Promise.all([queue.close().catch(() => {}), events.close().catch(() => {})]);
   }
   return out;
 }

@@ -1,6 +1,7 @@
 /**
  * A worker: BullMQ's Worker around a handler that classifies one video. The payload is validated
- * and its path held to the worker's roots before the handler sees it; an error the caller calls
+ * and its path held to the worker's roots (a URL to its allowed prefixes, then fetched into a
+ * temporary folder that is removed after the job) before the handler sees it; an error the caller calls
  * permanent (a corrupt video, a bad payload, a path outside the roots) fails the job once with its
  * typed error kept (code, name, message) and is never retried; any other error is retried with
  * exponential backoff up to the job's attempts. Leases of workers that died are recovered by
@@ -10,9 +11,10 @@ import { hostname } from 'node:os';
 
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 
-import { QueueOptionError } from './errors.js';
+import { DownloadError, QueueOptionError } from './errors.js';
 import { parseVideoJob, realRoots, resolveInRoots, type VideoJob } from './job.js';
 import { connectionOf, type RedisOptions } from './redis.js';
+import { downloadVideo, urlPrefixes, type DownloadOptions, type Downloaded } from './url.js';
 
 export const DEFAULT_QUEUE = 'saccade';
 
@@ -22,9 +24,13 @@ export interface WorkerOptions {
   queue?: string;
   /** Folders the jobs' videos must be in (links followed). */
   roots: readonly string[];
+  /** URL prefixes whose videos URL jobs may fetch (none: URL jobs are refused). */
+  allowUrls?: readonly string[];
+  /** Size and time limits of a URL job's download, and where it goes. */
+  download?: DownloadOptions;
   /** Jobs in hand at once (default 1). */
   concurrency?: number;
-  /** Classify one video (its real path, inside the roots); the result is stored with the job. */
+  /** Classify one video (its real path inside the roots, or a URL job's downloaded file); the result is stored with the job. */
   handle: (path: string, job: VideoJob) => Promise<unknown>;
   /** Errors that retrying cannot fix (a corrupt video): failed once, kept with the job. Payload and root errors always are. */
   permanent?: (error: unknown) => boolean;
@@ -75,7 +81,10 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
   const concurrency = o.concurrency ?? 1;
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256)
     throw new QueueOptionError('concurrency', `must be an integer in 1..256, got ${concurrency}`);
-  const roots = await realRoots(o.roots);
+  const prefixes = urlPrefixes(o.allowUrls ?? []);
+  if (o.roots.length === 0 && prefixes.length === 0)
+    throw new QueueOptionError('roots', 'a worker needs at least one root folder (--root) or URL prefix (--allow-url) that its jobs may read from');
+  const roots = o.roots.length > 0 ? await realRoots(o.roots) : [];
   const name = o.name ?? `${hostname()}:${process.pid}`;
   let inHand = 0;
   const processor = async (job: Job) => {
@@ -89,11 +98,16 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
   const run = async (job: Job) => {
     let payload: VideoJob;
     let path: string;
+    let fetched: Downloaded | undefined;
     try {
       payload = parseVideoJob(job.id ?? '?', job.data);
-      path = await resolveInRoots(payload.path, roots);
+      if (payload.url !== undefined) fetched = await downloadVideo(payload.url, prefixes, o.download);
+      path = fetched ? fetched.path : await resolveInRoots(payload.path!, roots);
     } catch (error) {
-      // A bad payload, a path outside the roots, a file that is not there: retrying changes nothing.
+      // A bad payload, a path outside the roots or a URL outside the prefixes, a file that is not
+      // there, a URL the server says is gone: retrying changes nothing. A download that failed on
+      // the way (network, a server error) is retried.
+      if (error instanceof DownloadError && !error.permanent) throw new Error(JSON.stringify(reasonOf(error)), { cause: error });
       throw new UnrecoverableError(JSON.stringify(reasonOf(error)));
     }
     try {
@@ -101,6 +115,8 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
     } catch (error) {
       if (o.permanent?.(error)) throw new UnrecoverableError(JSON.stringify(reasonOf(error)));
       throw new Error(JSON.stringify(reasonOf(error)), { cause: error });
+    } finally {
+      await fetched?.remove();
     }
   };
   const worker = new Worker(o.queue ?? DEFAULT_QUEUE, processor, {

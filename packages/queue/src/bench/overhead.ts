@@ -34,7 +34,7 @@ try {
   const t0 = performance.now();
   const sub = await submitVideos(files, { redis: q, queue: 'bench', model: 'noop' });
   const t1 = performance.now();
-  const results = await waitForJobs(sub.jobs, { redis: q, queue: 'bench', pollMs: 20 });
+  const results = await waitForJobs(sub.jobs, { redis: q, queue: 'bench' });
   const t2 = performance.now();
   await worker.close();
   if (results.filter((r) => r.ok).length !== jobs) throw new Error(`only ${results.filter((r) => r.ok).length} of ${jobs} jobs completed`);
