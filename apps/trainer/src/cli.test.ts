@@ -9,6 +9,8 @@ import { fileURLToPath } from 'node:url';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { encodeVideo } from '@saccade/video';
+
 import { BIN, saccade, TINY } from './testing.js';
 
 let dir: string;
@@ -23,7 +25,7 @@ afterAll(async () => {
 });
 
 describe('saccade CLI', () => {
-  it('data -> train -> eval -> calibrate -> classify, with JSON output', () => {
+  it('data -> train -> eval -> calibrate -> classify, with JSON output', async () => {
     const data = saccade(
       'data',
       'moving-fashion',
@@ -83,6 +85,21 @@ describe('saccade CLI', () => {
     expect(results[0].exitStep).toBeGreaterThanOrEqual(1);
     expect(results[0].gflops).toBeLessThanOrEqual(summary.gflopsPerVideo + 1e-9);
     expect(results[0].patches[0]).toMatchObject({ size: 32 });
+
+    // A video of another aspect: the patches are reported in its own pixels, with the fit named.
+    const wide = join(dir, 'wide.mp4');
+    const bytes = new Uint8Array(8 * 48 * 96 * 3).map((_, i) => (i * 7) % 251);
+    await encodeVideo(wide, bytes, { width: 96, height: 48 });
+    const lb = saccade('classify', run, wide, '--fit', 'letterbox');
+    expect(lb.code, lb.stderr).toBe(0);
+    expect(lb.stdout).toMatch(/patches in the 96x48 source \(letterbox to \d+\), frame: top-left x,y size: \d+: \d+,\d+ 48x\d+/);
+    const cr = saccade('classify', run, wide, '--fit', 'crop', '--json').json()[0];
+    expect(cr.frame).toMatchObject({ fit: 'crop', source: { width: 96, height: 48 } });
+    for (const p of cr.patches) {
+      expect(p.source.x + p.source.width).toBeLessThanOrEqual(96);
+      expect(p.source.height).toBeCloseTo(p.source.width, 6);
+    }
+    expect(saccade('classify', run, wide, '--fit', 'stretch').stderr).toMatch(/Allowed choices are squash, crop, letterbox/);
   });
 
   it('resumes a run, refuses to overwrite one, and rejects a corrupt video, a bad flag and an unknown method', async () => {

@@ -100,11 +100,17 @@ function classifyText(r: ClassifyEntry): string {
   return [
     `${file}: ${escapeText(r.label)} (${pct(r.probability)}), stopped at step ${r.exitStep}/${r.steps}, ${r.gflops.toFixed(3)} GFLOPs, ${r.timingsMs.total.toFixed(0)} ms${r.repeatedFrames > 0 ? `; the video has fewer frames than the model's ${r.steps}: ${r.repeatedFrames} repeated` : ''}`,
     `  top-${r.topK.length}: ${r.topK.map((t) => `${escapeText(t.label)} ${pct(t.probability)}`).join(', ')}`,
-    ...(r.patches.length
-      ? r.patches.every((p, k) => p.frame === k)
-        ? [`  patches (${r.patches[0]!.size} px, centre y,x): ${r.patches.map((p) => `${p.y.toFixed(0)},${p.x.toFixed(0)}`).join(' ')}`]
-        : [`  patches (${r.patches[0]!.size} px, frame:centre y,x): ${r.patches.map((p) => `${p.frame}:${p.y.toFixed(0)},${p.x.toFixed(0)}`).join(' ')}`]
-      : []),
+    ...(r.patches.length === 0
+      ? []
+      : r.frame && r.patches.every((p) => p.source)
+        ? [
+            `  patches in the ${r.frame.source.width}x${r.frame.source.height} source (${r.frame.fit} to ${r.frame.output.width}), frame: top-left x,y size: ${r.patches
+              .map((p) => `${p.frame}: ${p.source!.x.toFixed(0)},${p.source!.y.toFixed(0)} ${p.source!.width.toFixed(0)}x${p.source!.height.toFixed(0)}`)
+              .join('  ')}`,
+          ]
+        : r.patches.every((p, k) => p.frame === k)
+          ? [`  patches (${r.patches[0]!.size} px, centre y,x): ${r.patches.map((p) => `${p.y.toFixed(0)},${p.x.toFixed(0)}`).join(' ')}`]
+          : [`  patches (${r.patches[0]!.size} px, frame:centre y,x): ${r.patches.map((p) => `${p.frame}:${p.y.toFixed(0)},${p.x.toFixed(0)}`).join(' ')}`]),
   ].join('\n');
 }
 
@@ -302,13 +308,24 @@ export function buildProgram(): Command {
     .argument('<files...>', 'video files')
     .option('--budget <gflops>', 'stop early under this mean-GFLOPs budget (needs `saccade calibrate`)', num('--budget'))
     .option('--top <k>', 'classes to list', int('--top', 1), 5)
-    .option('--json', 'print the results as JSON: one entry per file, in order: {file, ok: true, ...result} or {file, ok: false, error: {code, message}}')
+    .addOption(
+      new Option(
+        '--fit <how>',
+        'frames of another aspect: squash (as the models were trained), crop (shorter side, centre crop: the official validation transform), letterbox',
+      )
+        .choices(['squash', 'crop', 'letterbox'])
+        .default('squash'),
+    )
+    .option(
+      '--json',
+      'print the results as JSON: one entry per file, in order: {file, ok: true, ...result} or {file, ok: false, error: {code, message}}; patches[].source and frame give source pixels',
+    )
     .addHelpText(
       'after',
       `\nExit status: 0 when every file was classified; ${EXIT.partial} when some failed and others did not (each failed file has its error line or entry); ${EXIT.input} when every file failed.\n\nExamples:\n  saccade classify runs/v2 clip.mp4\n  saccade classify runs/v2 a.mp4 b.mp4 --budget 0.3 --json`,
     )
     .action(async (run, files, o) => {
-      const rs = await classifyCommand({ run, files, topK: o.top, ...(o.budget !== undefined ? { budget: o.budget } : {}) });
+      const rs = await classifyCommand({ run, files, topK: o.top, fit: o.fit, ...(o.budget !== undefined ? { budget: o.budget } : {}) });
       print(o.json, rs, () => rs.map(classifyText).join('\n'));
       const failed = rs.filter((r) => !r.ok).length;
       if (failed > 0) process.exitCode = failed === rs.length ? EXIT.input : EXIT.partial;

@@ -44,7 +44,7 @@ import {
 } from '@saccade/sdk';
 import { initBackend, type BackendInfo } from '@saccade/tensor';
 import { writeFileAtomic } from '@saccade/tensor/node';
-import { buildMovingFashionMnist, locateFashionMnist, locateFfmpeg, type FfmpegInfo } from '@saccade/video';
+import { buildMovingFashionMnist, locateFashionMnist, locateFfmpeg, type FfmpegInfo, type Fit } from '@saccade/video';
 
 import { UsageError } from './errors.js';
 import { createProgress } from './progress.js';
@@ -440,13 +440,13 @@ export type ClassifyEntry = ({ file: string; ok: true } & ClassifyResult) | { fi
  * or classified gets an error entry in its place (in the order given). Bundle and option errors
  * (a bad budget) still fail the whole command.
  */
-export async function classifyCommand(o: { run: string; files: string[]; budget?: number; topK?: number }): Promise<ClassifyEntry[]> {
+export async function classifyCommand(o: { run: string; files: string[]; budget?: number; topK?: number; fit?: Fit }): Promise<ClassifyEntry[]> {
   await initBackend();
   const model = await loadModel(bundlePath(o.run));
   try {
     const outcomes = await model.classifyEach(
       o.files.map((f) => resolve(f)),
-      { topK: o.topK ?? 5, ...(o.budget !== undefined ? { budgetGflops: o.budget } : {}) },
+      { topK: o.topK ?? 5, ...(o.fit ? { fit: o.fit } : {}), ...(o.budget !== undefined ? { budgetGflops: o.budget } : {}) },
     );
     return outcomes.map((r, i) => {
       const file = o.files[i]!;

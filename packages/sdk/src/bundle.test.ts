@@ -151,6 +151,37 @@ describe('bundles', () => {
     });
   });
 
+  it("a wider video, cropped (fit 'crop'), is classified as its centre; patches come back in the source's pixels", async () => {
+    // The toy clip with 16 px of black on either side: 64 x 32. Cropping the centre gives the clip back.
+    const frames = toyVideo(1, new Rng(9));
+    const wide = new Uint8Array(4 * 32 * 64 * 3);
+    for (let f = 0; f < 4; f++)
+      for (let y = 0; y < 32; y++) wide.set(frames.subarray((f * 32 + y) * 32 * 3, (f * 32 + y + 1) * 32 * 3), ((f * 32 + y) * 64 + 16) * 3);
+    await encodeVideo(join(dir, 'narrow.mp4'), frames, { width: 32, height: 32, crf: 0 });
+    await encodeVideo(join(dir, 'wide.mp4'), wide, { width: 64, height: 32, crf: 0 });
+    await withModel(join(dir, 'good'), async (m) => {
+      const narrow = await m.classify(join(dir, 'narrow.mp4'));
+      const cropped = await m.classify(join(dir, 'wide.mp4'), { fit: 'crop' });
+      expect(cropped.frame).toMatchObject({ fit: 'crop', source: { width: 64, height: 32 }, scaleX: 1, scaleY: 1, offsetX: -16, offsetY: 0 });
+      expect(cropped.topK.map((t) => t.index)).toEqual(narrow.topK.map((t) => t.index));
+      expect(cropped.probability).toBeCloseTo(narrow.probability, 4);
+      expect(cropped.patches).toHaveLength(narrow.patches.length);
+      for (const [k, p] of cropped.patches.entries()) {
+        expect(p.x).toBeCloseTo(narrow.patches[k]!.x, 3);
+        // The same patch, 16 px further right in the source.
+        expect(p.source!.x).toBeCloseTo(p.x - 8 + 16, 3);
+        expect(p.source!.y).toBeCloseTo(p.y - 8, 3);
+        expect([p.source!.width, p.source!.height]).toEqual([16, 16]);
+      }
+      // Squashed, the patch is half as wide in the model's frame as in the source.
+      const squashed = await m.classify(join(dir, 'wide.mp4'));
+      expect(squashed.frame).toMatchObject({ fit: 'squash', scaleX: 0.5, scaleY: 1 });
+      for (const p of squashed.patches) expect([p.source!.width, p.source!.height]).toEqual([32, 16]);
+      // Frames given as bytes have no source geometry.
+      expect((await m.classify({ data: frames, frames: 4, width: 32, height: 32 })).frame).toBeUndefined();
+    });
+  });
+
   it('keeps tf.memory flat over many classifications', async () => {
     await withModel(join(dir, 'good'), async (m) => {
       const frames = { data: toyVideo(1, new Rng(9)), frames: 4, width: 32, height: 32 };

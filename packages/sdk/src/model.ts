@@ -8,6 +8,8 @@ import * as tf from '@tensorflow/tfjs';
 import { confidence, type ScoreKind } from '@saccade/early-exit';
 import { ByteImages } from '@saccade/tensor';
 
+import type { Fit, FrameGeometry } from '@saccade/video';
+
 import type { StepState, VideoNet } from './video_net.js';
 import type { TrainConfig } from './config.js';
 import { forwardVideos, normalise } from './dataset.js';
@@ -82,6 +84,8 @@ export interface FramesInput {
    * than the model's T means some of the T frames repeat (`ClassifyResult.repeatedFrames`).
    */
   sourceFrames?: number;
+  /** How the source frames were resized to these (a decoder sets it): results then give source pixels too. */
+  geometry?: FrameGeometry;
 }
 
 export interface ClassifyOptions {
@@ -93,6 +97,12 @@ export interface ClassifyOptions {
   thresholds?: readonly number[];
   /** Seed of random patches (models trained with random patches). */
   seed?: number;
+  /**
+   * How a file's frames of another aspect reach the model's square (paths only): 'squash' (the
+   * default, as the models were trained), 'crop' (shorter side to the square, centre crop: the
+   * official validation transform) or 'letterbox'.
+   */
+  fit?: Fit;
 }
 
 export interface ClassifyResult {
@@ -107,7 +117,16 @@ export interface ClassifyResult {
   score: number;
   gflops: number;
   /** Patch centre and size per step, in pixels of the model's frame, and the frame it was cut from (AdaFocus only). */
-  patches: { frame: number; y: number; x: number; size: number }[];
+  patches: {
+    frame: number;
+    y: number;
+    x: number;
+    size: number;
+    /** The patch in the source video's pixels (top-left corner and size), when the input's geometry is known (a file). */
+    source?: { x: number; y: number; width: number; height: number };
+  }[];
+  /** The source frame and how it became the model's (`fit`, scale, the crop's or bars' offset), when known. */
+  frame?: FrameGeometry;
   timingsMs: { decode: number; inference: number; total: number };
   /**
    * How many of the T frames the model read repeat an earlier one: the video had fewer frames than
@@ -148,7 +167,19 @@ export function decodeThresholds(t: readonly (number | string)[]): number[] {
 }
 
 /** Decodes a video file to the model's T frames of S x S (set by the Node entry). */
-export type VideoDecoder = (path: string, frames: number, size: number) => Promise<FramesInput>;
+export type VideoDecoder = (path: string, frames: number, size: number, fit?: Fit) => Promise<FramesInput>;
+
+const geometryOf = (input: FramesInput | tf.Tensor): FrameGeometry | undefined => (input instanceof tf.Tensor ? undefined : input.geometry);
+
+/**
+ * A square of side `size` at (x, y) in the model's frame, in source pixels (a box of another shape
+ * when the fit squashed), clipped to the source frame (letterbox bars map outside it).
+ */
+function sourceBox(g: FrameGeometry, x: number, y: number, size: number): { x: number; y: number; width: number; height: number } {
+  const sx = (v: number) => Math.min(g.source.width, Math.max(0, (v - g.offsetX) / g.scaleX));
+  const sy = (v: number) => Math.min(g.source.height, Math.max(0, (v - g.offsetY) / g.scaleY));
+  return { x: sx(x), y: sy(y), width: sx(x + size) - sx(x), height: sy(y + size) - sy(y) };
+}
 
 export class SaccadeModel {
   constructor(
@@ -165,7 +196,7 @@ export class SaccadeModel {
     if (typeof input !== 'string') return this.classifyFrames(input, options);
     if (!this.decoder) throw new InputError('input', 'video paths can be classified in Node only (import from @saccade/sdk); pass decoded frames');
     const started = performance.now();
-    const frames = await this.decoder(input, this.meta.frames, this.meta.frameSize);
+    const frames = await this.decoder(input, this.meta.frames, this.meta.frameSize, options.fit ?? 'squash');
     return this.classifyFrames(frames, options, performance.now() - started);
   }
 
@@ -291,7 +322,16 @@ export class SaccadeModel {
           out.centre.dispose();
           // The centre of the patch in frame pixels (the crop puts the corner at c * (S - P)).
           const step = out.frames[0]!;
-          patches.push({ frame: this.net.frameOrder ? this.net.frameOrder[step]! : step, y: cy! * (s - p) + p / 2, x: cx! * (s - p) + p / 2, size: p });
+          const y = cy! * (s - p) + p / 2;
+          const x = cx! * (s - p) + p / 2;
+          const g = geometryOf(input);
+          patches.push({
+            frame: this.net.frameOrder ? this.net.frameOrder[step]! : step,
+            y,
+            x,
+            size: p,
+            ...(g ? { source: sourceBox(g, x - p / 2, y - p / 2, p) } : {}),
+          });
         }
         conf = confidence(Array.from(last), score);
         if (thresholds && k < t - 1 && conf >= thresholds[k]!) {
@@ -317,6 +357,7 @@ export class SaccadeModel {
       score: conf,
       gflops: this.meta.gflopsPerStep.slice(0, exitStep).reduce((a, b) => a + b, 0),
       patches,
+      ...(geometryOf(input) ? { frame: geometryOf(input)! } : {}),
       timingsMs: { decode: decodeMs, inference, total: decodeMs + inference },
       repeatedFrames: prepared.repeatedFrames,
     };

@@ -130,3 +130,55 @@ describe('encodeVideo', () => {
     expect((error as Error).message).toMatch(/no video stream|no video frames/);
   });
 });
+
+describe('aspect: squash, crop, letterbox', () => {
+  /** A 96x48 video, black with a white 12x12 square whose top-left corner is at (60, 18). */
+  async function marked(): Promise<string> {
+    const [w, h, frames] = [96, 48, 3];
+    const data = new Uint8Array(frames * w * h * 3);
+    for (let f = 0; f < frames; f++) for (let y = 18; y < 30; y++) data.fill(255, (f * w * h + y * w + 60) * 3, (f * w * h + y * w + 72) * 3);
+    const file = join(dir, 'marked.mp4');
+    await encodeVideo(file, data, { width: w, height: h, crf: 0 });
+    return file;
+  }
+
+  /** The bright square's box (continuous coordinates) in the first frame of a decode. */
+  function box(d: { data: Uint8Array; width: number; height: number }): { x0: number; x1: number; y0: number; y1: number } {
+    let [x0, x1, y0, y1] = [Infinity, -Infinity, Infinity, -Infinity];
+    for (let y = 0; y < d.height; y++)
+      for (let x = 0; x < d.width; x++)
+        if (d.data[(y * d.width + x) * 3]! > 127) [x0, x1, y0, y1] = [Math.min(x0, x), Math.max(x1, x + 1), Math.min(y0, y), Math.max(y1, y + 1)];
+    return { x0, x1, y0, y1 };
+  }
+
+  it('geometry is exact in whole pixels, and the square lands where toSourcePixels says (within one output pixel)', async () => {
+    const { frameGeometry, toSourcePixels } = await import('./decode.js');
+    expect(frameGeometry(96, 48, 32, 32, 'crop')).toMatchObject({ scaled: { width: 64, height: 32 }, offsetX: -16, offsetY: 0 });
+    expect(frameGeometry(96, 48, 32, 32, 'letterbox')).toMatchObject({ scaled: { width: 32, height: 16 }, offsetX: 0, offsetY: 8 });
+    expect(frameGeometry(96, 48, 32, 32, 'squash')).toMatchObject({ scaleX: 1 / 3, scaleY: 2 / 3, offsetX: 0, offsetY: 0 });
+    expect(frameGeometry(64, 64, 32, 32, 'crop')).toMatchObject({ scaleX: 0.5, offsetX: 0 });
+    expect(() => frameGeometry(96, 48, 32, 32, 'stretch' as 'crop')).toThrow(/fit: must be one of squash, crop, letterbox/);
+    const file = await marked();
+    for (const fit of ['squash', 'crop', 'letterbox'] as const) {
+      const d = await decodeFrames(file, { width: 32, height: 32, fit, indices: [1] });
+      expect(d.geometry.fit).toBe(fit);
+      const b = box(d);
+      const [sx0, sy0] = toSourcePixels(d.geometry, b.x0, b.y0);
+      const [sx1, sy1] = toSourcePixels(d.geometry, b.x1, b.y1);
+      // One output pixel is 1/scale source pixels: the box is found to within that.
+      const tolX = 1 / d.geometry.scaleX + 0.5;
+      const tolY = 1 / d.geometry.scaleY + 0.5;
+      expect(Math.abs(sx0 - 60), fit).toBeLessThanOrEqual(tolX);
+      expect(Math.abs(sx1 - 72), fit).toBeLessThanOrEqual(tolX);
+      expect(Math.abs(sy0 - 18), fit).toBeLessThanOrEqual(tolY);
+      expect(Math.abs(sy1 - 30), fit).toBeLessThanOrEqual(tolY);
+    }
+    // Letterbox bars are black; crop keeps the centre (the square, right of centre, survives).
+    const lb = await decodeFrames(file, { width: 32, height: 32, fit: 'letterbox', indices: [0] });
+    expect(Math.max(...lb.data.subarray(0, 32 * 8 * 3))).toBeLessThan(16);
+    expect(Math.max(...lb.data.subarray(32 * 24 * 3, 32 * 32 * 3))).toBeLessThan(16);
+    // A width alone keeps the aspect: squash geometry with equal scales.
+    const one = await decodeFrames(file, { width: 48, indices: [0] });
+    expect([one.width, one.height, one.geometry.scaleX, one.geometry.scaleY]).toEqual([48, 24, 0.5, 0.5]);
+  });
+});

@@ -15,6 +15,13 @@ export interface DecodeOptions extends LocateOptions {
   /** Output size; one of them alone keeps the aspect ratio. Default: the video's size. */
   width?: number;
   height?: number;
+  /**
+   * With both width and height, how a frame of another aspect gets there: 'squash' (scaled to the
+   * size, aspect lost; the default), 'crop' (the shorter side scaled to fit, the longer one
+   * centre-cropped: the official validation transform) or 'letterbox' (the longer side scaled to
+   * fit, black bars). `DecodedFrames.geometry` says where the output's pixels come from.
+   */
+  fit?: Fit;
   /** How to reach sampled frames. Default 'auto'. */
   method?: 'auto' | 'select' | 'seek';
   /** Already-probed information (saves one ffprobe run). */
@@ -34,6 +41,65 @@ export interface DecodedFrames {
   indices: number[];
   method: 'all' | 'select' | 'seek';
   info: VideoInfo;
+  /** Where each output pixel comes from in the source frame (`toSourcePixels`). */
+  geometry: FrameGeometry;
+}
+
+export type Fit = 'squash' | 'crop' | 'letterbox';
+export const FITS: readonly Fit[] = ['squash', 'crop', 'letterbox'];
+
+/**
+ * A frame's resize: an output coordinate is `source * scale + offset` on each axis (continuous
+ * coordinates, 0 at a frame's left or top edge). 'crop' has negative offsets (the scaled frame
+ * starts left of and above the output), 'letterbox' positive ones (the bars).
+ */
+export interface FrameGeometry {
+  fit: Fit;
+  source: { width: number; height: number };
+  output: { width: number; height: number };
+  /** The scaled frame's size before cropping or padding. */
+  scaled: { width: number; height: number };
+  scaleX: number;
+  scaleY: number;
+  offsetX: number;
+  offsetY: number;
+}
+
+/** The geometry of resizing a `sw` x `sh` frame to `w` x `h` by `fit` (whole pixels, as ffmpeg gets them). */
+export function frameGeometry(sw: number, sh: number, w: number, h: number, fit: Fit = 'squash'): FrameGeometry {
+  if (!FITS.includes(fit)) throw new VideoOptionError('fit', `must be one of ${FITS.join(', ')}, got ${String(fit)}`);
+  let scaled = { width: w, height: h };
+  if (fit !== 'squash' && sw * h !== sh * w) {
+    const s = fit === 'crop' ? Math.max(w / sw, h / sh) : Math.min(w / sw, h / sh);
+    const clamp = (v: number, side: number) => (fit === 'crop' ? Math.max(side, v) : Math.max(1, Math.min(side, v)));
+    scaled = { width: clamp(Math.round(sw * s), w), height: clamp(Math.round(sh * s), h) };
+  }
+  // (`|| 0`: no -0 in the geometry.)
+  const offsetX = (fit === 'crop' ? -Math.floor((scaled.width - w) / 2) : Math.floor((w - scaled.width) / 2)) || 0;
+  const offsetY = (fit === 'crop' ? -Math.floor((scaled.height - h) / 2) : Math.floor((h - scaled.height) / 2)) || 0;
+  return {
+    fit,
+    source: { width: sw, height: sh },
+    output: { width: w, height: h },
+    scaled,
+    scaleX: scaled.width / sw,
+    scaleY: scaled.height / sh,
+    offsetX,
+    offsetY,
+  };
+}
+
+/** An output coordinate (continuous, x then y) in the source frame's pixels. */
+export function toSourcePixels(g: FrameGeometry, x: number, y: number): [number, number] {
+  return [(x - g.offsetX) / g.scaleX, (y - g.offsetY) / g.scaleY];
+}
+
+/** The ffmpeg filter that makes `g` (area averaging; crop and pad at whole pixels). */
+function geometryFilter(g: FrameGeometry): string {
+  const scale = `scale=${g.scaled.width}:${g.scaled.height}:flags=area`;
+  if (g.scaled.width === g.output.width && g.scaled.height === g.output.height) return scale;
+  if (g.fit === 'crop') return `${scale},crop=${g.output.width}:${g.output.height}:${-g.offsetX}:${-g.offsetY}`;
+  return `${scale},pad=${g.output.width}:${g.output.height}:${g.offsetX}:${g.offsetY}:color=black`;
 }
 
 function outputSize(info: VideoInfo, width?: number, height?: number): [number, number] {
@@ -80,32 +146,23 @@ function readFrames(file: string, ffmpeg: string, args: string[], frameBytes: nu
   });
 }
 
-function scaleFilter(width: number, height: number): string {
-  return `scale=${width}:${height}:flags=area`;
-}
-
 /** Decode frames of a video file to RGB bytes. */
 export async function decodeFrames(file: string, options: DecodeOptions = {}): Promise<DecodedFrames> {
   await assertReadable(file);
   const info = options.info ?? (await probe(file, options));
   const { ffmpeg } = await locateFfmpeg(options);
   const [width, height] = outputSize(info, options.width, options.height);
+  const geometry = frameGeometry(info.width, info.height, width, height, options.width && options.height ? (options.fit ?? 'squash') : 'squash');
+  const filter = geometryFilter(geometry);
   const frameBytes = width * height * 3;
   const common = ['-hide_banner', '-nostdin', '-v', 'error'];
   const output = ['-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'];
 
   if (!options.indices) {
-    const data = await readFrames(
-      file,
-      ffmpeg.path,
-      [...common, '-i', file, '-vf', scaleFilter(width, height), '-vsync', '0', ...output],
-      frameBytes,
-      options,
-      info.frames,
-    );
+    const data = await readFrames(file, ffmpeg.path, [...common, '-i', file, '-vf', filter, '-vsync', '0', ...output], frameBytes, options, info.frames);
     const frames = data.byteLength / frameBytes;
     if (frames === 0) throw new EmptyVideoError(file, 'decoded to zero frames');
-    return { data, frames, width, height, indices: Array.from({ length: frames }, (_, i) => i), method: 'all', info };
+    return { data, frames, width, height, indices: Array.from({ length: frames }, (_, i) => i), method: 'all', info, geometry };
   }
 
   const indices = [...options.indices];
@@ -122,7 +179,7 @@ export async function decodeFrames(file: string, options: DecodeOptions = {}): P
     const data = await readFrames(
       file,
       ffmpeg.path,
-      [...common, '-i', file, '-vf', `select='${expr}',${scaleFilter(width, height)}`, '-vsync', '0', ...output],
+      [...common, '-i', file, '-vf', `select='${expr}',${filter}`, '-vsync', '0', ...output],
       frameBytes,
       options,
       unique.length,
@@ -152,7 +209,7 @@ export async function decodeFrames(file: string, options: DecodeOptions = {}): P
           const data = await readFrames(
             file,
             ffmpeg.path,
-            [...common, '-ss', t.toFixed(6), '-i', file, '-frames:v', '1', '-vf', scaleFilter(width, height), ...output],
+            [...common, '-ss', t.toFixed(6), '-i', file, '-frames:v', '1', '-vf', filter, ...output],
             frameBytes,
             seekOptions,
             1,
@@ -175,5 +232,5 @@ export async function decodeFrames(file: string, options: DecodeOptions = {}): P
   }
   const data = new Uint8Array(indices.length * frameBytes);
   indices.forEach((idx, k) => data.set(byIndex.get(idx)!, k * frameBytes));
-  return { data, frames: indices.length, width, height, indices, method, info };
+  return { data, frames: indices.length, width, height, indices, method, info, geometry };
 }

@@ -1,5 +1,5 @@
-export { decodeFrames } from './decode.js';
-export type { DecodedFrames, DecodeOptions } from './decode.js';
+export { decodeFrames, FITS, frameGeometry, toSourcePixels } from './decode.js';
+export type { DecodedFrames, DecodeOptions, Fit, FrameGeometry } from './decode.js';
 export { encodeVideo } from './encode.js';
 export type { EncodeOptions } from './encode.js';
 export {

@@ -10,7 +10,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 
 import { fileIO, isInside, writeFileAtomic } from '@saccade/tensor/node';
-import { decodeFrames, probe, uniformSample } from '@saccade/video';
+import { decodeFrames, probe, uniformSample, type Fit } from '@saccade/video';
 
 import { checkMeta, createMeta, loadBundleWith } from '../bundle.js';
 import type { VideoNet } from '../video_net.js';
@@ -18,15 +18,15 @@ import { BundleError, InputError } from '../errors.js';
 import { encodeThresholds, type BundleMeta, type FramesInput, type SaccadeModel } from '../model.js';
 import { writeFolderAtomic } from './folder.js';
 
-/** Decode a video file to T evenly spaced frames of S x S with ffmpeg. */
-export async function decodeVideo(path: string, frames: number, size: number): Promise<FramesInput> {
+/** Decode a video file to T evenly spaced frames of S x S with ffmpeg (`fit`: how another aspect gets there; default squash). */
+export async function decodeVideo(path: string, frames: number, size: number, fit: Fit = 'squash'): Promise<FramesInput> {
   if (!existsSync(path)) throw new InputError(path, 'no such file');
   const info = await probe(path);
   const total = info.frames ?? 0;
   if (total === 0) throw new InputError(path, 'the video has no frames');
-  const d = await decodeFrames(path, { indices: uniformSample(total, frames), width: size, height: size, info });
+  const d = await decodeFrames(path, { indices: uniformSample(total, frames), width: size, height: size, fit, info });
   if (d.frames === 0) throw new InputError(path, 'the video has no frames');
-  return { data: d.data, frames: d.frames, width: d.width, height: d.height, sourceFrames: total };
+  return { data: d.data, frames: d.frames, width: d.width, height: d.height, sourceFrames: total, geometry: d.geometry };
 }
 
 export interface SaveBundleOptions {
