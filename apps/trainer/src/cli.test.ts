@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { encodeVideo } from '@saccade/video';
+import { decodeFrames, encodeVideo } from '@saccade/video';
 
 import { BIN, saccade, TINY } from './testing.js';
 
@@ -100,6 +100,40 @@ describe('saccade CLI', () => {
       expect(p.source.height).toBeCloseTo(p.source.width, 6);
     }
     expect(saccade('classify', run, wide, '--fit', 'stretch').stderr).toMatch(/Allowed choices are squash, crop, letterbox/);
+
+    // --visualize: each step's frame with its box where the result says, in the source's pixels.
+    const grey = join(dir, 'grey.mp4');
+    await encodeVideo(grey, new Uint8Array(8 * 96 * 192 * 3).fill(128), { width: 192, height: 96 });
+    const shown = join(dir, 'shown.mp4');
+    const vis = saccade('classify', run, grey, '--fit', 'crop', '--visualize', shown, '--json');
+    expect(vis.code, vis.stderr).toBe(0);
+    const vr = vis.json()[0];
+    expect(vr.visualization).toBe(shown);
+    const out = await decodeFrames(shown);
+    // Shown at a whole multiple of the source's size (small videos are enlarged so the text fits).
+    const f = out.width / 192;
+    expect(Number.isInteger(f) && f >= 1).toBe(true);
+    expect([out.frames, out.height]).toEqual([vr.exitStep, 96 * f]);
+    expect(vr.trace).toHaveLength(vr.exitStep);
+    for (const [k, p] of vr.patches.entries()) {
+      // The green outline's extent in frame k.
+      let [x0, x1, y0, y1] = [Infinity, -Infinity, Infinity, -Infinity];
+      for (let y = 0; y < out.height; y++)
+        for (let x = 0; x < out.width; x++) {
+          const i = ((k * out.height + y) * out.width + x) * 3;
+          if (out.data[i + 1]! > 180 && out.data[i]! < 100) [x0, x1, y0, y1] = [Math.min(x0, x), Math.max(x1, x + 1), Math.min(y0, y), Math.max(y1, y + 1)];
+        }
+      const b = p.source;
+      for (const [got, want] of [
+        [x0, b.x],
+        [x1, b.x + b.width],
+        [y0, b.y],
+        [y1, b.y + b.height],
+      ])
+        // Within one source pixel.
+        expect(Math.abs(got / f - want), `step ${k + 1}: ${[x0, y0, x1, y1]} / ${f} vs ${JSON.stringify(b)}`).toBeLessThanOrEqual(1);
+    }
+    expect(saccade('classify', run, grey, wide, '--visualize', shown).stderr).toMatch(/--visualize writes one video: give one file, not 2/);
   });
 
   it('resumes a run, refuses to overwrite one, and rejects a corrupt video, a bad flag and an unknown method', async () => {

@@ -111,6 +111,7 @@ function classifyText(r: ClassifyEntry): string {
         : r.patches.every((p, k) => p.frame === k)
           ? [`  patches (${r.patches[0]!.size} px, centre y,x): ${r.patches.map((p) => `${p.y.toFixed(0)},${p.x.toFixed(0)}`).join(' ')}`]
           : [`  patches (${r.patches[0]!.size} px, frame:centre y,x): ${r.patches.map((p) => `${p.frame}:${p.y.toFixed(0)},${p.x.toFixed(0)}`).join(' ')}`]),
+    ...(r.visualization ? [`  visualization: ${escapeText(r.visualization)}`] : []),
   ].join('\n');
 }
 
@@ -317,15 +318,26 @@ export function buildProgram(): Command {
         .default('squash'),
     )
     .option(
+      '--visualize <out>',
+      'write the video (.mp4 or .gif) with each step the model ran: the frame it saw, its patch, the running label and the exit (one file)',
+    )
+    .option(
       '--json',
       'print the results as JSON: one entry per file, in order: {file, ok: true, ...result} or {file, ok: false, error: {code, message}}; patches[].source and frame give source pixels',
     )
     .addHelpText(
       'after',
-      `\nExit status: 0 when every file was classified; ${EXIT.partial} when some failed and others did not (each failed file has its error line or entry); ${EXIT.input} when every file failed.\n\nExamples:\n  saccade classify runs/v2 clip.mp4\n  saccade classify runs/v2 a.mp4 b.mp4 --budget 0.3 --json`,
+      `\nExit status: 0 when every file was classified; ${EXIT.partial} when some failed and others did not (each failed file has its error line or entry); ${EXIT.input} when every file failed.\n\nExamples:\n  saccade classify runs/v2 clip.mp4\n  saccade classify runs/v2 a.mp4 b.mp4 --budget 0.3 --json\n  saccade classify runs/v2 clip.mp4 --fit crop --visualize clip-saccade.mp4`,
     )
     .action(async (run, files, o) => {
-      const rs = await classifyCommand({ run, files, topK: o.top, fit: o.fit, ...(o.budget !== undefined ? { budget: o.budget } : {}) });
+      const rs = await classifyCommand({
+        run,
+        files,
+        topK: o.top,
+        fit: o.fit,
+        ...(o.visualize ? { visualize: o.visualize } : {}),
+        ...(o.budget !== undefined ? { budget: o.budget } : {}),
+      });
       print(o.json, rs, () => rs.map(classifyText).join('\n'));
       const failed = rs.filter((r) => !r.ok).length;
       if (failed > 0) process.exitCode = failed === rs.length ? EXIT.input : EXIT.partial;

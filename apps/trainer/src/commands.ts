@@ -41,6 +41,7 @@ import {
   type TrainConfig,
   type TrainConfigInput,
   type VideoDataset,
+  writeVisualization,
 } from '@saccade/sdk';
 import { initBackend, type BackendInfo } from '@saccade/tensor';
 import { writeFileAtomic } from '@saccade/tensor/node';
@@ -433,14 +434,24 @@ export async function calibrateCommand(o: {
 }
 
 /** One file's entry in `saccade classify`: its result, or the error that stopped it (the others go on). */
-export type ClassifyEntry = ({ file: string; ok: true } & ClassifyResult) | { file: string; ok: false; error: { code: string; message: string } };
+export type ClassifyEntry =
+  | ({ file: string; ok: true; /** Where --visualize wrote the video. */ visualization?: string } & ClassifyResult)
+  | { file: string; ok: false; error: { code: string; message: string } };
 
 /**
  * Classify several files with one model, keeping every good result: a file that cannot be decoded
  * or classified gets an error entry in its place (in the order given). Bundle and option errors
  * (a bad budget) still fail the whole command.
  */
-export async function classifyCommand(o: { run: string; files: string[]; budget?: number; topK?: number; fit?: Fit }): Promise<ClassifyEntry[]> {
+export async function classifyCommand(o: {
+  run: string;
+  files: string[];
+  budget?: number;
+  topK?: number;
+  fit?: Fit;
+  visualize?: string;
+}): Promise<ClassifyEntry[]> {
+  if (o.visualize && o.files.length !== 1) throw new UsageError(`--visualize writes one video: give one file, not ${o.files.length}`);
   await initBackend();
   const model = await loadModel(bundlePath(o.run));
   try {
@@ -448,12 +459,18 @@ export async function classifyCommand(o: { run: string; files: string[]; budget?
       o.files.map((f) => resolve(f)),
       { topK: o.topK ?? 5, ...(o.fit ? { fit: o.fit } : {}), ...(o.budget !== undefined ? { budgetGflops: o.budget } : {}) },
     );
-    return outcomes.map((r, i) => {
+    const entries: ClassifyEntry[] = outcomes.map((r, i) => {
       const file = o.files[i]!;
       if (!r.ok) return { file, ok: false, error: { code: r.error.code, message: r.error.message } };
       const { input: _input, ...result } = r;
       return { file, ...result };
     });
+    const [first] = entries;
+    if (o.visualize && first?.ok) {
+      await writeVisualization(resolve(o.files[0]!), first, resolve(o.visualize), { allStepsGflops: model.meta.gflopsPerVideo });
+      first.visualization = resolve(o.visualize);
+    }
+    return entries;
   } finally {
     model.dispose();
   }

@@ -5,6 +5,8 @@ export { clearFrameCache, frameCacheDir, frameCacheEnabled, loadVideoDataset } f
 export type { LoadDatasetOptions } from './node/data.js';
 export { fileCheckpoints, readCheckpoint, readCheckpointState, writeCheckpoint } from './node/checkpoint.js';
 export { addBundleHashes, decodeVideo, loadModel, saveBundle } from './node/bundle.js';
+export { writeVisualization } from './node/visualize.js';
+export type { VisualizeOptions } from './node/visualize.js';
 export type { SaveBundleOptions } from './node/bundle.js';
 export { evaluatePretrained, loadPretrained, pretrainBackbones, SHIPPED_PRETRAINED } from './node/pretrain.js';
 export type { PretrainOptions } from './node/pretrain.js';

@@ -86,6 +86,8 @@ export interface FramesInput {
   sourceFrames?: number;
   /** How the source frames were resized to these (a decoder sets it): results then give source pixels too. */
   geometry?: FrameGeometry;
+  /** The source video's frame index of each of these frames (a decoder sets it). */
+  sourceIndices?: number[];
 }
 
 export interface ClassifyOptions {
@@ -127,6 +129,8 @@ export interface ClassifyResult {
   }[];
   /** The source frame and how it became the model's (`fit`, scale, the crop's or bars' offset), when known. */
   frame?: FrameGeometry;
+  /** Each step that ran: the frame it saw (of the model's T; `sourceIndex` in the video when known) and the top class after it. */
+  trace: { frame: number; sourceIndex?: number; label: string; probability: number }[];
   timingsMs: { decode: number; inference: number; total: number };
   /**
    * How many of the T frames the model read repeat an earlier one: the video had fewer frames than
@@ -307,6 +311,8 @@ export class SaccadeModel {
     const prepared = this.prepare(input);
     const begun = this.beginVideo(prepared.bytes);
     const patches: ClassifyResult['patches'] = [];
+    const trace: ClassifyResult['trace'] = [];
+    const sourceIndices = input instanceof tf.Tensor ? undefined : input.sourceIndices;
     let state = begun.state;
     let last: Float32Array | undefined;
     let exitStep = t;
@@ -317,22 +323,31 @@ export class SaccadeModel {
         state = out.state;
         last = out.logits.dataSync() as Float32Array;
         out.logits.dispose();
+        // The frame this step saw, of the model's T.
+        const seen = this.net.frameOrder ? this.net.frameOrder[out.frames[0]!]! : out.frames[0]!;
         if (out.centre) {
           const [cy, cx] = out.centre.dataSync();
           out.centre.dispose();
           // The centre of the patch in frame pixels (the crop puts the corner at c * (S - P)).
-          const step = out.frames[0]!;
           const y = cy! * (s - p) + p / 2;
           const x = cx! * (s - p) + p / 2;
           const g = geometryOf(input);
           patches.push({
-            frame: this.net.frameOrder ? this.net.frameOrder[step]! : step,
+            frame: seen,
             y,
             x,
             size: p,
             ...(g ? { source: sourceBox(g, x - p / 2, y - p / 2, p) } : {}),
           });
         }
+        const stepProbs = softmax(last);
+        const top = stepProbs.indexOf(Math.max(...stepProbs));
+        trace.push({
+          frame: seen,
+          ...(sourceIndices ? { sourceIndex: sourceIndices[seen]! } : {}),
+          label: this.meta.classes[top]!,
+          probability: stepProbs[top]!,
+        });
         conf = confidence(Array.from(last), score);
         if (thresholds && k < t - 1 && conf >= thresholds[k]!) {
           exitStep = k + 1;
@@ -358,6 +373,7 @@ export class SaccadeModel {
       gflops: this.meta.gflopsPerStep.slice(0, exitStep).reduce((a, b) => a + b, 0),
       patches,
       ...(geometryOf(input) ? { frame: geometryOf(input)! } : {}),
+      trace,
       timingsMs: { decode: decodeMs, inference, total: decodeMs + inference },
       repeatedFrames: prepared.repeatedFrames,
     };

@@ -17,6 +17,8 @@ export interface EncodeOptions extends LocateOptions {
   format?: 'mp4' | 'gif';
   /** x264 quality (0 lossless .. 51). Default 18. */
   crf?: number;
+  /** An ffmpeg filter chain applied to the frames before encoding (built by this package, never from user text). */
+  filter?: string;
 }
 
 export async function encodeVideo(file: string, frames: Uint8Array, options: EncodeOptions): Promise<void> {
@@ -49,8 +51,9 @@ export async function encodeVideo(file: string, frames: Uint8Array, options: Enc
   ];
   const codec =
     format === 'gif'
-      ? ['-vf', 'split[a][b];[a]palettegen=stats_mode=full[p];[b][p]paletteuse=dither=none', '-loop', '0']
+      ? ['-vf', `${options.filter ? `${options.filter},` : ''}split[a][b];[a]palettegen=stats_mode=full[p];[b][p]paletteuse=dither=none`, '-loop', '0']
       : [
+          ...(options.filter ? ['-vf', options.filter] : []),
           '-c:v',
           'libx264',
           '-preset',

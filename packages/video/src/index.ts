@@ -1,6 +1,8 @@
 export { decodeFrames, FITS, frameGeometry, toSourcePixels } from './decode.js';
 export type { DecodedFrames, DecodeOptions, Fit, FrameGeometry } from './decode.js';
 export { encodeVideo } from './encode.js';
+export { OVERLAY_FONT, writeAnnotatedVideo } from './annotate.js';
+export type { AnnotateOptions, Overlay, OverlayBox } from './annotate.js';
 export type { EncodeOptions } from './encode.js';
 export {
   DatasetFileError,

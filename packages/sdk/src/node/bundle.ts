@@ -26,7 +26,7 @@ export async function decodeVideo(path: string, frames: number, size: number, fi
   if (total === 0) throw new InputError(path, 'the video has no frames');
   const d = await decodeFrames(path, { indices: uniformSample(total, frames), width: size, height: size, fit, info });
   if (d.frames === 0) throw new InputError(path, 'the video has no frames');
-  return { data: d.data, frames: d.frames, width: d.width, height: d.height, sourceFrames: total, geometry: d.geometry };
+  return { data: d.data, frames: d.frames, width: d.width, height: d.height, sourceFrames: total, geometry: d.geometry, sourceIndices: d.indices };
 }
 
 export interface SaveBundleOptions {
