@@ -99,7 +99,7 @@ describe('saccade CLI', () => {
       expect(p.source.x + p.source.width).toBeLessThanOrEqual(96);
       expect(p.source.height).toBeCloseTo(p.source.width, 6);
     }
-    expect(saccade('classify', run, wide, '--fit', 'stretch').stderr).toMatch(/Allowed choices are squash, crop, letterbox/);
+    expect(saccade('classify', run, wide, '--fit', 'stretch').stderr).toMatch(/Allowed choices are crop, squash, letterbox/);
 
     // --visualize: each step's frame with its box where the result says, in the source's pixels.
     const grey = join(dir, 'grey.mp4');

@@ -312,10 +312,8 @@ export function buildProgram(): Command {
     .addOption(
       new Option(
         '--fit <how>',
-        'frames of another aspect: squash (as the models were trained), crop (shorter side, centre crop: the official validation transform), letterbox',
-      )
-        .choices(['squash', 'crop', 'letterbox'])
-        .default('squash'),
+        "frames of another aspect: crop (shorter side, centre crop: the official validation transform), squash, letterbox (default: the model's own, as it was trained)",
+      ).choices(['crop', 'squash', 'letterbox']),
     )
     .option(
       '--visualize <out>',
@@ -334,7 +332,7 @@ export function buildProgram(): Command {
         run,
         files,
         topK: o.top,
-        fit: o.fit,
+        ...(o.fit ? { fit: o.fit } : {}),
         ...(o.visualize ? { visualize: o.visualize } : {}),
         ...(o.budget !== undefined ? { budget: o.budget } : {}),
       });

@@ -126,11 +126,17 @@ export function bundlePath(run: string): string {
 
 const datasetCache = new Map<string, VideoDataset>();
 
-export async function loadSplit(data: string, split: string, config: { frames: number; frameSize: number }, limit?: number): Promise<VideoDataset> {
-  const key = `${resolve(data)}|${split}|${config.frames}|${config.frameSize}|${limit ?? ''}`;
+export async function loadSplit(data: string, split: string, config: { frames: number; frameSize: number; fit?: Fit }, limit?: number): Promise<VideoDataset> {
+  const key = `${resolve(data)}|${split}|${config.frames}|${config.frameSize}|${config.fit ?? ''}|${limit ?? ''}`;
   let d = datasetCache.get(key);
   if (!d) {
-    d = await loadVideoDataset(resolve(data), { split, frames: config.frames, size: config.frameSize, ...(limit !== undefined ? { limit } : {}) });
+    d = await loadVideoDataset(resolve(data), {
+      split,
+      frames: config.frames,
+      size: config.frameSize,
+      ...(config.fit ? { fit: config.fit } : {}),
+      ...(limit !== undefined ? { limit } : {}),
+    });
     datasetCache.set(key, d);
   }
   return d;

@@ -23,6 +23,8 @@ describe('version-1 bundles', () => {
     const model = await loadModel(join(FIXTURES, name));
     try {
       expect(model.meta.version).toBe(2);
+      // Written before `fit` existed: their frames were squashed, and still are.
+      expect(model.meta.config.fit).toBe('squash');
       // Only the method's own fields and the shared ones remain.
       expect(Object.keys(model.meta.config)).toEqual(configFields(model.meta.method));
       const results = [];

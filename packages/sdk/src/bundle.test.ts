@@ -173,8 +173,11 @@ describe('bundles', () => {
         expect(p.source!.y).toBeCloseTo(p.y - 8, 3);
         expect([p.source!.width, p.source!.height]).toEqual([16, 16]);
       }
+      // The model's own fit is the default: new configs crop.
+      expect(m.meta.config.fit).toBe('crop');
+      expect((await m.classify(join(dir, 'wide.mp4'))).frame).toEqual(cropped.frame);
       // Squashed, the patch is half as wide in the model's frame as in the source.
-      const squashed = await m.classify(join(dir, 'wide.mp4'));
+      const squashed = await m.classify(join(dir, 'wide.mp4'), { fit: 'squash' });
       expect(squashed.frame).toMatchObject({ fit: 'squash', scaleX: 0.5, scaleY: 1 });
       for (const p of squashed.patches) expect([p.source!.width, p.source!.height]).toEqual([32, 16]);
       // Frames given as bytes have no source geometry.

@@ -76,6 +76,9 @@ export function checkMeta(json: unknown, where: string): BundleMeta {
       }
     }
   }
+  // A bundle from before `fit` existed read its frames squashed.
+  if (m.config && typeof m.config === 'object' && !('fit' in m.config))
+    m.config = { ...(m.config as Record<string, unknown>), fit: 'squash' } as unknown as BundleMeta['config'];
   try {
     m.config = parseConfig(m.config);
   } catch (error) {

@@ -100,9 +100,9 @@ export interface ClassifyOptions {
   /** Seed of random patches (models trained with random patches). */
   seed?: number;
   /**
-   * How a file's frames of another aspect reach the model's square (paths only): 'squash' (the
-   * default, as the models were trained), 'crop' (shorter side to the square, centre crop: the
-   * official validation transform) or 'letterbox'.
+   * How a file's frames of another aspect reach the model's square (paths only): 'crop' (shorter
+   * side to the square, centre crop: the official validation transform), 'squash' or 'letterbox'.
+   * Default: the model's own (`config.fit`, as it was trained).
    */
   fit?: Fit;
 }
@@ -200,7 +200,7 @@ export class SaccadeModel {
     if (typeof input !== 'string') return this.classifyFrames(input, options);
     if (!this.decoder) throw new InputError('input', 'video paths can be classified in Node only (import from @saccade/sdk); pass decoded frames');
     const started = performance.now();
-    const frames = await this.decoder(input, this.meta.frames, this.meta.frameSize, options.fit ?? 'squash');
+    const frames = await this.decoder(input, this.meta.frames, this.meta.frameSize, options.fit ?? this.meta.config.fit);
     return this.classifyFrames(frames, options, performance.now() - started);
   }
 

@@ -66,6 +66,13 @@ export const BASE_FIELDS = {
   warmupEpochs: z.number().min(0).max(1000).default(0),
   /** Horizontal flip of training videos (same flip for every frame of a video). */
   flip: z.boolean().default(true),
+  /**
+   * How a video of another aspect becomes the square frame, in training and when the model reads a
+   * file: 'crop' (the shorter side scaled to the frame, the longer one centre-cropped: the official
+   * validation transform), 'squash' (aspect lost; what bundles from before this field did) or
+   * 'letterbox' (black bars).
+   */
+  fit: z.enum(['crop', 'squash', 'letterbox']).default('crop'),
   /** Write a checkpoint every this many steps (besides every epoch end). 0: epoch ends only. */
   checkpointEvery: z.number().int().min(0).default(0),
   seed: z

@@ -3,7 +3,7 @@ import { cp, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/p
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { VideoDecodeError, buildMovingFashionMnist, liveProcesses } from '@saccade/video';
+import { VideoDecodeError, buildMovingFashionMnist, encodeVideo, liveProcesses } from '@saccade/video';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { DatasetError } from '../errors.js';
@@ -58,6 +58,38 @@ describe('loadVideoDataset', () => {
     const small = await loadVideoDataset(root, { split: 'val', frames: 4, size: 32, cacheDir, cache: false });
     expect(small.video(0)).toHaveLength(4 * 32 * 32 * 3);
     expect((await readdir(cacheDir)).filter((n) => n.endsWith('.u8'))).toHaveLength(1);
+  });
+
+  it('frames of another aspect: centre-cropped by default (the official validation transform), squashed or letterboxed on request, each cached apart', async () => {
+    const root = await copy('aspect');
+    const first = (await readFile(join(root, 'train_list.txt'), 'utf8')).split('\n')[0]!.split(' ')[0]!;
+    // 128 x 64: a red band (32 columns), grey in the middle (64), a blue band (32).
+    const [w, h] = [128, 64];
+    const frames = new Uint8Array(4 * w * h * 3);
+    for (let p = 0; p < 4 * w * h; p++) {
+      const x = p % w;
+      frames.set(x < 32 ? [255, 0, 0] : x >= 96 ? [0, 0, 255] : [128, 128, 128], p * 3);
+    }
+    await encodeVideo(join(root, first), frames, { width: w, height: h, crf: 0 });
+    const at = (d: { video(i: number): Uint8Array }, x: number, y: number) => Array.from(d.video(0).subarray((y * 64 + x) * 3, (y * 64 + x) * 3 + 3));
+    const near = (got: number[], want: number[]) => got.every((v, i) => Math.abs(v - want[i]!) <= 12);
+    const load = (fit?: 'crop' | 'squash' | 'letterbox') =>
+      loadVideoDataset(root, { split: 'train', frames: 4, size: 64, cacheDir: join(dir, 'cache-aspect'), ...(fit ? { fit } : {}) });
+    const crop = await load();
+    for (const [x, y] of [
+      [0, 0],
+      [63, 32],
+      [32, 63],
+    ] as const)
+      expect(near(at(crop, x, y), [128, 128, 128]), `crop (${x},${y}) ${at(crop, x, y)}`).toBe(true);
+    const squash = await load('squash');
+    expect(near(at(squash, 2, 32), [255, 0, 0]), `${at(squash, 2, 32)}`).toBe(true);
+    expect(near(at(squash, 61, 32), [0, 0, 255])).toBe(true);
+    const box = await load('letterbox');
+    expect(near(at(box, 32, 2), [0, 0, 0])).toBe(true);
+    expect(near(at(box, 32, 32), [128, 128, 128])).toBe(true);
+    // And the default again comes from its own cache entry, unchanged.
+    expect(sameBytes((await load('crop')).video(0), crop.video(0))).toBe(true);
   });
 
   it('never serves a changed, replaced or deleted video from the cache', async () => {

@@ -15,7 +15,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 import { writeFileAtomic } from '@saccade/tensor/node';
-import { decodeFrames, readClassIndex, readList, uniformSample, type ListEntry } from '@saccade/video';
+import { decodeFrames, readClassIndex, readList, uniformSample, type Fit, type ListEntry } from '@saccade/video';
 
 import { datasetFromArrays, type VideoDataset } from '../dataset.js';
 import { DatasetError } from '../errors.js';
@@ -25,6 +25,8 @@ export interface LoadDatasetOptions {
   split: string;
   frames: number;
   size: number;
+  /** How a video of another aspect becomes size x size (default 'crop', the official validation transform). */
+  fit?: Fit;
   /** Use only the first n videos of the list. */
   limit?: number;
   /** Videos decoded at once. Default 2. */
@@ -128,7 +130,7 @@ export async function loadVideoDataset(root: string, options: LoadDatasetOptions
     // Which load this is (the same list read at the same T and S) and what it holds: every
     // video's resolved path, size and mtime, the list's bytes and the decode parameters.
     identity = createHash('sha256')
-      .update(JSON.stringify([CACHE_FORMAT, listFile, options.frames, options.size, options.limit ?? null]))
+      .update(JSON.stringify([CACHE_FORMAT, listFile, options.frames, options.size, options.limit ?? null, options.fit ?? 'crop']))
       .digest('hex')
       .slice(0, 16);
     const content = createHash('sha256');
@@ -170,6 +172,7 @@ export async function loadVideoDataset(root: string, options: LoadDatasetOptions
           indices: uniformSample(e.frames, options.frames),
           width: options.size,
           height: options.size,
+          fit: options.fit ?? 'crop',
           signal: stop.signal,
         });
         if (d.frames !== options.frames) throw new DatasetError(file, `decoded ${d.frames} frames, expected ${options.frames}`);
