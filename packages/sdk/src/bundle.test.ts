@@ -180,8 +180,11 @@ describe('bundles', () => {
       const squashed = await m.classify(join(dir, 'wide.mp4'), { fit: 'squash' });
       expect(squashed.frame).toMatchObject({ fit: 'squash', scaleX: 0.5, scaleY: 1 });
       for (const p of squashed.patches) expect([p.source!.width, p.source!.height]).toEqual([32, 16]);
-      // Frames given as bytes have no source geometry.
+      // Frames given as bytes have no source geometry; source frame numbers count only for the model's T frames.
       expect((await m.classify({ data: frames, frames: 4, width: 32, height: 32 })).frame).toBeUndefined();
+      expect(cropped.trace.map((t) => t.sourceIndex)).toEqual(cropped.trace.map((t) => t.frame));
+      const two = { data: frames.subarray(0, 2 * 32 * 32 * 3), frames: 2, width: 32, height: 32, sourceIndices: [0, 3] };
+      expect((await m.classify(two)).trace.every((t) => t.sourceIndex === undefined)).toBe(true);
     });
   });
 

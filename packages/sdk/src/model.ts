@@ -312,7 +312,8 @@ export class SaccadeModel {
     const begun = this.beginVideo(prepared.bytes);
     const patches: ClassifyResult['patches'] = [];
     const trace: ClassifyResult['trace'] = [];
-    const sourceIndices = input instanceof tf.Tensor ? undefined : input.sourceIndices;
+    // Source frame numbers hold only when the input is the model's T frames (a decoder's output).
+    const sourceIndices = input instanceof tf.Tensor || input.sourceIndices?.length !== this.meta.frames ? undefined : input.sourceIndices;
     let state = begun.state;
     let last: Float32Array | undefined;
     let exitStep = t;
