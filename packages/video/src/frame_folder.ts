@@ -7,7 +7,10 @@ import { join } from 'node:path';
 
 import sharp from 'sharp';
 
+import type { Fit } from './decode.js';
 import { FrameFolderError, VideoOptionError } from './errors.js';
+
+const SHARP_FIT = { squash: 'fill', crop: 'cover', letterbox: 'contain' } as const;
 
 const PATTERNS: [string, RegExp][] = [
   ['image_{5}', /^image_(\d{5})\.(jpe?g|png)$/i],
@@ -62,7 +65,13 @@ export async function scanFrameFolder(dir: string): Promise<FrameFolder> {
 /** Decode frames of a folder (0-based indices into its frame order) to RGB bytes, resized by sharp. */
 export async function readFrameFolder(
   dir: string,
-  options: { indices?: readonly number[]; width?: number; height?: number } = {},
+  options: {
+    indices?: readonly number[];
+    width?: number;
+    height?: number;
+    /** With both sides: 'squash' (default), 'crop' (shorter side, centre crop) or 'letterbox' (black bars), as decodeFrames. */
+    fit?: Fit;
+  } = {},
 ): Promise<{ data: Uint8Array; frames: number; width: number; height: number; indices: number[]; folder: FrameFolder }> {
   const folder = await scanFrameFolder(dir);
   const indices = options.indices ? [...options.indices] : folder.files.map((_, i) => i);
@@ -84,7 +93,12 @@ export async function readFrameFolder(
       const file = join(dir, folder.files[idx]!);
       let raw: Buffer;
       try {
-        raw = await sharp(file).removeAlpha().resize(width!, height!, { fit: 'fill' }).toColourspace('srgb').raw().toBuffer();
+        raw = await sharp(file)
+          .removeAlpha()
+          .resize(width!, height!, { fit: SHARP_FIT[options.fit ?? 'squash'], position: 'centre', background: { r: 0, g: 0, b: 0 } })
+          .toColourspace('srgb')
+          .raw()
+          .toBuffer();
       } catch (error) {
         throw new FrameFolderError(dir, `${folder.files[idx]} cannot be decoded (${(error as Error).message})`);
       }

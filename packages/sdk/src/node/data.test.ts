@@ -1,9 +1,10 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { cp, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { VideoDecodeError, buildMovingFashionMnist, encodeVideo, liveProcesses } from '@saccade/video';
+import { VideoDecodeError, buildMovingFashionMnist, encodeVideo, liveProcesses, locateFfmpeg } from '@saccade/video';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { DatasetError } from '../errors.js';
@@ -90,6 +91,36 @@ describe('loadVideoDataset', () => {
     expect(near(at(box, 32, 32), [128, 128, 128])).toBe(true);
     // And the default again comes from its own cache entry, unchanged.
     expect(sameBytes((await load('crop')).video(0), crop.video(0))).toBe(true);
+  });
+
+  it('reads folders of extracted frames (image_00001.png ...) named in the list, cropped like videos, and notices a rewritten frame', async () => {
+    const root = await copy('frames');
+    const list = join(root, 'train_list.txt');
+    const lines = (await readFile(list, 'utf8')).trim().split('\n');
+    const [first, , label] = lines[0]!.split(' ');
+    // The first video's frames, extracted by ffmpeg into a folder, replace it in the list.
+    const { ffmpeg } = await locateFfmpeg();
+    await mkdir(join(root, 'frames', 'clip_a'), { recursive: true });
+    const x = spawnSync(ffmpeg.path, ['-v', 'error', '-i', join(root, first!), join(root, 'frames', 'clip_a', 'image_%05d.png')]);
+    expect(x.status, x.stderr.toString()).toBe(0);
+    const count = (await readdir(join(root, 'frames', 'clip_a'))).length;
+    await writeFile(list, [`frames/clip_a ${count} ${label}`, ...lines.slice(1)].join('\n'));
+    const opts = { split: 'train', frames: 4, size: 64, cacheDir: join(dir, 'cache-frames') };
+    const fromFrames = await loadVideoDataset(root, opts);
+    const fromVideo = await loadVideoDataset(await copy('frames-ref'), { ...opts, cacheDir: join(dir, 'cache-frames-ref') });
+    expect(fromFrames.label(0)).toBe(fromVideo.label(0));
+    // PNGs of the decoded frames, resized by sharp instead of ffmpeg: the same picture within rounding.
+    const a = fromFrames.video(0);
+    const b = fromVideo.video(0);
+    let diff = 0;
+    for (let i = 0; i < a.length; i++) diff += Math.abs(a[i]! - b[i]!);
+    expect(diff / a.length).toBeLessThan(3);
+    // A frame rewritten in place is not served from the cache.
+    const frame = join(root, 'frames', 'clip_a', 'image_00001.png');
+    const y = spawnSync(ffmpeg.path, ['-v', 'error', '-f', 'lavfi', '-i', 'color=white:s=64x64', '-frames:v', '1', '-y', frame]);
+    expect(y.status, y.stderr.toString()).toBe(0);
+    const again = await loadVideoDataset(root, opts);
+    expect(sameBytes(again.video(0), fromFrames.video(0))).toBe(false);
   });
 
   it('never serves a changed, replaced or deleted video from the cache', async () => {

@@ -9,13 +9,13 @@
  * changed, replaced or deleted video is never served from the cache.
  */
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 import { writeFileAtomic } from '@saccade/tensor/node';
-import { decodeFrames, readClassIndex, readList, uniformSample, type Fit, type ListEntry } from '@saccade/video';
+import { decodeFrames, readClassIndex, readFrameFolder, readList, uniformSample, type Fit, type ListEntry } from '@saccade/video';
 
 import { datasetFromArrays, type VideoDataset } from '../dataset.js';
 import { DatasetError } from '../errors.js';
@@ -74,6 +74,9 @@ export async function clearFrameCache(dir = frameCacheDir()): Promise<{ dir: str
 const EXTENSIONS = ['', '.mp4', '.webm', '.avi', '.mkv', '.mov'];
 
 function resolveVideo(root: string, listFile: string, entry: ListEntry): string {
+  // A folder of extracted frames (image_00001.jpg, 00001.jpg, ...), as the official lists name them.
+  const folder = join(root, entry.path);
+  if (existsSync(folder) && statSync(folder).isDirectory()) return folder;
   for (const ext of EXTENSIONS) {
     const p = join(root, entry.path + ext);
     if (ext === '' ? /\.[a-z0-9]+$/i.test(p) && existsSync(p) : existsSync(p)) return p;
@@ -143,6 +146,12 @@ export async function loadVideoDataset(root: string, options: LoadDatasetOptions
     for (const f of files) {
       const s = await stat(f);
       content.update(`\0${f}\0${s.size}\0${s.mtimeMs}\0${s.ino}`);
+      // A frame folder: every frame file (a frame rewritten in place changes no folder time).
+      if (s.isDirectory())
+        for (const name of (await readdir(f)).sort()) {
+          const fs = await stat(join(f, name));
+          content.update(`\0${name}\0${fs.size}\0${fs.mtimeMs}\0${fs.ino}`);
+        }
     }
     cacheFile = join(cacheDir, `${identity}-${content.digest('hex').slice(0, 32)}.u8`);
     if (existsSync(cacheFile)) {
@@ -168,13 +177,8 @@ export async function loadVideoDataset(root: string, options: LoadDatasetOptions
       const e = entries[i]!;
       const file = files[i]!;
       try {
-        const d = await decodeFrames(file, {
-          indices: uniformSample(e.frames, options.frames),
-          width: options.size,
-          height: options.size,
-          fit: options.fit ?? 'crop',
-          signal: stop.signal,
-        });
+        const at = { indices: uniformSample(e.frames, options.frames), width: options.size, height: options.size, fit: options.fit ?? 'crop' };
+        const d = statSync(file).isDirectory() ? await readFrameFolder(file, at) : await decodeFrames(file, { ...at, signal: stop.signal });
         if (d.frames !== options.frames) throw new DatasetError(file, `decoded ${d.frames} frames, expected ${options.frames}`);
         videos[i] = d.data;
         options.onProgress?.(++done, entries.length);
