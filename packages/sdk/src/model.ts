@@ -173,8 +173,6 @@ export function decodeThresholds(t: readonly (number | string)[]): number[] {
 /** Decodes a video file to the model's T frames of S x S (set by the Node entry). */
 export type VideoDecoder = (path: string, frames: number, size: number, fit?: Fit) => Promise<FramesInput>;
 
-const geometryOf = (input: FramesInput | tf.Tensor): FrameGeometry | undefined => (input instanceof tf.Tensor ? undefined : input.geometry);
-
 /**
  * A square of side `size` at (x, y) in the model's frame, in source pixels (a box of another shape
  * when the fit squashed), clipped to the source frame (letterbox bars map outside it).
@@ -314,15 +312,16 @@ export class SaccadeModel {
     const trace: ClassifyResult['trace'] = [];
     // Source frame numbers hold only when the input is the model's T frames (a decoder's output).
     const sourceIndices = input instanceof tf.Tensor || input.sourceIndices?.length !== this.meta.frames ? undefined : input.sourceIndices;
+    const geometry = input instanceof tf.Tensor ? undefined : input.geometry;
     let state = begun.state;
-    let last: Float32Array | undefined;
+    let probs: number[] = [];
     let exitStep = t;
     let conf = 0;
     try {
       for (let k = 0; k < t; k++) {
         const out = this.net.step(state, options.seed);
         state = out.state;
-        last = out.logits.dataSync() as Float32Array;
+        const last = out.logits.dataSync() as Float32Array;
         out.logits.dispose();
         // The frame this step saw, of the model's T.
         const seen = this.net.frameOrder ? this.net.frameOrder[out.frames[0]!]! : out.frames[0]!;
@@ -332,23 +331,17 @@ export class SaccadeModel {
           // The centre of the patch in frame pixels (the crop puts the corner at c * (S - P)).
           const y = cy! * (s - p) + p / 2;
           const x = cx! * (s - p) + p / 2;
-          const g = geometryOf(input);
           patches.push({
             frame: seen,
             y,
             x,
             size: p,
-            ...(g ? { source: sourceBox(g, x - p / 2, y - p / 2, p) } : {}),
+            ...(geometry ? { source: sourceBox(geometry, x - p / 2, y - p / 2, p) } : {}),
           });
         }
-        const stepProbs = softmax(last);
-        const top = stepProbs.indexOf(Math.max(...stepProbs));
-        trace.push({
-          frame: seen,
-          ...(sourceIndices ? { sourceIndex: sourceIndices[seen]! } : {}),
-          label: this.meta.classes[top]!,
-          probability: stepProbs[top]!,
-        });
+        probs = softmax(last);
+        const top = probs.indexOf(Math.max(...probs));
+        trace.push({ frame: seen, ...(sourceIndices ? { sourceIndex: sourceIndices[seen]! } : {}), label: this.meta.classes[top]!, probability: probs[top]! });
         conf = confidence(Array.from(last), score);
         if (thresholds && k < t - 1 && conf >= thresholds[k]!) {
           exitStep = k + 1;
@@ -359,7 +352,6 @@ export class SaccadeModel {
       tf.dispose(state.tensors);
       begun.video?.dispose();
     }
-    const probs = softmax(last!);
     const order = probs.map((v, i) => [v, i] as const).sort((a, b) => b[0] - a[0]);
     const topK = order.slice(0, Math.max(1, options.topK ?? 5)).map(([prob, i]) => ({ label: this.meta.classes[i]!, index: i, probability: prob }));
     const inference = performance.now() - started;
@@ -373,7 +365,7 @@ export class SaccadeModel {
       score: conf,
       gflops: this.meta.gflopsPerStep.slice(0, exitStep).reduce((a, b) => a + b, 0),
       patches,
-      ...(geometryOf(input) ? { frame: geometryOf(input)! } : {}),
+      ...(geometry ? { frame: geometry } : {}),
       trace,
       timingsMs: { decode: decodeMs, inference, total: decodeMs + inference },
       repeatedFrames: prepared.repeatedFrames,

@@ -114,6 +114,8 @@ export async function loadVideoDataset(root: string, options: LoadDatasetOptions
       throw new DatasetError(`${listFile}:${e.line}`, `num_frames is ${e.frames} for ${JSON.stringify(e.path)}; a listed video needs at least one frame`);
   }
   const files = entries.map((e) => resolveVideo(root, listFile, e));
+  // Folders of extracted frames, known once (the cache key and the decoder both ask).
+  const folders = new Set(files.filter((f) => statSync(f).isDirectory()));
   const per = options.frames * options.size * options.size * 3;
   const make = (videos: Uint8Array[]) =>
     datasetFromArrays({
@@ -147,7 +149,7 @@ export async function loadVideoDataset(root: string, options: LoadDatasetOptions
       const s = await stat(f);
       content.update(`\0${f}\0${s.size}\0${s.mtimeMs}\0${s.ino}`);
       // A frame folder: every frame file (a frame rewritten in place changes no folder time).
-      if (s.isDirectory())
+      if (folders.has(f))
         for (const name of (await readdir(f)).sort()) {
           const fs = await stat(join(f, name));
           content.update(`\0${name}\0${fs.size}\0${fs.mtimeMs}\0${fs.ino}`);
@@ -178,7 +180,7 @@ export async function loadVideoDataset(root: string, options: LoadDatasetOptions
       const file = files[i]!;
       try {
         const at = { indices: uniformSample(e.frames, options.frames), width: options.size, height: options.size, fit: options.fit ?? 'crop' };
-        const d = statSync(file).isDirectory() ? await readFrameFolder(file, at) : await decodeFrames(file, { ...at, signal: stop.signal });
+        const d = folders.has(file) ? await readFrameFolder(file, at) : await decodeFrames(file, { ...at, signal: stop.signal });
         if (d.frames !== options.frames) throw new DatasetError(file, `decoded ${d.frames} frames, expected ${options.frames}`);
         videos[i] = d.data;
         options.onProgress?.(++done, entries.length);

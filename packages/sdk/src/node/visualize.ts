@@ -33,8 +33,6 @@ export async function writeVisualization(path: string, result: ClassifyResult, o
   // H.264 needs even sides.
   const even = (v: number) => (gif ? v : v - (v % 2));
   const d = await decodeFrames(path, { indices: indices as number[], info, width: even(info.width * factor), height: even(info.height * factor) });
-  const [width, height] = [d.width, d.height];
-  const frames = d.data;
   const overlays: Overlay[] = result.trace.map((t, k) => {
     const src = result.patches[k]?.source;
     const box = src && { x: src.x * factor, y: src.y * factor, width: src.width * factor, height: src.height * factor };
@@ -55,5 +53,5 @@ export async function writeVisualization(path: string, result: ClassifyResult, o
       ],
     };
   });
-  await writeAnnotatedVideo(out, frames, { width, height, fps: o.fps ?? 2, overlays });
+  await writeAnnotatedVideo(out, d.data, { width: d.width, height: d.height, fps: o.fps ?? 2, overlays });
 }
