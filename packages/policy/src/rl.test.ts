@@ -200,6 +200,35 @@ describe('rl policy', () => {
     policy.dispose();
   });
 
+  it("distribution: the discrete policy's cell probabilities as a grid map, whose top cell is the deterministic action", () => {
+    const policy = createRlPolicy({ featureShape: SHAPE, hidden: 8, action: { kind: 'discrete', grid: 3 } });
+    const continuous = createRlPolicy({ featureShape: SHAPE, hidden: 8, action: { kind: 'continuous', std: 0.1 } });
+    const x = tf.randomNormal([4, ...SHAPE], 0, 1, 'float32', 7) as tf.Tensor4D;
+    const state = tf.randomNormal([4, 8], 0, 1, 'float32', 8) as tf.Tensor2D;
+    try {
+      const d = policy.distribution(x, state)!;
+      const s = policy.act(x, state, { rng: new Rng(0), deterministic: true });
+      expect(d.shape).toEqual([4, 3, 3]);
+      const probs = d.arraySync();
+      const chosen = Array.from(s.actions.dataSync());
+      const centres = s.centres.arraySync();
+      probs.forEach((grid, i) => {
+        expect(grid.flat().reduce((a, v) => a + v, 0)).toBeCloseTo(1, 5);
+        const flat = grid.flat();
+        const top = flat.indexOf(Math.max(...flat));
+        expect(top).toBe(chosen[i]);
+        // Row y, column x of the map is the cell whose centre is (y, x) / (grid - 1).
+        expect(centres[i]).toEqual([Math.floor(top / 3) / 2, (top % 3) / 2]);
+      });
+      tf.dispose([d, s.centres, s.actions, s.logProbs, s.values, s.state]);
+      expect(continuous.distribution(x, state)).toBeUndefined();
+    } finally {
+      tf.dispose([x, state]);
+      policy.dispose();
+      continuous.dispose();
+    }
+  });
+
   it('rejects bad options and inputs with a PolicyOptionError', () => {
     expect(() => createRlPolicy({ featureShape: SHAPE, action: { kind: 'discrete', grid: 1 } })).toThrow(/action.grid: must be an integer >= 2/);
     expect(() => createRlPolicy({ featureShape: SHAPE, action: { kind: 'continuous', std: 0 } })).toThrow(PolicyOptionError);

@@ -78,6 +78,12 @@ export interface RlPolicy {
    * `deterministic`), with its log-probability and the state's value. Not differentiable.
    */
   act(maps: tf.Tensor4D, state: tf.Tensor2D, options: { rng: Rng; deterministic?: boolean }): RlStep;
+  /**
+   * Where the policy would look from this state: the discrete policy's probability of each grid
+   * cell, [B, grid, grid] (row-major, y then x, as the cells' centres). Undefined for a continuous
+   * action (a Gaussian around one point has no map).
+   */
+  distribution(maps: tf.Tensor4D, state: tf.Tensor2D): tf.Tensor3D | undefined;
   /** Re-run the policy over stored frames [B, T, h, w, c] and score the stored actions (for PPO). */
   evaluate(maps: tf.Tensor5D, actions: tf.Tensor, training?: boolean): RlEvaluation;
   readonly trainableWeights: tf.LayerVariable[];
@@ -220,6 +226,12 @@ export function wrapRlPolicy(
         const logProbs = gaussianLogProb(actions, r.out, action.std) as tf.Tensor1D;
         return { centres: tf.clipByValue(actions, 0, 1) as tf.Tensor2D, actions, logProbs, values: r.value, state: r.next };
       });
+    },
+    distribution(maps, state) {
+      checkMaps(maps, 4, featureShape, 'distribution');
+      if (action.kind !== 'discrete') return undefined;
+      const g = action.grid;
+      return tf.tidy(() => tf.reshape(tf.softmax(run(maps, state, false).out), [maps.shape[0], g, g]) as tf.Tensor3D);
     },
     evaluate(maps, actions, training = false) {
       checkMaps(maps, 5, featureShape, 'evaluate');

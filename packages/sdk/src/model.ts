@@ -11,7 +11,8 @@ import { ByteImages } from '@saccade/tensor';
 import type { Fit, FrameGeometry } from '@saccade/video';
 
 import type { StepState, VideoNet } from './video_net.js';
-import type { TrainConfig } from './config.js';
+import { configFields, type TrainConfig, type TrainConfigInput } from './config.js';
+import { createVideoNet } from './create.js';
 import { forwardVideos, normalise } from './dataset.js';
 import { reorderFrames } from './frame_order.js';
 import { InputError } from './errors.js';
@@ -139,6 +140,35 @@ export interface ClassifyResult {
   repeatedFrames: number;
 }
 
+/** One step of `classifySteps`, as it runs. */
+export interface ClassifyStep {
+  /** 1-based. */
+  step: number;
+  /** The frame it saw, of the model's T (`sourceIndex`: in the video, when known). */
+  frame: number;
+  sourceIndex?: number;
+  /** The top class after this step. */
+  label: string;
+  index: number;
+  probability: number;
+  /** Every class's probability after this step (softmax of its logits). */
+  probabilities: number[];
+  /** The exit score after this step, and the threshold it was held to (when exiting early). */
+  score: number;
+  threshold?: number;
+  /** This is the last step that runs (its score passed the threshold, or the last frame). */
+  exit: boolean;
+  /** GFLOPs spent up to and including this step. */
+  gflops: number;
+  /** This step's patch (AdaFocus). */
+  patch?: ClassifyResult['patches'][number];
+  /**
+   * The policy's map over the model's frame (`maps: true`; methods with a policy; see
+   * `StepOutput.map`), scaled so that its largest value is 1; row-major, `height` rows of `width`.
+   */
+  map?: { width: number; height: number; values: Float32Array };
+}
+
 /** One video's outcome in `classifyEach`: its result, or the typed error that stopped it. */
 export type ClassifyOutcome<I = string | FramesInput | tf.Tensor> =
   ({ input: I; ok: true } & ClassifyResult) | { input: I; ok: false; error: { code: string; name: string; message: string } };
@@ -233,6 +263,27 @@ export class SaccadeModel {
     return this.meta.classes;
   }
 
+  private fullFrame?: number;
+
+  /**
+   * GFLOPs per video of the full-frame model this one is measured against: the uniform baseline
+   * (TSN), the focus backbone on every whole frame at the model's frame size, all T frames. Counted
+   * from the architecture (a network of random weights is built once and disposed).
+   */
+  fullFrameGflops(): number {
+    if (this.fullFrame === undefined) {
+      const own = new Set(configFields('uniform'));
+      const shared = Object.fromEntries(Object.entries(this.meta.config).filter(([field]) => own.has(field)));
+      const net = createVideoNet({ ...shared, method: 'uniform' } as TrainConfigInput, this.meta.classes.length);
+      try {
+        this.fullFrame = net.gflopsPerStep().reduce((a, b) => a + b, 0);
+      } finally {
+        net.dispose();
+      }
+    }
+    return this.fullFrame;
+  }
+
   /** Thresholds for a budget (undefined: no early exit). */
   thresholdsFor(options: ClassifyOptions): number[] | undefined {
     const t = this.meta.steps;
@@ -302,6 +353,20 @@ export class SaccadeModel {
 
   /** Classify one video given as frames; stops at the first confident step. */
   classifyFrames(input: FramesInput | tf.Tensor, options: ClassifyOptions = {}, decodeMs = 0): ClassifyResult {
+    const run = this.classifySteps(input, options, decodeMs);
+    for (;;) {
+      const next = run.next();
+      if (next.done) return next.value;
+    }
+  }
+
+  /**
+   * Classify one video given as frames, one step at a time: yields each step as it runs (its
+   * frame, patch, probabilities and, with `maps`, the policy's map) and returns the result that
+   * `classifyFrames` gives. Stopping the iteration early (`return()`, a `break`) frees its tensors.
+   * For a UI that draws between steps.
+   */
+  *classifySteps(input: FramesInput | tf.Tensor, options: ClassifyOptions & { maps?: boolean } = {}, decodeMs = 0): Generator<ClassifyStep, ClassifyResult> {
     const started = performance.now();
     const thresholds = this.thresholdsFor(options);
     const { steps: t, frameSize: s, patchSize: p } = this.meta;
@@ -317,33 +382,60 @@ export class SaccadeModel {
     let probs: number[] = [];
     let exitStep = t;
     let conf = 0;
+    // Time spent in the caller between steps is not inference.
+    let paused = 0;
     try {
       for (let k = 0; k < t; k++) {
-        const out = this.net.step(state, options.seed);
+        const out = this.net.step(state, options.seed, options.maps ? { map: true } : undefined);
         state = out.state;
         const last = out.logits.dataSync() as Float32Array;
         out.logits.dispose();
+        let map: ClassifyStep['map'];
+        if (out.map) {
+          const [, h, w] = out.map.shape;
+          const values = out.map.dataSync() as Float32Array;
+          out.map.dispose();
+          const max = values.reduce((a, v) => Math.max(a, v), 0);
+          map = { width: w, height: h, values: max > 0 ? values.map((v) => v / max) : values };
+        }
         // The frame this step saw, of the model's T.
         const seen = this.net.frameOrder ? this.net.frameOrder[out.frames[0]!]! : out.frames[0]!;
+        let patch: ClassifyResult['patches'][number] | undefined;
         if (out.centre) {
           const [cy, cx] = out.centre.dataSync();
           out.centre.dispose();
           // The centre of the patch in frame pixels (the crop puts the corner at c * (S - P)).
           const y = cy! * (s - p) + p / 2;
           const x = cx! * (s - p) + p / 2;
-          patches.push({
-            frame: seen,
-            y,
-            x,
-            size: p,
-            ...(geometry ? { source: sourceBox(geometry, x - p / 2, y - p / 2, p) } : {}),
-          });
+          patch = { frame: seen, y, x, size: p, ...(geometry ? { source: sourceBox(geometry, x - p / 2, y - p / 2, p) } : {}) };
+          patches.push(patch);
         }
         probs = softmax(last);
         const top = probs.indexOf(Math.max(...probs));
-        trace.push({ frame: seen, ...(sourceIndices ? { sourceIndex: sourceIndices[seen]! } : {}), label: this.meta.classes[top]!, probability: probs[top]! });
+        const traced = {
+          frame: seen,
+          ...(sourceIndices ? { sourceIndex: sourceIndices[seen]! } : {}),
+          label: this.meta.classes[top]!,
+          probability: probs[top]!,
+        };
+        trace.push(traced);
         conf = confidence(Array.from(last), score);
-        if (thresholds && k < t - 1 && conf >= thresholds[k]!) {
+        const exit = k === t - 1 || (thresholds !== undefined && conf >= thresholds[k]!);
+        const yielded = performance.now();
+        yield {
+          step: k + 1,
+          ...traced,
+          index: top,
+          probabilities: probs,
+          score: conf,
+          ...(thresholds ? { threshold: thresholds[k]! } : {}),
+          exit,
+          gflops: this.meta.gflopsPerStep.slice(0, k + 1).reduce((a, b) => a + b, 0),
+          ...(patch ? { patch } : {}),
+          ...(map ? { map } : {}),
+        };
+        paused += performance.now() - yielded;
+        if (exit && k < t - 1) {
           exitStep = k + 1;
           break;
         }
@@ -354,7 +446,7 @@ export class SaccadeModel {
     }
     const order = probs.map((v, i) => [v, i] as const).sort((a, b) => b[0] - a[0]);
     const topK = order.slice(0, Math.max(1, options.topK ?? 5)).map(([prob, i]) => ({ label: this.meta.classes[i]!, index: i, probability: prob }));
-    const inference = performance.now() - started;
+    const inference = performance.now() - started - paused;
     return {
       label: topK[0]!.label,
       index: topK[0]!.index,

@@ -49,6 +49,13 @@ export interface StepOutput {
   centre?: tf.Tensor2D;
   /** The frame of each video this step looked at. */
   frames: Int32Array;
+  /**
+   * [B, h, w] where the policy looks, over the frame (`step(..., { map: true })`, methods with a
+   * policy): AdaFocus V1 the probability of each grid cell; AdaFocusV2 the glance's feature map
+   * that its policy reads, as mean absolute activation per position (the policy regresses one
+   * point; this is what it sees). Owned by the caller.
+   */
+  map?: tf.Tensor3D;
   state: StepState;
 }
 
@@ -88,8 +95,8 @@ export interface VideoNet {
    * step k has read, packed and normalised only what k steps look at.
    */
   beginPixels?(batch: number, frame: (k: number) => ByteImages): StepState;
-  /** The next step; disposes the previous state's tensors. */
-  step(state: StepState, seed?: number): StepOutput;
+  /** The next step; disposes the previous state's tensors. `map`: also return the policy's map (where the method has one). */
+  step(state: StepState, seed?: number, options?: { map?: boolean }): StepOutput;
   /** Trainable weights per part, for per-part learning rates. */
   parts(): Record<string, tf.LayerVariable[]>;
   /** The sub-networks (tfjs-layers models) a bundle stores. */

@@ -230,7 +230,7 @@ export function createAdaFocusV1(config: AdaFocusV1Config, classes: number, load
       const b = video.shape[0];
       return { batch: b, step: 0, video, tensors: [policy.initialState(b), classifier.initialState(b)] };
     },
-    step(state, stepSeed) {
+    step(state, stepSeed, stepOptions = {}) {
       checkStep(state, t);
       const k = state.step;
       const out = tf.tidy(() => {
@@ -238,18 +238,26 @@ export function createAdaFocusV1(config: AdaFocusV1Config, classes: number, load
         const { map: gMap, vector: gVec } = glanceAll(frame, false);
         let policyState = state.tensors[0] as tf.Tensor2D;
         let centre: tf.Tensor2D;
+        let map: tf.Tensor3D | undefined;
         if (random) centre = randomStep(state.batch, k, stepSeed ?? seed);
         else {
+          if (stepOptions.map) map = policy.distribution(gMap as tf.Tensor4D, policyState);
           const r = policy.act(gMap as tf.Tensor4D, policyState, { rng: new Rng(0), deterministic: true });
           centre = snap(r.centres);
           policyState = r.state;
         }
         const fVec = namedBackbone(focus).apply(cropPatches(frame, centre, p)).vector;
         const c = classifier.step(tf.concat([gVec!, fVec!], 1) as tf.Tensor2D, state.tensors[1] as tf.Tensor2D);
-        return { logits: c.logits, centre, tensors: [policyState, c.state] };
+        return { logits: c.logits, centre, map, tensors: [policyState, c.state] };
       });
       tf.dispose(state.tensors.filter((x) => !(out.tensors as tf.Tensor[]).includes(x)));
-      return { logits: out.logits, centre: out.centre, frames: new Int32Array(state.batch).fill(k), state: { ...state, step: k + 1, tensors: out.tensors } };
+      return {
+        logits: out.logits,
+        centre: out.centre,
+        ...(out.map ? { map: out.map } : {}),
+        frames: new Int32Array(state.batch).fill(k),
+        state: { ...state, step: k + 1, tensors: out.tensors },
+      };
     },
     parts() {
       return { policy: policy.trainableWeights, glance: glance.trainableWeights, focus: focus.trainableWeights, classifier: classifier.trainableWeights };

@@ -206,7 +206,7 @@ export function createAdaFocusV2(config: AdaFocusV2Config, classes: number, load
     beginPixels(batch, frame) {
       return pixelState(batch, frame, (n) => [policy.initialState(n)]);
     },
-    step(state, stepSeed) {
+    step(state, stepSeed, stepOptions = {}) {
       checkStep(state, t);
       const k = state.step;
       const b = state.batch;
@@ -222,22 +222,30 @@ export function createAdaFocusV2(config: AdaFocusV2Config, classes: number, load
         } else if (source === 'random') centre = randomStep(b, k, stepSeed ?? seed);
         else centre = tf.fill([b, 2], 0.5) as tf.Tensor2D;
         const { vectors: fVec, logits: fLogits } = focusOn(focus, inputs.patches(centre), false);
+        // What the policy reads, per position (only for a policy that reads it).
+        const map = stepOptions.map && source === 'policy' ? (tf.mean(tf.abs(gMap), 3) as tf.Tensor3D) : undefined;
         if (focusOnly) {
           // The running sum of the focus head's log-probabilities; the prediction is its mean.
           const sum = k === 0 ? tf.logSoftmax(fLogits) : tf.add(state.tensors[1]!, tf.logSoftmax(fLogits));
-          return { logits: tf.div(sum, k + 1) as tf.Tensor2D, centre, tensors: [policyState, sum] };
+          return { logits: tf.div(sum, k + 1) as tf.Tensor2D, centre, map, tensors: [policyState, sum] };
         }
         const z = classifier.embed(tf.concat([gVec!, fVec], 1) as tf.Tensor2D);
         const running: tf.Tensor2D = k === 0 ? z : (tf.maximum(state.tensors[1]!, z) as tf.Tensor2D);
         const logits = classifier.head(k, running);
-        if (!ensemble) return { logits, centre, tensors: [policyState, running] };
+        if (!ensemble) return { logits, centre, map, tensors: [policyState, running] };
         // Running sums of the heads' log-probabilities (the ensemble averages them over the frames seen).
         const heads = tf.add(tf.logSoftmax(gLogits as tf.Tensor2D), tf.logSoftmax(fLogits));
         const sum = k === 0 ? heads : tf.add(state.tensors[2]!, heads);
-        return { logits: tf.div(tf.add(tf.logSoftmax(logits), tf.div(sum, k + 1)), 3) as tf.Tensor2D, centre, tensors: [policyState, running, sum] };
+        return { logits: tf.div(tf.add(tf.logSoftmax(logits), tf.div(sum, k + 1)), 3) as tf.Tensor2D, centre, map, tensors: [policyState, running, sum] };
       });
       tf.dispose(state.tensors.filter((x) => !(out.tensors as tf.Tensor[]).includes(x)));
-      return { logits: out.logits, centre: out.centre, frames: new Int32Array(b).fill(k), state: { ...state, step: k + 1, tensors: out.tensors } };
+      return {
+        logits: out.logits,
+        centre: out.centre,
+        ...(out.map ? { map: out.map } : {}),
+        frames: new Int32Array(b).fill(k),
+        state: { ...state, step: k + 1, tensors: out.tensors },
+      };
     },
     parts() {
       return { policy: policy.trainableWeights, glance: glance.trainableWeights, focus: focus.trainableWeights, classifier: classifier.trainableWeights };
