@@ -2,7 +2,7 @@
 // turbo) in child processes and checks its JSON output and exit codes.
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -134,6 +134,37 @@ describe('saccade CLI', () => {
         expect(Math.abs(got / f - want), `step ${k + 1}: ${[x0, y0, x1, y1]} / ${f} vs ${JSON.stringify(b)}`).toBeLessThanOrEqual(1);
     }
     expect(saccade('classify', run, grey, wide, '--visualize', shown).stderr).toMatch(/--visualize writes one video: give one file, not 2/);
+  });
+
+  it('official layouts: --train-list, --val-list and --classes; a multi-label validation list is scored on every label', async () => {
+    const data = join(dir, 'data');
+    const lists = join(dir, 'lists');
+    await mkdir(lists, { recursive: true });
+    const comma = readFileSync(join(data, 'train_list_comma.txt'), 'utf8').trim().split('\n');
+    // ActivityNet/FCVID lines: a second label on every other video.
+    await writeFile(join(lists, 'train.txt'), comma.map((l, i) => (i % 2 ? `${l},${(Number(l.split(',')[2]) + 1) % 10}` : l)).join('\n'));
+    // Every validation video labelled with every class: any prediction is right and every class's AP is 1.
+    const val = readFileSync(join(data, 'val_list_comma.txt'), 'utf8').trim().split('\n');
+    const all = Array.from({ length: 10 }, (_, i) => i).join(',');
+    await writeFile(join(lists, 'val.txt'), val.map((l) => `${l.split(',').slice(0, 2).join(',')},${all}`).join('\n'));
+    const run = join(dir, 'lists-run');
+    const flags = ['--data', data, '--train-list', join(lists, 'train.txt'), '--val-list', join(lists, 'val.txt'), '--classes', '10'];
+    const t = saccade('train', ...flags, '--out', run, '--config', join(dir, 'tiny.json'), '--epochs', '1', '--json');
+    expect(t.code, t.stderr).toBe(0);
+    expect(t.json().valAccuracy).toBe(1);
+    expect(t.stderr).toMatch(/train list .*train\.txt/);
+    const meta = JSON.parse(readFileSync(join(run, 'model', 'saccade.json'), 'utf8'));
+    expect(meta.classes[7]).toBe('class 7');
+    const e = saccade('eval', run, '--data', data, '--val-list', join(lists, 'val.txt'), '--classes', '10', '--no-curve', '--json');
+    expect(e.code, e.stderr).toBe(0);
+    expect(e.json()).toMatchObject({ videos: 6, accuracy: 1, mAP: 1 });
+    // The same run on the folder's own single-label list: scored on one label.
+    const single = saccade('eval', run, '--data', data, '--classes', '10', '--no-curve', '--json');
+    expect(single.code, single.stderr).toBe(0);
+    expect(single.json().accuracy).toBeLessThan(1);
+    const missing = saccade('eval', run, '--data', data, '--val-list', join(lists, 'nope.txt'), '--no-curve');
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toMatch(/nope\.txt: list file not found/);
   });
 
   it('resumes a run, refuses to overwrite one, and rejects a corrupt video, a bad flag and an unknown method', async () => {

@@ -16,6 +16,7 @@ import {
   classifyCommand,
   type ClassifyEntry,
   dataCommand,
+  type DataSource,
   evalCommand,
   infoCommand,
   type InfoSummary,
@@ -64,6 +65,18 @@ function list(name: string) {
 
 function collect(v: string, previous: string[]): string[] {
   return [...previous, v];
+}
+
+/** The dataset named by --data and the list options. */
+function dataSource(o: { data: string; trainList?: string; valList?: string; classes?: string }): DataSource {
+  if (!o.trainList && !o.valList && o.classes === undefined) return o.data;
+  const n = o.classes !== undefined && /^\d+$/.test(o.classes) ? Number(o.classes) : undefined;
+  return {
+    root: o.data,
+    ...(o.trainList ? { trainList: o.trainList } : {}),
+    ...(o.valList ? { valList: o.valList } : {}),
+    ...(o.classes !== undefined ? { classes: n ?? o.classes } : {}),
+  };
 }
 
 function print(json: boolean, value: unknown, text: () => string): void {
@@ -172,8 +185,14 @@ export function buildProgram(): Command {
   program
     .command('train')
     .description('train AdaFocus (V2, V1, V3) or a baseline; writes RUN/checkpoint.bin, RUN/metrics.jsonl, RUN/model (the bundle)')
-    .requiredOption('--data <dir>', 'dataset folder (classInd.txt, train_list.txt, val_list.txt)')
+    .requiredOption(
+      '--data <dir>',
+      'dataset folder (classInd.txt, train_list.txt, val_list.txt), or the root of the videos that --train-list and --val-list name',
+    )
     .requiredOption('--out <run>', 'run folder')
+    .option('--train-list <file>', 'the training list file, anywhere (comma or space format; its paths are under --data)')
+    .option('--val-list <file>', 'the validation list file, anywhere (comma or space format; its paths are under --data)')
+    .option('--classes <file|n>', "a class file (classInd.txt or category.txt) or the number of classes; default --data's classInd.txt")
     .addOption(
       new Option(
         '--method <name>',
@@ -216,7 +235,7 @@ export function buildProgram(): Command {
         flags['stages'] = o.stage;
       }
       const r = await trainCommand({
-        data: o.data,
+        data: dataSource(o),
         out: o.out,
         method: o.method,
         ...(o.config ? { configFile: o.config } : {}),
@@ -245,11 +264,14 @@ export function buildProgram(): Command {
     .description('evaluate a run or bundle on the validation split: accuracy, mAP, GFLOPs, videos/s, early-exit budget curve')
     .argument('<run>', 'run folder or bundle folder')
     .requiredOption('--data <dir>', 'dataset folder')
+    .option('--train-list <file>', 'the training list file, anywhere (comma or space format; its paths are under --data)')
+    .option('--val-list <file>', 'the validation list file, anywhere (comma or space format; its paths are under --data)')
+    .option('--classes <file|n>', "a class file (classInd.txt or category.txt) or the number of classes; default --data's classInd.txt")
     .option('--no-curve', 'skip the budget curve (it evaluates the training set for calibration)')
     .option('--json', 'print the result as JSON')
     .addHelpText('after', '\nExamples:\n  saccade eval runs/v2 --data data/mfm\n  saccade eval runs/v2 --data data/mfm --json')
     .action(async (run, o) => {
-      const r = await evalCommand({ run, data: o.data, curve: o.curve });
+      const r = await evalCommand({ run, data: dataSource(o), curve: o.curve });
       print(o.json, r, () =>
         [
           `${r.bundle}: accuracy ${pct(r.accuracy)}, mAP ${pct(r.mAP)} on ${r.videos} videos; ${r.gflopsPerVideo.toFixed(3)} GFLOPs/video; ${r.videosPerSecond.toFixed(1)} videos/s`,
@@ -266,6 +288,8 @@ export function buildProgram(): Command {
     .description('videos/s of one or more runs or bundles on the same validation videos, timed in interleaved rounds in one process')
     .argument('<runs...>', 'run folders or bundle folders (one input size)')
     .requiredOption('--data <dir>', 'dataset folder (its first validation videos are the batch)')
+    .option('--val-list <file>', 'the validation list file, anywhere (comma or space format; its paths are under --data)')
+    .option('--classes <file|n>', "a class file (classInd.txt or category.txt) or the number of classes; default --data's classInd.txt")
     .option('--videos <n>', 'videos per batch', int('--videos', 1), 8)
     .option('--rounds <n>', 'timed rounds (after two warm-up rounds); the median round counts', int('--rounds', 1), 11)
     .option('--json', 'print the result as JSON')
@@ -274,7 +298,7 @@ export function buildProgram(): Command {
       '\nExamples:\n  saccade speed runs/v2 runs/uniform --data data/mfm\n  saccade speed runs/v2 --data data/mfm --videos 16 --rounds 21 --json',
     )
     .action(async (runs, o) => {
-      const r = await speedCommand({ runs, data: o.data, videos: o.videos, rounds: o.rounds });
+      const r = await speedCommand({ runs, data: dataSource(o), videos: o.videos, rounds: o.rounds });
       print(o.json, r, () =>
         [
           `${r.videos} videos a batch, median of ${r.rounds} interleaved rounds:`,
@@ -288,12 +312,19 @@ export function buildProgram(): Command {
     .description('calibrate early-exit thresholds on the training set and store them in the bundle')
     .argument('<run>', 'run folder or bundle folder')
     .requiredOption('--data <dir>', 'dataset folder')
+    .option('--train-list <file>', 'the training list file, anywhere (comma or space format; its paths are under --data)')
+    .option('--classes <file|n>', "a class file (classInd.txt or category.txt) or the number of classes; default --data's classInd.txt")
     .option('--budgets <gflops,...>', 'target mean GFLOPs per video', list('--budgets'))
     .option('--fractions <f,...>', 'targets as fractions of the full cost (default 0.25,0.4,0.5,0.67,0.8)', list('--fractions'))
     .option('--json', 'print the result as JSON')
     .addHelpText('after', '\nExamples:\n  saccade calibrate runs/v2 --data data/mfm\n  saccade calibrate runs/v2 --data data/mfm --budgets 0.2,0.3')
     .action(async (run, o) => {
-      const r = await calibrateCommand({ run, data: o.data, ...(o.budgets ? { budgets: o.budgets } : {}), ...(o.fractions ? { fractions: o.fractions } : {}) });
+      const r = await calibrateCommand({
+        run,
+        data: dataSource(o),
+        ...(o.budgets ? { budgets: o.budgets } : {}),
+        ...(o.fractions ? { fractions: o.fractions } : {}),
+      });
       print(o.json, r, () =>
         [
           `thresholds stored in ${r.bundle}/saccade.json:`,

@@ -126,12 +126,55 @@ export function bundlePath(run: string): string {
 
 const datasetCache = new Map<string, VideoDataset>();
 
-export async function loadSplit(data: string, split: string, config: { frames: number; frameSize: number; fit?: Fit }, limit?: number): Promise<VideoDataset> {
-  const key = `${resolve(data)}|${split}|${config.frames}|${config.frameSize}|${config.fit ?? ''}|${limit ?? ''}`;
+/**
+ * Where a dataset is: a folder in Saccade's layout (classInd.txt, train_list.txt, val_list.txt,
+ * the videos), or the official layouts' lists kept apart from the videos: `root` is where the
+ * lists' paths are resolved, `trainList`/`valList` the list files, `classes` a class file or the
+ * number of classes.
+ */
+export interface DataSpec {
+  root: string;
+  trainList?: string;
+  valList?: string;
+  classes?: string | number;
+}
+
+export type DataSource = string | DataSpec;
+
+export function dataSpec(d: DataSource): DataSpec {
+  return typeof d === 'string' ? { root: d } : d;
+}
+
+/** A dataset source for progress lines. */
+export function describeData(d: DataSource): string {
+  const s = dataSpec(d);
+  return [s.root, s.trainList && `train list ${s.trainList}`, s.valList && `val list ${s.valList}`].filter(Boolean).join(', ');
+}
+
+export async function loadSplit(
+  data: DataSource,
+  split: 'train' | 'val',
+  config: { frames: number; frameSize: number; fit?: Fit },
+  limit?: number,
+): Promise<VideoDataset> {
+  const s = dataSpec(data);
+  const list = split === 'train' ? s.trainList : s.valList;
+  const key = JSON.stringify([
+    resolve(s.root),
+    split,
+    list && resolve(list),
+    s.classes ?? null,
+    config.frames,
+    config.frameSize,
+    config.fit ?? '',
+    limit ?? '',
+  ]);
   let d = datasetCache.get(key);
   if (!d) {
-    d = await loadVideoDataset(resolve(data), {
+    d = await loadVideoDataset(resolve(s.root), {
       split,
+      ...(list ? { list } : {}),
+      ...(s.classes !== undefined ? { classes: s.classes } : {}),
       frames: config.frames,
       size: config.frameSize,
       ...(config.fit ? { fit: config.fit } : {}),
@@ -143,7 +186,7 @@ export async function loadSplit(data: string, split: string, config: { frames: n
 }
 
 export interface TrainCommandOptions {
-  data: string;
+  data: DataSource;
   out: string;
   method?: string;
   configFile?: string;
@@ -232,7 +275,7 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainSummary
 async function trainLocked(o: TrainCommandOptions, config: TrainConfig, paths: RunPaths): Promise<TrainSummary> {
   const backend = await initBackend();
   const progress = createProgress({ ...(o.quiet ? { quiet: true } : {}), ...(o.label ? { label: o.label } : {}) });
-  progress.note(`backend ${backend.name}; loading ${o.data}`);
+  progress.note(`backend ${backend.name}; loading ${describeData(o.data)}`);
   const trainSet = await loadSplit(o.data, 'train', config);
   const valSet = await loadSplit(o.data, 'val', config);
   progress.note(`${trainSet.length} training and ${valSet.length} validation videos, ${trainSet.classes.length} classes`);
@@ -345,7 +388,7 @@ export interface SpeedSummary {
  * in this process (measureThroughputInterleaved). The bench runs it in a child process of its own,
  * so that the timing does not inherit the heap of the evaluations before it.
  */
-export async function speedCommand(o: { runs: readonly string[]; data: string; videos?: number; rounds?: number }): Promise<SpeedSummary> {
+export async function speedCommand(o: { runs: readonly string[]; data: DataSource; videos?: number; rounds?: number }): Promise<SpeedSummary> {
   if (o.runs.length === 0) throw new UsageError('speed: name at least one run or bundle');
   await initBackend();
   const models: SaccadeModel[] = [];
@@ -376,7 +419,7 @@ export async function speedCommand(o: { runs: readonly string[]; data: string; v
   }
 }
 
-export async function evalCommand(o: { run: string; data: string; curve?: boolean; calibrationLimit?: number }): Promise<EvalSummary> {
+export async function evalCommand(o: { run: string; data: DataSource; curve?: boolean; calibrationLimit?: number }): Promise<EvalSummary> {
   await initBackend();
   const bundle = bundlePath(o.run);
   const model = await loadModel(bundle);
@@ -409,7 +452,7 @@ export async function evalCommand(o: { run: string; data: string; curve?: boolea
 
 export async function calibrateCommand(o: {
   run: string;
-  data: string;
+  data: DataSource;
   budgets?: number[];
   fractions?: number[];
   limit?: number;

@@ -18,6 +18,13 @@ export interface VideoDataset {
   readonly size: number;
   readonly length: number;
   label(i: number): number;
+  /**
+   * Every label of video i (multi-label sets: ActivityNet and FCVID lists give up to three), with
+   * `label(i)` among them; absent on single-label sets. Training draws one of them per epoch (as
+   * the official code does), evaluation counts a top-1 prediction of any of them as right and
+   * scores mAP against all of them.
+   */
+  labelSet?(i: number): readonly number[];
   /** T x S x S x 3 RGB bytes of video i. */
   video(i: number): Uint8Array;
   /** A name for reports (the file path). */
@@ -30,6 +37,8 @@ export interface ArrayDatasetOptions {
   size: number;
   videos: readonly Uint8Array[];
   labels: readonly number[];
+  /** Every label of each video (multi-label), each holding its `labels` entry. */
+  labelSets?: readonly (readonly number[])[];
   names?: readonly string[];
 }
 
@@ -44,12 +53,24 @@ export function datasetFromArrays(o: ArrayDatasetOptions): VideoDataset {
     if (!Number.isInteger(l) || l < 0 || l >= o.classes.length)
       throw new DatasetError(o.names?.[i] ?? `video ${i}`, `label ${l} is not a class index (0..${o.classes.length - 1})`);
   });
+  const sets = o.labelSets;
+  if (sets) {
+    if (sets.length !== o.labels.length) throw new DatasetError('(arrays)', `${sets.length} label sets but ${o.labels.length} labels`);
+    sets.forEach((set, i) => {
+      const where = o.names?.[i] ?? `video ${i}`;
+      if (!set.includes(o.labels[i]!)) throw new DatasetError(where, `its label set [${set}] lacks its label ${o.labels[i]}`);
+      for (const l of set)
+        if (!Number.isInteger(l) || l < 0 || l >= o.classes.length)
+          throw new DatasetError(where, `label ${l} is not a class index (0..${o.classes.length - 1})`);
+    });
+  }
   return {
     classes: o.classes,
     frames: o.frames,
     size: o.size,
     length: o.videos.length,
     label: (i) => o.labels[i]!,
+    ...(sets && sets.some((set) => set.length > 1) ? { labelSet: (i: number) => sets[i]! } : {}),
     video: (i) => o.videos[i]!,
     name: (i) => o.names?.[i] ?? `video ${i}`,
   };

@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 
+import { TOY, toyDataset } from '../test/toy.js';
+import { createVideoNet } from './create.js';
+import { datasetFromArrays } from './dataset.js';
 import { finalStepMap } from './evaluation.js';
-import type { EvalResult } from './train.js';
+import { evaluate, train, type EvalResult } from './train.js';
 
 /** An EvalResult of 2 steps and 2 classes from each video's final-step logits (the first step's are noise). */
 function result(last: [number, number][], labels: number[]): EvalResult {
@@ -44,4 +47,55 @@ describe('finalStepMap', () => {
       ),
     ).toBeCloseTo(2 / 3, 6);
   });
+
+  it('scores every label of a multi-label video (labelSets), as the official cal_map does', () => {
+    // The same scores as above, v0 labelled with both classes: class 0 ranked v1 (hit 1/1), v0 (hit
+    // 2/2), v2 (hit 3/3): AP0 = 1; class 1 ranked v2 (miss), v0 (hit 1/2): AP1 = 1/2. mAP = 3/4.
+    const r = result(
+      [
+        [0, 0],
+        [1, 0],
+        [-3, 0],
+      ],
+      [1, 0, 0],
+    );
+    expect(finalStepMap({ ...r, labelSets: [[0, 1], [0], [0]] })).toBeCloseTo(3 / 4, 6);
+  });
+});
+
+describe('multi-label datasets', () => {
+  it('evaluate counts a top-1 prediction of any label as right; training draws labels from the set, seeded', async () => {
+    const base = toyDataset(12, 4);
+    const videos = Array.from({ length: base.length }, (_, i) => base.video(i));
+    const labels = Array.from({ length: base.length }, (_, i) => base.label(i));
+    const everything = datasetFromArrays({ classes: base.classes, frames: 4, size: 32, videos, labels, labelSets: labels.map(() => [0, 1, 2]) });
+    const net = createVideoNet(TOY, 3);
+    try {
+      // Every class is each video's label: every prediction is right, at every step.
+      const e = evaluate(net, everything);
+      expect(e.accuracyPerStep.every((a) => a === 1)).toBe(true);
+      expect(e.labelSets).toEqual(labels.map(() => [0, 1, 2]));
+      const single = evaluate(net, base);
+      expect(single.labelSets).toBeUndefined();
+      expect(single.accuracy).toBeLessThan(1);
+    } finally {
+      net.dispose();
+    }
+    // Sets that add a second label change what training sees; the same seed gives the same weights.
+    const paired = datasetFromArrays({ classes: base.classes, frames: 4, size: 32, videos, labels, labelSets: labels.map((l) => [l, (l + 1) % 3].sort()) });
+    const weights = async (data: typeof base) => {
+      const r = await train({ config: { ...TOY, epochs: 1 }, train: data });
+      try {
+        return Object.values(r.net.models()).flatMap((m) => m.getWeights().flatMap((w) => Array.from(w.dataSync())));
+      } finally {
+        r.net.dispose();
+      }
+    };
+    const [a, b, c] = [await weights(paired), await weights(paired), await weights(base)];
+    expect(a).toEqual(b);
+    expect(a).not.toEqual(c);
+    expect(() => datasetFromArrays({ classes: base.classes, frames: 4, size: 32, videos, labels, labelSets: labels.map(() => [5]) })).toThrow(
+      /lacks its label/,
+    );
+  }, 120_000);
 });

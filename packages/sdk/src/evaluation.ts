@@ -14,16 +14,10 @@ import type { EvalResult } from './train.js';
 /** Budgets of the early-exit curve, as fractions of the model's full GFLOPs per video. */
 export const CURVE_FRACTIONS = [0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9] as const;
 
-/** Mean average precision of the final step's softmax scores (each video's one label as its positive). */
+/** Mean average precision of the final step's softmax scores against every label of each video (its one label on single-label sets). */
 export function finalStepMap(e: EvalResult): number {
   const last = stepLogits(e).map((v) => v[v.length - 1]!);
-  return meanAveragePrecision(
-    softmax(last),
-    multiHot(
-      Array.from(e.labels, (l) => [l]),
-      e.classes,
-    ),
-  ).mAP;
+  return meanAveragePrecision(softmax(last), multiHot(e.labelSets ?? Array.from(e.labels, (l) => [l]), e.classes)).mAP;
 }
 
 /**

@@ -32,6 +32,8 @@ export interface EvalResult {
   /** The frame of each step's patch [videos][steps], where a step is not simply frame k (AdaFocus V3). */
   frameIndices?: Int32Array;
   labels: Int32Array;
+  /** Every label of each video, on multi-label sets (`VideoDataset.labelSet`): accuracy counts any of them, mAP scores all. */
+  labelSets?: number[][];
   steps: number;
   classes: number;
   /** Evaluation wall time. */
@@ -177,13 +179,15 @@ export function evaluate(net: VideoNet, data: VideoDataset, options: { batchSize
     if (which) (frameIndices ??= new Int32Array(data.length * t)).set(which, i * t);
     lossSum += loss * idx.length;
   }
+  // Multi-label sets: a top-1 prediction of any of a video's labels is right.
+  const labelSets = data.labelSet ? Array.from({ length: data.length }, (_, v) => [...data.labelSet!(v)]) : undefined;
   const accuracyPerStep = Array.from({ length: t }, (_, s) => {
     let correct = 0;
     for (let v = 0; v < data.length; v++) {
       const row = logits.subarray((v * t + s) * k, (v * t + s + 1) * k);
       let best = 0;
       for (let j = 1; j < k; j++) if (row[j]! > row[best]!) best = j;
-      if (best === labels[v]) correct++;
+      if (best === labels[v] || (labelSets !== undefined && labelSets[v]!.includes(best))) correct++;
     }
     return correct / data.length;
   });
@@ -196,6 +200,7 @@ export function evaluate(net: VideoNet, data: VideoDataset, options: { batchSize
     ...(centres ? { centres } : {}),
     ...(frameIndices ? { frameIndices } : {}),
     labels,
+    ...(labelSets ? { labelSets } : {}),
     steps: t,
     classes: k,
     seconds: (performance.now() - started) / 1000,
@@ -342,6 +347,16 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       const rng = new Rng(deriveSeed(config.seed, `epoch-${epoch}`));
       const order = rng.shuffle(Array.from({ length: data.length }, (_, i) => i));
       const flips = order.map(() => config.flip && rng.bernoulli(0.5));
+      // Multi-label videos: one of their labels, drawn per epoch (the official VideoRecord shuffles
+      // them and trains on the first), from a stream of its own so that single-label sets keep theirs.
+      const labelRng = new Rng(deriveSeed(config.seed, `labels-${epoch}`));
+      const drawn = data.labelSet
+        ? Array.from({ length: data.length }, (_, i) => {
+            const set = data.labelSet!(i);
+            return set.length > 1 ? set[labelRng.int(0, set.length - 1)]! : data.label(i);
+          })
+        : undefined;
+      const labelOf = (i: number) => (drawn ? drawn[i]! : data.label(i));
       while (batch < batches) {
         if (options.signal?.aborted) {
           await save();
@@ -370,10 +385,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
               config,
               flipOf.slice(at, at + chunk),
             );
-            const y = tf.tensor1d(
-              part.map((i) => data.label(i)),
-              'int32',
-            );
+            const y = tf.tensor1d(part.map(labelOf), 'int32');
             const { value, grads } = tf.variableGrads(() => net.loss(x, y, deriveSeed(stepSeed, at), stage.index), vars);
             const scaled: Record<string, tf.Tensor> = {};
             for (const [name, g] of Object.entries(grads)) scaled[name] = summed?.[name] ? tf.add(summed[name]!, tf.mul(g, weight)) : tf.mul(g, weight);

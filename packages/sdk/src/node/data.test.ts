@@ -183,6 +183,55 @@ describe('loadVideoDataset', () => {
     expect(await readdir(own)).toEqual([]);
   });
 
+  it('official layouts: lists anywhere (comma with multi-label lines, or space), paths without extensions, classes by file or count', async () => {
+    const root = join(dir, 'mfm');
+    const lists = join(dir, 'lists');
+    await mkdir(lists, { recursive: true });
+    const space = (await readFile(join(root, 'train_list.txt'), 'utf8')).trim().split('\n');
+    // ActivityNet/FCVID style: "video,num_frames,label[,label2,label3]", no extension.
+    const comma = space.map((line, i) => {
+      const [path, frames, label] = line.split(' ');
+      const extra = i === 0 ? `,${(Number(label) + 3) % 10},${label}` : i === 1 ? `,${(Number(label) + 1) % 10}` : '';
+      return `${path!.replace(/\.mp4$/, '')},${frames},${label}${extra}`;
+    });
+    await writeFile(join(lists, 'anet_train.txt'), `${comma.join('\n')}\n`);
+    await writeFile(join(lists, 'kinetics_val.txt'), await readFile(join(root, 'val_list.txt')));
+    await writeFile(join(lists, 'category.txt'), Array.from({ length: 10 }, (_, i) => `thing ${i}`).join('\n'));
+    const train = await loadVideoDataset(root, {
+      split: 'train',
+      list: join(lists, 'anet_train.txt'),
+      classes: join(lists, 'category.txt'),
+      frames: 4,
+      size: 64,
+      cacheDir,
+    });
+    const plain = await loadVideoDataset(root, { split: 'train', frames: 4, size: 64, cacheDir });
+    expect(train.classes[3]).toBe('thing 3');
+    expect(train.length).toBe(plain.length);
+    for (let i = 0; i < train.length; i++) {
+      expect(train.label(i)).toBe(plain.label(i));
+      expect(sameBytes(train.video(i), plain.video(i))).toBe(true);
+    }
+    // Distinct labels, sorted, the first listed one as the label.
+    const l0 = plain.label(0);
+    expect(train.labelSet!(0)).toEqual([...new Set([l0, (l0 + 3) % 10])].sort((a, b) => a - b));
+    expect(train.labelSet!(1)).toEqual([plain.label(1), (plain.label(1) + 1) % 10].sort((a, b) => a - b));
+    expect(train.labelSet!(2)).toEqual([plain.label(2)]);
+    expect(plain.labelSet).toBeUndefined();
+    const val = await loadVideoDataset(root, { split: 'val', list: join(lists, 'kinetics_val.txt'), classes: 10, frames: 4, size: 64, cacheDir });
+    expect(val.classes).toEqual(Array.from({ length: 10 }, (_, i) => `class ${i}`));
+    expect(val.length).toBe(3);
+    await expect(loadVideoDataset(root, { split: 'val', list: join(lists, 'missing.txt'), frames: 4, size: 64 })).rejects.toThrow(
+      /missing\.txt: list file not found/,
+    );
+    await expect(loadVideoDataset(root, { split: 'val', classes: join(lists, 'none.txt'), frames: 4, size: 64 })).rejects.toThrow(
+      /none\.txt: class file not found/,
+    );
+    await expect(loadVideoDataset(root, { split: 'val', classes: 1, frames: 4, size: 64 })).rejects.toThrow(
+      /classes: must be a class file or a whole number >= 2/,
+    );
+  });
+
   it('names what is missing', async () => {
     await expect(loadVideoDataset(join(dir, 'none'), { split: 'train', frames: 4, size: 64 })).rejects.toThrow(DatasetError);
     await expect(loadVideoDataset(join(dir, 'mfm'), { split: 'test', frames: 4, size: 64 })).rejects.toThrow(/list file not found/);

@@ -23,6 +23,18 @@ import { DatasetError } from '../errors.js';
 export interface LoadDatasetOptions {
   /** 'train' or 'val' (reads `${split}_list.txt`), or a list file path relative to the root. */
   split: string;
+  /**
+   * The list file itself, anywhere (absolute, or relative to the working folder), in place of the
+   * split's: the official layouts keep lists apart from the videos (`--train-list`, `--val-list`).
+   * Paths in it are still resolved against the root.
+   */
+  list?: string;
+  /**
+   * The class names: a classInd.txt / category.txt file anywhere, or the number of classes (named
+   * by index, as the official ActivityNet and FCVID configs give only a count). Default: the
+   * root's classInd.txt.
+   */
+  classes?: string | number;
   frames: number;
   size: number;
   /** How a video of another aspect becomes size x size (default 'crop', the official validation transform). */
@@ -99,12 +111,30 @@ function cacheEnabled(options: LoadDatasetOptions): boolean {
   return options.cache ?? frameCacheEnabled();
 }
 
+async function classNames(root: string, given: string | number | undefined): Promise<string[]> {
+  if (typeof given === 'number') {
+    if (!Number.isInteger(given) || given < 2) throw new DatasetError(root, `classes: must be a class file or a whole number >= 2, got ${given}`);
+    return Array.from({ length: given }, (_, i) => `class ${i}`);
+  }
+  const classFile = given !== undefined ? resolve(given) : join(root, 'classInd.txt');
+  if (!existsSync(classFile))
+    throw new DatasetError(
+      given !== undefined ? classFile : root,
+      given !== undefined
+        ? 'class file not found'
+        : 'has no classInd.txt (build one with `saccade data moving-fashion`, write "1 name" lines, or name a class file or the number of classes with --classes)',
+    );
+  return readClassIndex(classFile);
+}
+
 export async function loadVideoDataset(root: string, options: LoadDatasetOptions): Promise<VideoDataset> {
   root = resolve(root);
-  const classFile = join(root, 'classInd.txt');
-  if (!existsSync(classFile)) throw new DatasetError(root, 'has no classInd.txt (build one with `saccade data moving-fashion` or write "1 name" lines)');
-  const classes = await readClassIndex(classFile);
-  const listFile = ['train', 'val'].includes(options.split) ? join(root, `${options.split}_list.txt`) : join(root, options.split);
+  const classes = await classNames(root, options.classes);
+  const listFile = options.list
+    ? resolve(options.list)
+    : ['train', 'val'].includes(options.split)
+      ? join(root, `${options.split}_list.txt`)
+      : join(root, options.split);
   if (!existsSync(listFile)) throw new DatasetError(listFile, 'list file not found');
   let entries = await readList(listFile, { numClasses: classes.length });
   if (options.limit !== undefined) entries = entries.slice(0, options.limit);
@@ -124,6 +154,8 @@ export async function loadVideoDataset(root: string, options: LoadDatasetOptions
       size: options.size,
       videos,
       labels: entries.map((e) => e.labels[0]!),
+      // Multi-label lines: the distinct labels, sorted (as the official VideoRecord keeps them).
+      labelSets: entries.map((e) => [...new Set(e.labels)].sort((a, b) => a - b)),
       names: entries.map((e) => e.path),
     });
 
