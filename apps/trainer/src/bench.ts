@@ -296,7 +296,21 @@ function childSaccade(args: readonly string[], signal: AbortSignal, what: string
 }
 
 async function childTrain(spec: RunSpec, o: BenchOptions & { signal: AbortSignal }, data: string, run: string): Promise<void> {
-  const args = ['train', '--method', spec.method, '--data', data, '--out', run, '--seed', String(spec.seed), '--label', `${spec.method} s${spec.seed}`];
+  // The bench compares methods on one fixed schedule (the config's epochs), not each until its plateau.
+  const args = [
+    'train',
+    '--fixed',
+    '--method',
+    spec.method,
+    '--data',
+    data,
+    '--out',
+    run,
+    '--seed',
+    String(spec.seed),
+    '--label',
+    `${spec.method} s${spec.seed}`,
+  ];
   // --set applies to every method; a field that belongs to another method (focusFrames for V3
   // in a bench of v2 and v3) goes only to the runs of that method.
   const own = configFields(methodVariant(spec.method).config.method);

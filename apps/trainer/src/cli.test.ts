@@ -167,6 +167,53 @@ describe('saccade CLI', () => {
     expect(missing.stderr).toMatch(/nope\.txt: list file not found/);
   });
 
+  it('trains until the validation accuracy stops improving unless the epochs are fixed, keeping the best epoch', async () => {
+    const data = join(dir, 'data');
+    const { epochs: _fixed, ...open } = TINY;
+    await writeFile(join(dir, 'open.json'), JSON.stringify(open));
+    const run = join(dir, 'plateau');
+    // --min-delta 1: nothing beats the first epoch by 100 points, so the second is the patience.
+    const args = [
+      'train',
+      '--data',
+      data,
+      '--out',
+      run,
+      '--config',
+      join(dir, 'open.json'),
+      '--patience',
+      '1',
+      '--min-delta',
+      '1',
+      '--max-epochs',
+      '5',
+      '--json',
+    ];
+    const t = saccade(...args);
+    expect(t.code, t.stderr).toBe(0);
+    const summary = t.json();
+    expect(summary).toMatchObject({ epochs: 2, bestEpoch: 1, stopped: 'plateau' });
+    expect(t.stderr).toMatch(/val curve \S+ best [\d.]+% at epoch 1, 1\/1 epochs without a better one/);
+    const history = readFileSync(join(run, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l: string) => JSON.parse(l))
+      .filter((l: { type: string }) => l.type === 'epoch');
+    expect(summary.valAccuracy).toBe(history[0].val.accuracy);
+    expect(JSON.parse(readFileSync(join(run, 'config.json'), 'utf8')).epochs).toBe(5);
+    // Resumed, a run that stopped at its plateau is finished: the same summary, nothing trained.
+    const again = saccade(...args, '--resume');
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.json()).toEqual(summary);
+    // Fixed epochs take no plateau options.
+    const both = saccade('train', '--data', data, '--out', join(dir, 'both'), '--epochs', '2', '--time-budget', '10m');
+    expect(both.code).toBe(2);
+    expect(both.stderr).toMatch(/--time-budget .* are for training until a plateau/);
+    const bad = saccade('train', '--data', data, '--out', join(dir, 'both'), '--time-budget', 'soon');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--time-budget: expected a duration/);
+  });
+
   it('resumes a run, refuses to overwrite one, and rejects a corrupt video, a bad flag and an unknown method', async () => {
     const run = join(dir, 'run');
     const again = saccade('train', '--data', join(dir, 'data'), '--out', run, '--config', join(dir, 'tiny.json'));

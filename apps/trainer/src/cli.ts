@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
-import { addBundleHashes, clearFrameCache, configFields, frameCacheDir, methodVariants } from '@saccade/sdk';
+import { addBundleHashes, clearFrameCache, configFields, frameCacheDir, methodVariants, parseConfig, trainingStages } from '@saccade/sdk';
 import { BACKEND_ORDER } from '@saccade/tensor';
 import { Command, CommanderError, Option } from 'commander';
 
@@ -65,6 +65,23 @@ function list(name: string) {
 
 function collect(v: string, previous: string[]): string[] {
   return [...previous, v];
+}
+
+/** A duration: seconds, or a number with s, m or h. */
+function duration(value: string): number {
+  const m = /^(\d+(?:\.\d+)?)(s|m|h)?$/.exec(value.trim());
+  if (!m || !(Number(m[1]) > 0)) throw new UsageError(`--time-budget: expected a duration such as 90s, 45m or 2h, got "${value}"`);
+  return Number(m[1]) * (m[2] === 'h' ? 3600 : m[2] === 'm' ? 60 : 1);
+}
+
+/** Whether a JSON config file sets `field` (an unreadable one is reported where it is read). */
+function configFileSets(file: string, field: string): boolean {
+  try {
+    const parsed = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+    return typeof parsed === 'object' && parsed !== null && field in parsed;
+  } catch {
+    return false;
+  }
 }
 
 /** The dataset named by --data and the list options. */
@@ -205,7 +222,20 @@ export function buildProgram(): Command {
     )
     .option('--stage <n>', 'v1: train through stage 1, 2 or 3 (default 3, all); a later call with --resume and a higher --stage goes on', int('--stage', 1))
     .option('--config <file>', 'JSON config file (flags override it)')
-    .option('--epochs <n>', 'epochs', int('--epochs', 1))
+    .option('--epochs <n>', 'train exactly this many epochs (default: until the validation accuracy stops improving; see --patience)', int('--epochs', 1))
+    .option(
+      '--patience <n>',
+      'without a fixed --epochs: stop after this many epochs without a better validation accuracy, keeping the best',
+      int('--patience', 1),
+      3,
+    )
+    .option('--max-epochs <n>', 'without a fixed --epochs: the most epochs it trains (the learning-rate schedule spans them)', int('--max-epochs', 1), 30)
+    .option('--time-budget <duration>', 'without a fixed --epochs: stop after the epoch that passes this much training time (90s, 45m, 2h)', duration)
+    .option(
+      '--min-delta <x>',
+      'without a fixed --epochs: a better validation accuracy must beat the best by more than this (0.01 = one point)',
+      num('--min-delta'),
+    )
     .option('--batch-size <n>', 'videos per step', int('--batch-size', 1))
     .option('--lr <x>', 'base learning rate', num('--lr'))
     .option('--seed <n>', 'seed of weights, data order and patches', int('--seed'))
@@ -225,6 +255,14 @@ export function buildProgram(): Command {
     .action(async (o) => {
       const flags: Record<string, unknown> = { ...parseOverrides(o.set) };
       if (o.epochs !== undefined) flags['epochs'] = o.epochs;
+      // A number of epochs fixed anywhere (--epochs, --set epochs=N, the config file) is trained as
+      // given; otherwise training goes on until the validation accuracy stops improving.
+      const fixed = !!o.fixed || o.epochs !== undefined || 'epochs' in flags || (o.config !== undefined && configFileSets(o.config, 'epochs'));
+      if (fixed && (o.timeBudget !== undefined || o.minDelta !== undefined || o.maxEpochs !== 30))
+        throw new UsageError(
+          '--max-epochs, --time-budget and --min-delta are for training until a plateau; the number of epochs is fixed here (--epochs, --set epochs or the config file)',
+        );
+      if (!fixed && trainingStages(parseConfig({ ...methodConfig(o.method), ...flags })).length === 1) flags['epochs'] = o.maxEpochs;
       if (o.batchSize !== undefined) flags['batchSize'] = o.batchSize;
       if (o.lr !== undefined) flags['lr'] = o.lr;
       if (o.seed !== undefined) flags['seed'] = o.seed;
@@ -244,6 +282,15 @@ export function buildProgram(): Command {
         quiet: !!o.quiet,
         ...(o.label ? { label: o.label } : {}),
         ...(o.pretrained ? { pretrainedDir: o.pretrained } : {}),
+        ...(fixed
+          ? {}
+          : {
+              until: {
+                patience: o.patience,
+                ...(o.minDelta !== undefined ? { minDelta: o.minDelta } : {}),
+                ...(o.timeBudget !== undefined ? { timeBudgetSeconds: o.timeBudget } : {}),
+              },
+            }),
         signal: interruptSignal(),
       });
       if (r.interrupted) {
@@ -255,7 +302,11 @@ export function buildProgram(): Command {
         o.json,
         r,
         () =>
-          `trained ${r.method}${r.method === 'adafocus_v2' && r.patches !== 'policy' ? ` (${r.patches} patches)` : ''}: val accuracy ${pct(r.valAccuracy)}, ${r.gflopsPerVideo.toFixed(3)} GFLOPs/video, ${r.trainSeconds.toFixed(0)} s; bundle ${r.bundle}`,
+          `trained ${r.method}${r.method === 'adafocus_v2' && r.patches !== 'policy' ? ` (${r.patches} patches)` : ''}: val accuracy ${pct(r.valAccuracy)}, ${r.gflopsPerVideo.toFixed(3)} GFLOPs/video, ${r.trainSeconds.toFixed(0)} s` +
+          (r.bestEpoch !== undefined
+            ? `; the best of ${r.epochs} epochs is epoch ${r.bestEpoch}${r.stopped === 'plateau' ? ' (stopped: no better one since)' : r.stopped === 'timeBudget' ? ' (stopped: time budget spent)' : ''}`
+            : '') +
+          `; bundle ${r.bundle}`,
       );
     });
 

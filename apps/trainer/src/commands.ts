@@ -197,6 +197,11 @@ export interface TrainCommandOptions {
   signal?: AbortSignal;
   /** Folder of pretrained backbones (saccade pretrain) instead of the SDK's shipped ones. */
   pretrainedDir?: string;
+  /**
+   * Train until the validation accuracy stops improving (`train({ until })`): the config's epochs
+   * are the most it trains, the bundle holds the best epoch's weights.
+   */
+  until?: { patience: number; minDelta?: number; timeBudgetSeconds?: number };
 }
 
 export interface TrainSummary {
@@ -211,6 +216,9 @@ export interface TrainSummary {
   gflopsPerVideo: number;
   trainSeconds: number;
   interrupted: boolean;
+  /** Training until a plateau: why it stopped before its last epoch (if it did) and the epoch the bundle holds. */
+  stopped?: 'plateau' | 'timeBudget';
+  bestEpoch?: number;
 }
 
 /** A JSON file written whole or not at all (a kill leaves the old content). */
@@ -222,6 +230,25 @@ async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
 async function writeMetrics(path: string, history: readonly EpochRecord[], final?: TrainSummary): Promise<void> {
   const lines = [...history.map((e) => JSON.stringify({ type: 'epoch', ...e })), ...(final ? [JSON.stringify({ type: 'final', ...final })] : [])];
   await writeFileAtomic(path, lines.length > 0 ? `${lines.join('\n')}\n` : '');
+}
+
+const BARS = '▁▂▃▄▅▆▇█';
+
+/** Validation accuracies as a sparkline (scaled to 0..100%), the best so far and the epochs since it (of this call's epochs). */
+export function curveText(curve: readonly { epoch: number; accuracy: number }[], until: { patience: number; minDelta?: number }): string {
+  const line = curve.map((c) => BARS[Math.min(BARS.length - 1, Math.floor(c.accuracy * BARS.length))]).join('');
+  // The best as training until a plateau counts it: better only by more than minDelta.
+  const best = curve.reduce((a, c) => (c.accuracy > a.accuracy + (until.minDelta ?? 0) ? c : a), curve[0]!);
+  const patience = until.patience;
+  const since = curve.at(-1)!.epoch - best.epoch;
+  return `val curve ${line} best ${(100 * best.accuracy).toFixed(1)}% at epoch ${best.epoch}${since > 0 ? `, ${since}/${patience} epochs without a better one` : ''}`;
+}
+
+/** Whether a run's summary says it stopped at its plateau or out of time (a finished run). */
+async function stoppedEarly(summary: string): Promise<boolean> {
+  if (!existsSync(summary)) return false;
+  const s = JSON.parse(await readFile(summary, 'utf8')) as Partial<TrainSummary>;
+  return s.stopped === 'plateau' || s.stopped === 'timeBudget';
 }
 
 /**
@@ -257,7 +284,8 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainSummary
         );
       history = state.history;
       const total = trainingStages(config).reduce((a, st) => a + st.epochs, 0);
-      if (state.epoch >= total && existsSync(paths.summary) && existsSync(join(paths.model, 'saccade.json'))) {
+      const finished = state.epoch >= total || (o.until !== undefined && state.bestEpoch !== undefined && (await stoppedEarly(paths.summary)));
+      if (finished && existsSync(paths.summary) && existsSync(join(paths.model, 'saccade.json'))) {
         // Finished already: nothing to train and nothing to rewrite.
         return { ...(JSON.parse(await readFile(paths.summary, 'utf8')) as TrainSummary), interrupted: false };
       }
@@ -280,6 +308,8 @@ async function trainLocked(o: TrainCommandOptions, config: TrainConfig, paths: R
   const valSet = await loadSplit(o.data, 'val', config);
   progress.note(`${trainSet.length} training and ${valSet.length} validation videos, ${trainSet.classes.length} classes`);
   let epochShown = -1;
+  // The validation curve of the epochs this call trains, for progress lines.
+  const curve: { epoch: number; accuracy: number }[] = [];
   const pretrained = o.pretrainedDir && config.pretrained ? await loadPretrained(o.pretrainedDir) : undefined;
   // Epoch lines are appended in order; the final rewrite waits for them.
   let appended: Promise<void> = Promise.resolve();
@@ -291,6 +321,7 @@ async function trainLocked(o: TrainCommandOptions, config: TrainConfig, paths: R
       val: valSet,
       checkpoints: fileCheckpoints(paths.root),
       resume: o.resume ?? false,
+      ...(o.until ? { until: o.until } : {}),
       ...(o.signal ? { signal: o.signal } : {}),
       onBatch: (p) => {
         if (p.epoch !== epochShown) {
@@ -300,8 +331,10 @@ async function trainLocked(o: TrainCommandOptions, config: TrainConfig, paths: R
         progress.batch(p.batch, p.loss, p.lr);
       },
       onEpoch: (e) => {
+        curve.push({ epoch: e.epoch, accuracy: e.val?.accuracy ?? 0 });
         progress.epochEnd(
-          `epoch ${e.epoch}${config.method === 'adafocus_v1' ? ` (${e.stageName})` : ''}: loss ${e.trainLoss.toFixed(3)}, train acc ${(100 * e.trainAccuracy).toFixed(1)}%, val acc ${(100 * (e.val?.accuracy ?? 0)).toFixed(1)}% (${e.seconds.toFixed(0)} s)`,
+          `epoch ${e.epoch}${config.method === 'adafocus_v1' ? ` (${e.stageName})` : ''}: loss ${e.trainLoss.toFixed(3)}, train acc ${(100 * e.trainAccuracy).toFixed(1)}%, val acc ${(100 * (e.val?.accuracy ?? 0)).toFixed(1)}% (${e.seconds.toFixed(0)} s)` +
+            (o.until ? `; ${curveText(curve, o.until)}` : ''),
         );
         // For progress readers; rewritten from the checkpoint's history at the next start.
         const line = `${JSON.stringify({ type: 'epoch', ...e })}\n`;
@@ -328,9 +361,11 @@ async function trainLocked(o: TrainCommandOptions, config: TrainConfig, paths: R
         };
       }
       // A run that finished every epoch was evaluated on the validation split with its final
-      // weights at the end of the last one (evaluation is deterministic): no second pass.
+      // weights at the end of the last one, and one trained until a plateau holds the weights of
+      // its best epoch, evaluated at that epoch's end (evaluation is deterministic): no second pass.
       const last = r.history.at(-1)?.val;
-      const e = !r.stopped && last ? last : evaluate(r.net, valSet);
+      const kept = r.bestEpoch !== undefined ? r.history.find((h) => h.epoch === r.bestEpoch)?.val : !r.stopped ? last : undefined;
+      const e = kept ?? evaluate(r.net, valSet);
       const meta = await saveBundle(r.net, paths.model, {
         classes: r.classes,
         metrics: { valAccuracy: e.accuracy, accuracyPerStep: e.accuracyPerStep, trainSeconds: r.seconds, backend: backend.name },
@@ -347,6 +382,8 @@ async function trainLocked(o: TrainCommandOptions, config: TrainConfig, paths: R
         gflopsPerVideo: meta.gflopsPerVideo,
         trainSeconds: r.seconds,
         interrupted: false,
+        ...(r.stopped === 'plateau' || r.stopped === 'timeBudget' ? { stopped: r.stopped } : {}),
+        ...(r.bestEpoch !== undefined ? { bestEpoch: r.bestEpoch } : {}),
       };
       await appended;
       await writeMetrics(paths.metrics, r.history, summary);

@@ -87,6 +87,9 @@ export interface Checkpoint {
   weights: Record<string, tf.Tensor>;
   optimizerStep: number;
   optimizer: Record<string, tf.Tensor>;
+  /** Training until a plateau (`TrainOptions.until`): the weights of the best epoch so far, and which. */
+  best?: Record<string, tf.Tensor>;
+  bestEpoch?: number;
 }
 
 export interface CheckpointStore {
@@ -114,6 +117,15 @@ export interface TrainOptions {
    * absent; `loadPretrained`). Not disposed by train.
    */
   pretrained?: Pretrained;
+  /**
+   * Train until the validation accuracy stops improving (needs `val`): stop once `patience` epochs
+   * in a row have not beaten the best by more than `minDelta` (default 0), or once the epochs so
+   * far took `timeBudgetSeconds`, and return the best epoch's weights (kept in the checkpoint, so
+   * a resumed run knows them). `config.epochs` is then the most it trains (the learning-rate
+   * schedule spans it). In a method that trains in stages, only its last stage stops early and
+   * keeps its best.
+   */
+  until?: { patience: number; minDelta?: number; timeBudgetSeconds?: number };
 }
 
 export interface TrainResult {
@@ -124,8 +136,10 @@ export interface TrainResult {
   steps: number;
   /** Optimiser steps taken by this call (0 when a resumed run had already finished). */
   stepsThisCall: number;
-  /** Why it stopped before the last epoch, if it did. */
-  stopped?: 'aborted' | 'maxSteps';
+  /** Why it stopped before the last epoch, if it did: interrupted, `maxSteps`, or `until` (no better for `patience` epochs, or out of time). */
+  stopped?: 'aborted' | 'maxSteps' | 'plateau' | 'timeBudget';
+  /** With `until`: the 1-based epoch whose weights `net` holds (the best validation accuracy). */
+  bestEpoch?: number;
   seconds: number;
 }
 
@@ -239,6 +253,15 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   if (options.val) checkDataset(options.val, config, 'validation set');
   if (options.val && options.val.classes.join('\n') !== data.classes.join('\n'))
     throw new DatasetError('validation set', 'has other classes than the training set');
+  const until = options.until;
+  if (until) {
+    if (!options.val) throw new ConfigError('until', 'training until the validation accuracy stops improving needs a validation set (options.val)');
+    if (!Number.isInteger(until.patience) || until.patience < 1)
+      throw new ConfigError('until.patience', `must be a whole number of epochs >= 1, got ${until.patience}`);
+    if (until.minDelta !== undefined && !(until.minDelta >= 0)) throw new ConfigError('until.minDelta', `must be >= 0, got ${until.minDelta}`);
+    if (until.timeBudgetSeconds !== undefined && !(until.timeBudgetSeconds > 0))
+      throw new ConfigError('until.timeBudgetSeconds', `must be a positive number of seconds, got ${until.timeBudgetSeconds}`);
+  }
   const classes = [...data.classes];
   const bs = Math.min(config.batchSize, data.length);
   const batches = Math.floor(data.length / bs);
@@ -278,6 +301,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   let epochSeen = 0;
   let history: EpochRecord[] = [];
   let epochStarted = performance.now();
+  // Training until a plateau: the best epoch of the last stage and its weights.
+  let best: Record<string, tf.Tensor> | undefined;
+  let bestEpoch: number | undefined;
 
   try {
     if (options.resume && options.checkpoints) {
@@ -289,13 +315,13 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         try {
           stored = parseConfig(ck.version === 1 ? migrateConfigV1(ck.config) : ck.config);
         } catch (error) {
-          tf.dispose([...Object.values(ck.weights), ...Object.values(ck.optimizer)]);
+          tf.dispose([...Object.values(ck.weights), ...Object.values(ck.optimizer), ...Object.values(ck.best ?? {})]);
           throw new CheckpointError('checkpoint', `its config: ${(error as Error).message}`);
         }
         const differences = configDifferences(stored, config);
         const sameClasses = ck.classes.join('\n') === classes.join('\n');
         if (differences.length > 0 || !sameClasses) {
-          tf.dispose([...Object.values(ck.weights), ...Object.values(ck.optimizer)]);
+          tf.dispose([...Object.values(ck.weights), ...Object.values(ck.optimizer), ...Object.values(ck.best ?? {})]);
           const what = [
             ...(differences.length > 0 ? [`another config: ${describeDifferences(differences)}`] : []),
             ...(sameClasses ? [] : [`other classes (${ck.classes.length} in the run, ${classes.length} now)`]),
@@ -305,10 +331,17 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         try {
           restoreWeights(net, ck.weights, 'checkpoint', config);
           opt.restore(ck.optimizerStep, ck.optimizer);
+        } catch (error) {
+          tf.dispose(Object.values(ck.best ?? {}));
+          throw error;
         } finally {
           tf.dispose([...Object.values(ck.weights), ...Object.values(ck.optimizer)]);
         }
         ({ epoch, batch, step, epochLoss, epochSeen, history } = ck);
+        if (ck.best && until && ck.bestEpoch !== undefined) {
+          best = ck.best;
+          bestEpoch = ck.bestEpoch;
+        } else if (ck.best) tf.dispose(Object.values(ck.best));
       }
     }
 
@@ -331,15 +364,45 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
           weights,
           optimizerStep: state.step,
           optimizer,
+          ...(best && bestEpoch !== undefined ? { best, bestEpoch } : {}),
         });
       } finally {
         tf.dispose([...Object.values(weights), ...Object.values(optimizer)]);
       }
     };
 
+    /** Why training until a plateau stops after the epochs in `history`, if it does. */
+    const untilReached = (): 'plateau' | 'timeBudget' | undefined => {
+      if (!until) return undefined;
+      const spent = history.reduce((a, h) => a + h.seconds, 0);
+      if (until.timeBudgetSeconds !== undefined && spent >= until.timeBudgetSeconds) return 'timeBudget';
+      const last = history.at(-1);
+      if (!last || bestEpoch === undefined || last.stage !== stages.length) return undefined;
+      return last.epoch - bestEpoch >= until.patience ? 'plateau' : undefined;
+    };
+    const resultOf = (stopped?: TrainResult['stopped']): TrainResult => ({
+      net,
+      config,
+      classes,
+      history,
+      steps: step,
+      stepsThisCall,
+      ...(stopped ? { stopped } : {}),
+      ...(until && bestEpoch !== undefined ? { bestEpoch } : {}),
+      seconds: (performance.now() - started) / 1000,
+    });
+    /** Stop training until a plateau: the best epoch's weights into the network. */
+    const finishUntil = (why: 'plateau' | 'timeBudget'): TrainResult => {
+      if (best) restoreWeights(net, best, 'the best epoch', config);
+      return resultOf(why);
+    };
+
     const partsOf = net.parts();
     const stageVars = stages.map((st) => st.parts.flatMap((part) => partsOf[part] ?? []).map((w) => opt.vars.get((w.read() as tf.Variable).name)!));
     let stepsThisCall = 0;
+    // A resumed run that had already stopped at its plateau (or spent its time) stays stopped.
+    const already = untilReached();
+    if (already) return finishUntil(already);
     while (epoch < totalEpochs) {
       const stage = stageOf(epoch);
       const vars = stageVars[stage.index]!;
@@ -360,11 +423,11 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       while (batch < batches) {
         if (options.signal?.aborted) {
           await save();
-          return { net, config, classes, history, steps: step, stopped: 'aborted', stepsThisCall, seconds: (performance.now() - started) / 1000 };
+          return resultOf('aborted');
         }
         if (options.maxSteps !== undefined && stepsThisCall >= options.maxSteps) {
           await save();
-          return { net, config, classes, history, steps: step, stopped: 'maxSteps', stepsThisCall, seconds: (performance.now() - started) / 1000 };
+          return resultOf('maxSteps');
         }
         const idx = order.slice(batch * bs, (batch + 1) * bs);
         // A stage with its own optimiser (V1's PPO in the paper) runs at its constant rate.
@@ -448,6 +511,15 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         seconds: (performance.now() - epochStarted) / 1000,
       };
       history = [...history, record];
+      // The best epoch of the last stage (by validation accuracy), kept for training until a plateau.
+      if (until && stage.index === stages.length - 1 && val) {
+        const bestAccuracy = bestEpoch === undefined ? -Infinity : history.find((h) => h.epoch === bestEpoch)!.val!.accuracy;
+        if (val.accuracy > bestAccuracy + (until.minDelta ?? 0)) {
+          if (best) tf.dispose(Object.values(best));
+          best = snapshot(net);
+          bestEpoch = record.epoch;
+        }
+      }
       options.onEpoch?.(record);
       epoch++;
       batch = 0;
@@ -455,12 +527,16 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       epochSeen = 0;
       epochStarted = performance.now();
       await save();
+      const reached = untilReached();
+      if (reached) return finishUntil(reached);
     }
-    return { net, config, classes, history, steps: step, stepsThisCall, seconds: (performance.now() - started) / 1000 };
+    if (until && epoch >= totalEpochs && best) restoreWeights(net, best, 'the best epoch', config);
+    return resultOf();
   } catch (error) {
     net.dispose();
     throw error;
   } finally {
     opt.dispose();
+    if (best) tf.dispose(Object.values(best));
   }
 }

@@ -19,7 +19,7 @@ import type { Checkpoint, CheckpointStore } from '../train.js';
 const MAGIC = 'SACCKPT1';
 
 interface Index {
-  group: 'weights' | 'optimizer';
+  group: 'weights' | 'optimizer' | 'best';
   name: string;
   shape: number[];
   dtype: 'float32' | 'int32';
@@ -30,8 +30,8 @@ export async function writeCheckpoint(path: string, ck: Checkpoint): Promise<voi
   const index: Index[] = [];
   const chunks: Uint8Array[] = [];
   let offset = 0;
-  for (const group of ['weights', 'optimizer'] as const) {
-    for (const [name, t] of Object.entries(ck[group])) {
+  for (const group of ['weights', 'optimizer', 'best'] as const) {
+    for (const [name, t] of Object.entries(ck[group] ?? {})) {
       const data = await t.data();
       const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice();
       index.push({ group, name, shape: t.shape, dtype: t.dtype === 'int32' ? 'int32' : 'float32', offset });
@@ -39,7 +39,7 @@ export async function writeCheckpoint(path: string, ck: Checkpoint): Promise<voi
       offset += bytes.byteLength;
     }
   }
-  const { weights: _w, optimizer: _o, ...state } = ck;
+  const { weights: _w, optimizer: _o, best: _b, ...state } = ck;
   const header = new TextEncoder().encode(JSON.stringify({ ...state, index }));
   const out = new Uint8Array(8 + 4 + header.byteLength + offset);
   out.set(new TextEncoder().encode(MAGIC), 0);
@@ -73,19 +73,26 @@ export async function readCheckpoint(path: string): Promise<Checkpoint> {
   const base = 12 + headerLength;
   const weights: Record<string, tf.Tensor> = {};
   const optimizer: Record<string, tf.Tensor> = {};
+  const best: Record<string, tf.Tensor> = {};
+  const groups = { weights, optimizer, best };
   for (const e of header.index) {
     const n = e.shape.reduce((a, b) => a * b, 1);
     const start = base + e.offset;
     if (start + n * 4 > buf.byteLength) {
-      tf.dispose([...Object.values(weights), ...Object.values(optimizer)]);
+      tf.dispose([...Object.values(weights), ...Object.values(optimizer), ...Object.values(best)]);
       throw new CheckpointError(path, `is truncated (tensor ${e.group}/${e.name})`);
     }
     const bytes = new Uint8Array(buf.buffer, buf.byteOffset + start, n * 4).slice();
     const values = e.dtype === 'int32' ? new Int32Array(bytes.buffer) : new Float32Array(bytes.buffer);
-    (e.group === 'weights' ? weights : optimizer)[e.name] = tf.tensor(values, e.shape, e.dtype);
+    const group = groups[e.group];
+    if (!group) {
+      tf.dispose([...Object.values(weights), ...Object.values(optimizer), ...Object.values(best)]);
+      throw new CheckpointError(path, `names an unknown tensor group ${JSON.stringify(e.group)}`);
+    }
+    group[e.name] = tf.tensor(values, e.shape, e.dtype);
   }
   const { index: _i, ...state } = header;
-  return { ...upgrade(state), weights, optimizer };
+  return { ...upgrade(state), weights, optimizer, ...(Object.keys(best).length > 0 ? { best } : {}) };
 }
 
 /**
