@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { parseConfig } from '@saccade/sdk';
 import { decodeFrames, encodeVideo } from '@saccade/video';
 
 import { BIN, saccade, TINY } from './testing.js';
@@ -205,6 +206,12 @@ describe('saccade CLI', () => {
     const again = saccade(...args, '--resume');
     expect(again.code, again.stderr).toBe(0);
     expect(again.json()).toEqual(summary);
+    // --fixed: the config's own epochs (the default here), as bench and demo train.
+    const fixed = saccade('train', '--data', data, '--out', join(dir, 'fixed'), '--config', join(dir, 'open.json'), '--fixed', '--json');
+    expect(fixed.code, fixed.stderr).toBe(0);
+    expect(fixed.json().epochs).toBe(parseConfig(open).epochs);
+    expect(fixed.json().bestEpoch).toBeUndefined();
+    expect(fixed.stderr).not.toMatch(/val curve/);
     // Fixed epochs take no plateau options.
     const both = saccade('train', '--data', data, '--out', join(dir, 'both'), '--epochs', '2', '--time-budget', '10m');
     expect(both.code).toBe(2);

@@ -223,6 +223,7 @@ export function buildProgram(): Command {
     .option('--stage <n>', 'v1: train through stage 1, 2 or 3 (default 3, all); a later call with --resume and a higher --stage goes on', int('--stage', 1))
     .option('--config <file>', 'JSON config file (flags override it)')
     .option('--epochs <n>', 'train exactly this many epochs (default: until the validation accuracy stops improving; see --patience)', int('--epochs', 1))
+    .option('--fixed', "train the config's epochs as given (as saccade bench and demo do), not until a plateau")
     .option(
       '--patience <n>',
       'without a fixed --epochs: stop after this many epochs without a better validation accuracy, keeping the best',
