@@ -256,12 +256,12 @@ export function buildProgram(): Command {
     .action(async (o) => {
       const flags: Record<string, unknown> = { ...parseOverrides(o.set) };
       if (o.epochs !== undefined) flags['epochs'] = o.epochs;
-      // A number of epochs fixed anywhere (--epochs, --set epochs=N, the config file) is trained as
-      // given; otherwise training goes on until the validation accuracy stops improving.
+      // A number of epochs fixed anywhere (--epochs, --set epochs=N, the config file, --fixed for the
+      // config's default) is trained as given; otherwise until the validation accuracy stops improving.
       const fixed = !!o.fixed || o.epochs !== undefined || 'epochs' in flags || (o.config !== undefined && configFileSets(o.config, 'epochs'));
       if (fixed && (o.timeBudget !== undefined || o.minDelta !== undefined || o.maxEpochs !== 30))
         throw new UsageError(
-          '--max-epochs, --time-budget and --min-delta are for training until a plateau; the number of epochs is fixed here (--epochs, --set epochs or the config file)',
+          '--max-epochs, --time-budget and --min-delta are for training until a plateau; the number of epochs is fixed here (--fixed, --epochs, --set epochs or the config file)',
         );
       if (!fixed && trainingStages(parseConfig({ ...methodConfig(o.method), ...flags })).length === 1) flags['epochs'] = o.maxEpochs;
       if (o.batchSize !== undefined) flags['batchSize'] = o.batchSize;
