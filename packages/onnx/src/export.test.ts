@@ -1,0 +1,108 @@
+// Exported models run in ONNX Runtime (onnxruntime-node's CPU build) and give tfjs's outputs.
+import * as tf from '@tensorflow/tfjs';
+import { createBackbone } from '@saccade/backbones';
+import { InferenceSession, Tensor } from 'onnxruntime-node';
+import { describe, expect, it } from 'vitest';
+
+import { exportLayersModel, OnnxExportError } from './export.js';
+
+/** Largest |a - b| over the largest |b|. */
+function relativeError(a: Float32Array, b: Float32Array): number {
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < b.length; i++) {
+    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
+    scale = Math.max(scale, Math.abs(b[i]!));
+  }
+  return diff / scale;
+}
+
+/** Randomise batch-norm statistics, so that inference-mode batch norm is really exercised. */
+function randomiseStatistics(model: tf.LayersModel, seed: number): void {
+  for (const layer of model.layers) {
+    if (layer.getClassName() !== 'BatchNormalization') continue;
+    // (getWeights gives the variables' own tensors: not disposed here.)
+    const ws = layer.getWeights();
+    const fresh = ws.map((w, i) =>
+      i === ws.length - 1 ? tf.randomUniform(w.shape, 0.5, 1.5, 'float32', seed + i) : tf.randomNormal(w.shape, 0, 0.2, 'float32', seed + i),
+    );
+    layer.setWeights(fresh);
+    tf.dispose(fresh);
+  }
+}
+
+async function compare(model: tf.LayersModel, batch: number, seed: number): Promise<number[]> {
+  const exported = exportLayersModel(model);
+  const session = await InferenceSession.create(exported.bytes);
+  try {
+    const shape = [batch, ...(model.inputs[0]!.shape.slice(1) as number[])];
+    const x = tf.randomUniform(shape, -1, 1, 'float32', seed);
+    const want = tf.tidy(() => {
+      const y = model.predict(x);
+      return (Array.isArray(y) ? y : [y]).map((t) => t.dataSync() as Float32Array);
+    });
+    const got = await session.run({ [exported.inputs[0]!.name]: new Tensor('float32', x.dataSync() as Float32Array, shape) });
+    x.dispose();
+    expect(exported.outputs.map((o) => o.name)).toEqual(model.outputNames);
+    return exported.outputs.map((o, i) => {
+      const out = got[o.name]!;
+      expect(out.dims).toEqual([batch, ...o.shape.slice(1)]);
+      return relativeError(out.data as Float32Array, want[i]!);
+    });
+  } finally {
+    await session.release();
+  }
+}
+
+describe('exportLayersModel', () => {
+  it('MobileNetV2 (depthwise convs, ReLU6, residual adds, global pooling, a head): ONNX Runtime gives tfjs outputs within 1e-5 relative', async () => {
+    const { model } = createBackbone('mobilenet_v2', { inputSize: 64, width: 0.5, numClasses: 7, seed: 1 });
+    try {
+      randomiseStatistics(model, 3);
+      const errors = await compare(model, 2, 4);
+      console.log(`MobileNetV2 x0.5 at 64 px: relative error of map, vector, logits ${errors.map((e) => e.toExponential(1)).join(', ')}`);
+      expect(errors).toHaveLength(3);
+      for (const e of errors) expect(e).toBeLessThan(1e-5);
+    } finally {
+      model.dispose();
+    }
+  }, 120_000);
+
+  it('ResNet-18 with Keras padding (zero padding, max pooling, strided convs) at a non-square size', async () => {
+    const { model } = createBackbone('resnet18', { inputSize: [48, 64], width: 0.25, numClasses: 5, padding: 'keras', seed: 2 });
+    try {
+      randomiseStatistics(model, 5);
+      const errors = await compare(model, 3, 6);
+      console.log(`ResNet-18 x0.25 at 48x64 px: relative error of map, vector, logits ${errors.map((e) => e.toExponential(1)).join(', ')}`);
+      for (const e of errors) expect(e).toBeLessThan(1e-5);
+    } finally {
+      model.dispose();
+    }
+  }, 120_000);
+
+  it('dense layers with activations, and a flatten of a feature map in tfjs order', async () => {
+    const input = tf.input({ shape: [3, 4, 5] });
+    const conv = tf.layers.conv2d({ filters: 6, kernelSize: 3, padding: 'same', activation: 'relu', name: 'conv' }).apply(input) as tf.SymbolicTensor;
+    const flat = tf.layers.flatten({ name: 'flat' }).apply(conv) as tf.SymbolicTensor;
+    const dense = tf.layers.dense({ units: 8, activation: 'tanh', name: 'dense' }).apply(flat) as tf.SymbolicTensor;
+    const out = tf.layers.dense({ units: 4, activation: 'softmax', name: 'probs' }).apply(dense) as tf.SymbolicTensor;
+    const model = tf.model({ inputs: input, outputs: [out, conv] });
+    try {
+      for (const e of await compare(model, 2, 7)) expect(e).toBeLessThan(1e-5);
+    } finally {
+      model.dispose();
+    }
+  });
+
+  it('names a layer it cannot convert', () => {
+    const input = tf.input({ shape: [6, 6, 3] });
+    const out = tf.layers.conv2dTranspose({ filters: 2, kernelSize: 2, name: 'up' }).apply(input) as tf.SymbolicTensor;
+    const model = tf.model({ inputs: input, outputs: out });
+    try {
+      expect(() => exportLayersModel(model)).toThrow(OnnxExportError);
+      expect(() => exportLayersModel(model)).toThrow(/up: layer class Conv2DTranspose has no ONNX conversion here/);
+    } finally {
+      model.dispose();
+    }
+  });
+});

@@ -1,0 +1,2 @@
+export { exportLayersModel, OnnxExportError, OPSET } from './export.js';
+export type { ExportedModel, OnnxExportErrorCode } from './export.js';

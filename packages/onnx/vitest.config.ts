@@ -1,0 +1,4 @@
+import { saccadePreset } from '@saccade/vitest-config';
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig(saccadePreset());
