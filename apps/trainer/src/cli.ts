@@ -84,6 +84,13 @@ function configFileSets(file: string, field: string): boolean {
   }
 }
 
+/** The options that name a dataset in the official layouts, beside --data (train, eval, speed, calibrate). */
+const DATA_OPTIONS = {
+  trainList: ['--train-list <file>', 'the training list file, anywhere (comma or space format; its paths are under --data)'],
+  valList: ['--val-list <file>', 'the validation list file, anywhere (comma or space format; its paths are under --data)'],
+  classes: ['--classes <file|n>', "a class file (classInd.txt or category.txt) or the number of classes; default --data's classInd.txt"],
+} as const;
+
 /** The dataset named by --data and the list options. */
 function dataSource(o: { data: string; trainList?: string; valList?: string; classes?: string }): DataSource {
   if (!o.trainList && !o.valList && o.classes === undefined) return o.data;
@@ -207,9 +214,9 @@ export function buildProgram(): Command {
       'dataset folder (classInd.txt, train_list.txt, val_list.txt), or the root of the videos that --train-list and --val-list name',
     )
     .requiredOption('--out <run>', 'run folder')
-    .option('--train-list <file>', 'the training list file, anywhere (comma or space format; its paths are under --data)')
-    .option('--val-list <file>', 'the validation list file, anywhere (comma or space format; its paths are under --data)')
-    .option('--classes <file|n>', "a class file (classInd.txt or category.txt) or the number of classes; default --data's classInd.txt")
+    .option(...DATA_OPTIONS.trainList)
+    .option(...DATA_OPTIONS.valList)
+    .option(...DATA_OPTIONS.classes)
     .addOption(
       new Option(
         '--method <name>',
@@ -253,13 +260,13 @@ export function buildProgram(): Command {
       'after',
       '\nExamples:\n  saccade train --data data/mfm --out runs/v2\n  saccade train --data data/mfm --out runs/uniform --method uniform --epochs 4\n  saccade train --data data/mfm --out runs/v2 --resume\n  saccade train --data data/mfm --out runs/v1 --method v1 --stage 1   (then --stage 2 --resume, --stage 3 --resume)\n  saccade train --data data/mfm-hidden --out runs/v3 --method v3 --set focusFrames=6',
     )
-    .action(async (o) => {
+    .action(async (o, command: Command) => {
       const flags: Record<string, unknown> = { ...parseOverrides(o.set) };
       if (o.epochs !== undefined) flags['epochs'] = o.epochs;
       // A number of epochs fixed anywhere (--epochs, --set epochs=N, the config file, --fixed for the
       // config's default) is trained as given; otherwise until the validation accuracy stops improving.
       const fixed = !!o.fixed || o.epochs !== undefined || 'epochs' in flags || (o.config !== undefined && configFileSets(o.config, 'epochs'));
-      if (fixed && (o.timeBudget !== undefined || o.minDelta !== undefined || o.maxEpochs !== 30))
+      if (fixed && (o.timeBudget !== undefined || o.minDelta !== undefined || command.getOptionValueSource('maxEpochs') === 'cli'))
         throw new UsageError(
           '--max-epochs, --time-budget and --min-delta are for training until a plateau; the number of epochs is fixed here (--fixed, --epochs, --set epochs or the config file)',
         );
@@ -316,9 +323,9 @@ export function buildProgram(): Command {
     .description('evaluate a run or bundle on the validation split: accuracy, mAP, GFLOPs, videos/s, early-exit budget curve')
     .argument('<run>', 'run folder or bundle folder')
     .requiredOption('--data <dir>', 'dataset folder')
-    .option('--train-list <file>', 'the training list file, anywhere (comma or space format; its paths are under --data)')
-    .option('--val-list <file>', 'the validation list file, anywhere (comma or space format; its paths are under --data)')
-    .option('--classes <file|n>', "a class file (classInd.txt or category.txt) or the number of classes; default --data's classInd.txt")
+    .option(...DATA_OPTIONS.trainList)
+    .option(...DATA_OPTIONS.valList)
+    .option(...DATA_OPTIONS.classes)
     .option('--no-curve', 'skip the budget curve (it evaluates the training set for calibration)')
     .option('--json', 'print the result as JSON')
     .addHelpText('after', '\nExamples:\n  saccade eval runs/v2 --data data/mfm\n  saccade eval runs/v2 --data data/mfm --json')
@@ -340,8 +347,8 @@ export function buildProgram(): Command {
     .description('videos/s of one or more runs or bundles on the same validation videos, timed in interleaved rounds in one process')
     .argument('<runs...>', 'run folders or bundle folders (one input size)')
     .requiredOption('--data <dir>', 'dataset folder (its first validation videos are the batch)')
-    .option('--val-list <file>', 'the validation list file, anywhere (comma or space format; its paths are under --data)')
-    .option('--classes <file|n>', "a class file (classInd.txt or category.txt) or the number of classes; default --data's classInd.txt")
+    .option(...DATA_OPTIONS.valList)
+    .option(...DATA_OPTIONS.classes)
     .option('--videos <n>', 'videos per batch', int('--videos', 1), 8)
     .option('--rounds <n>', 'timed rounds (after two warm-up rounds); the median round counts', int('--rounds', 1), 11)
     .option('--json', 'print the result as JSON')
@@ -364,8 +371,8 @@ export function buildProgram(): Command {
     .description('calibrate early-exit thresholds on the training set and store them in the bundle')
     .argument('<run>', 'run folder or bundle folder')
     .requiredOption('--data <dir>', 'dataset folder')
-    .option('--train-list <file>', 'the training list file, anywhere (comma or space format; its paths are under --data)')
-    .option('--classes <file|n>', "a class file (classInd.txt or category.txt) or the number of classes; default --data's classInd.txt")
+    .option(...DATA_OPTIONS.trainList)
+    .option(...DATA_OPTIONS.classes)
     .option('--budgets <gflops,...>', 'target mean GFLOPs per video', list('--budgets'))
     .option('--fractions <f,...>', 'targets as fractions of the full cost (default 0.25,0.4,0.5,0.67,0.8)', list('--fractions'))
     .option('--json', 'print the result as JSON')

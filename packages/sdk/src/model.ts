@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { confidence, type ScoreKind } from '@saccade/early-exit';
 import { ByteImages } from '@saccade/tensor';
 
-import type { Fit, FrameGeometry } from '@saccade/video';
+import { toSourcePixels, uniformSample, type Fit, type FrameGeometry } from '@saccade/video/browser';
 
 import type { StepState, VideoNet } from './video_net.js';
 import { configFields, type TrainConfig, type TrainConfigInput } from './config.js';
@@ -179,12 +179,6 @@ export function errorCode(error: unknown): string {
   return typeof code === 'string' && code !== '' ? code : 'INTERNAL';
 }
 
-/** T indices spread evenly over n frames, first and last included (@saccade/video's uniformSample, which training uses; repeats when n < T). */
-function evenIndices(n: number, t: number): number[] {
-  if (t === 1) return [Math.floor((n - 1) / 2)];
-  return Array.from({ length: t }, (_, i) => Math.round((i * (n - 1)) / (t - 1)));
-}
-
 function softmax(row: Float32Array | number[]): number[] {
   const max = Math.max(...row);
   const e = Array.from(row, (v) => Math.exp(v - max));
@@ -208,9 +202,10 @@ export type VideoDecoder = (path: string, frames: number, size: number, fit?: Fi
  * when the fit squashed), clipped to the source frame (letterbox bars map outside it).
  */
 function sourceBox(g: FrameGeometry, x: number, y: number, size: number): { x: number; y: number; width: number; height: number } {
-  const sx = (v: number) => Math.min(g.source.width, Math.max(0, (v - g.offsetX) / g.scaleX));
-  const sy = (v: number) => Math.min(g.source.height, Math.max(0, (v - g.offsetY) / g.scaleY));
-  return { x: sx(x), y: sy(y), width: sx(x + size) - sx(x), height: sy(y + size) - sy(y) };
+  const clip = ([sx, sy]: [number, number]) => [Math.min(g.source.width, Math.max(0, sx)), Math.min(g.source.height, Math.max(0, sy))] as const;
+  const [x0, y0] = clip(toSourcePixels(g, x, y));
+  const [x1, y1] = clip(toSourcePixels(g, x + size, y + size));
+  return { x: x0, y: y0, width: x1 - x0, height: y1 - y0 };
 }
 
 export class SaccadeModel {
@@ -330,7 +325,8 @@ export class SaccadeModel {
     const repeatedFrames = Math.max(0, t - Math.min(source, n));
     if (n === t) return { bytes, repeatedFrames };
     const out = new Uint8Array(t * per);
-    evenIndices(n, t).forEach((f, i) => out.set(bytes.subarray(f * per, (f + 1) * per), i * per));
+    // Spread evenly, first and last included, as training samples them (repeats when n < T).
+    uniformSample(n, t).forEach((f, i) => out.set(bytes.subarray(f * per, (f + 1) * per), i * per));
     return { bytes: out, repeatedFrames };
   }
 

@@ -391,8 +391,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       ...(until && bestEpoch !== undefined ? { bestEpoch } : {}),
       seconds: (performance.now() - started) / 1000,
     });
-    /** Stop training until a plateau: the best epoch's weights into the network. */
-    const finishUntil = (why: 'plateau' | 'timeBudget'): TrainResult => {
+    /** The end of training until a plateau (stopped early or not): the best epoch's weights into the network. */
+    const finishUntil = (why?: 'plateau' | 'timeBudget'): TrainResult => {
       if (best) restoreWeights(net, best, 'the best epoch', config);
       return resultOf(why);
     };
@@ -530,8 +530,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       const reached = untilReached();
       if (reached) return finishUntil(reached);
     }
-    if (until && epoch >= totalEpochs && best) restoreWeights(net, best, 'the best epoch', config);
-    return resultOf();
+    return until ? finishUntil() : resultOf();
   } catch (error) {
     net.dispose();
     throw error;

@@ -85,18 +85,19 @@ export async function clearFrameCache(dir = frameCacheDir()): Promise<{ dir: str
 
 const EXTENSIONS = ['', '.mp4', '.webm', '.avi', '.mkv', '.mov'];
 
-function resolveVideo(root: string, listFile: string, entry: ListEntry): string {
+/** The video file a list entry names, or its folder of extracted frames (`folder: true`). */
+function resolveVideo(root: string, listFile: string, entry: ListEntry): { file: string; folder: boolean } {
   // A folder of extracted frames (image_00001.jpg, 00001.jpg, ...), as the official lists name them.
   const folder = join(root, entry.path);
-  if (existsSync(folder) && statSync(folder).isDirectory()) return folder;
+  if (existsSync(folder) && statSync(folder).isDirectory()) return { file: folder, folder: true };
   for (const ext of EXTENSIONS) {
     const p = join(root, entry.path + ext);
-    if (ext === '' ? /\.[a-z0-9]+$/i.test(p) && existsSync(p) : existsSync(p)) return p;
+    if (ext === '' ? /\.[a-z0-9]+$/i.test(p) && existsSync(p) : existsSync(p)) return { file: p, folder: false };
   }
   for (const dir of ['videos', '']) {
     for (const ext of EXTENSIONS.slice(1)) {
       const p = join(root, dir, entry.path + ext);
-      if (existsSync(p)) return p;
+      if (existsSync(p)) return { file: p, folder: false };
     }
   }
   throw new DatasetError(`${listFile}:${entry.line}`, `video ${JSON.stringify(entry.path)} not found under ${root}`);
@@ -143,9 +144,10 @@ export async function loadVideoDataset(root: string, options: LoadDatasetOptions
     if (e.frames < 1)
       throw new DatasetError(`${listFile}:${e.line}`, `num_frames is ${e.frames} for ${JSON.stringify(e.path)}; a listed video needs at least one frame`);
   }
-  const files = entries.map((e) => resolveVideo(root, listFile, e));
+  const resolved = entries.map((e) => resolveVideo(root, listFile, e));
+  const files = resolved.map((r) => r.file);
   // Folders of extracted frames, known once (the cache key and the decoder both ask).
-  const folders = new Set(files.filter((f) => statSync(f).isDirectory()));
+  const folders = new Set(resolved.filter((r) => r.folder).map((r) => r.file));
   const per = options.frames * options.size * options.size * 3;
   const make = (videos: Uint8Array[]) =>
     datasetFromArrays({
