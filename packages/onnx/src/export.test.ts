@@ -1,6 +1,7 @@
 // Exported models run in ONNX Runtime (onnxruntime-node's CPU build) and give tfjs's outputs.
 import * as tf from '@tensorflow/tfjs';
 import { createBackbone } from '@saccade/backbones';
+import { buildCubeModels, buildInterpModels, buildRlModels } from '@saccade/policy';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 
@@ -35,14 +36,16 @@ async function compare(model: tf.LayersModel, batch: number, seed: number): Prom
   const exported = exportLayersModel(model);
   const session = await InferenceSession.create(exported.bytes);
   try {
-    const shape = [batch, ...(model.inputs[0]!.shape.slice(1) as number[])];
-    const x = tf.randomUniform(shape, -1, 1, 'float32', seed);
+    const shapes = model.inputs.map((input) => [batch, ...(input.shape.slice(1) as number[])]);
+    const xs = shapes.map((shape, i) => tf.randomUniform(shape, -1, 1, 'float32', seed + i));
     const want = tf.tidy(() => {
-      const y = model.predict(x);
+      const y = model.predict(xs.length === 1 ? xs[0]! : xs);
       return (Array.isArray(y) ? y : [y]).map((t) => t.dataSync() as Float32Array);
     });
-    const got = await session.run({ [exported.inputs[0]!.name]: new Tensor('float32', x.dataSync() as Float32Array, shape) });
-    x.dispose();
+    const got = await session.run(
+      Object.fromEntries(exported.inputs.map((input, i) => [input.name, new Tensor('float32', xs[i]!.dataSync() as Float32Array, shapes[i]!)])),
+    );
+    tf.dispose(xs);
     expect(exported.outputs.map((o) => o.name)).toEqual(model.outputNames);
     return exported.outputs.map((o, i) => {
       const out = got[o.name]!;
@@ -91,6 +94,21 @@ describe('exportLayersModel', () => {
       for (const e of await compare(model, 2, 7)) expect(e).toBeLessThan(1e-5);
     } finally {
       model.dispose();
+    }
+  });
+
+  it("the policies' models: a GRU of Dense, Multiply and Rescaling layers (two inputs, two outputs), the cube policy's reshape, 1-D pooling, dense on a sequence and softmax, the RL policy", async () => {
+    const interp = buildInterpModels({ featureShape: [3, 3, 8], hidden: 6, encoderChannels: 4, seed: 1 });
+    const cube = buildCubeModels({ featureShape: [2, 3, 5], vectorWidth: 7, frames: 4, hidden: 6, seed: 2 });
+    const rl = buildRlModels({ featureShape: [3, 3, 8], hidden: 6, encoderChannels: 4, seed: 3 });
+    const models = [interp.encoder, interp.recurrent, cube.spatial, cube.temporal, rl.encoder, rl.recurrent];
+    try {
+      for (const [i, model] of models.entries()) {
+        randomiseStatistics(model, 10 + i);
+        for (const e of await compare(model, 3, 20 + i)) expect(e, model.name).toBeLessThan(1e-5);
+      }
+    } finally {
+      for (const m of models) m.dispose();
     }
   });
 

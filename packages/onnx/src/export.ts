@@ -257,10 +257,12 @@ function convert(g: Graph, layer: tf.layers.Layer, inputs: Value[]): Value[] {
     case 'Dropout':
     case 'SpatialDropout2D':
       return [one()];
-    case 'Add': {
+    case 'Add':
+    case 'Multiply': {
+      // Element-wise over inputs of one shape, in one layout (NCHW if any input is).
       const all = inputs.map((v) => (inputs.some((u) => u.nchw) ? toNchw(g, v, name) : v));
       let acc = all[0]!.name;
-      for (const v of all.slice(1)) acc = g.node('Add', [acc, v.name], name);
+      for (const v of all.slice(1)) acc = g.node(cls === 'Add' ? 'Add' : 'Mul', [acc, v.name], name);
       return [{ ...all[0]!, name: acc }];
     }
     case 'Concatenate': {
@@ -329,19 +331,48 @@ function convert(g: Graph, layer: tf.layers.Layer, inputs: Value[]): Value[] {
       return [{ name: g.node('Flatten', [x.name], name, [int('axis', 1)]), shape: [x.shape[0]!, size], nchw: false }];
     }
     case 'Dense': {
-      const x = one();
-      if (x.shape.length !== 2)
-        throw new OnnxExportError('ONNX_UNSUPPORTED_SHAPE', name, `dense on a rank-${x.shape.length} input is not converted (only [batch, features])`);
+      // On the last axis, as tfjs: Gemm on [batch, features], MatMul (+ Add) on a sequence.
+      const x = toNhwc(g, one(), name);
       const k = weights[0]!;
       const [inF, outF] = k.shape as [number, number];
       const useBias = config['useBias'] !== false && weights.length > 1;
-      const ins = [
-        x.name,
-        g.floats(`${name}/kernel`, [inF, outF], k.dataSync() as Float32Array),
-        ...(useBias ? [g.floats(`${name}/bias`, [outF], weights[1]!.dataSync() as Float32Array)] : []),
-      ];
-      const y = g.node('Gemm', ins, name);
-      return [activation(g, { name: y, shape: [x.shape[0]!, outF], nchw: false }, config['activation'] as string, name)];
+      const kernel = g.floats(`${name}/kernel`, [inF, outF], k.dataSync() as Float32Array);
+      const bias = useBias ? [g.floats(`${name}/bias`, [outF], weights[1]!.dataSync() as Float32Array)] : [];
+      let y: string;
+      if (x.shape.length === 2) y = g.node('Gemm', [x.name, kernel, ...bias], name);
+      else {
+        y = g.node('MatMul', [x.name, kernel], name);
+        if (useBias) y = g.node('Add', [y, bias[0]!], name);
+      }
+      return [activation(g, { name: y, shape: [...x.shape.slice(0, -1), outF], nchw: false }, config['activation'] as string, name)];
+    }
+    case 'Softmax': {
+      const x = toNhwc(g, one(), name);
+      const axis = (config['axis'] as number | undefined) ?? -1;
+      if (axis !== -1 && axis !== x.shape.length - 1)
+        throw new OnnxExportError('ONNX_UNSUPPORTED_LAYER', name, `softmax over axis ${axis} (only the last) is not converted`);
+      return [{ ...x, name: g.node('Softmax', [x.name], name, [int('axis', x.shape.length - 1)]) }];
+    }
+    case 'Rescaling': {
+      const x = one();
+      const scale = g.floats(`${name}/scale`, [], new Float32Array([config['scale'] as number]));
+      const offset = g.floats(`${name}/offset`, [], new Float32Array([(config['offset'] as number | undefined) ?? 0]));
+      return [{ ...x, name: g.node('Add', [g.node('Mul', [x.name, scale], name), offset], name) }];
+    }
+    case 'Reshape': {
+      // tfjs reshapes in NHWC order.
+      const x = toNhwc(g, one(), name);
+      const target = config['targetShape'] as number[];
+      if (target.some((d) => d < 0)) throw new OnnxExportError('ONNX_UNSUPPORTED_SHAPE', name, 'a reshape with an inferred (-1) dimension is not converted');
+      const y = g.node('Reshape', [x.name, g.int64s(`${name}/shape`, [0, ...target])], name);
+      return [{ name: y, shape: [x.shape[0]!, ...target], nchw: false }];
+    }
+    case 'GlobalAveragePooling1D':
+    case 'GlobalMaxPooling1D': {
+      const x = toNhwc(g, one(), name);
+      const op = cls === 'GlobalAveragePooling1D' ? 'ReduceMean' : 'ReduceMax';
+      const y = g.node(op, [x.name], name, [ints('axes', [1]), int('keepdims', 0)]);
+      return [{ name: y, shape: [x.shape[0]!, x.shape[2]!], nchw: false }];
     }
     default:
       throw new OnnxExportError('ONNX_UNSUPPORTED_LAYER', name, `layer class ${cls} has no ONNX conversion here`);

@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { parseConfig } from './config.js';
 import { migrateConfigV1 } from './config/v1.js';
 import { checkParts, createVideoNet } from './create.js';
+import { bindEngine, type InferenceEngine } from './engine.js';
 import { frameOrder } from './frame_order.js';
 import { BundleError, ConfigError } from './errors.js';
 import { methodSpec } from './methods/registry.js';
@@ -125,6 +126,7 @@ export async function loadBundleWith(
   handler: (folder: string) => tf.io.IOHandler | string,
   decoder?: VideoDecoder,
   expectMethod?: BundleMeta['method'],
+  engine?: InferenceEngine,
 ): Promise<SaccadeModel> {
   if (expectMethod && meta.method !== expectMethod) throw new BundleError(where, `holds a ${meta.method} model, not ${expectMethod}`);
   // The sub-networks' names are checked before any is loaded, and their outputs once they are.
@@ -144,15 +146,18 @@ export async function loadBundleWith(
         throw new BundleError(where, `sub-network ${name} (${folder}/model.json) cannot be loaded: ${(error as Error).message}`);
       }
     }
+    // Bound before the network is made, so that the views it makes of them are bound too.
+    if (engine) for (const m of Object.values(loaded)) bindEngine(m, engine);
     let net: VideoNet;
     try {
       net = createVideoNet(meta.config, meta.classes.length, loaded);
     } catch (error) {
       throw new BundleError(where, `the sub-networks do not make a ${meta.method} network of ${meta.classes.length} classes: ${(error as Error).message}`);
     }
-    return new SaccadeModel(net, meta, decoder);
+    return new SaccadeModel(net, meta, decoder, engine);
   } catch (error) {
     for (const m of Object.values(loaded)) m.dispose();
+    engine?.dispose();
     throw error;
   }
 }

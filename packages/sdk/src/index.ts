@@ -4,10 +4,11 @@ export * from './universal.js';
 export { clearFrameCache, frameCacheDir, frameCacheEnabled, loadVideoDataset } from './node/data.js';
 export type { LoadDatasetOptions } from './node/data.js';
 export { fileCheckpoints, readCheckpoint, readCheckpointState, writeCheckpoint } from './node/checkpoint.js';
-export { addBundleHashes, decodeVideo, loadModel, saveBundle } from './node/bundle.js';
+export { addBundleHashes, decodeVideo, ENGINES, loadModel, saveBundle } from './node/bundle.js';
+export { OnnxRuntimeError } from '@saccade/onnx';
 export { writeVisualization } from './node/visualize.js';
 export type { VisualizeOptions } from './node/visualize.js';
-export type { SaveBundleOptions } from './node/bundle.js';
+export type { Engine, LoadModelOptions, SaveBundleOptions } from './node/bundle.js';
 export { evaluatePretrained, loadPretrained, pretrainBackbones, SHIPPED_PRETRAINED } from './node/pretrain.js';
 export type { PretrainOptions } from './node/pretrain.js';
 // In Node, train() loads the shipped pretrained backbones itself when the config asks for them.

@@ -10,6 +10,7 @@ import { ByteImages } from '@saccade/tensor';
 
 import { toSourcePixels, uniformSample, type Fit, type FrameGeometry } from '@saccade/video/browser';
 
+import type { InferenceEngine } from './engine.js';
 import type { StepState, VideoNet } from './video_net.js';
 import { configFields, type TrainConfig, type TrainConfigInput } from './config.js';
 import { createVideoNet } from './create.js';
@@ -153,6 +154,8 @@ export interface ClassifyStep {
   probability: number;
   /** Every class's probability after this step (softmax of its logits). */
   probabilities: number[];
+  /** The prediction's logits after this step (what the exit score is computed from). */
+  logits: number[];
   /** The exit score after this step, and the threshold it was held to (when exiting early). */
   score: number;
   threshold?: number;
@@ -213,7 +216,14 @@ export class SaccadeModel {
     readonly net: VideoNet,
     readonly meta: BundleMeta,
     readonly decoder?: VideoDecoder,
+    /** What runs the sub-networks (`loadModel(path, { engine })`): undefined for tfjs (its current backend). */
+    readonly engine?: InferenceEngine,
   ) {}
+
+  /** The engine's name: 'tfjs' or, say, 'onnx'. */
+  get engineName(): string {
+    return this.engine?.name ?? 'tfjs';
+  }
 
   /**
    * Classify one video: a file path (Node), decoded frames, or a [T, H, W, 3] tensor of 0..255.
@@ -423,6 +433,7 @@ export class SaccadeModel {
           ...traced,
           index: top,
           probabilities: probs,
+          logits: Array.from(last),
           score: conf,
           ...(thresholds ? { threshold: thresholds[k]! } : {}),
           exit,
@@ -470,5 +481,6 @@ export class SaccadeModel {
 
   dispose(): void {
     this.net.dispose();
+    this.engine?.dispose();
   }
 }

@@ -4,6 +4,7 @@ import { backboneOutputs, countFlops, createBackbone, featureMapGeometry, namedB
 import type { CellGeometry } from '@saccade/policy';
 import type { ByteImages, ChannelAffine } from '@saccade/tensor';
 
+import { deriveModel } from './engine.js';
 import type { StepState } from './video_net.js';
 import type { TrainConfig } from './config/base.js';
 import { InputError } from './errors.js';
@@ -143,7 +144,10 @@ export function glanceWithMap(glance: tf.LayersModel, shape: readonly number[]):
   const layer = policyMapLayer(glance, shape);
   if (layer === undefined) return glance;
   const { vector, logits } = backboneOutputs(glance.outputs);
-  return tf.model({ inputs: glance.inputs, outputs: [layer.output as tf.SymbolicTensor, vector, logits], name: `${glance.name}_policy_view` });
+  return deriveModel(
+    tf.model({ inputs: glance.inputs, outputs: [layer.output as tf.SymbolicTensor, vector, logits], name: `${glance.name}_policy_view` }),
+    glance,
+  );
 }
 
 /** The layer whose output is the policy's map of `shape`: undefined when it is the glance's first output. */

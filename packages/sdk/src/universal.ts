@@ -35,5 +35,7 @@ export { SACCADE_VERSION } from './bundle.js';
 export { calibrateExits } from './exit.js';
 export type { BatchProgress, Checkpoint, CheckpointStore, EpochRecord, EvalResult, TrainOptions, TrainResult } from './train.js';
 export { BUNDLE_FORMAT, BUNDLE_VERSION, errorCode, SaccadeModel } from './model.js';
+export { bindEngine, deriveModel, engineOf } from './engine.js';
+export type { InferenceEngine } from './engine.js';
 export type { BundleMeta, ClassifyOptions, ClassifyOutcome, ClassifyResult, ClassifyStep, ExitBudget, FramesInput, VideoDecoder } from './model.js';
 export { CURVE_FRACTIONS, exitBudgetCurve, finalStepMap, measureThroughput, measureThroughputInterleaved } from './evaluation.js';

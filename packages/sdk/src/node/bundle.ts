@@ -10,9 +10,11 @@ import { readFile, stat } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 
 import { fileIO, isInside, writeFileAtomic } from '@saccade/tensor/node';
+import { createOnnxEngine } from '@saccade/onnx';
 import { decodeFrames, probe, uniformSample, type Fit } from '@saccade/video';
 
 import { checkMeta, createMeta, loadBundleWith } from '../bundle.js';
+import type { InferenceEngine } from '../engine.js';
 import type { VideoNet } from '../video_net.js';
 import { BundleError, InputError } from '../errors.js';
 import { encodeThresholds, type BundleMeta, type FramesInput, type SaccadeModel } from '../model.js';
@@ -169,7 +171,39 @@ export async function addBundleHashes(path: string): Promise<{ bundle: string; s
  * weight is used. A bundle written before hashes were recorded loads with a warning (`quiet`
  * silences it).
  */
-export async function loadModel(path: string, options: { method?: BundleMeta['method']; quiet?: boolean } = {}): Promise<SaccadeModel> {
+export interface LoadModelOptions {
+  /** Refuse a bundle of another method. */
+  method?: BundleMeta['method'];
+  /** No warning for a bundle without weight hashes. */
+  quiet?: boolean;
+  /**
+   * What runs the sub-networks: 'tfjs' (the default: tfjs's current backend) or 'onnx' (ONNX
+   * Runtime through onnxruntime-node, an optional peer dependency: an OnnxRuntimeError with code
+   * ONNX_RUNTIME_MISSING names it when it is not installed; there is no silent fallback).
+   * Or an engine made by the caller (`createOnnxEngine({ transport: 'worker' })` of @saccade/onnx),
+   * which the model then owns (disposes).
+   */
+  engine?: Engine | InferenceEngine;
+  /** ONNX Runtime's threads (engine 'onnx'). Default: the cores available. */
+  threads?: number;
+}
+
+/** The engines `loadModel` takes. */
+export const ENGINES = ['tfjs', 'onnx'] as const;
+export type Engine = (typeof ENGINES)[number];
+
+function makeEngine(options: LoadModelOptions): InferenceEngine | undefined {
+  const engine = options.engine ?? 'tfjs';
+  if (typeof engine === 'object') {
+    if (options.threads !== undefined) throw new InputError('threads', 'is set on the engine passed, not beside it');
+    return engine;
+  }
+  if (!(ENGINES as readonly string[]).includes(engine)) throw new InputError('engine', `must be one of ${ENGINES.join(', ')}, got ${JSON.stringify(engine)}`);
+  if (options.threads !== undefined && engine !== 'onnx') throw new InputError('threads', `sets ONNX Runtime's threads (engine 'onnx'), not ${engine}'s`);
+  return engine === 'onnx' ? createOnnxEngine(options.threads === undefined ? {} : { threads: options.threads }) : undefined;
+}
+
+export async function loadModel(path: string, options: LoadModelOptions = {}): Promise<SaccadeModel> {
   const bundle = resolve(path);
   const metaFile = join(bundle, 'saccade.json');
   if (!existsSync(metaFile)) throw new BundleError(bundle, existsSync(bundle) ? 'has no saccade.json (not a Saccade bundle)' : 'no such folder');
@@ -187,11 +221,18 @@ export async function loadModel(path: string, options: { method?: BundleMeta['me
       { code: 'SACCADE_UNHASHED_BUNDLE' },
     );
   }
-  return loadBundleWith(
-    meta,
-    bundle,
-    (folder) => fileIO(join(bundle, folder), { confineTo: join(bundle, folder), verifyShard: shardVerifier(bundle, folder, meta.weights) }),
-    decodeVideo,
-    options.method,
-  );
+  const engine = makeEngine(options);
+  try {
+    return await loadBundleWith(
+      meta,
+      bundle,
+      (folder) => fileIO(join(bundle, folder), { confineTo: join(bundle, folder), verifyShard: shardVerifier(bundle, folder, meta.weights) }),
+      decodeVideo,
+      options.method,
+      engine,
+    );
+  } catch (error) {
+    engine?.dispose();
+    throw error;
+  }
 }

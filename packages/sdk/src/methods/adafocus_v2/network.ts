@@ -16,6 +16,7 @@ import { cropPatches, type ByteImages } from '@saccade/tensor';
 
 import { createStepClassifier, wrapStepClassifier, type StepClassifier } from '../../classifier.js';
 import { normalisationAffine } from '../../dataset.js';
+import { deriveModel } from '../../engine.js';
 import {
   backbone,
   backboneMacs,
@@ -132,7 +133,10 @@ export function createAdaFocusV2(config: AdaFocusV2Config, classes: number, load
    * The glance as far as the policy's map (the 'focus' prediction needs neither its vector nor its
    * head at inference; a model of the one output runs only the layers that lead to it).
    */
-  const glanceMap = tf.model({ inputs: glanceView.inputs, outputs: backboneOutputs(glanceView.outputs).map, name: `${glance.name}_map_only` });
+  const glanceMap = deriveModel(
+    tf.model({ inputs: glanceView.inputs, outputs: backboneOutputs(glanceView.outputs).map, name: `${glance.name}_map_only` }),
+    glance,
+  );
   /** Per-frame values [B * T, classes] averaged over frames 1..k for every k, [B, T, classes]. */
   const seenMean = (perFrame: tf.Tensor, b: number): tf.Tensor3D =>
     tf.div(tf.cumsum(tf.reshape(perFrame, [b, t, classes]), 1), tf.range(1, t + 1).reshape([1, t, 1]));
