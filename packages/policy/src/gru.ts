@@ -55,7 +55,10 @@ export interface GruRunner {
   sequence(inputs: tf.Tensor3D, state: tf.Tensor2D): { states: tf.Tensor2D; last: tf.Tensor2D };
 }
 
-export function gruRunner(model: tf.LayersModel): GruRunner {
+type GruWeights = { x: { w: tf.Tensor2D; b: tf.Tensor1D }; h: { w: tf.Tensor2D; b: tf.Tensor1D }; hidden: number };
+
+/** The GRU's kernels and biases of each side concatenated (z, r, n), as new tensors. */
+function concatenated(model: tf.LayersModel): GruWeights {
   const kernel = (name: string) => model.getLayer(name).getWeights();
   const side = (prefix: 'x' | 'h') => {
     const parts = ['z', 'r', 'n'].map((g) => kernel(`gru_${prefix}_${g}`));
@@ -70,9 +73,64 @@ export function gruRunner(model: tf.LayersModel): GruRunner {
       ) as tf.Tensor1D,
     };
   };
-  const hidden = kernel('gru_h_z')[0]!.shape[1] as number;
-  const x = side('x');
-  const h = side('h');
+  return { x: side('x'), h: side('h'), hidden: kernel('gru_h_z')[0]!.shape[1] as number };
+}
+
+/** The variables whose values `concatenated` reads, as their current data (an assign or setWeights replaces it). */
+function weightData(model: tf.LayersModel): object[] {
+  return ['x', 'h'].flatMap((side) =>
+    ['z', 'r', 'n'].flatMap((g) =>
+      model
+        .getLayer(`gru_${side}_${g}`)
+        .getWeights()
+        .map((w) => (w as unknown as { dataId: object }).dataId),
+    ),
+  );
+}
+
+/** Whether a gradient tape is recording (inside tf.grad / variableGrads): cached weights would cut the gradient to the variables. */
+function recordingGradients(): boolean {
+  return ((tf.engine() as unknown as { state: { gradientDepth: number } }).state.gradientDepth ?? 0) > 0;
+}
+
+/**
+ * The concatenated weights kept between inference calls: a runner made per call re-concatenated
+ * them every time, which at the paper's sizes (a 2048-wide GRU: 50 MB of kernels) cost ~100 ms a
+ * step on wasm, more than the network. Rebuilt when any of the GRU's variables gets new data (a
+ * training step, setWeights); bypassed while a gradient tape records. The owner (a policy, a
+ * classifier) disposes it with itself.
+ */
+export class GruWeightCache {
+  private data?: object[];
+  private weights?: GruWeights;
+
+  /** The current concatenated weights of `model` (kept tensors: never dispose them). */
+  get(model: tf.LayersModel): GruWeights {
+    const now = weightData(model);
+    if (!this.weights || !this.data || now.some((d, i) => d !== this.data![i])) {
+      this.dispose();
+      this.weights = tf.tidy(() => {
+        const w = concatenated(model);
+        return { ...w, x: { w: tf.keep(w.x.w), b: tf.keep(w.x.b) }, h: { w: tf.keep(w.h.w), b: tf.keep(w.h.b) } };
+      });
+      this.data = now;
+    }
+    return this.weights;
+  }
+
+  dispose(): void {
+    if (this.weights) tf.dispose([this.weights.x.w, this.weights.x.b, this.weights.h.w, this.weights.h.b]);
+    this.weights = undefined;
+    this.data = undefined;
+  }
+}
+
+/**
+ * A runner on the current weights of `model`: with a cache (inference, outside gradient tapes),
+ * the cache's kept concatenation; else concatenated here (tensors of the caller's tidy).
+ */
+export function gruRunner(model: tf.LayersModel, cache?: GruWeightCache): GruRunner {
+  const { x, h, hidden } = cache && !recordingGradients() ? cache.get(model) : concatenated(model);
   const project = (input: tf.Tensor2D) => tf.fused.matMul({ a: input, b: x.w, bias: x.b }) as tf.Tensor2D;
   const runner: GruRunner = {
     hidden,

@@ -1,6 +1,6 @@
 export { POLICY_ERROR_CODES, PolicyError, PolicyOptionError } from './errors.js';
 export type { PolicyErrorCode } from './errors.js';
-export { dense as seededDense, gruCell, gruRunner } from './gru.js';
+export { dense as seededDense, gruCell, gruRunner, GruWeightCache } from './gru.js';
 export type { GruRunner } from './gru.js';
 export { buildInterpModels, createInterpPolicy, wrapInterpPolicy } from './interp.js';
 export type { InterpPolicy, InterpPolicyOptions, PolicyStep } from './interp.js';

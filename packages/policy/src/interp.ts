@@ -14,7 +14,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Rng, stopGradient } from '@saccade/tensor';
 
 import { checkMaps, PolicyOptionError } from './errors.js';
-import { dense, gruCell, gruRunner } from './gru.js';
+import { dense, gruCell, gruRunner, GruWeightCache } from './gru.js';
 
 type Sym = tf.SymbolicTensor;
 
@@ -113,10 +113,11 @@ export function wrapInterpPolicy(
     const [centres, next] = recurrent.apply([encoded, state], { training }) as tf.Tensor[];
     return { centres: centres as tf.Tensor2D, state: next as tf.Tensor2D };
   };
+  const weights = new GruWeightCache();
   /** Inference: the GRU from raw ops (gruRunner), the head as one matmul over all frames. */
   const fastCentres = (encoded: tf.Tensor3D, state: tf.Tensor2D): { centres: tf.Tensor3D; state: tf.Tensor2D } => {
     const [b, t] = encoded.shape;
-    const { states, last } = gruRunner(recurrent).sequence(encoded, state);
+    const { states, last } = gruRunner(recurrent, weights).sequence(encoded, state);
     const [w, bias] = recurrent.getLayer('policy_head').getWeights();
     const centres = tf.reshape(tf.fused.matMul({ a: states, b: w as tf.Tensor2D, bias, activation: 'sigmoid' }), [b, t, 2]) as tf.Tensor3D;
     return { centres, state: last };
@@ -164,6 +165,7 @@ export function wrapInterpPolicy(
     dispose() {
       encoder.dispose();
       recurrent.dispose();
+      weights.dispose();
     },
   };
 }

@@ -17,7 +17,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Rng, stopGradient } from '@saccade/tensor';
 
 import { checkMaps, PolicyOptionError } from './errors.js';
-import { dense, gruCell, gruRunner } from './gru.js';
+import { dense, gruCell, gruRunner, GruWeightCache } from './gru.js';
 
 type Sym = tf.SymbolicTensor;
 
@@ -168,11 +168,12 @@ export function wrapRlPolicy(
   action: RlAction,
   featureShape: readonly [number, number, number],
 ): RlPolicy {
+  const weights = new GruWeightCache();
   const run = (maps: tf.Tensor4D, state: tf.Tensor2D, training: boolean) => {
     const encoded = encoder.apply(stopGradient(maps), { training }) as tf.Tensor2D;
     if (!training) {
       // Inference (rollouts, evaluation): the GRU from raw ops, then the two heads.
-      const gru = gruRunner(recurrent);
+      const gru = gruRunner(recurrent, weights);
       const next = gru.step(gru.project(encoded), state);
       const out = recurrent.getLayer('actor').apply(next) as tf.Tensor2D;
       const value = recurrent.getLayer('critic').apply(next) as tf.Tensor2D;
@@ -269,6 +270,7 @@ export function wrapRlPolicy(
     dispose() {
       encoder.dispose();
       recurrent.dispose();
+      weights.dispose();
     },
   };
 }

@@ -5,7 +5,7 @@
  * after any step. Two serialisable tfjs-layers models: `mlp` and `heads` (one Dense per step).
  */
 import * as tf from '@tensorflow/tfjs';
-import { gruCell, gruRunner, seededDense } from '@saccade/policy';
+import { gruCell, gruRunner, GruWeightCache, seededDense } from '@saccade/policy';
 import { Rng } from '@saccade/tensor';
 
 export interface ClassifierOptions {
@@ -120,11 +120,12 @@ export function createGruClassifier(o: { inputWidth: number; hidden: number; cla
 
 export function wrapGruClassifier(recurrent: tf.LayersModel): GruClassifier {
   const hidden = recurrent.inputs[1]!.shape[1] as number;
+  const weights = new GruWeightCache();
   const step = (features: tf.Tensor2D, state: tf.Tensor2D, training = false) => {
     if (!training) {
       // Inference: the GRU from raw ops (@saccade/policy's gruRunner), then the head.
       return tf.tidy(() => {
-        const gru = gruRunner(recurrent);
+        const gru = gruRunner(recurrent, weights);
         const next = gru.step(gru.project(features), state);
         return { logits: recurrent.getLayer('head').apply(next) as tf.Tensor2D, state: next };
       });
@@ -143,7 +144,7 @@ export function wrapGruClassifier(recurrent: tf.LayersModel): GruClassifier {
         let state = tf.zeros([b, hidden]) as tf.Tensor2D;
         if (!training) {
           // Inference: one runner, every frame's input projections in one matmul.
-          const all = gruRunner(recurrent).sequence(features, state).states;
+          const all = gruRunner(recurrent, weights).sequence(features, state).states;
           return tf.reshape(recurrent.getLayer('head').apply(all) as tf.Tensor, [b, t, -1]) as tf.Tensor3D;
         }
         const out: tf.Tensor2D[] = [];
@@ -160,6 +161,7 @@ export function wrapGruClassifier(recurrent: tf.LayersModel): GruClassifier {
     },
     dispose() {
       recurrent.dispose();
+      weights.dispose();
     },
   };
 }

@@ -182,6 +182,12 @@ export function errorCode(error: unknown): string {
   return typeof code === 'string' && code !== '' ? code : 'INTERNAL';
 }
 
+/** Where classifySteps reads each step from: the step's logits, the frame it saw, its patch centre (y, x in [0, 1]) and map. */
+interface StepSource {
+  next(k: number): { logits: Float32Array; seen: number; centre?: [number, number]; map?: ClassifyStep['map'] };
+  dispose(): void;
+}
+
 function softmax(row: Float32Array | number[]): number[] {
   const max = Math.max(...row);
   const e = Array.from(row, (v) => Math.exp(v - max));
@@ -357,6 +363,58 @@ export class SaccadeModel {
     return { state: this.net.begin(video), video };
   }
 
+  /** The steps of one video run one by one (`net.step`), each read out as it runs. */
+  private stepByStep(bytes: Uint8Array, options: ClassifyOptions & { maps?: boolean }): StepSource {
+    const begun = this.beginVideo(bytes);
+    let state = begun.state;
+    return {
+      next: () => {
+        const out = this.net.step(state, options.seed, options.maps ? { map: true } : undefined);
+        state = out.state;
+        const logits = out.logits.dataSync() as Float32Array;
+        out.logits.dispose();
+        let map: ClassifyStep['map'];
+        if (out.map) {
+          const [, h, w] = out.map.shape;
+          const values = out.map.dataSync() as Float32Array;
+          out.map.dispose();
+          const max = values.reduce((a, v) => Math.max(a, v), 0);
+          map = { width: w, height: h, values: max > 0 ? values.map((v) => v / max) : values };
+        }
+        let centre: [number, number] | undefined;
+        if (out.centre) {
+          const [cy, cx] = out.centre.dataSync();
+          out.centre.dispose();
+          centre = [cy!, cx!];
+        }
+        // The frame this step saw, of the model's T.
+        const seen = this.net.frameOrder ? this.net.frameOrder[out.frames[0]!]! : out.frames[0]!;
+        return { logits, seen, centre, map };
+      },
+      dispose: () => {
+        tf.dispose(state.tensors);
+        begun.video?.dispose();
+      },
+    };
+  }
+
+  /** Every step of one video at once (forwardVideos, as evaluation runs it), read out step by step. */
+  private allSteps(bytes: Uint8Array, seed?: number): StepSource {
+    const c = this.classes.length;
+    const [logits, centres, frames] = tf.tidy(() => {
+      const r = forwardVideos(this.net, [bytes], seed);
+      return [r.logits.dataSync() as Float32Array, r.centres?.dataSync(), r.frameIndices?.dataSync()] as const;
+    });
+    return {
+      next: (k) => ({
+        logits: logits.subarray(k * c, (k + 1) * c),
+        seen: frames ? frames[k]! : k,
+        centre: centres ? [centres[2 * k]!, centres[2 * k + 1]!] : undefined,
+      }),
+      dispose: () => {},
+    };
+  }
+
   /** Classify one video given as frames; stops at the first confident step. */
   classifyFrames(input: FramesInput | tf.Tensor, options: ClassifyOptions = {}, decodeMs = 0): ClassifyResult {
     const run = this.classifySteps(input, options, decodeMs);
@@ -378,13 +436,15 @@ export class SaccadeModel {
     const { steps: t, frameSize: s, patchSize: p } = this.meta;
     const score: ScoreKind = this.meta.exit?.score ?? 'maxLogit';
     const prepared = this.prepare(input);
-    const begun = this.beginVideo(prepared.bytes);
+    // Without an early exit every step runs, so they run at once (the sub-networks on all T frames
+    // in one call each: the same computation in larger batches, which every engine does faster);
+    // with one, step by step, so that a stop after step k has run k steps.
+    const steps = thresholds === undefined && !options.maps ? this.allSteps(prepared.bytes, options.seed) : this.stepByStep(prepared.bytes, options);
     const patches: ClassifyResult['patches'] = [];
     const trace: ClassifyResult['trace'] = [];
     // Source frame numbers hold only when the input is the model's T frames (a decoder's output).
     const sourceIndices = input instanceof tf.Tensor || input.sourceIndices?.length !== this.meta.frames ? undefined : input.sourceIndices;
     const geometry = input instanceof tf.Tensor ? undefined : input.geometry;
-    let state = begun.state;
     let probs: number[] = [];
     let exitStep = t;
     let conf = 0;
@@ -392,24 +452,10 @@ export class SaccadeModel {
     let paused = 0;
     try {
       for (let k = 0; k < t; k++) {
-        const out = this.net.step(state, options.seed, options.maps ? { map: true } : undefined);
-        state = out.state;
-        const last = out.logits.dataSync() as Float32Array;
-        out.logits.dispose();
-        let map: ClassifyStep['map'];
-        if (out.map) {
-          const [, h, w] = out.map.shape;
-          const values = out.map.dataSync() as Float32Array;
-          out.map.dispose();
-          const max = values.reduce((a, v) => Math.max(a, v), 0);
-          map = { width: w, height: h, values: max > 0 ? values.map((v) => v / max) : values };
-        }
-        // The frame this step saw, of the model's T.
-        const seen = this.net.frameOrder ? this.net.frameOrder[out.frames[0]!]! : out.frames[0]!;
+        const { logits: last, seen, centre, map } = steps.next(k);
         let patch: ClassifyResult['patches'][number] | undefined;
-        if (out.centre) {
-          const [cy, cx] = out.centre.dataSync();
-          out.centre.dispose();
+        if (centre) {
+          const [cy, cx] = centre;
           // The centre of the patch in frame pixels (the crop puts the corner at c * (S - P)).
           const y = cy! * (s - p) + p / 2;
           const x = cx! * (s - p) + p / 2;
@@ -448,8 +494,7 @@ export class SaccadeModel {
         }
       }
     } finally {
-      tf.dispose(state.tensors);
-      begun.video?.dispose();
+      steps.dispose();
     }
     const order = probs.map((v, i) => [v, i] as const).sort((a, b) => b[0] - a[0]);
     const topK = order.slice(0, Math.max(1, options.topK ?? 5)).map(([prob, i]) => ({ label: this.meta.classes[i]!, index: i, probability: prob }));
