@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
-import { exportLayersModel } from './export.js';
+import { exportGruSequence, exportLayersModel } from './export.js';
 import { OnnxRuntime, type FloatTensor, type OnnxRuntimeOptions, type OnnxSessionInfo } from './runtime.js';
 
 export interface OnnxEngineOptions extends OnnxRuntimeOptions {
@@ -18,6 +18,7 @@ export class OnnxEngine {
   readonly name = 'onnx';
   readonly runtime: OnnxRuntime;
   private readonly sessions = new Map<tf.LayersModel, { info: OnnxSessionInfo; inputs: string[]; outputs: string[] }>();
+  private readonly grus = new Map<tf.LayersModel, OnnxSessionInfo>();
   private readonly onExport?: OnnxEngineOptions['onExport'];
 
   constructor(options: OnnxEngineOptions = {}) {
@@ -59,9 +60,32 @@ export class OnnxEngine {
     return s.outputs.map((name) => tf.tensor(out[name]!.data, out[name]!.dims as number[], 'float32'));
   }
 
+  /**
+   * The whole recurrence of a GRU model built by @saccade/policy's gruCell, as one ONNX GRU operator
+   * (exportGruSequence): inputs [B, T, width] from `state` [B, hidden] -> every state [B * T,
+   * hidden] (video-major) and the last.
+   */
+  runGru(model: tf.LayersModel, inputs: tf.Tensor3D, state: tf.Tensor2D): { states: tf.Tensor2D; last: tf.Tensor2D } {
+    let session = this.grus.get(model);
+    if (!session) {
+      const exported = exportGruSequence(model);
+      this.onExport?.(model, exported.bytes);
+      session = this.runtime.load(exported.bytes);
+      this.grus.set(model, session);
+    }
+    const [b, t] = inputs.shape;
+    const out = this.runtime.run(session, {
+      inputs: { data: inputs.dataSync() as Float32Array, dims: inputs.shape },
+      state: { data: state.dataSync() as Float32Array, dims: state.shape },
+    });
+    const hidden = state.shape[1];
+    return { states: tf.tensor2d(out['states']!.data, [b * t, hidden]), last: tf.tensor2d(out['last']!.data, [b, hidden]) };
+  }
+
   /** Release every session and the runtime's worker. */
   dispose(): void {
     this.sessions.clear();
+    this.grus.clear();
     this.runtime.close();
   }
 }

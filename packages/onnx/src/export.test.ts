@@ -1,11 +1,11 @@
 // Exported models run in ONNX Runtime (onnxruntime-node's CPU build) and give tfjs's outputs.
 import * as tf from '@tensorflow/tfjs';
 import { createBackbone } from '@saccade/backbones';
-import { buildCubeModels, buildInterpModels, buildRlModels } from '@saccade/policy';
+import { buildCubeModels, buildInterpModels, buildRlModels, gruRunner } from '@saccade/policy';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 
-import { exportLayersModel, OnnxExportError } from './export.js';
+import { exportGruSequence, exportLayersModel, OnnxExportError } from './export.js';
 
 /** Largest |a - b| over the largest |b|. */
 function relativeError(a: Float32Array, b: Float32Array): number {
@@ -109,6 +109,35 @@ describe('exportLayersModel', () => {
       }
     } finally {
       for (const m of models) m.dispose();
+    }
+  });
+
+  it("a GRU's whole recurrence as one ONNX GRU operator gives the states of @saccade/policy's runner", async () => {
+    const { recurrent: model, encoder } = buildInterpModels({ featureShape: [2, 2, 3], hidden: 6, encoderChannels: 4, seed: 4 });
+    encoder.dispose();
+    try {
+      const exported = exportGruSequence(model);
+      const session = await InferenceSession.create(exported.bytes);
+      const inputs = tf.randomUniform([2, 5, 6], -1, 1, 'float32', 8) as tf.Tensor3D;
+      const state = tf.randomUniform([2, 6], -1, 1, 'float32', 9) as tf.Tensor2D;
+      const want = tf.tidy(() => {
+        const r = gruRunner(model).sequence(inputs, state);
+        return [r.states.dataSync() as Float32Array, r.last.dataSync() as Float32Array];
+      });
+      const got = await session.run({
+        inputs: new Tensor('float32', inputs.dataSync() as Float32Array, [2, 5, 6]),
+        state: new Tensor('float32', state.dataSync() as Float32Array, [2, 6]),
+      });
+      tf.dispose([inputs, state]);
+      expect(got['states']!.dims).toEqual([2, 5, 6]);
+      expect(relativeError(got['states']!.data as Float32Array, want[0]!)).toBeLessThan(1e-5);
+      expect(relativeError(got['last']!.data as Float32Array, want[1]!)).toBeLessThan(1e-5);
+      await session.release();
+      const notGru = tf.sequential({ layers: [tf.layers.dense({ units: 2, inputShape: [3] })] });
+      expect(() => exportGruSequence(notGru)).toThrow(OnnxExportError);
+      notGru.dispose();
+    } finally {
+      model.dispose();
     }
   });
 

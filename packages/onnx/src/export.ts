@@ -429,7 +429,13 @@ export function exportLayersModel(model: tf.LayersModel, options: { name?: strin
     const v = found.nchw ? toNhwc(g, found, named, named) : { ...found, name: g.node('Identity', [found.name], named, [], named) };
     return { name: v.name, shape: t.shape };
   });
-  const valueInfo = (v: { name: string; shape: (number | null)[] }) => ({
+  return serialise(g, options.name ?? model.name, inputs, outputs, options.producerVersion);
+}
+
+type Io = { name: string; shape: (number | null)[] };
+
+function serialise(g: Graph, name: string, inputs: Io[], outputs: Io[], producerVersion = '0.1.0'): ExportedModel {
+  const valueInfo = (v: Io) => ({
     name: v.name,
     type: {
       tensorType: {
@@ -441,15 +447,86 @@ export function exportLayersModel(model: tf.LayersModel, options: { name?: strin
   const message = ModelProto.create({
     irVersion: 8,
     producerName: 'saccade',
-    producerVersion: options.producerVersion ?? '0.1.0',
+    producerVersion,
     opsetImport: [{ domain: '', version: OPSET }],
-    graph: {
-      name: options.name ?? model.name,
-      node: g.nodes,
-      initializer: g.initializers,
-      input: inputs.map(valueInfo),
-      output: outputs.map(valueInfo),
-    },
+    graph: { name, node: g.nodes, initializer: g.initializers, input: inputs.map(valueInfo), output: outputs.map(valueInfo) },
   });
   return { bytes: ModelProto.encode(message).finish(), inputs, outputs };
+}
+
+/**
+ * The recurrence of a GRU model built by @saccade/policy's `gruCell` (Dense layers gru_x_z, gru_x_r,
+ * gru_x_n, gru_h_z, gru_h_r, gru_h_n in PyTorch's formulation) as one ONNX GRU operator
+ * (linear_before_reset, gates z, r, n as ONNX orders them): inputs `inputs` [B, T, inputWidth] and
+ * `state` [B, hidden]; outputs `states` [B, T, hidden] (every step's) and `last` [B, hidden].
+ */
+export function exportGruSequence(model: tf.LayersModel, options: { name?: string } = {}): ExportedModel {
+  const layer = (side: 'x' | 'h', gate: string) => {
+    try {
+      return model.getLayer(`gru_${side}_${gate}`);
+    } catch {
+      throw new OnnxExportError('ONNX_UNSUPPORTED_LAYER', model.name, `has no layer gru_${side}_${gate}: not a GRU built by gruCell`);
+    }
+  };
+  const gates = ['z', 'r', 'n'];
+  const hidden = layer('h', 'z').getWeights()[0]!.shape[1] as number;
+  const width = layer('x', 'z').getWeights()[0]!.shape[0] as number;
+  const g = new Graph();
+  // [3 * hidden, in] from the three [in, hidden] kernels of a side, and the biases after one another.
+  const side = (s: 'x' | 'h') =>
+    tf.tidy(() => {
+      const ws = gates.map((gate) => layer(s, gate).getWeights());
+      return {
+        kernel: tf
+          .concat(
+            ws.map((w) => tf.transpose(w[0]!)),
+            0,
+          )
+          .dataSync() as Float32Array,
+        bias: tf
+          .concat(
+            ws.map((w) => w[1]!),
+            0,
+          )
+          .dataSync() as Float32Array,
+      };
+    });
+  const x = side('x');
+  const h = side('h');
+  const bias = new Float32Array(6 * hidden);
+  bias.set(x.bias, 0);
+  bias.set(h.bias, 3 * hidden);
+  const seq = g.node('Transpose', ['inputs'], 'gru', [ints('perm', [1, 0, 2])]);
+  const initial = g.node('Unsqueeze', ['state', g.int64s('gru/axis0', [0])], 'gru');
+  const out = g.unique('gru/Y');
+  const outH = g.unique('gru/Y_h');
+  g.nodes.push({
+    input: [
+      seq,
+      g.floats('gru/W', [1, 3 * hidden, width], x.kernel),
+      g.floats('gru/R', [1, 3 * hidden, hidden], h.kernel),
+      g.floats('gru/B', [1, 6 * hidden], bias),
+      '',
+      initial,
+    ],
+    output: [out, outH],
+    name: g.unique('gru/GRU'),
+    opType: 'GRU',
+    attribute: [int('hidden_size', hidden), int('linear_before_reset', 1)],
+  });
+  const steps = g.node('Squeeze', [out, g.int64s('gru/axis1', [1])], 'gru');
+  g.node('Transpose', [steps], 'states', [ints('perm', [1, 0, 2])], 'states');
+  g.node('Squeeze', [outH, g.int64s('gru/axis0b', [0])], 'last', [], 'last');
+  return serialise(
+    g,
+    options.name ?? `${model.name}_gru`,
+    [
+      { name: 'inputs', shape: [null, null, width] },
+      { name: 'state', shape: [null, hidden] },
+    ],
+    [
+      { name: 'states', shape: [null, null, hidden] },
+      { name: 'last', shape: [null, hidden] },
+    ],
+  );
 }

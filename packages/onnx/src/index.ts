@@ -1,4 +1,4 @@
-export { exportLayersModel, OnnxExportError, OPSET } from './export.js';
+export { exportGruSequence, exportLayersModel, OnnxExportError, OPSET } from './export.js';
 export type { ExportedModel, OnnxExportErrorCode } from './export.js';
 export { OnnxRuntime, OnnxRuntimeError } from './runtime.js';
 export type { FloatTensor, OnnxRuntimeErrorCode, OnnxRuntimeOptions, OnnxSessionInfo, OnnxTransport } from './runtime.js';

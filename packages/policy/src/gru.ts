@@ -125,17 +125,40 @@ export class GruWeightCache {
   }
 }
 
+/** Another engine's run of a GRU model's whole recurrence: inputs [B, T, inputWidth] from `state` -> every state [B * T, hidden] (video-major) and the last. */
+export type GruSequence = (inputs: tf.Tensor3D, state: tf.Tensor2D) => { states: tf.Tensor2D; last: tf.Tensor2D };
+
+const gruEngines = new WeakMap<tf.LayersModel, GruSequence>();
+
+/**
+ * Run the recurrence of a GRU model (built by `gruCell`) on another engine at inference: the
+ * runners of `gruRunner` then hand `sequence` to it (outside gradient tapes). @saccade/sdk's
+ * engines set this for the GRUs of a model they run (ONNX Runtime's GRU operator). `undefined`
+ * removes it.
+ */
+export function setGruEngine(model: tf.LayersModel, run: GruSequence | undefined): void {
+  if (run) gruEngines.set(model, run);
+  else gruEngines.delete(model);
+}
+
 /**
  * A runner on the current weights of `model`: with a cache (inference, outside gradient tapes),
- * the cache's kept concatenation; else concatenated here (tensors of the caller's tidy).
+ * the cache's kept concatenation; else concatenated here (tensors of the caller's tidy). Where
+ * another engine runs the model's GRU (`setGruEngine`), `sequence` is that engine's.
  */
 export function gruRunner(model: tf.LayersModel, cache?: GruWeightCache): GruRunner {
-  const { x, h, hidden } = cache && !recordingGradients() ? cache.get(model) : concatenated(model);
-  const project = (input: tf.Tensor2D) => tf.fused.matMul({ a: input, b: x.w, bias: x.b }) as tf.Tensor2D;
+  const taped = recordingGradients();
+  const engine = taped ? undefined : gruEngines.get(model);
+  let weights: GruWeights | undefined;
+  // Read (or concatenated) only when a step is computed here.
+  const get = () => (weights ??= cache && !taped ? cache.get(model) : concatenated(model));
+  const hidden = model.getLayer('gru_h_z').getWeights()[0]!.shape[1] as number;
+  const project = (input: tf.Tensor2D) => tf.fused.matMul({ a: input, b: get().x.w, bias: get().x.b }) as tf.Tensor2D;
   const runner: GruRunner = {
     hidden,
     project,
     sequence(inputs, state) {
+      if (engine) return engine(inputs, state);
       const [b, t, d] = inputs.shape;
       const projected = tf.reshape(project(tf.reshape(inputs, [b * t, d]) as tf.Tensor2D), [b, t, 3 * hidden]);
       const states: tf.Tensor2D[] = [];
@@ -148,6 +171,7 @@ export function gruRunner(model: tf.LayersModel, cache?: GruWeightCache): GruRun
     step(projected, state) {
       return tf.tidy(() => {
         const b = state.shape[0];
+        const { h } = get();
         const gh = tf.fused.matMul({ a: state, b: h.w, bias: h.b });
         const zr = tf.sigmoid(tf.add(tf.slice(projected, [0, 0], [b, 2 * hidden]), tf.slice(gh, [0, 0], [b, 2 * hidden])));
         const z = tf.slice(zr, [0, 0], [b, hidden]);

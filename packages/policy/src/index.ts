@@ -1,7 +1,7 @@
 export { POLICY_ERROR_CODES, PolicyError, PolicyOptionError } from './errors.js';
 export type { PolicyErrorCode } from './errors.js';
-export { dense as seededDense, gruCell, gruRunner, GruWeightCache } from './gru.js';
-export type { GruRunner } from './gru.js';
+export { dense as seededDense, gruCell, gruRunner, GruWeightCache, setGruEngine } from './gru.js';
+export type { GruRunner, GruSequence } from './gru.js';
 export { buildInterpModels, createInterpPolicy, wrapInterpPolicy } from './interp.js';
 export type { InterpPolicy, InterpPolicyOptions, PolicyStep } from './interp.js';
 export { buildRlModels, createRlPolicy, discountedReturns, gridCentres, ppoLoss, wrapRlPolicy } from './rl.js';

@@ -173,8 +173,7 @@ export function wrapRlPolicy(
     const encoded = encoder.apply(stopGradient(maps), { training }) as tf.Tensor2D;
     if (!training) {
       // Inference (rollouts, evaluation): the GRU from raw ops, then the two heads.
-      const gru = gruRunner(recurrent, weights);
-      const next = gru.step(gru.project(encoded), state);
+      const next = gruRunner(recurrent, weights).sequence(tf.expandDims(encoded, 1) as tf.Tensor3D, state).last;
       const out = recurrent.getLayer('actor').apply(next) as tf.Tensor2D;
       const value = recurrent.getLayer('critic').apply(next) as tf.Tensor2D;
       return { out, value: tf.reshape(value, [-1]) as tf.Tensor1D, next };

@@ -125,8 +125,7 @@ export function wrapGruClassifier(recurrent: tf.LayersModel): GruClassifier {
     if (!training) {
       // Inference: the GRU from raw ops (@saccade/policy's gruRunner), then the head.
       return tf.tidy(() => {
-        const gru = gruRunner(recurrent, weights);
-        const next = gru.step(gru.project(features), state);
+        const next = gruRunner(recurrent, weights).sequence(tf.expandDims(features, 1) as tf.Tensor3D, state).last;
         return { logits: recurrent.getLayer('head').apply(next) as tf.Tensor2D, state: next };
       });
     }

@@ -8,6 +8,7 @@
  * in tfjs, so every method keeps one implementation of its step for every engine.
  */
 import * as tf from '@tensorflow/tfjs';
+import { setGruEngine } from '@saccade/policy';
 
 /** What an engine does: run a tfjs-layers model in inference mode, synchronously. */
 export interface InferenceEngine {
@@ -15,6 +16,11 @@ export interface InferenceEngine {
   readonly name: string;
   /** The model's outputs, in its order, for its inputs (tfjs tensors the caller owns). The first run of a model prepares it (export, session). */
   run(model: tf.LayersModel, inputs: tf.Tensor[]): tf.Tensor[];
+  /**
+   * The whole recurrence of a GRU model (built by @saccade/policy's gruCell) on the engine, where it
+   * has one: inputs [B, T, width] from `state` -> every state [B * T, hidden] and the last.
+   */
+  runGru?(model: tf.LayersModel, inputs: tf.Tensor3D, state: tf.Tensor2D): { states: tf.Tensor2D; last: tf.Tensor2D };
   /** Release everything the engine holds. */
   dispose(): void;
 }
@@ -38,6 +44,8 @@ export function bindEngine(model: tf.LayersModel, engine: InferenceEngine): void
     return;
   }
   bound.set(model, engine);
+  // A GRU's recurrence runs as raw ops on its weights, not through `apply`: the engine gets it whole.
+  if (engine.runGru && model.layers.some((l) => l.name === 'gru_h_z')) setGruEngine(model, (inputs, state) => engine.runGru!(model, inputs, state));
   const own = model.apply.bind(model);
   model.apply = ((inputs: tf.Tensor | tf.Tensor[] | tf.SymbolicTensor | tf.SymbolicTensor[], kwargs?: { training?: boolean }) => {
     const list = Array.isArray(inputs) ? inputs : [inputs];
