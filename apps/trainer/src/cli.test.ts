@@ -87,6 +87,22 @@ describe('saccade CLI', () => {
     expect(results[0].gflops).toBeLessThanOrEqual(summary.gflopsPerVideo + 1e-9);
     expect(results[0].patches[0]).toMatchObject({ size: 32 });
 
+    // The ONNX engine (ONNX Runtime through onnxruntime-node): the same classification and
+    // evaluation; speed times the run on both engines.
+    const ko = saccade('classify', run, video, '--top', '3', '--budget', String(summary.gflopsPerVideo * 0.75), '--engine', 'onnx', '--threads', '1', '--json');
+    expect(ko.code, ko.stderr).toBe(0);
+    const onnx = ko.json()[0];
+    expect([onnx.label, onnx.exitStep]).toEqual([results[0].label, results[0].exitStep]);
+    expect(onnx.probability).toBeCloseTo(results[0].probability, 4);
+    const eo = saccade('eval', run, '--data', join(dir, 'data'), '--no-curve', '--engine', 'onnx', '--json');
+    expect(eo.code, eo.stderr).toBe(0);
+    expect(eo.json()).toMatchObject({ engine: 'onnx', accuracy: ev.accuracy, accuracyPerStep: ev.accuracyPerStep });
+    const sp = saccade('speed', run, '--data', join(dir, 'data'), '--engine', 'wasm,onnx', '--videos', '2', '--rounds', '1', '--json');
+    expect(sp.code, sp.stderr).toBe(0);
+    expect(sp.json().bundles.map((b: { engine: string }) => b.engine)).toEqual(['wasm', 'onnx']);
+    expect(saccade('classify', run, video, '--threads', '2').stderr).toMatch(/--threads sets ONNX Runtime's threads/);
+    expect(saccade('classify', run, video, '--engine', 'tpu').stderr).toMatch(/Allowed choices are auto, node-gpu, node, wasm, cpu, onnx/);
+
     // A video of another aspect: the patches are reported in its own pixels, with the fit named.
     const wide = join(dir, 'wide.mp4');
     const bytes = new Uint8Array(8 * 48 * 96 * 3).map((_, i) => (i * 7) % 251);

@@ -6,7 +6,6 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 import { addBundleHashes, clearFrameCache, configFields, frameCacheDir, methodVariants, parseConfig, trainingStages } from '@saccade/sdk';
-import { BACKEND_ORDER } from '@saccade/tensor';
 import { Command, CommanderError, Option } from 'commander';
 
 import { reportText, runBench } from './bench.js';
@@ -17,6 +16,7 @@ import {
   type ClassifyEntry,
   dataCommand,
   type DataSource,
+  ENGINE_CHOICES,
   evalCommand,
   infoCommand,
   type InfoSummary,
@@ -62,6 +62,16 @@ function fraction(name: string) {
 function list(name: string) {
   return (v: string) => v.split(',').map((x) => num(name)(x.trim()));
 }
+
+/** --engine of classify, eval and worker: a tfjs backend, or onnx. */
+function engineOption(): Option {
+  return new Option(
+    '--engine <name>',
+    'what computes: auto (the fastest tfjs backend that loads, or SACCADE_BACKEND), a tfjs backend, or onnx (ONNX Runtime, via the optional package onnxruntime-node); one named but missing is an error',
+  ).choices([...ENGINE_CHOICES]);
+}
+
+const THREADS_OPTION = ['--threads <n>', "ONNX Runtime's threads with --engine onnx (default: the cores available)", int('--threads', 1)] as const;
 
 function collect(v: string, previous: string[]): string[] {
   return [...previous, v];
@@ -327,13 +337,15 @@ export function buildProgram(): Command {
     .option(...DATA_OPTIONS.valList)
     .option(...DATA_OPTIONS.classes)
     .option('--no-curve', 'skip the budget curve (it evaluates the training set for calibration)')
+    .addOption(engineOption())
+    .option(...THREADS_OPTION)
     .option('--json', 'print the result as JSON')
-    .addHelpText('after', '\nExamples:\n  saccade eval runs/v2 --data data/mfm\n  saccade eval runs/v2 --data data/mfm --json')
+    .addHelpText('after', '\nExamples:\n  saccade eval runs/v2 --data data/mfm\n  saccade eval runs/v2 --data data/mfm --engine onnx --json')
     .action(async (run, o) => {
-      const r = await evalCommand({ run, data: dataSource(o), curve: o.curve });
+      const r = await evalCommand({ run, data: dataSource(o), curve: o.curve, engine: o.engine, threads: o.threads });
       print(o.json, r, () =>
         [
-          `${r.bundle}: accuracy ${pct(r.accuracy)}, mAP ${pct(r.mAP)} on ${r.videos} videos; ${r.gflopsPerVideo.toFixed(3)} GFLOPs/video; ${r.videosPerSecond.toFixed(1)} videos/s`,
+          `${r.bundle} (${r.engine}): accuracy ${pct(r.accuracy)}, mAP ${pct(r.mAP)} on ${r.videos} videos; ${r.gflopsPerVideo.toFixed(3)} GFLOPs/video; ${r.videosPerSecond.toFixed(1)} videos/s`,
           ...(r.budgetCurve ?? []).map(
             (p) =>
               `  budget ${p.targetGflops?.toFixed(3) ?? `p=${p.p}`}: ${p.meanGflops.toFixed(3)} GFLOPs, ${pct(p.accuracy)} (random exit at the same exit counts: ${pct(p.randomAccuracy)})`,
@@ -351,17 +363,32 @@ export function buildProgram(): Command {
     .option(...DATA_OPTIONS.classes)
     .option('--videos <n>', 'videos per batch', int('--videos', 1), 8)
     .option('--rounds <n>', 'timed rounds (after two warm-up rounds); the median round counts', int('--rounds', 1), 11)
+    .option(
+      '--engine <names>',
+      `what computes, comma-separated to time each run on each: ${ENGINE_CHOICES.join(', ')} (one tfjs backend, and onnx beside it)`,
+      (v: string) => v.split(',').map((x) => x.trim()),
+    )
+    .option(...THREADS_OPTION)
     .option('--json', 'print the result as JSON')
     .addHelpText(
       'after',
-      '\nExamples:\n  saccade speed runs/v2 runs/uniform --data data/mfm\n  saccade speed runs/v2 --data data/mfm --videos 16 --rounds 21 --json',
+      '\nExamples:\n  saccade speed runs/v2 runs/uniform --data data/mfm\n  saccade speed runs/v2 --data data/mfm --engine wasm,onnx\n  saccade speed runs/v2 --data data/mfm --videos 16 --rounds 21 --json',
     )
     .action(async (runs, o) => {
-      const r = await speedCommand({ runs, data: dataSource(o), videos: o.videos, rounds: o.rounds });
+      const r = await speedCommand({
+        runs,
+        data: dataSource(o),
+        videos: o.videos,
+        rounds: o.rounds,
+        ...(o.engine ? { engines: o.engine } : {}),
+        ...(o.threads !== undefined ? { threads: o.threads } : {}),
+      });
       print(o.json, r, () =>
         [
           `${r.videos} videos a batch, median of ${r.rounds} interleaved rounds:`,
-          ...r.bundles.map((b) => `  ${b.bundle} (${b.method}): ${b.videosPerSecond.toFixed(1)} videos/s, ${b.gflopsPerVideo.toFixed(3)} GFLOPs/video`),
+          ...r.bundles.map(
+            (b) => `  ${b.bundle} (${b.method}, ${b.engine}): ${b.videosPerSecond.toFixed(1)} videos/s, ${b.gflopsPerVideo.toFixed(3)} GFLOPs/video`,
+          ),
         ].join('\n'),
       );
     });
@@ -405,6 +432,8 @@ export function buildProgram(): Command {
         "frames of another aspect: crop (shorter side, centre crop: the official validation transform), squash, letterbox (default: the model's own, as it was trained)",
       ).choices(['crop', 'squash', 'letterbox']),
     )
+    .addOption(engineOption())
+    .option(...THREADS_OPTION)
     .option(
       '--visualize <out>',
       'write the video (.mp4 or .gif) with each step the model ran: the frame it saw, its patch, the running label and the exit (one file)',
@@ -415,7 +444,7 @@ export function buildProgram(): Command {
     )
     .addHelpText(
       'after',
-      `\nExit status: 0 when every file was classified; ${EXIT.partial} when some failed and others did not (each failed file has its error line or entry); ${EXIT.input} when every file failed.\n\nExamples:\n  saccade classify runs/v2 clip.mp4\n  saccade classify runs/v2 a.mp4 b.mp4 --budget 0.3 --json\n  saccade classify runs/v2 clip.mp4 --fit crop --visualize clip-saccade.mp4`,
+      `\nExit status: 0 when every file was classified; ${EXIT.partial} when some failed and others did not (each failed file has its error line or entry); ${EXIT.input} when every file failed.\n\nExamples:\n  saccade classify runs/v2 clip.mp4\n  saccade classify runs/v2 clip.mp4 --engine onnx\n  saccade classify runs/v2 a.mp4 b.mp4 --budget 0.3 --json\n  saccade classify runs/v2 clip.mp4 --fit crop --visualize clip-saccade.mp4`,
     )
     .action(async (run, files, o) => {
       const rs = await classifyCommand({
@@ -425,6 +454,8 @@ export function buildProgram(): Command {
         ...(o.fit ? { fit: o.fit } : {}),
         ...(o.visualize ? { visualize: o.visualize } : {}),
         ...(o.budget !== undefined ? { budget: o.budget } : {}),
+        ...(o.engine !== undefined ? { engine: o.engine } : {}),
+        ...(o.threads !== undefined ? { threads: o.threads } : {}),
       });
       print(o.json, rs, () => rs.map(classifyText).join('\n'));
       const failed = rs.filter((r) => !r.ok).length;
@@ -573,12 +604,8 @@ export function buildProgram(): Command {
       [],
     )
     .option('--max-download-mb <mb>', "a URL job's largest video", int('--max-download-mb', 1), 2048)
-    .addOption(
-      new Option('--engine <name>', 'what computes (default auto: the fastest that loads, or SACCADE_BACKEND); one named but missing is an error').choices([
-        'auto',
-        ...BACKEND_ORDER,
-      ]),
-    )
+    .addOption(engineOption())
+    .option(...THREADS_OPTION)
     .option('--concurrency <n>', 'videos in hand at once', int('--concurrency', 1), 1)
     .option('--top-k <k>', 'classes in each result', int('--top-k', 1), 5)
     .option('--budget <gflops>', 'average GFLOPs per video (the bundle needs calibrated exits)', num('--budget'))
@@ -602,6 +629,7 @@ export function buildProgram(): Command {
         allowUrls: o.allowUrl,
         maxDownloadBytes: o.maxDownloadMb * 2 ** 20,
         ...(o.engine !== undefined ? { engine: o.engine } : {}),
+        ...(o.threads !== undefined ? { threads: o.threads } : {}),
         concurrency: o.concurrency,
         topK: o.topK,
         ...(o.budget !== undefined ? { budget: o.budget } : {}),

@@ -37,13 +37,14 @@ import {
   train,
   type ClassifyResult,
   type PretrainedInfo,
+  type LoadModelOptions,
   type SaccadeModel,
   type TrainConfig,
   type TrainConfigInput,
   type VideoDataset,
   writeVisualization,
 } from '@saccade/sdk';
-import { initBackend, type BackendInfo } from '@saccade/tensor';
+import { BACKEND_ORDER, initBackend, type BackendInfo } from '@saccade/tensor';
 import { writeFileAtomic } from '@saccade/tensor/node';
 import { buildMovingFashionMnist, locateFashionMnist, locateFfmpeg, type FfmpegInfo, type Fit } from '@saccade/video';
 
@@ -402,6 +403,8 @@ async function trainLocked(o: TrainCommandOptions, config: TrainConfig, paths: R
 
 export interface EvalSummary {
   bundle: string;
+  /** What computed: the tfjs backend's name, or onnx. */
+  engine: string;
   method: string;
   patches: string;
   videos: number;
@@ -417,7 +420,27 @@ export interface SpeedSummary {
   /** Videos per batch (the first of the validation split) and timed rounds. */
   videos: number;
   rounds: number;
-  bundles: { bundle: string; method: string; gflopsPerVideo: number; videosPerSecond: number }[];
+  bundles: { bundle: string; engine: string; method: string; gflopsPerVideo: number; videosPerSecond: number }[];
+}
+
+/** What `--engine` names: a tfjs backend (auto, node-gpu, node, wasm, cpu) or onnx (ONNX Runtime for the networks). */
+export const ENGINE_CHOICES = ['auto', ...BACKEND_ORDER, 'onnx'] as const;
+
+/**
+ * Start what computes for `--engine` (default auto) and `--threads`: the tfjs backend (auto for
+ * onnx, whose crops and joins run in tfjs), and the options that make loadModel use it.
+ */
+export async function startEngine(engine = 'auto', threads?: number): Promise<{ backend: BackendInfo; load: LoadModelOptions; name: string }> {
+  if (!(ENGINE_CHOICES as readonly string[]).includes(engine))
+    throw new UsageError(`--engine must be one of ${ENGINE_CHOICES.join(', ')}, got ${JSON.stringify(engine)}`);
+  if (threads !== undefined && engine !== 'onnx') throw new UsageError("--threads sets ONNX Runtime's threads: give it with --engine onnx");
+  const onnx = engine === 'onnx';
+  const backend = await initBackend(onnx || engine === 'auto' ? undefined : engine);
+  return {
+    backend,
+    load: onnx ? { engine: 'onnx', ...(threads !== undefined ? { threads } : {}) } : {},
+    name: onnx ? 'onnx' : backend.name,
+  };
 }
 
 /**
@@ -425,17 +448,35 @@ export interface SpeedSummary {
  * in this process (measureThroughputInterleaved). The bench runs it in a child process of its own,
  * so that the timing does not inherit the heap of the evaluations before it.
  */
-export async function speedCommand(o: { runs: readonly string[]; data: DataSource; videos?: number; rounds?: number }): Promise<SpeedSummary> {
+export async function speedCommand(o: {
+  runs: readonly string[];
+  data: DataSource;
+  videos?: number;
+  rounds?: number;
+  /** Engines to time each run on: at most one tfjs backend (auto, wasm, ...) and onnx. Default: auto. */
+  engines?: readonly string[];
+  threads?: number;
+}): Promise<SpeedSummary> {
   if (o.runs.length === 0) throw new UsageError('speed: name at least one run or bundle');
-  await initBackend();
+  const engines = [...new Set(o.engines ?? ['auto'])];
+  const tfjsEngines = engines.filter((e) => e !== 'onnx');
+  if (tfjsEngines.length > 1) throw new UsageError(`--engine: one tfjs backend per process (${tfjsEngines.join(', ')} given); onnx can go beside it`);
+  if (o.threads !== undefined && !engines.includes('onnx')) throw new UsageError("--threads sets ONNX Runtime's threads: give it with --engine onnx");
+  const started = await startEngine(tfjsEngines[0] ?? 'auto');
   const models: SaccadeModel[] = [];
+  const labels: { run: string; engine: string }[] = [];
   try {
-    for (const run of o.runs) models.push(await loadModel(bundlePath(run)));
+    for (const run of o.runs)
+      for (const engine of engines) {
+        const onnx = engine === 'onnx';
+        models.push(await loadModel(bundlePath(run), onnx ? { engine: 'onnx', ...(o.threads !== undefined ? { threads: o.threads } : {}) } : {}));
+        labels.push({ run, engine: onnx ? 'onnx' : started.name });
+      }
     const { frames, frameSize } = models[0]!.net.config;
     const other = models.findIndex((m) => m.net.config.frames !== frames || m.net.config.frameSize !== frameSize);
     if (other >= 0)
       throw new UsageError(
-        `speed: ${o.runs[other]} reads ${models[other]!.net.config.frames} frames of ${models[other]!.net.config.frameSize} px, ${o.runs[0]} ${frames} of ${frameSize}: time bundles of one input size together`,
+        `speed: ${labels[other]!.run} reads ${models[other]!.net.config.frames} frames of ${models[other]!.net.config.frameSize} px, ${o.runs[0]} ${frames} of ${frameSize}: time bundles of one input size together`,
       );
     const valSet = await loadSplit(o.data, 'val', { frames, frameSize }, o.videos ?? 8);
     const videos = Array.from({ length: valSet.length }, (_, i) => valSet.video(i));
@@ -445,7 +486,8 @@ export async function speedCommand(o: { runs: readonly string[]; data: DataSourc
       videos: videos.length,
       rounds,
       bundles: models.map((m, i) => ({
-        bundle: bundlePath(o.runs[i]!),
+        bundle: bundlePath(labels[i]!.run),
+        engine: labels[i]!.engine,
         method: m.meta.method,
         gflopsPerVideo: m.meta.gflopsPerVideo,
         videosPerSecond: vps[i]!,
@@ -456,10 +498,17 @@ export async function speedCommand(o: { runs: readonly string[]; data: DataSourc
   }
 }
 
-export async function evalCommand(o: { run: string; data: DataSource; curve?: boolean; calibrationLimit?: number }): Promise<EvalSummary> {
-  await initBackend();
+export async function evalCommand(o: {
+  run: string;
+  data: DataSource;
+  curve?: boolean;
+  calibrationLimit?: number;
+  engine?: string;
+  threads?: number;
+}): Promise<EvalSummary> {
+  const { load, name } = await startEngine(o.engine, o.threads);
   const bundle = bundlePath(o.run);
-  const model = await loadModel(bundle);
+  const model = await loadModel(bundle, load);
   try {
     const c = model.net.config;
     const valSet = await loadSplit(o.data, 'val', c);
@@ -467,6 +516,7 @@ export async function evalCommand(o: { run: string; data: DataSource; curve?: bo
     const mAP = finalStepMap(e);
     const summary: EvalSummary = {
       bundle,
+      engine: name,
       method: c.method,
       patches: c.patches,
       videos: e.videos,
@@ -536,10 +586,12 @@ export async function classifyCommand(o: {
   topK?: number;
   fit?: Fit;
   visualize?: string;
+  engine?: string;
+  threads?: number;
 }): Promise<ClassifyEntry[]> {
   if (o.visualize && o.files.length !== 1) throw new UsageError(`--visualize writes one video: give one file, not ${o.files.length}`);
-  await initBackend();
-  const model = await loadModel(bundlePath(o.run));
+  const { load } = await startEngine(o.engine, o.threads);
+  const model = await loadModel(bundlePath(o.run), load);
   try {
     const outcomes = await model.classifyEach(
       o.files.map((f) => resolve(f)),

@@ -10,11 +10,10 @@ import { extname, join, resolve } from 'node:path';
 
 import { startWorker, submitVideos, waitForJobs, queueStatus, type JobOutcome, type QueueStatus, type RedisOptions } from '@saccade/queue';
 import { loadModel } from '@saccade/sdk';
-import { initBackend } from '@saccade/tensor';
 import { writeFileAtomic } from '@saccade/tensor/node';
 import { locateFfmpeg } from '@saccade/video';
 
-import { bundlePath } from './commands.js';
+import { bundlePath, startEngine } from './commands.js';
 import { UsageError } from './errors.js';
 
 /**
@@ -51,8 +50,10 @@ export async function workerCommand(o: {
   /** URL prefixes URL jobs may fetch from. */
   allowUrls?: string[];
   maxDownloadBytes?: number;
-  /** A tfjs backend by Saccade's name ('wasm', 'cpu', 'node', 'node-gpu', 'auto'); a clear error when it cannot load. */
+  /** A tfjs backend by Saccade's name ('wasm', 'cpu', 'node', 'node-gpu', 'auto') or 'onnx'; a clear error when it cannot load. */
   engine?: string;
+  /** ONNX Runtime's threads (engine onnx). */
+  threads?: number;
   concurrency: number;
   topK?: number;
   budget?: number;
@@ -65,8 +66,8 @@ export async function workerCommand(o: {
     throw new UsageError('--root or --allow-url: give at least one folder or URL prefix the jobs may read videos from');
   // A machine without ffmpeg would fail every video: refuse to start instead.
   await locateFfmpeg();
-  const backend = await initBackend(o.engine === 'auto' ? undefined : o.engine);
-  const model = await loadModel(bundlePath(o.run));
+  const { backend, load, name: engineName } = await startEngine(o.engine, o.threads);
+  const model = await loadModel(bundlePath(o.run), load);
   const id = await modelId(o.run);
   let done = 0;
   try {
@@ -89,7 +90,9 @@ export async function workerCommand(o: {
       permanent: (e) => VIDEO_FAULTS.has(String((e as { code?: unknown } | null)?.code)),
       onError: (e) => o.log(`redis: ${e.message}`),
     });
-    o.log(`worker ${worker.name}: model ${id} on queue ${queueOf(id)}, engine ${backend.name} (${backend.reason}), concurrency ${o.concurrency}`);
+    o.log(
+      `worker ${worker.name}: model ${id} on queue ${queueOf(id)}, engine ${engineName === 'onnx' ? `onnx (ONNX Runtime; crops and joins on ${backend.name})` : `${backend.name} (${backend.reason})`}, concurrency ${o.concurrency}`,
+    );
     await new Promise<void>((resolveStop) => {
       const stop = (signal: string) => {
         o.log(`worker ${worker.name}: ${signal}, finishing the job in hand`);
