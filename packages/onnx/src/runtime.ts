@@ -325,6 +325,8 @@ class WorkerTransport implements Transport {
 export class OnnxRuntime {
   readonly threads: number;
   readonly transport: OnnxTransport;
+  /** onnxruntime-node's version (its package.json). */
+  readonly version: string;
   private readonly impl: Transport;
   private readonly sessions = new Map<number, OnnxSessionInfo>();
   private nextKey = 1;
@@ -343,6 +345,7 @@ export class OnnxRuntime {
         `onnxruntime-node at ${ort} has no native binding of the shape this code knows (1.31): use transport 'worker'`,
       );
     this.transport = native ? 'native' : 'worker';
+    this.version = (createRequire(ort)(join(dirname(ort), '..', 'package.json')) as { version: string }).version;
     this.impl = native ? new NativeTransport(native, settings) : new WorkerTransport(ort, settings, options.timeoutMs ?? 600_000);
   }
 

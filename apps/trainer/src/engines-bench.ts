@@ -1,0 +1,260 @@
+/**
+ * The engines side by side on this machine, in one run (`npm run bench:engines`):
+ *
+ * - classify ms per video on tfjs (the backend initBackend picks: wasm here) and on ONNX Runtime
+ *   (1 and 2 threads), from decoded frames, for the demo model (all steps, and step by step under
+ *   its middle calibrated budget) and for the paper's AdaFocusV2 configuration (MobileNetV2 glance
+ *   at 224 on 16 frames, ResNet-50 focus on 16 patches of 128, the 2048-wide policy GRU, a
+ *   1024-wide classifier, 200 classes; random weights: speed only), also with decoding (ffmpeg);
+ * - the bare backbones of that configuration on ONNX Runtime (batch 16), as Saccade exports them
+ *   and as torch.onnx exports torchvision's, and PyTorch's own time for them (1 and 2 threads)
+ *   where Debian's python3-torch and python3-torchvision are installed;
+ * - memory over many classifies on either engine: tensors, ONNX sessions, RSS.
+ *
+ * Prints the figures with the machine and its load; `--out FILE` writes them as JSON.
+ *
+ *   npm run bench:engines -- [--runs 7] [--paper-runs 5] [--memory-runs 500] [--out FILE]
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+import * as tf from '@tensorflow/tfjs';
+import { exportLayersModel, OnnxRuntime, type FloatTensor } from '@saccade/onnx';
+import { createVideoNet, decodeVideo, loadModel, saveBundle, type ClassifyOptions, type FramesInput, type SaccadeModel } from '@saccade/sdk';
+import { PAPER_V2 } from '@saccade/sdk/internal';
+import { initBackend } from '@saccade/tensor';
+
+const { values } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '7' },
+    'paper-runs': { type: 'string', default: '5' },
+    'memory-runs': { type: 'string', default: '500' },
+    out: { type: 'string' },
+  },
+});
+const runs = Number(values.runs);
+const paperRuns = Number(values['paper-runs']);
+const memoryRuns = Number(values['memory-runs']);
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const DEMO = join(ROOT, 'apps/web/public/demo');
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const ms = (v: number) => `${v.toFixed(v < 100 ? 1 : 0)} ms`;
+const load = () =>
+  loadavg()
+    .map((v) => v.toFixed(2))
+    .join(' ');
+
+const backend = await initBackend();
+const report: Record<string, unknown> = {
+  machine: { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version, tfjsBackend: backend.name, loadAtStart: loadavg() },
+};
+console.log(`machine: ${cpus()[0]?.model}, ${cpus().length} cores, Node ${process.version}; tfjs on ${backend.name}; load average ${load()}`);
+
+/** Median ms of `classify` after one warm-up, and the mean exit step. */
+async function timeClassify(
+  model: SaccadeModel,
+  input: FramesInput | string,
+  n: number,
+  options: ClassifyOptions = {},
+): Promise<{ ms: number; exitStep: number }> {
+  await model.classify(input, options);
+  const times: number[] = [];
+  let exits = 0;
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    const r = await model.classify(input, options);
+    times.push(performance.now() - t0);
+    exits += r.exitStep;
+  }
+  return { ms: median(times), exitStep: exits / n };
+}
+
+type Engine = { name: string; options: Parameters<typeof loadModel>[1] };
+const ENGINES: Engine[] = [
+  { name: `tfjs (${backend.name})`, options: {} },
+  { name: 'onnx 1 thread', options: { engine: 'onnx', threads: 1 } },
+  { name: 'onnx 2 threads', options: { engine: 'onnx', threads: 2 } },
+];
+
+async function classifyFigures(bundle: string, frames: FramesInput, n: number, engines: Engine[], budget?: number) {
+  const out: Record<string, { allSteps: number; budget?: { ms: number; exitStep: number } }> = {};
+  for (const e of engines) {
+    const model = await loadModel(bundle, { ...e.options, quiet: true });
+    try {
+      const all = await timeClassify(model, frames, e.name.startsWith('tfjs') ? Math.min(n, paperRuns) : n);
+      out[e.name] = { allSteps: all.ms, ...(budget !== undefined ? { budget: await timeClassify(model, frames, n, { budgetGflops: budget }) } : {}) };
+    } finally {
+      model.dispose();
+    }
+  }
+  return out;
+}
+
+// --- the demo model -------------------------------------------------------------------------
+const demoBundle = join(DEMO, 'model');
+const demoMeta = JSON.parse(await readFile(join(demoBundle, 'saccade.json'), 'utf8')) as {
+  frames: number;
+  frameSize: number;
+  config: { fit: 'crop' | 'squash' | 'letterbox' };
+  exit?: { budgets: { targetGflops: number }[] };
+};
+const clip = join(DEMO, 'samples', 'clip1.webm');
+const demoFrames = await decodeVideo(clip, demoMeta.frames, demoMeta.frameSize, demoMeta.config.fit);
+const budgets = (demoMeta.exit?.budgets ?? []).map((b) => b.targetGflops).sort((a, b) => a - b);
+const budget = budgets[Math.floor(budgets.length / 2)];
+const demo = await classifyFigures(demoBundle, demoFrames, runs, ENGINES, budget);
+report['demo'] = { bundle: demoBundle, clip, budgetGflops: budget, engines: demo };
+const demoBase = demo[ENGINES[0]!.name]!;
+console.log(`\ndemo model (${demoBundle}), ${clip} decoded, median of ${runs}:`);
+for (const [name, f] of Object.entries(demo)) {
+  console.log(
+    `  ${name.padEnd(16)} all steps ${ms(f.allSteps).padStart(9)} (${(demoBase.allSteps / f.allSteps).toFixed(2)}x)` +
+      (f.budget
+        ? `; budget ${budget!.toFixed(3)} GFLOPs (step by step, mean exit step ${f.budget.exitStep.toFixed(1)}) ${ms(f.budget.ms)} (${(demoBase.budget!.ms / f.budget.ms).toFixed(2)}x)`
+        : ''),
+  );
+}
+
+// --- the paper's configuration ----------------------------------------------------------------
+const work = await mkdtemp(join(tmpdir(), 'saccade-engines-'));
+try {
+  const paperConfig = {
+    ...PAPER_V2,
+    frames: 16,
+    frameSize: 224,
+    glanceSize: 224,
+    patchSize: 128,
+    glanceBackbone: 'mobilenet_v2',
+    glanceWidth: 1,
+    focusBackbone: 'resnet50',
+    focusWidth: 1,
+    classifierWidth: 1024,
+    policyHidden: 2048,
+    pretrained: false,
+    seed: 1,
+  };
+  const net = createVideoNet(paperConfig, 200);
+  const paperBundle = join(work, 'paper');
+  await saveBundle(net, paperBundle, { classes: Array.from({ length: 200 }, (_, i) => `class ${i}`) });
+  net.dispose();
+  const paperFrames = await decodeVideo(clip, 16, 224, 'crop');
+  const paper = await classifyFigures(paperBundle, paperFrames, runs, ENGINES);
+  // With decoding: the file in, ffmpeg included.
+  const decoding = await loadModel(paperBundle, { engine: 'onnx', threads: 2 });
+  const withDecoding = await timeClassify(decoding, clip, runs).finally(() => decoding.dispose());
+  const gflops = (JSON.parse(await readFile(join(paperBundle, 'saccade.json'), 'utf8')) as { gflopsPerVideo: number }).gflopsPerVideo;
+
+  // The bare backbones on ONNX Runtime, batch 16, 2 threads: Saccade's export of the bundle's own.
+  const bare: Record<string, Record<string, number>> = {};
+  const runtime = new OnnxRuntime({ threads: 2 });
+  const timeSession = (bytes: Uint8Array, input: string, dims: number[]) => {
+    const session = runtime.load(bytes);
+    const feeds: Record<string, FloatTensor> = {
+      [input]: { data: new Float32Array(dims.reduce((a, b) => a * b, 1)).map((_, i) => ((i % 97) - 48) / 48), dims },
+    };
+    runtime.run(session, feeds);
+    const times: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      const t0 = performance.now();
+      runtime.run(session, feeds);
+      times.push(performance.now() - t0);
+    }
+    runtime.release(session);
+    return median(times);
+  };
+  const model = await loadModel(paperBundle, { quiet: true });
+  for (const [part, size] of [
+    ['glance', 224],
+    ['focus', 128],
+  ] as const) {
+    const exported = exportLayersModel(model.net.models()[part]!);
+    (bare['saccade export'] ??= {})[part] = timeSession(exported.bytes, exported.inputs[0]!.name, [16, size, size, 3]);
+  }
+  model.dispose();
+
+  // PyTorch, and torchvision's networks through torch.onnx in ONNX Runtime.
+  let torch: { torch: string; networks: { name: string; size: number; ms: Record<string, number>; onnx?: string }[] } | undefined;
+  const python = spawnSync(
+    '/usr/bin/python3',
+    [join(ROOT, 'tools/bench/torch_backbones.py'), '--runs', String(Math.max(3, Math.min(runs, 7))), '--onnx', work],
+    {
+      encoding: 'utf8',
+      maxBuffer: 1 << 24,
+    },
+  );
+  if (python.status === 0) {
+    torch = JSON.parse(python.stdout.trim().split('\n').at(-1)!);
+    for (const n of torch!.networks)
+      if (n.onnx)
+        (bare['torch.onnx export'] ??= {})[n.name === 'mobilenet_v2' ? 'glance' : 'focus'] = timeSession(await readFile(n.onnx), 'x', [16, 3, n.size, n.size]);
+  }
+  runtime.close();
+
+  report['paper'] = {
+    config: paperConfig,
+    gflopsPerVideo: gflops,
+    engines: paper,
+    onnxWithDecoding: withDecoding.ms,
+    bareBackbonesOnnx2Threads: bare,
+    pytorch: torch ?? python.stderr.trim().split('\n').at(-1),
+  };
+  const paperBase = paper[ENGINES[0]!.name]!;
+  const onnx2 = paper['onnx 2 threads']!.allSteps;
+  console.log(
+    `\npaper AdaFocusV2 configuration (${gflops.toFixed(1)} GFLOPs/video, random weights), ${clip} decoded at 224, all 16 steps, median of ${runs} (tfjs: ${Math.min(runs, paperRuns)}):`,
+  );
+  for (const [name, f] of Object.entries(paper))
+    console.log(`  ${name.padEnd(16)} ${ms(f.allSteps).padStart(9)} (${(paperBase.allSteps / f.allSteps).toFixed(2)}x)`);
+  console.log(`  onnx 2 threads with decoding (ffmpeg, the file in): ${ms(withDecoding.ms)}`);
+  for (const [how, parts] of Object.entries(bare)) {
+    const sum = (parts['glance'] ?? 0) + (parts['focus'] ?? 0);
+    console.log(
+      `  bare backbones on ONNX Runtime, 2 threads, batch 16 (${how}): MobileNetV2 ${ms(parts['glance']!)} + ResNet-50 ${ms(parts['focus']!)} = ${ms(sum)}; classify is ${(onnx2 / sum).toFixed(2)}x that`,
+    );
+  }
+  if (torch) {
+    const sum = (t: string) => torch!.networks.reduce((a, n) => a + n.ms[t]!, 0);
+    console.log(
+      `  PyTorch ${torch.torch} (the two torchvision backbones, batch 16): 1 thread ${ms(sum('1'))}, 2 threads ${ms(sum('2'))}; ONNX classify, every step included, is ${(sum('2') / onnx2).toFixed(2)}x faster than its 2 threads`,
+    );
+  } else console.log(`  PyTorch: not measured (${String(report['paper'] && (report['paper'] as { pytorch: unknown }).pytorch)})`);
+
+  // --- memory over many classifies ----------------------------------------------------------
+  const memory: Record<string, unknown> = {};
+  for (const e of [ENGINES[0]!, ENGINES[2]!]) {
+    const m = await loadModel(demoBundle, e.options);
+    try {
+      const opts = (i: number): ClassifyOptions => (i % 2 === 0 || budget === undefined ? {} : { budgetGflops: budget });
+      const sessions = () => (m.engine as { sessionCount?: number } | undefined)?.sessionCount;
+      await m.classify(demoFrames, opts(0));
+      await m.classify(demoFrames, opts(1));
+      const early = Math.max(1, Math.floor(memoryRuns / 10));
+      let at: { tensors: number; sessions?: number; rssMb: number } | undefined;
+      for (let i = 0; i < memoryRuns; i++) {
+        await m.classify(demoFrames, opts(i));
+        if (i + 1 === early) at = { tensors: tf.memory().numTensors, sessions: sessions(), rssMb: process.memoryUsage().rss / 2 ** 20 };
+      }
+      const end = { tensors: tf.memory().numTensors, sessions: sessions(), rssMb: process.memoryUsage().rss / 2 ** 20 };
+      memory[e.name] = { classifies: memoryRuns, after: early, atEarly: at, atEnd: end };
+      console.log(
+        `${e === ENGINES[0] ? `\nmemory over ${memoryRuns} classifies of the demo model (all steps and budget alternating), after ${early} -> after ${memoryRuns}:\n` : ''}` +
+          `  ${e.name.padEnd(16)} tensors ${at!.tensors} -> ${end.tensors}` +
+          (end.sessions !== undefined ? `, ONNX sessions ${at!.sessions} -> ${end.sessions}` : '') +
+          `, RSS ${at!.rssMb.toFixed(0)} -> ${end.rssMb.toFixed(0)} MB`,
+      );
+    } finally {
+      m.dispose();
+    }
+  }
+  report['memory'] = memory;
+} finally {
+  await rm(work, { recursive: true, force: true });
+}
+(report['machine'] as Record<string, unknown>)['loadAtEnd'] = loadavg();
+console.log(`\nload average at the end: ${load()}`);
+if (values.out) await writeFile(values.out, `${JSON.stringify(report, null, 2)}\n`);
