@@ -100,6 +100,10 @@ describe('saccade CLI', () => {
     const sp = saccade('speed', run, '--data', join(dir, 'data'), '--engine', 'wasm,onnx', '--videos', '2', '--rounds', '1', '--json');
     expect(sp.code, sp.stderr).toBe(0);
     expect(sp.json().bundles.map((b: { engine: string }) => b.engine)).toEqual(['wasm', 'onnx']);
+    const ox = saccade('bundle', 'onnx', run, '--out', join(dir, 'onnx'), '--json');
+    expect(ox.code, ox.stderr).toBe(0);
+    expect(ox.json().files.map((f: { file: string }) => f.file)).toContain('focus.onnx');
+    expect(JSON.parse(readFileSync(join(dir, 'onnx', 'onnx.json'), 'utf8')).method).toBe('adafocus_v2');
     expect(saccade('classify', run, video, '--threads', '2').stderr).toMatch(/--threads sets ONNX Runtime's threads/);
     expect(saccade('classify', run, video, '--engine', 'tpu').stderr).toMatch(/Allowed choices are auto, node-gpu, node, wasm, cpu, onnx/);
 

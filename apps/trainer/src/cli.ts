@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
-import { addBundleHashes, clearFrameCache, configFields, frameCacheDir, methodVariants, parseConfig, trainingStages } from '@saccade/sdk';
+import { addBundleHashes, clearFrameCache, configFields, exportBundleOnnx, frameCacheDir, methodVariants, parseConfig, trainingStages } from '@saccade/sdk';
 import { Command, CommanderError, Option } from 'commander';
 
 import { reportText, runBench } from './bench.js';
@@ -704,6 +704,25 @@ export function buildProgram(): Command {
       const rs: Awaited<ReturnType<typeof addBundleHashes>>[] = [];
       for (const run of runs) rs.push(await addBundleHashes(bundlePath(run)));
       print(o.json, rs, () => rs.map((r) => `${escapeText(r.bundle)}: ${r.shards} shards ${r.added ? 'hashed' : 're-hashed'}`).join('\n'));
+    });
+
+  bundle
+    .command('onnx')
+    .description(
+      'write every sub-network of a bundle as an ONNX file (and each GRU as one ONNX GRU operator), with onnx.json saying which is what, for ONNX Runtime elsewhere',
+    )
+    .argument('<bundle>', 'run folder or bundle folder')
+    .requiredOption('--out <dir>', 'the folder to write (replaced atomically)')
+    .option('--json', 'print the result as JSON')
+    .addHelpText('after', '\nExample:\n  saccade bundle onnx runs/v2 --out runs/v2/onnx')
+    .action(async (run: string, o) => {
+      const r = await exportBundleOnnx(bundlePath(run), resolve(o.out));
+      print(o.json, r, () =>
+        [
+          `${escapeText(r.out)}:`,
+          ...r.files.map((f) => `  ${f.file} (${f.kind === 'gru' ? `${f.part}'s GRU` : f.part}, ${(f.bytes / 2 ** 20).toFixed(1)} MiB)`),
+        ].join('\n'),
+      );
     });
 
   const cache = program

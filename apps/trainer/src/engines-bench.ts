@@ -143,57 +143,70 @@ try {
   await saveBundle(net, paperBundle, { classes: Array.from({ length: 200 }, (_, i) => `class ${i}`) });
   net.dispose();
   const paperFrames = await decodeVideo(clip, 16, 224, 'crop');
-  const paper = await classifyFigures(paperBundle, paperFrames, runs, ENGINES);
-  // With decoding: the file in, ffmpeg included.
-  const decoding = await loadModel(paperBundle, { engine: 'onnx', threads: 2 });
-  const withDecoding = await timeClassify(decoding, clip, runs).finally(() => decoding.dispose());
+  const paper = await classifyFigures(paperBundle, paperFrames, runs, ENGINES.slice(0, 2));
   const gflops = (JSON.parse(await readFile(join(paperBundle, 'saccade.json'), 'utf8')) as { gflopsPerVideo: number }).gflopsPerVideo;
 
-  // The bare backbones on ONNX Runtime, batch 16, 2 threads: Saccade's export of the bundle's own.
-  const bare: Record<string, Record<string, number>> = {};
-  const runtime = new OnnxRuntime({ threads: 2 });
-  const timeSession = (bytes: Uint8Array, input: string, dims: number[]) => {
-    const session = runtime.load(bytes);
-    const feeds: Record<string, FloatTensor> = {
-      [input]: { data: new Float32Array(dims.reduce((a, b) => a * b, 1)).map((_, i) => ((i % 97) - 48) / 48), dims },
-    };
-    runtime.run(session, feeds);
-    const times: number[] = [];
-    for (let i = 0; i < runs; i++) {
-      const t0 = performance.now();
-      runtime.run(session, feeds);
-      times.push(performance.now() - t0);
-    }
-    runtime.release(session);
-    return median(times);
-  };
-  const model = await loadModel(paperBundle, { quiet: true });
-  for (const [part, size] of [
-    ['glance', 224],
-    ['focus', 128],
-  ] as const) {
-    const exported = exportLayersModel(model.net.models()[part]!);
-    (bare['saccade export'] ??= {})[part] = timeSession(exported.bytes, exported.inputs[0]!.name, [16, size, size, 3]);
-  }
-  model.dispose();
-
-  // PyTorch, and torchvision's networks through torch.onnx in ONNX Runtime.
+  // PyTorch's time for the two torchvision backbones, and their torch.onnx export.
   let torch: { torch: string; networks: { name: string; size: number; ms: Record<string, number>; onnx?: string }[] } | undefined;
   const python = spawnSync(
     '/usr/bin/python3',
     [join(ROOT, 'tools/bench/torch_backbones.py'), '--runs', String(Math.max(3, Math.min(runs, 7))), '--onnx', work],
-    {
-      encoding: 'utf8',
-      maxBuffer: 1 << 24,
-    },
+    { encoding: 'utf8', maxBuffer: 1 << 24 },
   );
-  if (python.status === 0) {
-    torch = JSON.parse(python.stdout.trim().split('\n').at(-1)!);
-    for (const n of torch!.networks)
-      if (n.onnx)
-        (bare['torch.onnx export'] ??= {})[n.name === 'mobilenet_v2' ? 'glance' : 'focus'] = timeSession(await readFile(n.onnx), 'x', [16, 3, n.size, n.size]);
+  if (python.status === 0) torch = JSON.parse(python.stdout.trim().split('\n').at(-1)!);
+
+  // ONNX, 2 threads, and the bare backbones on ONNX Runtime (batch 16, 2 threads; as Saccade
+  // exports the bundle's own and as torch.onnx exports torchvision's), timed in interleaved rounds:
+  // a shared VM's speed drifts from minute to minute, and the ratios are what is compared.
+  const onnx2 = await loadModel(paperBundle, { engine: 'onnx', threads: 2 });
+  const runtime = new OnnxRuntime({ threads: 2 });
+  const sessions: { how: string; part: 'glance' | 'focus'; run: () => void }[] = [];
+  const addSession = (how: string, part: 'glance' | 'focus', bytes: Uint8Array, input: string, dims: number[]) => {
+    const session = runtime.load(bytes);
+    const feeds: Record<string, FloatTensor> = {
+      [input]: { data: new Float32Array(dims.reduce((a, b) => a * b, 1)).map((_, i) => ((i % 97) - 48) / 48), dims },
+    };
+    sessions.push({ how, part, run: () => runtime.run(session, feeds) });
+  };
+  for (const [part, size] of [
+    ['glance', 224],
+    ['focus', 128],
+  ] as const) {
+    const exported = exportLayersModel(onnx2.net.models()[part]!);
+    addSession('saccade export', part, exported.bytes, exported.inputs[0]!.name, [16, size, size, 3]);
+  }
+  for (const n of torch?.networks ?? [])
+    if (n.onnx) addSession('torch.onnx export', n.name === 'mobilenet_v2' ? 'glance' : 'focus', await readFile(n.onnx), 'x', [16, 3, n.size, n.size]);
+  const rounds: { classify: number; bare: Record<string, number> }[] = [];
+  await onnx2.classify(paperFrames);
+  for (const s of sessions) s.run();
+  for (let r = 0; r < runs; r++) {
+    const t0 = performance.now();
+    await onnx2.classify(paperFrames);
+    const round = { classify: performance.now() - t0, bare: {} as Record<string, number> };
+    for (const s of sessions) {
+      const t = performance.now();
+      s.run();
+      round.bare[s.how] = (round.bare[s.how] ?? 0) + performance.now() - t;
+      round.bare[`${s.how} ${s.part}`] = performance.now() - t;
+    }
+    rounds.push(round);
   }
   runtime.close();
+  // With decoding: the file in, ffmpeg included.
+  const withDecoding = await timeClassify(onnx2, clip, runs).finally(() => onnx2.dispose());
+  paper['onnx 2 threads'] = { allSteps: median(rounds.map((r) => r.classify)) };
+  const bare = Object.fromEntries(
+    [...new Set(sessions.map((s) => s.how))].map((how) => [
+      how,
+      {
+        glance: median(rounds.map((r) => r.bare[`${how} glance`]!)),
+        focus: median(rounds.map((r) => r.bare[`${how} focus`]!)),
+        sum: median(rounds.map((r) => r.bare[how]!)),
+        classifyRatio: median(rounds.map((r) => r.classify / r.bare[how]!)),
+      },
+    ]),
+  );
 
   report['paper'] = {
     config: paperConfig,
@@ -204,25 +217,23 @@ try {
     pytorch: torch ?? python.stderr.trim().split('\n').at(-1),
   };
   const paperBase = paper[ENGINES[0]!.name]!;
-  const onnx2 = paper['onnx 2 threads']!.allSteps;
+  const onnx2ms = paper['onnx 2 threads'].allSteps;
   console.log(
-    `\npaper AdaFocusV2 configuration (${gflops.toFixed(1)} GFLOPs/video, random weights), ${clip} decoded at 224, all 16 steps, median of ${runs} (tfjs: ${Math.min(runs, paperRuns)}):`,
+    `\npaper AdaFocusV2 configuration (${gflops.toFixed(1)} GFLOPs/video, random weights), ${clip} decoded at 224, all 16 steps, median of ${runs} (tfjs: ${Math.min(runs, paperRuns)}; onnx 2 threads in rounds with the bare backbones):`,
   );
   for (const [name, f] of Object.entries(paper))
     console.log(`  ${name.padEnd(16)} ${ms(f.allSteps).padStart(9)} (${(paperBase.allSteps / f.allSteps).toFixed(2)}x)`);
   console.log(`  onnx 2 threads with decoding (ffmpeg, the file in): ${ms(withDecoding.ms)}`);
-  for (const [how, parts] of Object.entries(bare)) {
-    const sum = (parts['glance'] ?? 0) + (parts['focus'] ?? 0);
+  for (const [how, b] of Object.entries(bare))
     console.log(
-      `  bare backbones on ONNX Runtime, 2 threads, batch 16 (${how}): MobileNetV2 ${ms(parts['glance']!)} + ResNet-50 ${ms(parts['focus']!)} = ${ms(sum)}; classify is ${(onnx2 / sum).toFixed(2)}x that`,
+      `  bare backbones on ONNX Runtime, 2 threads, batch 16 (${how}): MobileNetV2 ${ms(b.glance)} + ResNet-50 ${ms(b.focus)} = ${ms(b.sum)}; classify, every step included, is ${b.classifyRatio.toFixed(2)}x that (median of the rounds' ratios)`,
     );
-  }
   if (torch) {
     const sum = (t: string) => torch!.networks.reduce((a, n) => a + n.ms[t]!, 0);
     console.log(
-      `  PyTorch ${torch.torch} (the two torchvision backbones, batch 16): 1 thread ${ms(sum('1'))}, 2 threads ${ms(sum('2'))}; ONNX classify, every step included, is ${(sum('2') / onnx2).toFixed(2)}x faster than its 2 threads`,
+      `  PyTorch ${torch.torch} (the two torchvision backbones alone, batch 16, timed before the rounds): 1 thread ${ms(sum('1'))}, 2 threads ${ms(sum('2'))}; ONNX classify, every step included, is ${(sum('2') / onnx2ms).toFixed(2)}x faster than its 2 threads`,
     );
-  } else console.log(`  PyTorch: not measured (${String(report['paper'] && (report['paper'] as { pytorch: unknown }).pytorch)})`);
+  } else console.log(`  PyTorch: not measured (${python.stderr.trim().split('\n').at(-1) ?? 'no /usr/bin/python3 with torch and torchvision'})`);
 
   // --- memory over many classifies ----------------------------------------------------------
   const memory: Record<string, unknown> = {};

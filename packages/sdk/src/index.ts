@@ -6,6 +6,8 @@ export type { LoadDatasetOptions } from './node/data.js';
 export { fileCheckpoints, readCheckpoint, readCheckpointState, writeCheckpoint } from './node/checkpoint.js';
 export { addBundleHashes, decodeVideo, ENGINES, loadModel, saveBundle } from './node/bundle.js';
 export { OnnxRuntimeError } from '@saccade/onnx';
+export { exportBundleOnnx } from './node/onnx.js';
+export type { OnnxExportSummary } from './node/onnx.js';
 export { writeVisualization } from './node/visualize.js';
 export type { VisualizeOptions } from './node/visualize.js';
 export type { Engine, LoadModelOptions, SaveBundleOptions } from './node/bundle.js';

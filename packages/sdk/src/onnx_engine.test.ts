@@ -1,7 +1,7 @@
 // The ONNX engine (loadModel(path, { engine: 'onnx' })) against the tfjs engine, for every method
 // and every prediction rule: the same logits within 1e-4 relative at every step, the same patches,
 // and the same exit decisions; a stop after step k runs k steps; nothing grows over many classifies.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import Module from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +16,7 @@ import type { TrainConfigInput } from './config.js';
 import { createVideoNet } from './create.js';
 import type { ClassifyStep, FramesInput, SaccadeModel } from './model.js';
 import { loadModel, saveBundle } from './node/bundle.js';
+import { exportBundleOnnx } from './node/onnx.js';
 import { InputError } from './errors.js';
 
 let dir: string;
@@ -134,6 +135,45 @@ describe('the ONNX engine', () => {
     model.dispose();
     expect(engine.sessionCount).toBe(0);
     expect(() => engine.runtime.load(new Uint8Array(8))).toThrow(OnnxRuntimeError);
+  });
+
+  it('exportBundleOnnx writes every sub-network and each GRU as ONNX files that ONNX Runtime runs to the tfjs outputs', { timeout: 60_000 }, async () => {
+    const net = createVideoNet({ ...TOY, method: 'adafocus_v1', grid: 3 }, 3);
+    const path = join(dir, 'v1-export');
+    await saveBundle(net, path, { classes: CLASSES });
+    const out = join(dir, 'v1-onnx');
+    const summary = await exportBundleOnnx(path, out);
+    const manifest = JSON.parse(await readFile(join(out, 'onnx.json'), 'utf8')) as { files: { file: string; part: string; kind: string }[] };
+    expect(manifest.files.map((f) => f.file).sort()).toEqual(summary.files.map((f) => f.file).sort());
+    // Every part, and the GRUs of V1's policy and classifier.
+    expect(new Set(manifest.files.filter((f) => f.kind === 'network').map((f) => f.part))).toEqual(new Set(Object.keys(net.models())));
+    expect(manifest.files.filter((f) => f.kind === 'gru').length).toBe(2);
+    const runtime = new OnnxRuntime({ threads: 1 });
+    try {
+      for (const f of summary.files) {
+        const session = runtime.load(await readFile(join(out, f.file)));
+        const xs = f.inputs.map((input, i) => {
+          const shape = input.shape.map((d, j) => (d === null ? (j === 1 && f.kind === 'gru' ? 3 : 2) : d));
+          return tf.randomUniform(shape, -1, 1, 'float32', 40 + i);
+        });
+        const got = runtime.run(
+          session,
+          Object.fromEntries(f.inputs.map((input, i) => [input.name, { data: xs[i]!.dataSync() as Float32Array, dims: xs[i]!.shape }])),
+        );
+        if (f.kind === 'network') {
+          const model = net.models()[f.part]!;
+          const want = tf.tidy(() => {
+            const y = model.predict(xs.length === 1 ? xs[0]! : xs);
+            return (Array.isArray(y) ? y : [y]).map((t) => t.dataSync() as Float32Array);
+          });
+          f.outputs.forEach((o, i) => expect(relative(Array.from(got[o.name]!.data), Array.from(want[i]!)), `${f.file} ${o.name}`).toBeLessThan(1e-4));
+        } else expect(got['states']!.dims).toEqual([2, 3, xs[1]!.shape[1]]);
+        tf.dispose(xs);
+      }
+    } finally {
+      runtime.close();
+      net.dispose();
+    }
   });
 
   it('says which package is missing when onnxruntime-node cannot be found, and takes no threads without it', async () => {
