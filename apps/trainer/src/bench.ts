@@ -300,6 +300,9 @@ async function childTrain(spec: RunSpec, o: BenchOptions & { signal: AbortSignal
   const args = [
     'train',
     '--fixed',
+    // Two runs train at a time, one thread each.
+    '--workers',
+    '1',
     '--method',
     spec.method,
     '--data',

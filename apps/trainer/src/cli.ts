@@ -5,7 +5,17 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
-import { addBundleHashes, clearFrameCache, configFields, exportBundleOnnx, frameCacheDir, methodVariants, parseConfig, trainingStages } from '@saccade/sdk';
+import {
+  addBundleHashes,
+  clearFrameCache,
+  configFields,
+  defaultWorkers,
+  exportBundleOnnx,
+  frameCacheDir,
+  methodVariants,
+  parseConfig,
+  trainingStages,
+} from '@saccade/sdk';
 import { Command, CommanderError, Option } from 'commander';
 
 import { reportText, runBench } from './bench.js';
@@ -254,6 +264,11 @@ export function buildProgram(): Command {
       'without a fixed --epochs: a better validation accuracy must beat the best by more than this (0.01 = one point)',
       num('--min-delta'),
     )
+    .option(
+      '--workers <n>',
+      'threads that compute each step (data parallel: each has its own tfjs backend and replica of the network; gradients joined in a fixed order, so a seed and a worker count give the same weights); default: the cores available',
+      int('--workers', 1),
+    )
     .option('--batch-size <n>', 'videos per step', int('--batch-size', 1))
     .option('--lr <x>', 'base learning rate', num('--lr'))
     .option('--seed <n>', 'seed of weights, data order and patches', int('--seed'))
@@ -300,6 +315,7 @@ export function buildProgram(): Command {
         quiet: !!o.quiet,
         ...(o.label ? { label: o.label } : {}),
         ...(o.pretrained ? { pretrainedDir: o.pretrained } : {}),
+        workers: o.workers ?? defaultWorkers(),
         ...(fixed
           ? {}
           : {

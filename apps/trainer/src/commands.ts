@@ -203,6 +203,8 @@ export interface TrainCommandOptions {
    * are the most it trains, the bundle holds the best epoch's weights.
    */
   until?: { patience: number; minDelta?: number; timeBudgetSeconds?: number };
+  /** Threads that compute each step (`train({ workers })`). Default 1. */
+  workers?: number;
 }
 
 export interface TrainSummary {
@@ -304,7 +306,7 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainSummary
 async function trainLocked(o: TrainCommandOptions, config: TrainConfig, paths: RunPaths): Promise<TrainSummary> {
   const backend = await initBackend();
   const progress = createProgress({ ...(o.quiet ? { quiet: true } : {}), ...(o.label ? { label: o.label } : {}) });
-  progress.note(`backend ${backend.name}; loading ${describeData(o.data)}`);
+  progress.note(`backend ${backend.name}${(o.workers ?? 1) > 1 ? ` on ${o.workers} threads` : ''}; loading ${describeData(o.data)}`);
   const trainSet = await loadSplit(o.data, 'train', config);
   const valSet = await loadSplit(o.data, 'val', config);
   progress.note(`${trainSet.length} training and ${valSet.length} validation videos, ${trainSet.classes.length} classes`);
@@ -324,6 +326,7 @@ async function trainLocked(o: TrainCommandOptions, config: TrainConfig, paths: R
       resume: o.resume ?? false,
       ...(o.until ? { until: o.until } : {}),
       ...(o.signal ? { signal: o.signal } : {}),
+      workers: o.workers ?? 1,
       onBatch: (p) => {
         if (p.epoch !== epochShown) {
           progress.epochStart(p.epoch, p.epochs, p.batches);

@@ -9,11 +9,12 @@
  * - the bare backbones of that configuration on ONNX Runtime (batch 16), as Saccade exports them
  *   and as torch.onnx exports torchvision's, and PyTorch's own time for them (1 and 2 threads)
  *   where Debian's python3-torch and python3-torchvision are installed;
+ * - training samples/s on 1 and 2 threads (`train({ workers })`), the demo model's configuration;
  * - memory over many classifies on either engine: tensors, ONNX sessions, RSS.
  *
  * Prints the figures with the machine and its load; `--out FILE` writes them as JSON.
  *
- *   npm run bench:engines -- [--runs 7] [--paper-runs 5] [--memory-runs 500] [--out FILE]
+ *   npm run bench:engines -- [--runs 7] [--paper-runs 5] [--memory-runs 500] [--train-steps 6] [--train-rounds 3] [--out FILE]
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -24,7 +25,17 @@ import { parseArgs } from 'node:util';
 
 import * as tf from '@tensorflow/tfjs';
 import { exportLayersModel, OnnxRuntime, type FloatTensor } from '@saccade/onnx';
-import { createVideoNet, decodeVideo, loadModel, saveBundle, type ClassifyOptions, type FramesInput, type SaccadeModel } from '@saccade/sdk';
+import {
+  createVideoNet,
+  datasetFromArrays,
+  decodeVideo,
+  loadModel,
+  saveBundle,
+  train,
+  type ClassifyOptions,
+  type FramesInput,
+  type SaccadeModel,
+} from '@saccade/sdk';
 import { PAPER_V2 } from '@saccade/sdk/internal';
 import { initBackend } from '@saccade/tensor';
 
@@ -33,12 +44,16 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '7' },
     'paper-runs': { type: 'string', default: '5' },
     'memory-runs': { type: 'string', default: '500' },
+    'train-steps': { type: 'string', default: '6' },
+    'train-rounds': { type: 'string', default: '3' },
     out: { type: 'string' },
   },
 });
 const runs = Number(values.runs);
 const paperRuns = Number(values['paper-runs']);
 const memoryRuns = Number(values['memory-runs']);
+const trainSteps = Number(values['train-steps']);
+const trainRounds = Number(values['train-rounds']);
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const DEMO = join(ROOT, 'apps/web/public/demo');
 
@@ -234,6 +249,56 @@ try {
       `  PyTorch ${torch.torch} (the two torchvision backbones alone, batch 16, timed before the rounds): 1 thread ${ms(sum('1'))}, 2 threads ${ms(sum('2'))}; ONNX classify, every step included, is ${(sum('2') / onnx2ms).toFixed(2)}x faster than its 2 threads`,
     );
   } else console.log(`  PyTorch: not measured (${python.stderr.trim().split('\n').at(-1) ?? 'no /usr/bin/python3 with torch and torchvision'})`);
+
+  // --- training: samples/s on 1 and on 2 threads (worker threads, data parallel) ----------------
+  // The demo model's configuration (batch 8, 16 frames of 128 px; from scratch: weights do not
+  // change the speed) on random videos; the first step of each run is not timed (it builds the
+  // kernels), the next `trainSteps` are; the worker counts alternate `trainRounds` times.
+  const trainConfig = { ...(demoMeta.config as unknown as Record<string, unknown>), pretrained: false, epochs: 1 };
+  const batchSize = Number((demoMeta.config as unknown as { batchSize: number }).batchSize);
+  const videos = Array.from({ length: batchSize * (trainSteps + 1) }, (_, v) =>
+    new Uint8Array(demoMeta.frames * demoMeta.frameSize * demoMeta.frameSize * 3).map((_, i) => (i * 31 + v * 7919) % 251),
+  );
+  const trainSet = datasetFromArrays({
+    classes: Array.from({ length: 10 }, (_, i) => `class ${i}`),
+    frames: demoMeta.frames,
+    size: demoMeta.frameSize,
+    labels: videos.map((_, v) => v % 10),
+    videos,
+  });
+  const training: Record<string, number[]> = { '1': [], '2': [] };
+  for (let round = 0; round < trainRounds; round++)
+    for (const workers of [1, 2]) {
+      let t0 = 0;
+      let t1 = 0;
+      const r = await train({
+        config: trainConfig,
+        train: trainSet,
+        workers,
+        // The epoch's end (a training-accuracy pass) is not timed.
+        onBatch: (p) => {
+          if (p.step === 1) t0 = performance.now();
+          if (p.step === trainSteps + 1) t1 = performance.now();
+        },
+      });
+      const seconds = (t1 - t0) / 1000;
+      r.net.dispose();
+      training[String(workers)]!.push((trainSteps * batchSize) / seconds);
+    }
+  const sps = Object.fromEntries(Object.entries(training).map(([w, xs]) => [w, median(xs)]));
+  const pairRatios = training['2']!.map((v, i) => v / training['1']![i]!);
+  report['training'] = {
+    config: "the demo model's",
+    batchSize,
+    timedSteps: trainSteps,
+    rounds: trainRounds,
+    samplesPerSecond: training,
+    ratio: median(pairRatios),
+  };
+  console.log(
+    `\ntraining the demo model's configuration (batch ${batchSize}, random videos, ${trainSteps} timed steps, median of ${trainRounds} alternating rounds):\n` +
+      `  1 thread ${sps['1']!.toFixed(2)} samples/s, 2 threads (worker threads) ${sps['2']!.toFixed(2)} samples/s: ${median(pairRatios).toFixed(2)}x (median of the rounds' ratios)`,
+  );
 
   // --- memory over many classifies ----------------------------------------------------------
   const memory: Record<string, unknown> = {};

@@ -88,6 +88,7 @@ export const EXIT_BY_CODE: Record<ErrorCode, ExitStatus> = {
   BAD_ARGUMENT: EXIT.internal,
   BAD_METRIC_INPUT: EXIT.internal,
   TRAINING_DIVERGED: EXIT.internal,
+  TRAINING_WORKER_FAILED: EXIT.internal,
 };
 
 export function exitCodeOf(error: unknown): number {

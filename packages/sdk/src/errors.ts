@@ -1,7 +1,16 @@
 import { hasErrorMark, markError, SaccadeError } from '@saccade/tensor';
 
 /** Every code @saccade/sdk's errors carry. */
-export const SDK_ERROR_CODES = ['BAD_CONFIG', 'BAD_INPUT', 'BAD_BUNDLE', 'BAD_CHECKPOINT', 'BAD_DATASET', 'RUN_LOCKED', 'TRAINING_DIVERGED'] as const;
+export const SDK_ERROR_CODES = [
+  'BAD_CONFIG',
+  'BAD_INPUT',
+  'BAD_BUNDLE',
+  'BAD_CHECKPOINT',
+  'BAD_DATASET',
+  'RUN_LOCKED',
+  'TRAINING_DIVERGED',
+  'TRAINING_WORKER_FAILED',
+] as const;
 export type SdkErrorCode = (typeof SDK_ERROR_CODES)[number];
 const MARK = Symbol.for('saccade.error.sdk');
 
@@ -84,6 +93,17 @@ export class RunLockedError extends SaccadeSdkError {
     readonly since: string,
   ) {
     super('RUN_LOCKED', `${path}: in use by process ${pid} on ${host} (since ${since}); wait for it to finish or choose another run folder`);
+  }
+}
+
+/** A training worker thread (`train({ workers })`) that died or failed: training stops; the last checkpoint is kept. */
+export class TrainingWorkerError extends SaccadeSdkError {
+  override name = 'TrainingWorkerError';
+  constructor(
+    readonly worker: number,
+    message: string,
+  ) {
+    super('TRAINING_WORKER_FAILED', message);
   }
 }
 

@@ -14,7 +14,10 @@ export type { Engine, LoadModelOptions, SaveBundleOptions } from './node/bundle.
 export { evaluatePretrained, loadPretrained, pretrainBackbones, SHIPPED_PRETRAINED } from './node/pretrain.js';
 export type { PretrainOptions } from './node/pretrain.js';
 // In Node, train() loads the shipped pretrained backbones itself when the config asks for them.
-export { train } from './node/train.js';
+export { defaultWorkers, train } from './node/train.js';
+export type { NodeTrainOptions } from './node/train.js';
+export { startTrainingWorkers } from './node/workers.js';
+export type { TrainingWorkers } from './node/workers.js';
 export { acquireRunLock, LOCK_FILE } from './node/lock.js';
 export type { RunLock } from './node/lock.js';
 export { cleanRunFolder } from './node/folder.js';

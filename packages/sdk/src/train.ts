@@ -16,6 +16,7 @@ import { forwardVideos, normalise, type VideoDataset } from './dataset.js';
 import { reorderFrames } from './frame_order.js';
 import { CheckpointError, ConfigError, DatasetError, TrainingDivergedError } from './errors.js';
 import { cosineLr, PartOptimizer } from './optimizer.js';
+import { chunkVideos, joinStatistics, statisticsOf, stepGradients, weightsOf, type Chunk, type GradientPeers } from './peers.js';
 import { initBackbones, type Pretrained } from './pretrained.js';
 
 export interface EvalResult {
@@ -126,6 +127,14 @@ export interface TrainOptions {
    * keeps its best.
    */
   until?: { patience: number; minDelta?: number; timeBudgetSeconds?: number };
+  /**
+   * Peers that compute part of each step (data parallel; Node's `train({ workers })` makes worker
+   * threads): a step's micro-batches (config.microBatch, or the batch split evenly among this
+   * thread and the peers) are dealt out round-robin, and the gradients are summed and the
+   * batch-norm statistics joined in participant order, so that a seed and a peer count give the
+   * same weights every time. Not closed by train.
+   */
+  peers?: GradientPeers;
 }
 
 export interface TrainResult {
@@ -400,6 +409,12 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     const partsOf = net.parts();
     const stageVars = stages.map((st) => st.parts.flatMap((part) => partsOf[part] ?? []).map((w) => opt.vars.get((w.read() as tf.Variable).name)!));
     let stepsThisCall = 0;
+    const peers = options.peers;
+    const statistics = peers ? statisticsOf(net) : [];
+    const replicas = peers ? weightsOf(net) : [];
+    // The peers start from these weights (fresh, pretrained or restored from the checkpoint) and get them after every step.
+    const syncPeers = async () => peers?.sync(replicas.map((w) => (w.read().dataSync() as Float32Array).slice()));
+    await syncPeers();
     // A resumed run that had already stopped at its plateau (or spent its time) stays stopped.
     const already = untilReached();
     if (already) return finishUntil(already);
@@ -434,10 +449,53 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         const lr = stage.optimizer ? stage.optimizer.lr : cosineLr(config.lr, step - stage.firstStep, stageSteps, stage.index === 0 ? warmup : 0);
         const stepSeed = deriveSeed(config.seed, `step-${step}`);
         const flipOf = idx.map((_, j) => flips[batch * bs + j]!);
-        const chunk = config.microBatch > 0 ? config.microBatch : idx.length;
+        const participants = (peers?.count ?? 0) + 1;
+        const chunk = config.microBatch > 0 ? config.microBatch : Math.ceil(idx.length / participants);
         let loss = 0;
         let summed: Record<string, tf.Tensor> | undefined;
-        for (let at = 0; at < idx.length; at += chunk) {
+        if (peers) {
+          // Micro-batch j goes to participant j mod P (this thread is participant 0).
+          const assigned: Chunk[][] = Array.from({ length: participants }, () => []);
+          for (let at = 0, j = 0; at < idx.length; at += chunk, j++) {
+            const part = idx.slice(at, at + chunk);
+            assigned[j % participants]!.push({
+              videos: chunkVideos(net, data, part),
+              labels: part.map(labelOf),
+              flips: flipOf.slice(at, at + chunk),
+              seed: deriveSeed(stepSeed, at),
+              weight: part.length / idx.length,
+            });
+          }
+          const start = statistics.map((st) => (st.variable.read().dataSync() as Float32Array).slice());
+          for (const st of statistics) st.updates = 0;
+          const pending = peers.step(assigned.slice(1), stage.index);
+          const own = stepGradients(net, config, vars, stage.index, assigned[0]!);
+          const results = await pending.catch((error: unknown) => {
+            tf.dispose([...own.summed.values()]);
+            throw error;
+          });
+          const total = own.summed;
+          loss = own.loss;
+          for (const r of results) {
+            for (const g of r.grads) {
+              const prev = total.get(g.index);
+              total.set(
+                g.index,
+                tf.tidy(() => (prev ? tf.add(prev, tf.tensor(g.data, g.shape)) : tf.tensor(g.data, g.shape))),
+              );
+              prev?.dispose();
+            }
+            loss += r.loss;
+          }
+          statistics.forEach((st, i) => {
+            const own = { data: (st.variable.read().dataSync() as Float32Array).slice(), updates: st.updates };
+            const joined = tf.tensor(joinStatistics(start[i]!, st.momentum, [own, ...results.map((r) => r.statistics[i]!)]), st.variable.read().shape);
+            st.variable.write(joined);
+            joined.dispose();
+          });
+          summed = Object.fromEntries([...total].map(([i, g]) => [vars[i]!.name, g]));
+        }
+        for (let at = 0; !peers && at < idx.length; at += chunk) {
           const part = idx.slice(at, at + chunk);
           const weight = part.length / idx.length;
           const r = tf.tidy(() => {
@@ -460,6 +518,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         }
         opt.apply(summed!, lr, stage.optimizer ? { kind: stage.optimizer.kind, step: step - stage.firstStep + 1 } : undefined);
         tf.dispose(Object.values(summed!));
+        await syncPeers();
         if (!Number.isFinite(loss))
           throw new TrainingDivergedError(
             step,

@@ -27,6 +27,7 @@ export {
   SaccadeSdkError,
   SDK_ERROR_CODES,
   TrainingDivergedError,
+  TrainingWorkerError,
 } from './errors.js';
 export type { SdkErrorCode } from './errors.js';
 export { evaluate, train } from './train.js';
@@ -34,6 +35,7 @@ export type { Pretrained, PretrainedInfo } from './pretrained.js';
 export { SACCADE_VERSION } from './bundle.js';
 export { calibrateExits } from './exit.js';
 export type { BatchProgress, Checkpoint, CheckpointStore, EpochRecord, EvalResult, TrainOptions, TrainResult } from './train.js';
+export type { Chunk, GradientPeers, PeerResult } from './peers.js';
 export { BUNDLE_FORMAT, BUNDLE_VERSION, errorCode, SaccadeModel } from './model.js';
 export { bindEngine, deriveModel, engineOf } from './engine.js';
 export type { InferenceEngine } from './engine.js';
