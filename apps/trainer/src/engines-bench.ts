@@ -14,7 +14,7 @@
  *
  * Prints the figures with the machine and its load; `--out FILE` writes them as JSON.
  *
- *   npm run bench:engines -- [--runs 7] [--paper-runs 5] [--memory-runs 500] [--train-steps 6] [--train-rounds 3] [--out FILE]
+ *   npm run bench:engines -- [--runs 7] [--paper-runs 5] [--memory-runs 500] [--train-steps 10] [--train-rounds 3] [--out FILE]
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -44,7 +44,7 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '7' },
     'paper-runs': { type: 'string', default: '5' },
     'memory-runs': { type: 'string', default: '500' },
-    'train-steps': { type: 'string', default: '6' },
+    'train-steps': { type: 'string', default: '10' },
     'train-rounds': { type: 'string', default: '3' },
     out: { type: 'string' },
   },

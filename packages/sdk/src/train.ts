@@ -413,8 +413,15 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     const statistics = peers ? statisticsOf(net) : [];
     const replicas = peers ? weightsOf(net) : [];
     // The peers start from these weights (fresh, pretrained or restored from the checkpoint) and get them after every step.
-    const syncPeers = async () => peers?.sync(replicas.map((w) => (w.read().dataSync() as Float32Array).slice()));
-    await syncPeers();
+    // Not awaited where it is sent: the workers take the weights before the next step's work (their
+    // port is in order), and the next step waits for both; a failure surfaces there.
+    let synced: Promise<unknown> = Promise.resolve();
+    const syncPeers = () => {
+      if (!peers) return;
+      synced = peers.sync(replicas.map((w) => (w.read().dataSync() as Float32Array).slice()));
+      synced.catch(() => {});
+    };
+    syncPeers();
     // A resumed run that had already stopped at its plateau (or spent its time) stays stopped.
     const already = untilReached();
     if (already) return finishUntil(already);
@@ -470,10 +477,12 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
           for (const st of statistics) st.updates = 0;
           const pending = peers.step(assigned.slice(1), stage.index);
           const own = stepGradients(net, config, vars, stage.index, assigned[0]!);
-          const results = await pending.catch((error: unknown) => {
-            tf.dispose([...own.summed.values()]);
-            throw error;
-          });
+          const results = await Promise.all([pending, synced])
+            .then(([r]) => r)
+            .catch((error: unknown) => {
+              tf.dispose([...own.summed.values()]);
+              throw error;
+            });
           const total = own.summed;
           loss = own.loss;
           for (const r of results) {
@@ -518,7 +527,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         }
         opt.apply(summed!, lr, stage.optimizer ? { kind: stage.optimizer.kind, step: step - stage.firstStep + 1 } : undefined);
         tf.dispose(Object.values(summed!));
-        await syncPeers();
+        syncPeers();
         if (!Number.isFinite(loss))
           throw new TrainingDivergedError(
             step,
