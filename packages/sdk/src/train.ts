@@ -12,8 +12,7 @@ import { checkParts, createVideoNet } from './create.js';
 import { migrateConfigV1 } from './config/v1.js';
 import type { VideoNet } from './video_net.js';
 import { configDifferences, describeDifferences, parseConfig, trainingStages, type TrainConfig, type TrainConfigInput } from './config.js';
-import { forwardVideos, normalise, type VideoDataset } from './dataset.js';
-import { reorderFrames } from './frame_order.js';
+import { forwardVideos, type VideoDataset } from './dataset.js';
 import { CheckpointError, ConfigError, DatasetError, TrainingDivergedError } from './errors.js';
 import { cosineLr, PartOptimizer } from './optimizer.js';
 import { chunkVideos, joinStatistics, statisticsOf, stepGradients, weightsOf, type Chunk, type GradientPeers } from './peers.js';
@@ -458,33 +457,30 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         const flipOf = idx.map((_, j) => flips[batch * bs + j]!);
         const participants = (peers?.count ?? 0) + 1;
         const chunk = config.microBatch > 0 ? config.microBatch : Math.ceil(idx.length / participants);
-        let loss = 0;
-        let summed: Record<string, tf.Tensor> | undefined;
-        if (peers) {
-          // Micro-batch j goes to participant j mod P (this thread is participant 0).
-          const assigned: Chunk[][] = Array.from({ length: participants }, () => []);
-          for (let at = 0, j = 0; at < idx.length; at += chunk, j++) {
-            const part = idx.slice(at, at + chunk);
-            assigned[j % participants]!.push({
-              videos: chunkVideos(net, data, part),
-              labels: part.map(labelOf),
-              flips: flipOf.slice(at, at + chunk),
-              seed: deriveSeed(stepSeed, at),
-              weight: part.length / idx.length,
-            });
-          }
-          const start = statistics.map((st) => (st.variable.read().dataSync() as Float32Array).slice());
-          for (const st of statistics) st.updates = 0;
-          const pending = peers.step(assigned.slice(1), stage.index);
-          const own = stepGradients(net, config, vars, stage.index, assigned[0]!);
+        // Micro-batch j goes to participant j mod P (this thread is participant 0; without peers, every one).
+        const assigned: Chunk[][] = Array.from({ length: participants }, () => []);
+        for (let at = 0, j = 0; at < idx.length; at += chunk, j++) {
+          const part = idx.slice(at, at + chunk);
+          assigned[j % participants]!.push({
+            videos: chunkVideos(net, data, part),
+            labels: part.map(labelOf),
+            flips: flipOf.slice(at, at + chunk),
+            seed: deriveSeed(stepSeed, at),
+            weight: part.length / idx.length,
+          });
+        }
+        const start = statistics.map((st) => (st.variable.read().dataSync() as Float32Array).slice());
+        for (const st of statistics) st.updates = 0;
+        const pending = peers?.step(assigned.slice(1), stage.index);
+        const { summed: total, loss: ownLoss } = stepGradients(net, config, vars, stage.index, assigned[0]!);
+        let loss = ownLoss;
+        if (pending) {
           const results = await Promise.all([pending, synced])
             .then(([r]) => r)
             .catch((error: unknown) => {
-              tf.dispose([...own.summed.values()]);
+              tf.dispose([...total.values()]);
               throw error;
             });
-          const total = own.summed;
-          loss = own.loss;
           for (const r of results) {
             for (const g of r.grads) {
               const prev = total.get(g.index);
@@ -502,31 +498,10 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
             st.variable.write(joined);
             joined.dispose();
           });
-          summed = Object.fromEntries([...total].map(([i, g]) => [vars[i]!.name, g]));
         }
-        for (let at = 0; !peers && at < idx.length; at += chunk) {
-          const part = idx.slice(at, at + chunk);
-          const weight = part.length / idx.length;
-          const r = tf.tidy(() => {
-            const x = normalise(
-              part.map((i) => (net.frameOrder ? reorderFrames(data.video(i), net.frameOrder) : data.video(i))),
-              config.frames,
-              config.frameSize,
-              config,
-              flipOf.slice(at, at + chunk),
-            );
-            const y = tf.tensor1d(part.map(labelOf), 'int32');
-            const { value, grads } = tf.variableGrads(() => net.loss(x, y, deriveSeed(stepSeed, at), stage.index), vars);
-            const scaled: Record<string, tf.Tensor> = {};
-            for (const [name, g] of Object.entries(grads)) scaled[name] = summed?.[name] ? tf.add(summed[name]!, tf.mul(g, weight)) : tf.mul(g, weight);
-            return { value: value.dataSync()[0]!, scaled };
-          });
-          if (summed) tf.dispose(Object.values(summed));
-          summed = r.scaled;
-          loss += r.value * weight;
-        }
-        opt.apply(summed!, lr, stage.optimizer ? { kind: stage.optimizer.kind, step: step - stage.firstStep + 1 } : undefined);
-        tf.dispose(Object.values(summed!));
+        const summed = Object.fromEntries([...total].map(([i, g]) => [vars[i]!.name, g]));
+        opt.apply(summed, lr, stage.optimizer ? { kind: stage.optimizer.kind, step: step - stage.firstStep + 1 } : undefined);
+        tf.dispose(Object.values(summed));
         syncPeers();
         if (!Number.isFinite(loss))
           throw new TrainingDivergedError(
