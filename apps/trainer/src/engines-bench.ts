@@ -89,9 +89,10 @@ async function timeClassify(
   return { ms: median(times), exitStep: exits / n };
 }
 
-type Engine = { name: string; options: Parameters<typeof loadModel>[1] };
+/** `tfjs`: the engine timed `--paper-runs` times at the paper's configuration (seconds a video). */
+type Engine = { name: string; options: Parameters<typeof loadModel>[1]; tfjs?: boolean };
 const ENGINES: Engine[] = [
-  { name: `tfjs (${backend.name})`, options: {} },
+  { name: `tfjs (${backend.name})`, options: {}, tfjs: true },
   { name: 'onnx 1 thread', options: { engine: 'onnx', threads: 1 } },
   { name: 'onnx 2 threads', options: { engine: 'onnx', threads: 2 } },
 ];
@@ -101,7 +102,7 @@ async function classifyFigures(bundle: string, frames: FramesInput, n: number, e
   for (const e of engines) {
     const model = await loadModel(bundle, { ...e.options, quiet: true });
     try {
-      const all = await timeClassify(model, frames, e.name.startsWith('tfjs') ? Math.min(n, paperRuns) : n);
+      const all = await timeClassify(model, frames, e.tfjs ? Math.min(n, paperRuns) : n);
       out[e.name] = { allSteps: all.ms, ...(budget !== undefined ? { budget: await timeClassify(model, frames, n, { budgetGflops: budget }) } : {}) };
     } finally {
       model.dispose();
@@ -302,6 +303,8 @@ try {
 
   // --- memory over many classifies ----------------------------------------------------------
   const memory: Record<string, unknown> = {};
+  const early = Math.max(1, Math.floor(memoryRuns / 10));
+  console.log(`\nmemory over ${memoryRuns} classifies of the demo model (all steps and budget alternating), after ${early} -> after ${memoryRuns}:`);
   for (const e of [ENGINES[0]!, ENGINES[2]!]) {
     const m = await loadModel(demoBundle, e.options);
     try {
@@ -309,7 +312,6 @@ try {
       const sessions = () => (m.engine as { sessionCount?: number } | undefined)?.sessionCount;
       await m.classify(demoFrames, opts(0));
       await m.classify(demoFrames, opts(1));
-      const early = Math.max(1, Math.floor(memoryRuns / 10));
       let at: { tensors: number; sessions?: number; rssMb: number } | undefined;
       for (let i = 0; i < memoryRuns; i++) {
         await m.classify(demoFrames, opts(i));
@@ -318,8 +320,7 @@ try {
       const end = { tensors: tf.memory().numTensors, sessions: sessions(), rssMb: process.memoryUsage().rss / 2 ** 20 };
       memory[e.name] = { classifies: memoryRuns, after: early, atEarly: at, atEnd: end };
       console.log(
-        `${e === ENGINES[0] ? `\nmemory over ${memoryRuns} classifies of the demo model (all steps and budget alternating), after ${early} -> after ${memoryRuns}:\n` : ''}` +
-          `  ${e.name.padEnd(16)} tensors ${at!.tensors} -> ${end.tensors}` +
+        `  ${e.name.padEnd(16)} tensors ${at!.tensors} -> ${end.tensors}` +
           (end.sessions !== undefined ? `, ONNX sessions ${at!.sessions} -> ${end.sessions}` : '') +
           `, RSS ${at!.rssMb.toFixed(0)} -> ${end.rssMb.toFixed(0)} MB`,
       );

@@ -126,6 +126,7 @@ export async function loadBundleWith(
   handler: (folder: string) => tf.io.IOHandler | string,
   decoder?: VideoDecoder,
   expectMethod?: BundleMeta['method'],
+  /** Bound to the sub-networks before the network is built; the caller disposes it if this throws. */
   engine?: InferenceEngine,
 ): Promise<SaccadeModel> {
   if (expectMethod && meta.method !== expectMethod) throw new BundleError(where, `holds a ${meta.method} model, not ${expectMethod}`);
@@ -157,7 +158,6 @@ export async function loadBundleWith(
     return new SaccadeModel(net, meta, decoder, engine);
   } catch (error) {
     for (const m of Object.values(loaded)) m.dispose();
-    engine?.dispose();
     throw error;
   }
 }

@@ -165,12 +165,6 @@ export async function addBundleHashes(path: string): Promise<{ bundle: string; s
   return { bundle, shards: Object.keys(weights).length, added };
 }
 
-/**
- * Load a bundle folder written by saveBundle (or `saccade train`). Every file it reads lies inside
- * the folder, and every shard's size and SHA-256 are checked against saccade.json before any
- * weight is used. A bundle written before hashes were recorded loads with a warning (`quiet`
- * silences it).
- */
 export interface LoadModelOptions {
   /** Refuse a bundle of another method. */
   method?: BundleMeta['method'];
@@ -203,6 +197,12 @@ function makeEngine(options: LoadModelOptions): InferenceEngine | undefined {
   return engine === 'onnx' ? createOnnxEngine(options.threads === undefined ? {} : { threads: options.threads }) : undefined;
 }
 
+/**
+ * Load a bundle folder written by saveBundle (or `saccade train`). Every file it reads lies inside
+ * the folder, and every shard's size and SHA-256 are checked against saccade.json before any
+ * weight is used. A bundle written before hashes were recorded loads with a warning (`quiet`
+ * silences it).
+ */
 export async function loadModel(path: string, options: LoadModelOptions = {}): Promise<SaccadeModel> {
   const bundle = resolve(path);
   const metaFile = join(bundle, 'saccade.json');
