@@ -5,6 +5,7 @@ import { BackboneOptionError, UnknownBackboneError } from './errors.js';
 import type { BlockContext, PaddingMode, Sym } from './layers.js';
 import { mobileNetV2Features, MOBILENET_V2_SETTINGS, type MobileNetV2Spec } from './mobilenet_v2.js';
 import { resNetFeatures, type ResNetSpec } from './resnet.js';
+import type { TemporalShiftOptions } from './temporal_shift.js';
 
 export interface BackboneOptions {
   /** Input height and width (one number for a square). Default: the backbone's own (224, or the preset's). */
@@ -29,6 +30,13 @@ export interface BackboneOptions {
   seed?: number;
   /** Name of the tfjs model. Default: the backbone name. */
   name?: string;
+  /**
+   * TSM's temporal shift (Lin et al. 2019) where the Something-Something AdaFocus code puts it: before
+   * the first conv of every ResNet block (every other block when stage 4 has 23 or more), and of
+   * every MobileNetV2 block that expands and is residual; the residual adds the unshifted input.
+   * The batch is then clips of `segments` frames each. Default: none (a per-frame backbone).
+   */
+  temporalShift?: TemporalShiftOptions;
 }
 
 export interface Backbone {
@@ -45,7 +53,7 @@ export interface Backbone {
   /** Feature-map shape [h, w, featureWidth] for the input size. */
   featureMapShape: [number, number, number];
   /** The resolved options. */
-  options: Required<Omit<BackboneOptions, 'name'>>;
+  options: Required<Omit<BackboneOptions, 'name' | 'temporalShift'>> & { temporalShift: TemporalShiftOptions | null };
 }
 
 interface Definition {
@@ -148,6 +156,7 @@ export function createBackbone(name: string, options: BackboneOptions = {}): Bac
     bnMomentum: options.bnMomentum ?? 0.9,
     pooling: options.pooling ?? 'avg',
     seed: options.seed ?? 0,
+    temporalShift: options.temporalShift ? { segments: options.temporalShift.segments, div: options.temporalShift.div } : null,
   };
   if (resolved.pooling !== 'avg' && resolved.pooling !== 'max')
     throw new BackboneOptionError(name, 'pooling', `must be 'avg' or 'max', got ${JSON.stringify(resolved.pooling)}`);
@@ -156,6 +165,7 @@ export function createBackbone(name: string, options: BackboneOptions = {}): Bac
     padding: resolved.padding,
     bnEpsilon: resolved.bnEpsilon,
     bnMomentum: resolved.bnMomentum,
+    ...(resolved.temporalShift ? { temporalShift: resolved.temporalShift } : {}),
   };
 
   const stride =

@@ -12,6 +12,8 @@ export {
 export type { BackboneErrorCode } from './errors.js';
 export type { PaddingMode } from './layers.js';
 export { makeDivisible } from './mobilenet_v2.js';
+export { TemporalShift, temporalShift } from './temporal_shift.js';
+export type { TemporalShiftOptions } from './temporal_shift.js';
 export { countFlops } from './flops.js';
 export { featureMapGeometry } from './geometry.js';
 export { backboneOutputs, describeBackboneOutputs, namedBackbone } from './outputs.js';

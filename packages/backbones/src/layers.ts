@@ -2,6 +2,8 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '@saccade/tensor';
 
+import { TemporalShift, type TemporalShiftOptions } from './temporal_shift.js';
+
 export type Sym = tf.SymbolicTensor;
 
 /** How stride-2 convolutions pad: torchvision pads (k-1)/2 on every side, Keras pads ((0,1),(0,1)) on even inputs. */
@@ -13,6 +15,14 @@ export interface BlockContext {
   bnEpsilon: number;
   /** Keras-style momentum of the moving statistics (torchvision's 0.1 is 0.9 here). */
   bnMomentum: number;
+  /** TSM's temporal shift before the blocks' first convs (see BackboneOptions.temporalShift). */
+  temporalShift?: TemporalShiftOptions;
+}
+
+/** The block input shifted in time when the backbone has TSM, else the input. */
+export function shiftIn(x: Sym, ctx: BlockContext, name: string): Sym {
+  if (!ctx.temporalShift) return x;
+  return new TemporalShift({ ...ctx.temporalShift, name }).apply(x) as Sym;
 }
 
 export function convInit(ctx: BlockContext): ReturnType<typeof tf.initializers.varianceScaling> {

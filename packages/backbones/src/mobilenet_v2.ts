@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
-import { batchNorm, conv, depthwise, relu, type BlockContext, type Sym } from './layers.js';
+import { batchNorm, conv, depthwise, relu, shiftIn, type BlockContext, type Sym } from './layers.js';
 
 /** torchvision's _make_divisible: round to a multiple of 8, never more than 10% down. */
 export function makeDivisible(v: number, divisor = 8): number {
@@ -50,6 +50,7 @@ export function mobileNetV2Features(input: Sym, spec: MobileNetV2Spec, ctx: Bloc
       const hidden = Math.round(channels * t);
       let y = x;
       if (t !== 1) {
+        if (s === 1 && channels === out) y = shiftIn(y, ctx, `${prefix}_shift`);
         y = conv(y, hidden, 1, 1, ctx, `${prefix}_expand`);
         y = batchNorm(y, ctx, `${prefix}_expand_BN`);
         y = relu(y, `${prefix}_expand_relu`, 6);

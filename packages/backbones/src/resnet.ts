@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
-import { batchNorm, conv, explicitPad, relu, type BlockContext, type Sym } from './layers.js';
+import { batchNorm, conv, explicitPad, relu, shiftIn, type BlockContext, type Sym } from './layers.js';
 
 export interface ResNetSpec {
   block: 'basic' | 'bottleneck';
@@ -38,6 +38,8 @@ export function resNetFeatures(input: Sym, spec: ResNetSpec, ctx: BlockContext):
     stride = 1;
   }
   const expansion = spec.block === 'bottleneck' ? 4 : 1;
+  // TSM shifts before every block's first conv, or every other block's in deep stage-4s (ResNet-101's 23 blocks).
+  const shiftEvery = (spec.layers[2] ?? 0) >= 23 ? 2 : 1;
   let channels = spec.stemChannels;
   spec.layers.forEach((blocks, stage) => {
     const width = spec.widths[stage] as number;
@@ -46,8 +48,9 @@ export function resNetFeatures(input: Sym, spec: ResNetSpec, ctx: BlockContext):
       const s = b === 0 && stage > 0 ? 2 : 1;
       const name = `conv${stage + 2}_block${b + 1}`;
       let y: Sym;
+      const input = b % shiftEvery === 0 ? shiftIn(x, ctx, `${name}_shift`) : x;
       if (spec.block === 'basic') {
-        y = conv(x, width, 3, s, ctx, `${name}_1_conv`, `${name}_1_pad`);
+        y = conv(input, width, 3, s, ctx, `${name}_1_conv`, `${name}_1_pad`);
         y = batchNorm(y, ctx, `${name}_1_bn`);
         y = relu(y, `${name}_1_relu`);
         y = conv(y, width, 3, 1, ctx, `${name}_2_conv`);
@@ -55,7 +58,7 @@ export function resNetFeatures(input: Sym, spec: ResNetSpec, ctx: BlockContext):
       } else {
         const s1 = spec.strideIn === '1x1' ? s : 1;
         const s3 = spec.strideIn === '3x3' ? s : 1;
-        y = conv(x, width, 1, s1, ctx, `${name}_1_conv`);
+        y = conv(input, width, 1, s1, ctx, `${name}_1_conv`);
         y = batchNorm(y, ctx, `${name}_1_bn`);
         y = relu(y, `${name}_1_relu`);
         y = conv(y, width, 3, s3, ctx, `${name}_2_conv`, `${name}_2_pad`);

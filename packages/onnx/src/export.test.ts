@@ -83,6 +83,25 @@ describe('exportLayersModel', () => {
     }
   }, 120_000);
 
+  it.each([
+    ['resnet50', 0.25],
+    ['mobilenet_v2', 0.5],
+  ] as const)(
+    "%s with TSM's temporal shift (clips of 4 frames, div 8), 2 clips",
+    async (name, width) => {
+      const { model } = createBackbone(name, { inputSize: 64, width, numClasses: 5, seed: 8, temporalShift: { segments: 4, div: 8 } });
+      try {
+        randomiseStatistics(model, 9);
+        const errors = await compare(model, 8, 10);
+        console.log(`${name} x${width} TSM at 64 px: relative error of map, vector, logits ${errors.map((e) => e.toExponential(1)).join(', ')}`);
+        for (const e of errors) expect(e).toBeLessThan(1e-5);
+      } finally {
+        model.dispose();
+      }
+    },
+    120_000,
+  );
+
   it('dense layers with activations, and a flatten of a feature map in tfjs order', async () => {
     const input = tf.input({ shape: [3, 4, 5] });
     const conv = tf.layers.conv2d({ filters: 6, kernelSize: 3, padding: 'same', activation: 'relu', name: 'conv' }).apply(input) as tf.SymbolicTensor;

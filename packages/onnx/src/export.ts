@@ -367,6 +367,27 @@ function convert(g: Graph, layer: tf.layers.Layer, inputs: Value[]): Value[] {
       const y = g.node('Reshape', [x.name, g.int64s(`${name}/shape`, [0, ...target])], name);
       return [{ name: y, shape: [x.shape[0]!, ...target], nchw: false }];
     }
+    case 'TemporalShift': {
+      // TSM's shift (@saccade/backbones): clips of `segments` frames along the batch; in NCHW the
+      // first C/div channels come from the next frame, the next C/div from the previous one.
+      const x = toNchw(g, one(), name);
+      const [, h, w, c] = x.shape as [number | null, number, number, number];
+      const t = config['segments'] as number;
+      const fold = Math.floor(c / (config['div'] as number));
+      if (t === 1 || fold === 0) return [{ ...x, name: g.node('Identity', [x.name], name) }];
+      const clips = g.node('Reshape', [x.name, g.int64s(`${name}/clips`, [-1, t, c, h, w])], name);
+      const slice = (starts: number[], ends: number[], axes: number[]) =>
+        g.node('Slice', [clips, g.int64s(`${name}/starts`, starts), g.int64s(`${name}/ends`, ends), g.int64s(`${name}/axes`, axes)], name);
+      const pad = (v: string, before: number) =>
+        g.node('Pad', [v, g.int64s(`${name}/pads`, [0, before, 0, 0, 0, 0, 1 - before, 0, 0, 0])], name, [
+          { name: 'mode', type: ATTRIBUTE_TYPE.STRING, s: new TextEncoder().encode('constant') },
+        ]);
+      const back = pad(slice([1, 0], [t, fold], [1, 2]), 0);
+      const forward = pad(slice([0, fold], [t - 1, 2 * fold], [1, 2]), 1);
+      const rest = slice([2 * fold], [c], [2]);
+      const joined = g.node('Concat', [back, forward, rest], name, [int('axis', 2)]);
+      return [{ name: g.node('Reshape', [joined, g.int64s(`${name}/frames`, [-1, c, h, w])], name), shape: x.shape, nchw: true }];
+    }
     case 'GlobalAveragePooling1D':
     case 'GlobalMaxPooling1D': {
       const x = toNhwc(g, one(), name);
