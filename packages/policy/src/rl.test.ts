@@ -154,6 +154,36 @@ describe('rl policy', () => {
     }
   });
 
+  it('encoderFcNorm gives the Something-Something encoder (1x1 conv, BN, ReLU, flatten, linear, BN, ReLU) on the moving statistics at inference', () => {
+    const policy = createRlPolicy({ featureShape: SHAPE, hidden: 8, encoderChannels: 5, encoderFcNorm: true, seed: 2 });
+    const x = maps(3, 2, 1);
+    try {
+      const bn = policy.encoder.getLayer('encoder_fc_bn');
+      const stats = [
+        tf.randomNormal([8], 0, 1, 'float32', 1),
+        tf.randomNormal([8], 0, 1, 'float32', 2),
+        tf.randomNormal([8], 0, 1, 'float32', 3),
+        tf.randomUniform([8], 0.5, 2, 'float32', 4),
+      ];
+      bn.setWeights(stats);
+      tf.tidy(() => {
+        const frame = tf.reshape(x, [2, ...SHAPE]) as tf.Tensor4D;
+        const [kernel] = policy.encoder.getLayer('encoder_conv').getWeights();
+        const [g1, b1, m1, v1] = policy.encoder.getLayer('encoder_conv_bn').getWeights();
+        const [w, b] = policy.encoder.getLayer('encoder_fc').getWeights();
+        const norm = (y: tf.Tensor, [g, be, m, v]: tf.Tensor[]) => tf.add(tf.mul(tf.div(tf.sub(y, m!), tf.sqrt(tf.add(v!, 1e-5))), g!), be!);
+        const conv = tf.relu(norm(tf.matMul(tf.reshape(frame, [-1, SHAPE[2]]), tf.reshape(kernel!, [SHAPE[2], 5])), [g1!, b1!, m1!, v1!]));
+        const want = tf.relu(norm(tf.add(tf.matMul(tf.reshape(conv, [2, -1]), w!), b!), stats));
+        const got = policy.encoder.apply(frame) as tf.Tensor;
+        Array.from(got.dataSync()).forEach((v, i) => expect(v).toBeCloseTo(want.dataSync()[i]!, 5));
+      });
+      tf.dispose(stats);
+    } finally {
+      x.dispose();
+      policy.dispose();
+    }
+  });
+
   it('PPO updates make a rewarded grid cell the likely one (a contextual bandit)', () => {
     const policy = createRlPolicy({ featureShape: SHAPE, action: { kind: 'discrete', grid: 3 }, hidden: 16, seed: 3 });
     const optimizer = tf.train.adam(0.01);

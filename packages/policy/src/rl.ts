@@ -37,6 +37,11 @@ export interface RlPolicyOptions {
    * encoder has none (1x1 conv, ReLU, flatten, linear, ReLU).
    */
   encoderNorm?: boolean;
+  /**
+   * Batch norm after the encoder's linear layer too (before its ReLU). Default false; the official
+   * Something-Something AdaFocus V1 policy (`actorcritic_with_bn`) has it.
+   */
+  encoderFcNorm?: boolean;
   seed?: number;
   /** Name prefix of the two models. Default 'rl'. */
   name?: string;
@@ -126,7 +131,11 @@ export function buildRlModels(options: RlPolicyOptions): { encoder: tf.LayersMod
   if (options.encoderNorm ?? true) e = tf.layers.batchNormalization({ name: 'encoder_conv_bn', epsilon: 1e-5, momentum: 0.9 }).apply(e) as Sym;
   e = tf.layers.activation({ activation: 'relu', name: 'encoder_conv_relu' }).apply(e) as Sym;
   e = tf.layers.flatten({ name: 'encoder_flatten' }).apply(e) as Sym;
-  e = dense(hidden, rng, 'encoder_fc', 'relu').apply(e) as Sym;
+  if (options.encoderFcNorm) {
+    e = dense(hidden, rng, 'encoder_fc').apply(e) as Sym;
+    e = tf.layers.batchNormalization({ name: 'encoder_fc_bn', epsilon: 1e-5, momentum: 0.9 }).apply(e) as Sym;
+    e = tf.layers.activation({ activation: 'relu', name: 'encoder_fc_relu' }).apply(e) as Sym;
+  } else e = dense(hidden, rng, 'encoder_fc', 'relu').apply(e) as Sym;
   const encoder = tf.model({ inputs: mapIn, outputs: e, name: `${prefix}_encoder` });
 
   const x = tf.input({ shape: [hidden], name: 'encoded' });
