@@ -7,8 +7,25 @@ import { methodVariants, registeredMethods } from './methods/registry.js';
 
 it('the suite covers every registered method', () => {
   expect(new Set(methodVariants().map((v) => v.config.method))).toEqual(new Set(registeredMethods()));
-  expect(methodVariants().map((v) => v.name)).toEqual(['v2', 'random', 'centre', 'paper-v2', 'v1', 'v1-random', 'paper-v1', 'v3', 'uniform', 'glance']);
+  expect(methodVariants().map((v) => v.name)).toEqual([
+    'v2',
+    'random',
+    'centre',
+    'paper-v2',
+    'v1',
+    'v1-random',
+    'paper-v1',
+    'v1-tsm',
+    'v1-tsm-random',
+    'v3',
+    'uniform',
+    'glance',
+  ]);
 });
 
-// Small sizes for every method (V1's grid must fit; V3 chooses 3 of the 4 frames).
-contractSuite(methodVariants(), { adafocus_v1: { grid: 3, policyHidden: 8 }, adafocus_v3: { focusFrames: 3, policyHidden: 8 } });
+// Small sizes for every method (V1's grid must fit; V1-TSM glances at 2 of the 4 frames; V3 chooses 3 of the 4 frames).
+contractSuite(methodVariants(), {
+  adafocus_v1: { grid: 3, policyHidden: 8 },
+  adafocus_v1_tsm: { glanceFrames: 2, policyHidden: 8 },
+  adafocus_v3: { focusFrames: 3, policyHidden: 8 },
+});
