@@ -758,12 +758,16 @@ export async function importCommand(o: {
   patchSize?: number;
   frameSize?: number;
   frames?: number;
+  glanceSize?: number;
+  shiftDiv?: number;
   classes?: string;
 }): Promise<ImportSummary> {
   const { net, ignored } = await importOfficialCheckpoint(resolve(o.checkpoint), o.method, {
     ...(o.patchSize !== undefined ? { patchSize: o.patchSize } : {}),
     ...(o.frameSize !== undefined ? { frameSize: o.frameSize } : {}),
     ...(o.frames !== undefined ? { frames: o.frames } : {}),
+    ...(o.glanceSize !== undefined ? { glanceSize: o.glanceSize } : {}),
+    ...(o.shiftDiv !== undefined ? { shiftDiv: o.shiftDiv } : {}),
   });
   try {
     const names = await classNames(o.classes, net.classes);

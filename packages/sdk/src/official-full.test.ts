@@ -1,7 +1,9 @@
 // Official AdaFocus V1 and V2 checkpoints at the papers' sizes (MobileNetV2 x1.0 glance on 224 px
 // frames, ResNet-50 on 96 and 128 px patches, 200 classes as ActivityNet; V2: PolicySTN with 1,024
 // hidden units and a 4,096-wide classifier; V1: the PPO policy and the GRU classifier at 1,024, a
-// 7 x 7 grid), against the PyTorch references made now by tools/official/adafocus_v{1,2}_reference.py
+// 7 x 7 grid; V1 Something-Something: TSM backbones on 8 glance and 12 focus frames, 174 classes,
+// the policy at 1,024, continuous and a 5 x 5 grid), against the PyTorch references made now by
+// tools/official/adafocus_v{1,2,1_tsm}_reference.py
 // with Debian's python3-torch (which the README's test command installs); and the committed small
 // fixtures regenerated, to the same reference outputs. Under CI a missing torch fails; elsewhere the
 // test is skipped.
@@ -12,14 +14,14 @@ import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { checkOfficialV1, checkOfficialV2 } from '../test/official.js';
+import { checkOfficialV1, checkOfficialV1Tsm, checkOfficialV2 } from '../test/official.js';
 
 const PYTHON = '/usr/bin/python3';
 const TOOLS = join(import.meta.dirname, '..', '..', '..', 'tools', 'official');
 const TORCH = spawnSync(PYTHON, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
 
-function reference(version: 1 | 2, out: string, args: string[]): void {
-  const script = join(TOOLS, `adafocus_v${version}_reference.py`);
+function reference(version: 1 | 2 | 'tsm', out: string, args: string[]): void {
+  const script = join(TOOLS, version === 'tsm' ? 'adafocus_v1_tsm_reference.py' : `adafocus_v${version}_reference.py`);
   const r = spawnSync(PYTHON, [script, '--out', out, ...args], { encoding: 'utf8', timeout: 300_000 });
   if (r.status !== 0) throw new Error(`the PyTorch reference failed (${r.status}): ${r.stderr}`);
 }
@@ -63,6 +65,39 @@ describe.skipIf(!TORCH && !process.env['CI'])('official AdaFocus V1 and V2 check
     },
     600_000,
   );
+
+  it.each([
+    [96, 0],
+    [128, 5],
+  ])(
+    'V1 Something-Something: TSM MobileNetV2 at 224 px on 8 frames, TSM ResNet-50 on 12 patches of %i px, grid %i (0: continuous): logits and positions within 1e-4',
+    async (patch, grid) => {
+      const out = join(dir, `full-tsm-${patch}`);
+      const args = `--frames 12 --glance-frames 8 --frame-size 224 --glance-size 224 --patch-size ${patch} --grid ${grid} --glance-width 1 --focus-width 1 --hidden 1024 --classes 174 --videos 2 --seed ${patch}`;
+      reference('tsm', out, args.split(' '));
+      const err = await checkOfficialV1Tsm(out);
+      console.log(
+        `V1 Something-Something at ${patch} px, grid ${grid}: max relative error logits ${err.logits.toExponential(1)}, positions ${err.centres.toExponential(1)}, glance ${err.glance.toExponential(1)}`,
+      );
+      expect(err.logits).toBeLessThan(1e-4);
+      await rm(out, { recursive: true, force: true });
+    },
+    600_000,
+  );
+
+  it('regenerates the committed small V1 Something-Something fixture to the same reference outputs', async () => {
+    const out = join(dir, 'small-tsm');
+    reference('tsm', out, []);
+    const committed = JSON.parse(await readFile(join(import.meta.dirname, '..', 'test', 'fixtures', 'official-v1-tsm', 'reference.json'), 'utf8'));
+    const now = JSON.parse(await readFile(join(out, 'reference.json'), 'utf8'));
+    expect(now.centres).toEqual(committed.centres);
+    for (const k of ['logits', 'actions', 'glanceLogits']) {
+      const a = (now[k] as number[][][]).flat(2);
+      const b = (committed[k] as number[][][]).flat(2);
+      a.forEach((v, i) => expect(Math.abs(v - b[i]!)).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(b[i]!))));
+    }
+    await checkOfficialV1Tsm(out);
+  });
 
   it('regenerates the committed small V1 fixture to the same reference outputs', async () => {
     const out = join(dir, 'small-v1');

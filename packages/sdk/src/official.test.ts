@@ -10,12 +10,15 @@ import * as tf from '@tensorflow/tfjs';
 import { readTorchCheckpoint, torchStateDict, WeightMismatchError, type TorchTensor } from '@saccade/backbones';
 import { describe, expect, it } from 'vitest';
 
-import { checkOfficialV1, checkOfficialV2 } from '../test/official.js';
+import { checkOfficialV1, checkOfficialV1Tsm, checkOfficialV2 } from '../test/official.js';
 import { loadModel, saveBundle } from './node/bundle.js';
+import { importOfficialCheckpoint } from './node/official.js';
 import { importOfficialState, officialMethods } from './official.js';
+import { withSavedPolicy } from './node/official.js';
 
 const FIXTURE = join(import.meta.dirname, '..', 'test', 'fixtures', 'official-v2');
 const FIXTURE_V1 = join(import.meta.dirname, '..', 'test', 'fixtures', 'official-v1');
+const FIXTURE_TSM = join(import.meta.dirname, '..', 'test', 'fixtures', 'official-v1-tsm');
 
 describe('official AdaFocusV2 checkpoints', () => {
   it('AdaFocus V1 and V2 read official checkpoints', () => {
@@ -183,11 +186,85 @@ describe('official AdaFocus V1 checkpoints', () => {
     expect(() => importOfficialState(state, 'adafocus_v1', { frameSize: 64 })).toThrow(/patchSize: must be given for an official AdaFocus V1 checkpoint/);
     // A frame size whose glance map is not the policy's: named, with the cells each side has.
     expect(() => importOfficialState(state, 'adafocus_v1', { patchSize: 32, frameSize: 128 })).toThrow(/4 x 4/);
-    // The Something-Something model is a different network: refused with the reason.
+    // A Something-Something state dict is planned as that model (adafocus_v1_tsm): what it lacks is listed.
     const sth = new Map<string, TorchTensor>([['focuser.net.base_model.conv1.weight', w]]);
-    expect(() => importOfficialState(sth, 'adafocus_v1', { patchSize: 32 })).toThrow(/unsupported: the Something-Something model \(TSM backbones/);
+    expect(() => importOfficialState(sth, 'adafocus_v1', { patchSize: 32 })).toThrow(/Something-Something\)[^]*missing: glancer\.net\.classifier\.weight/);
     // An official AdaFocusV2 checkpoint given as V1.
     const v2 = torchStateDict(readTorchCheckpoint(await readFile(join(FIXTURE, 'checkpoint.pth.tar'))));
     expect(() => importOfficialState(v2, 'adafocus_v1', { patchSize: 32, frameSize: 64 })).toThrow(/missing: glancer\.net\.features\.0\.0\.weight/);
+  });
+});
+
+describe('official AdaFocus V1 Something-Something (TSM) checkpoints', () => {
+  const options = { patchSize: 48, frameSize: 96, glanceSize: 64, frames: 4 };
+
+  it('give the PyTorch reference logits, patch position and glance logits within 1e-4 (reduced widths, continuous policy)', async () => {
+    const err = await checkOfficialV1Tsm(FIXTURE_TSM);
+    console.log(
+      `V1 Something-Something fixture: max relative error logits ${err.logits.toExponential(1)}, positions ${err.centres.toExponential(1)}, glance ${err.glance.toExponential(1)}`,
+    );
+    expect(err.logits).toBeLessThan(1e-4);
+  });
+
+  it('import from the file (its policy saved beside the model), save as a bundle, load and classify to the same outputs', async () => {
+    const { net, ignored } = await importOfficialCheckpoint(join(FIXTURE_TSM, 'checkpoint.pth.tar'), 'v1', options);
+    const dir = await mkdtemp(join(tmpdir(), 'saccade-official-tsm-'));
+    try {
+      expect(net.config.method).toBe('adafocus_v1_tsm');
+      expect(ignored.filter((k) => !k.endsWith('num_batches_tracked'))).toEqual(['focuser.net.base_model.fc.weight', 'focuser.net.base_model.fc.bias']);
+      await saveBundle(net, join(dir, 'b'), { classes: ['a', 'b', 'c', 'd', 'e'] });
+      const model = await loadModel(join(dir, 'b'));
+      try {
+        expect(model.meta.config).toMatchObject({ method: 'adafocus_v1_tsm', glanceFrames: 2, glanceSize: 64, action: 'continuous', policyNorm: true });
+        expect(model.meta.steps).toBe(1);
+        const x = () => tf.randomUniform([2, 4, 96, 96, 3], -2, 2, 'float32', 5) as tf.Tensor5D;
+        const a = tf.tidy(() => Array.from(net.forward(x()).logits.dataSync()));
+        const b = tf.tidy(() => Array.from(model.net.forward(x()).logits.dataSync()));
+        expect(b).toEqual(a);
+        const stepped = tf.tidy(() => Array.from(net.step(net.begin(x())).logits.dataSync()));
+        stepped.forEach((v, i) => expect(v).toBeCloseTo(a[i]!, 5));
+        const bytes = new Uint8Array(4 * 96 * 96 * 3).map((_, i) => (i * 37) % 256);
+        const r = await model.classify({ data: bytes, frames: 4, width: 96, height: 96 });
+        expect([r.steps, r.exitStep, r.patches.length, r.patches[0]!.size]).toEqual([1, 1, 1, 48]);
+      } finally {
+        model.dispose();
+      }
+    } finally {
+      net.dispose();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a wrong checkpoint lists its missing, unexpected and mis-shaped keys and loads nothing; sizes it cannot fit are named', async () => {
+    const checkpoint = readTorchCheckpoint(await readFile(join(FIXTURE_TSM, 'checkpoint.pth.tar')));
+    const state = withSavedPolicy(checkpoint, torchStateDict(checkpoint));
+    const before = tf.memory().numTensors;
+    const broken = new Map<string, TorchTensor>(state);
+    broken.delete('classifier.bias');
+    broken.set('focuser.extra.weight', { dtype: 'F32', shape: [2], data: new Float32Array(2) });
+    const w = broken.get('policy.critic.0.weight')!;
+    broken.set('policy.critic.0.weight', { ...w, shape: [1, w.shape[1]! - 1], data: w.data.subarray(1) });
+    let error: unknown;
+    try {
+      importOfficialState(broken, 'adafocus_v1', options, 'broken.pth');
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(WeightMismatchError);
+    expect((error as WeightMismatchError).mismatches).toEqual(
+      expect.arrayContaining([
+        'missing: classifier.bias',
+        expect.stringMatching(/^unexpected: focuser\.extra\.weight/),
+        expect.stringMatching(/^shape: policy\.critic\.0\.weight/),
+      ]),
+    );
+    expect(tf.memory().numTensors).toBe(before);
+    // Without the checkpoint's policy entry the policy's keys are missing.
+    const noPolicy = torchStateDict(checkpoint);
+    expect(() => importOfficialState(noPolicy, 'adafocus_v1', options)).toThrow(/missing: policy\.state_encoder\.0\.weight/);
+    // A glance size whose map is not the policy's: 128 px gives 4 x 4 cells where the policy reads 2 x 2.
+    expect(() => importOfficialState(state, 'adafocus_v1', { ...options, glanceSize: 128 })).toThrow(/map of 4 x 4/);
+    // More glance frames (2, from the policy's channels) than focus frames.
+    expect(() => importOfficialState(state, 'adafocus_v1', { ...options, frames: 1 })).toThrow(/2 glance frames/);
   });
 });

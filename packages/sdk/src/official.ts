@@ -27,9 +27,11 @@ export function importOfficialState(
   const spec = methodSpec(method);
   if (!spec.official) throw new ConfigError('method', `${method} has no official checkpoints Saccade reads (methods that do: ${officialMethods().join(', ')})`);
   const plan = spec.official.plan(state, options, source);
+  // A method's checkpoints may be another method's network (AdaFocus V1's Something-Something model is adafocus_v1_tsm).
+  const official = (typeof plan.config.method === 'string' ? methodSpec(plan.config.method).official : undefined) ?? spec.official;
   const net = createVideoNet(plan.config, plan.classes);
   try {
-    spec.official.assign(net.models(), state, plan, source);
+    official.assign(net.models(), state, plan, source);
   } catch (error) {
     net.dispose();
     throw error;

@@ -8,6 +8,8 @@ import * as tf from '@tensorflow/tfjs';
 import { namedBackbone, readTorchCheckpoint, torchStateDict } from '@saccade/backbones';
 import { expect } from 'vitest';
 
+import { glanceIndices } from '../src/methods/adafocus_v1_tsm/index.js';
+import { withSavedPolicy } from '../src/node/official.js';
 import { importOfficialState } from '../src/official.js';
 import type { VideoNet } from '../src/video_net.js';
 
@@ -123,3 +125,58 @@ export const checkOfficialV1 = (dir: string, tolerance = 1e-4) =>
     },
     tolerance,
   );
+
+/**
+ * The official Something-Something AdaFocus V1 (TSM) against its reference
+ * (tools/official/adafocus_v1_tsm_reference.py): read as `saccade import --method v1` reads it
+ * (the checkpoint's `policy` entry joining the model's state dict), planned as adafocus_v1_tsm; the
+ * clip's logits, its patch position and the glance head's per-frame logits.
+ */
+export async function checkOfficialV1Tsm(dir: string, tolerance = 1e-4): Promise<{ logits: number; centres: number; glance: number }> {
+  const ref = JSON.parse(await readFile(join(dir, 'reference.json'), 'utf8')) as Reference & {
+    glanceFrames: number;
+    glanceSize: number;
+    shiftDiv: number;
+    grid: number;
+    glanceIndices: number[];
+  };
+  const checkpoint = readTorchCheckpoint(await readFile(join(dir, 'checkpoint.pth.tar')), 'checkpoint.pth.tar');
+  const state = withSavedPolicy(checkpoint, torchStateDict(checkpoint, 'checkpoint.pth.tar'));
+  const options = { patchSize: ref.patchSize, frameSize: ref.frameSize, frames: ref.frames, glanceSize: ref.glanceSize, shiftDiv: ref.shiftDiv };
+  const { net, ignored } = importOfficialState(state, 'adafocus_v1', options, 'checkpoint.pth.tar');
+  try {
+    expect([net.config.method, net.config.frames, net.config['glanceFrames'], net.classes, net.steps]).toEqual([
+      'adafocus_v1_tsm',
+      ref.frames,
+      ref.glanceFrames,
+      ref.classes,
+      1,
+    ]);
+    expect(net.config['action']).toBe(ref.grid === 0 ? 'continuous' : 'discrete');
+    expect(glanceIndices(ref.frames, ref.glanceFrames)).toEqual(ref.glanceIndices);
+    expect(ignored.some((k) => k.startsWith('focuser.net.base_model.fc.'))).toBe(true);
+    const bytes = await readFile(join(dir, 'frames.bin'));
+    const [s, g] = [ref.frameSize, ref.glanceSize];
+    const got = tf.tidy(() => {
+      const x = tf.tensor5d(new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4), [ref.videos, ref.frames, s, s, 3]);
+      const r = net.forward(x);
+      const glanceIn = tf.reshape(tf.gather(x, ref.glanceIndices, 1), [-1, s, s, 3]) as tf.Tensor4D;
+      const small = g === s ? glanceIn : tf.image.resizeNearestNeighbor(glanceIn, [g, g]);
+      const gl = namedBackbone(net.models()['glance']!).apply(small).logits;
+      return { logits: r.logits.arraySync(), centres: r.centres!.arraySync(), glance: Array.from(gl.dataSync()) };
+    });
+    const err = {
+      logits: relative(got.logits.flat(2), ref.logits.flat(2)),
+      centres: relative(got.centres.flat(2), ref.centres!.flat(2)),
+      glance: relative(got.glance, ref.glanceLogits.flat(2)),
+    };
+    expect(err.logits, 'logits').toBeLessThan(tolerance);
+    expect(err.centres, 'patch positions').toBeLessThan(tolerance);
+    expect(err.glance, "the glance head's logits").toBeLessThan(tolerance);
+    // One step: every video exits there; its prediction is the reference's.
+    expect(got.logits.map((v) => v.map((row) => row.indexOf(Math.max(...row))))).toEqual(ref.logits.map((v) => v.map((row) => row.indexOf(Math.max(...row)))));
+    return err;
+  } finally {
+    net.dispose();
+  }
+}

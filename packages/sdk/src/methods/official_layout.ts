@@ -20,6 +20,21 @@ export function tensorOf(t: TorchTensor, layout: 'conv' | 'linear' | 'vector'): 
 
 export const shapeOf = (state: ReadonlyMap<string, TorchTensor>, key: string): readonly number[] | undefined => state.get(key)?.shape;
 
+/**
+ * The name of a weight of the official codes' MobileNetV2 (`features.N.conv.K`, as AdaFocusV2's and
+ * the Something-Something AdaFocus's models/mobilenet*.py define it; `prefix` is where the network
+ * sits in the state dict) -> torchvision's, which @saccade/backbones maps; undefined for its head.
+ */
+export function officialMobileNetName(key: string, state: ReadonlyMap<string, TorchTensor>, prefix: string): string | undefined {
+  const m = /^features\.(\d+)\.conv\.(\d+)\.(.+)$/.exec(key);
+  if (!m) return key.startsWith('classifier.') ? undefined : key;
+  const [block, index, param] = [m[1]!, Number(m[2]), m[3]!];
+  const expands = state.has(`${prefix}features.${block}.conv.6.weight`);
+  const map = expands ? ['conv.0.0', 'conv.0.1', '', 'conv.1.0', 'conv.1.1', '', 'conv.2', 'conv.3'] : ['conv.0.0', 'conv.0.1', '', 'conv.1', 'conv.2'];
+  const module = map[index];
+  return module ? `features.${block}.${module}.${param}` : `features.${block}.conv.${index}.${param}`;
+}
+
 /** The WeightMismatchError of a state dict that lacks a method's landmark keys: what is missing, and how the checkpoint's keys begin. */
 export function notOfficial(
   state: ReadonlyMap<string, TorchTensor>,

@@ -79,8 +79,15 @@ export interface OfficialOptions {
   patchSize?: number;
   /** The frames' side (--input_size, default 224). */
   frameSize?: number;
-  /** Frames per video (--num_segments) where the state dict cannot tell it (AdaFocus V1's recurrent classifier; default 16). */
+  /**
+   * Frames per video (--num_segments) where the state dict cannot tell it (AdaFocus V1's recurrent
+   * classifier; default 16; the Something-Something model's focus frames, num_segments_focuser: default 12).
+   */
   frames?: number;
+  /** The glance's frame side (--glance_size) where it differs from the frames' (the Something-Something model; default: frameSize). */
+  glanceSize?: number;
+  /** TSM's shift_div (the Something-Something model's backbones; default 8, as every official config). */
+  shiftDiv?: number;
   /** Dropout for further training (AdaFocusV2's step heads); inference ignores it. */
   dropout?: number;
 }

@@ -9,7 +9,8 @@
  * the concatenated glance and focus vectors (`classifier.gru`, `classifier.fc`). Saccade's
  * `adafocus_v1` with the official encoder, corners floored to a pixel and frames in time order is
  * that network; this maps the names and layouts. The Something-Something code's model (TSM
- * backbones and a linear classifier) is a different network, refused with the reason.
+ * backbones and a linear classifier) is another network: its state dicts are planned as
+ * `adafocus_v1_tsm` (methods/adafocus_v1_tsm/official.ts).
  */
 import type * as tf from '@tensorflow/tfjs';
 import type { TorchTensor } from '@saccade/backbones';
@@ -20,6 +21,7 @@ import type { TrainConfigInput } from '../../config/base.js';
 import type { OfficialOptions, OfficialPlan } from '../spec.js';
 import { notOfficial, OfficialLayout, requirePatchSize, shapeOf } from '../official_layout.js';
 import { PAPER_V1 } from './paper.js';
+import { isSomethingSomethingV1, planOfficialV1Tsm } from '../adafocus_v1_tsm/official.js';
 
 const ACTS = 'focuser.policy.policy_old';
 const LEARNS = 'focuser.policy.policy';
@@ -31,11 +33,9 @@ const policyPrefix = (state: ReadonlyMap<string, TorchTensor>) => (state.has(`${
 export function planOfficialV1(state: ReadonlyMap<string, TorchTensor>, options: OfficialOptions, source: string): OfficialPlan {
   const label = `${source} (official AdaFocus V1)`;
   const p = policyPrefix(state);
+  // The Something-Something code's model (TSM backbones, one patch position per clip) is adafocus_v1_tsm.
+  if (isSomethingSomethingV1(state)) return planOfficialV1Tsm(state, options, source);
   const hints: string[] = [];
-  if ([...state.keys()].some((k) => k.startsWith('focuser.net.base_model.')))
-    hints.push(
-      'unsupported: the Something-Something model (TSM backbones, whose temporal shift mixes frames inside the backbones, and a linear classifier over the frames) is not a network Saccade expresses',
-    );
   if (shapeOf(state, `${p}.state_encoder.0.weight`)?.length === 2)
     hints.push('unsupported: the linear policy encoder (policy_conv false); the official ActivityNet code uses the 1x1-conv encoder');
   const unfit = notOfficial(

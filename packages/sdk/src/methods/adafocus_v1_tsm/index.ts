@@ -6,6 +6,7 @@
 import type { MethodSpec } from '../spec.js';
 import { createAdaFocusV1Tsm, tsmStages, type AdaFocusV1TsmParts } from './network.js';
 import { ADAFOCUS_V1_TSM_FIELDS, type AdaFocusV1TsmConfig } from './schema.js';
+import { assignOfficialV1Tsm, planOfficialV1Tsm } from './official.js';
 
 export type { AdaFocusV1TsmConfig } from './schema.js';
 export type { AdaFocusV1TsmParts } from './network.js';
@@ -40,4 +41,9 @@ export const ADAFOCUS_V1_TSM: MethodSpec<AdaFocusV1TsmConfig, AdaFocusV1TsmParts
   }),
   pretrained: { glance: 'glance', focus: 'focus' },
   create: createAdaFocusV1Tsm,
+  official: {
+    code: 'blackfeather-wang/AdaFocus (Something-Something V1 and V2: models/gfv_net.py, TSM)',
+    plan: planOfficialV1Tsm,
+    assign: assignOfficialV1Tsm,
+  },
 };

@@ -14,18 +14,7 @@ import { WeightMismatchError, type TorchTensor } from '@saccade/backbones';
 import type { TrainConfigInput } from '../../config/base.js';
 import type { OfficialOptions, OfficialPlan } from '../spec.js';
 import { PAPER_V2 } from './paper.js';
-import { notOfficial, OfficialLayout, requirePatchSize, shapeOf } from '../official_layout.js';
-
-/** The official MobileNetV2 name of a glance weight -> torchvision's (which @saccade/backbones maps), or undefined for the ImageNet head. */
-function mobilenetName(key: string, state: ReadonlyMap<string, TorchTensor>): string | undefined {
-  const m = /^features\.(\d+)\.conv\.(\d+)\.(.+)$/.exec(key);
-  if (!m) return key.startsWith('classifier.') ? undefined : key;
-  const [block, index, param] = [m[1]!, Number(m[2]), m[3]!];
-  const expands = state.has(`global_CNN.features.${block}.conv.6.weight`);
-  const map = expands ? ['conv.0.0', 'conv.0.1', '', 'conv.1.0', 'conv.1.1', '', 'conv.2', 'conv.3'] : ['conv.0.0', 'conv.0.1', '', 'conv.1', 'conv.2'];
-  const module = map[index];
-  return module ? `features.${block}.${module}.${param}` : `features.${block}.conv.${index}.${param}`;
-}
+import { notOfficial, officialMobileNetName, OfficialLayout, requirePatchSize, shapeOf } from '../official_layout.js';
 
 /** Read the architecture from the state dict; a WeightMismatchError when it is not an official AdaFocusV2 state dict. */
 export function planOfficialV2(state: ReadonlyMap<string, TorchTensor>, options: OfficialOptions, source: string): OfficialPlan {
@@ -108,7 +97,7 @@ export function assignOfficialV2(
   w.batchNorm(mlp, 'mlp_bn', 'classifier.mlp.layers.1');
   const steps = heads.layers.filter((l) => /^head_\d+$/.test(l.name)).length;
   for (let k = 0; k < steps; k++) w.linear(heads, `head_${k}`, `classifier.classifiers.${k}.1`);
-  w.backbone(models['glance']!, 'global_CNN.', { prefix: 'global_CNN_fc.1', name: 'classifier.1' }, (k) => mobilenetName(k, state));
+  w.backbone(models['glance']!, 'global_CNN.', { prefix: 'global_CNN_fc.1', name: 'classifier.1' }, (k) => officialMobileNetName(k, state, 'global_CNN.'));
   w.backbone(models['focus']!, 'local_CNN.', { prefix: 'local_CNN_fc.1', name: 'fc' });
   w.commit();
 }
