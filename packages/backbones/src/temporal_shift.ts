@@ -60,24 +60,17 @@ export function temporalShift(x: tf.Tensor4D, segments: number, div: number): tf
     );
   const fold = Math.floor(c / div);
   if (segments === 1 || fold === 0) return x.clone();
+  // In 4-D ops along the batch (5-D slices and pads are slow on wasm: 1.1 s against 19 ms for
+  // [128, 12, 12, 32] forward and backward): the first fold from the next frame, the second from
+  // the previous one, each zeroed where that frame belongs to another clip.
   return tf.tidy(() => {
-    const clips = tf.reshape(x, [n / segments, segments, h, w, c]);
-    const t = segments - 1;
-    const back = tf.pad(tf.slice(clips, [0, 1, 0, 0, 0], [-1, t, h, w, fold]), [
-      [0, 0],
-      [0, 1],
-      [0, 0],
-      [0, 0],
-      [0, 0],
-    ]);
-    const forward = tf.pad(tf.slice(clips, [0, 0, 0, 0, fold], [-1, t, h, w, fold]), [
-      [0, 0],
-      [1, 0],
-      [0, 0],
-      [0, 0],
-      [0, 0],
-    ]);
-    const rest = tf.slice(clips, [0, 0, 0, 0, 2 * fold], [-1, -1, -1, -1, c - 2 * fold]);
-    return tf.reshape(tf.concat([back, forward, rest], 4), [n, h, w, c]) as tf.Tensor4D;
+    const frameOf = Array.from({ length: n }, (_, i) => i % segments);
+    // Rows from another clip are multiplied by 0 (half the time of tf.where here).
+    const keep = (v: tf.Tensor, ok: (f: number) => boolean) => tf.mul(v, tf.tensor4d(frameOf.map((f) => (ok(f) ? 1 : 0)), [n, 1, 1, 1]));
+    const zero = tf.zeros([1, h, w, fold]);
+    const back = keep(tf.concat([tf.slice(x, [1, 0, 0, 0], [n - 1, h, w, fold]), zero], 0), (f) => f < segments - 1);
+    const forward = keep(tf.concat([zero, tf.slice(x, [0, 0, 0, fold], [n - 1, h, w, fold])], 0), (f) => f > 0);
+    const rest = tf.slice(x, [0, 0, 0, 2 * fold], [n, h, w, c - 2 * fold]);
+    return tf.concat([back, forward, rest], 3) as tf.Tensor4D;
   });
 }
