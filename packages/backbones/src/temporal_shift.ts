@@ -66,7 +66,14 @@ export function temporalShift(x: tf.Tensor4D, segments: number, div: number): tf
   return tf.tidy(() => {
     const frameOf = Array.from({ length: n }, (_, i) => i % segments);
     // Rows from another clip are multiplied by 0 (half the time of tf.where here).
-    const keep = (v: tf.Tensor, ok: (f: number) => boolean) => tf.mul(v, tf.tensor4d(frameOf.map((f) => (ok(f) ? 1 : 0)), [n, 1, 1, 1]));
+    const keep = (v: tf.Tensor, ok: (f: number) => boolean) =>
+      tf.mul(
+        v,
+        tf.tensor4d(
+          frameOf.map((f) => (ok(f) ? 1 : 0)),
+          [n, 1, 1, 1],
+        ),
+      );
     const zero = tf.zeros([1, h, w, fold]);
     const back = keep(tf.concat([tf.slice(x, [1, 0, 0, 0], [n - 1, h, w, fold]), zero], 0), (f) => f < segments - 1);
     const forward = keep(tf.concat([zero, tf.slice(x, [0, 0, 0, fold], [n - 1, h, w, fold])], 0), (f) => f > 0);
