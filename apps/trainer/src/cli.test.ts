@@ -272,9 +272,11 @@ describe('saccade CLI', () => {
     expect(method.code).toBe(2);
     expect(method.stderr).toMatch(/--method.*v4.*invalid/i);
     // --method takes the registry's names and the methods' ids, and its help lists them with their labels.
-    expect(method.stderr).toMatch(/v2,\s+random,\s+centre,\s+paper-v2,\s+v1,\s+v1-random,\s+paper-v1,\s+v3,\s+uniform,\s+glance/);
+    expect(method.stderr).toMatch(/v2,\s+random,\s+centre,\s+paper-v2,\s+v1,\s+v1-random,\s+paper-v1,\s+v1-tsm,\s+v1-tsm-random,\s+v3,\s+uniform,\s+glance/);
     const help = saccade('train', '--help');
-    expect(help.stdout).toMatch(/v1-random:\s+AdaFocus\s+V1,\s+random\s+patches;\s+paper-v1:\s+AdaFocus\s+V1,\s+paper\s+config;\s+v3:\s+AdaFocus\s+V3/);
+    expect(help.stdout).toMatch(
+      /v1-random:\s+AdaFocus\s+V1,\s+random\s+patches;\s+paper-v1:\s+AdaFocus\s+V1,\s+paper\s+config;\s+v1-tsm:\s+AdaFocus\s+V1\s+\(TSM\);\s+v1-tsm-random:\s+AdaFocus\s+V1\s+\(TSM\),\s+random\s+patches;\s+v3:\s+AdaFocus\s+V3/,
+    );
     const byId = saccade('train', '--data', join(dir, 'data'), '--out', join(dir, 'v'), '--method', 'adafocus_v3', '--set', 'focusFrames=99');
     expect(byId.code).toBe(2);
     expect(byId.stderr).toMatch(/config\.focusFrames: must be <= frames/);
@@ -447,7 +449,7 @@ describe('saccade CLI', () => {
     expect(existsSync(join(run, 'model'))).toBe(false);
   });
 
-  it('import: official AdaFocusV2 and V1 checkpoints become bundles that classify; a malicious or unknown one is refused (exit 3)', async () => {
+  it('import: official AdaFocusV2, V1 and V1 Something-Something checkpoints become bundles that classify; a malicious or unknown one is refused (exit 3)', async () => {
     const fixture = join(import.meta.dirname, '..', '..', '..', 'packages', 'sdk', 'test', 'fixtures', 'official-v2', 'checkpoint.pth.tar');
     await writeFile(join(dir, 'classes.txt'), ['1 walk', '2 run', '3 jump', '4 swim', '5 climb'].join('\n'));
     const out = join(dir, 'imported');
@@ -480,6 +482,17 @@ describe('saccade CLI', () => {
     const c1 = saccade('classify', join(dir, 'imported-v1'), video, '--json');
     expect(c1.code, c1.stderr).toBe(0);
     expect(c1.json()[0].patches).toHaveLength(c1.json()[0].exitStep);
+    // The official Something-Something model: --method v1 recognises it (adafocus_v1_tsm), its sizes as flags.
+    const tsm = saccade(
+      'import',
+      fixture.replace('official-v2', 'official-v1-tsm'),
+      ...['--method', 'v1', '--out', join(dir, 'imported-tsm'), '--patch-size', '48', '--frame-size', '96', '--glance-size', '64', '--frames', '4', '--json'],
+    );
+    expect(tsm.code, tsm.stderr).toBe(0);
+    expect(tsm.json()).toMatchObject({ method: 'adafocus_v1_tsm', classes: 5, frames: 4, frameSize: 96, patchSize: 48 });
+    const ct = saccade('classify', join(dir, 'imported-tsm'), video, '--json');
+    expect(ct.code, ct.stderr).toBe(0);
+    expect([ct.json()[0].steps, ct.json()[0].exitStep, ct.json()[0].patches.length]).toEqual([1, 1, 1]);
     // A V2 checkpoint given as V1: exit 3, naming what is missing.
     const wrong = saccade('import', fixture, '--method', 'v1', '--out', join(dir, 'imported-wrong'), '--patch-size', '32', '--frame-size', '64');
     expect(wrong.code).toBe(3);
