@@ -9,12 +9,13 @@
  * - the bare backbones of that configuration on ONNX Runtime (batch 16), as Saccade exports them
  *   and as torch.onnx exports torchvision's, and PyTorch's own time for them (1 and 2 threads)
  *   where Debian's python3-torch and python3-torchvision are installed;
- * - training samples/s on 1 and 2 threads (`train({ workers })`), the demo model's configuration;
+ * - training samples/s on 1 and 2 threads (`train({ workers })`), the demo model's configuration,
+ *   with its own micro-batches (0: the batch split between the threads) and with micro-batches of 2;
  * - memory over many classifies on either engine: tensors, ONNX sessions, RSS.
  *
  * Prints the figures with the machine and its load; `--out FILE` writes them as JSON.
  *
- *   npm run bench:engines -- [--runs 7] [--paper-runs 5] [--memory-runs 500] [--train-steps 10] [--train-rounds 3] [--out FILE]
+ *   npm run bench:engines -- [--runs 7] [--paper-runs 5] [--memory-runs 500] [--train-steps 10] [--train-rounds 3] [--train-micro-batches 0,2] [--out FILE]
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -46,6 +47,7 @@ const { values } = parseArgs({
     'memory-runs': { type: 'string', default: '500' },
     'train-steps': { type: 'string', default: '10' },
     'train-rounds': { type: 'string', default: '3' },
+    'train-micro-batches': { type: 'string', default: '0,2' },
     out: { type: 'string' },
   },
 });
@@ -54,6 +56,7 @@ const paperRuns = Number(values['paper-runs']);
 const memoryRuns = Number(values['memory-runs']);
 const trainSteps = Number(values['train-steps']);
 const trainRounds = Number(values['train-rounds']);
+const trainMicroBatches = values['train-micro-batches'].split(',').map(Number);
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const DEMO = join(ROOT, 'apps/web/public/demo');
 
@@ -267,38 +270,48 @@ try {
     labels: videos.map((_, v) => v % 10),
     videos,
   });
-  const training: Record<string, number[]> = { '1': [], '2': [] };
-  for (let round = 0; round < trainRounds; round++)
-    for (const workers of [1, 2]) {
-      let t0 = 0;
-      let t1 = 0;
-      const r = await train({
-        config: trainConfig,
-        train: trainSet,
-        workers,
-        // The epoch's end (a training-accuracy pass) is not timed.
-        onBatch: (p) => {
-          if (p.step === 1) t0 = performance.now();
-          if (p.step === trainSteps + 1) t1 = performance.now();
-        },
-      });
-      const seconds = (t1 - t0) / 1000;
-      r.net.dispose();
-      training[String(workers)]!.push((trainSteps * batchSize) / seconds);
-    }
-  const sps = Object.fromEntries(Object.entries(training).map(([w, xs]) => [w, median(xs)]));
-  const pairRatios = training['2']!.map((v, i) => v / training['1']![i]!);
+  // Per micro-batch setting (config.microBatch, the same on 1 and 2 threads): 0 is the demo
+  // config's own (one chunk of the batch per thread: 8 videos on one thread, 4 on each of two,
+  // so batch norm sees other batches); 2 runs chunks of 2 videos on either, the same computation.
+  const trainingRuns: Record<string, unknown> = {};
+  const trainLines: string[] = [];
+  for (const microBatch of trainMicroBatches) {
+    const training: Record<string, number[]> = { '1': [], '2': [] };
+    for (let round = 0; round < trainRounds; round++)
+      for (const workers of [1, 2]) {
+        let t0 = 0;
+        let t1 = 0;
+        const r = await train({
+          config: { ...trainConfig, microBatch },
+          train: trainSet,
+          workers,
+          // The epoch's end (a training-accuracy pass) is not timed.
+          onBatch: (p) => {
+            if (p.step === 1) t0 = performance.now();
+            if (p.step === trainSteps + 1) t1 = performance.now();
+          },
+        });
+        const seconds = (t1 - t0) / 1000;
+        r.net.dispose();
+        training[String(workers)]!.push((trainSteps * batchSize) / seconds);
+      }
+    const sps = Object.fromEntries(Object.entries(training).map(([w, xs]) => [w, median(xs)]));
+    const pairRatios = training['2']!.map((v, i) => v / training['1']![i]!);
+    trainingRuns[String(microBatch)] = { samplesPerSecond: training, ratio: median(pairRatios) };
+    trainLines.push(
+      `  microBatch ${microBatch}${microBatch === 0 ? ' (the batch split between the threads)' : ` (chunks of ${microBatch} videos)`}: 1 thread ${sps['1']!.toFixed(2)} samples/s, 2 threads (worker threads) ${sps['2']!.toFixed(2)} samples/s: ${median(pairRatios).toFixed(2)}x (median of the rounds' ratios)`,
+    );
+  }
   report['training'] = {
     config: "the demo model's",
     batchSize,
     timedSteps: trainSteps,
     rounds: trainRounds,
-    samplesPerSecond: training,
-    ratio: median(pairRatios),
+    byMicroBatch: trainingRuns,
   };
   console.log(
     `\ntraining the demo model's configuration (batch ${batchSize}, random videos, ${trainSteps} timed steps, median of ${trainRounds} alternating rounds):\n` +
-      `  1 thread ${sps['1']!.toFixed(2)} samples/s, 2 threads (worker threads) ${sps['2']!.toFixed(2)} samples/s: ${median(pairRatios).toFixed(2)}x (median of the rounds' ratios)`,
+      trainLines.join('\n'),
   );
 
   // --- memory over many classifies ----------------------------------------------------------
