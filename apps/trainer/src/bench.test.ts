@@ -23,7 +23,7 @@ describe('summariseGroups', () => {
       row('v2', 0, 70),
       row('uniform', 0, 71),
       row('v2', 1, 72),
-      row('v2', 2, 74, { vps: 16, vpsRuns: [16, 18, 14], trainSeconds: 130 }),
+      row('v2', 2, 74, { vps: 16, vpsRuns: [16, 18, 14], trainSeconds: 130, firstStep: 60 }),
     ]);
     expect(groups.map((g) => g.method)).toEqual(['v2', 'uniform']);
     const v2 = groups[0]!;
@@ -35,6 +35,8 @@ describe('summariseGroups', () => {
     expect(v2.videosPerSecond).toBe(12);
     expect(v2.videosPerSecondRuns).toEqual([12, 14, 10]);
     expect(v2.trainSecondsMean).toBe(110);
+    // After step 1: the rows' own (the last step's accuracy where a row has none, as a one-step model).
+    expect(v2.firstStepAccuracyMean).toBe((70 + 72 + 60) / 3);
     // One seed: no spread.
     expect(groups[1]!.accuracyStd).toBe(0);
   });

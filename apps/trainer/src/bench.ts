@@ -35,6 +35,8 @@ export interface BenchOptions {
   source?: string;
   /** Build the data with the item hidden for this fraction of every video (temporal redundancy). */
   hidden?: number;
+  /** Build the data with this fraction of the item shown per frame (evidence that accumulates). */
+  reveal?: number;
   /**
    * Child processes that time every model (`saccade speed`), one after another; each model's
    * videos/s is the median over them (default 3). One process's figures move by ~5% from the next's.
@@ -54,6 +56,8 @@ export interface BenchGroup {
   accuracyMean: number;
   accuracyStd: number;
   accuracies: number[];
+  /** Mean accuracy (%) after the first step alone (the prediction had every video stopped there): with the last step's, how much the later steps add. */
+  firstStepAccuracyMean: number;
   gflopsPerVideo: number;
   /** Mean over the seeds of each model's median videos/s (over the speed processes). */
   videosPerSecond: number;
@@ -181,6 +185,8 @@ export interface BenchRow {
   vpsRuns?: number[];
   trainSeconds: number;
   inPatch?: number;
+  /** Accuracy (%) after the first step. */
+  firstStep?: number;
 }
 
 /**
@@ -197,6 +203,7 @@ export function summariseGroups(rows: readonly BenchRow[]): BenchGroup[] {
       accuracyMean: mean(rs.map((r) => r.accuracy)),
       accuracyStd: sampleStd(rs.map((r) => r.accuracy)),
       accuracies: rs.map((r) => r.accuracy),
+      firstStepAccuracyMean: mean(rs.map((r) => r.firstStep ?? r.accuracy)),
       gflopsPerVideo: rs[0]!.gflops,
       videosPerSecond: mean(rs.map((r) => r.vps)),
       videosPerSecondRuns: rs[0]!.vpsRuns!.map((_, k) => mean(rs.map((r) => r.vpsRuns![k]!))),
@@ -349,6 +356,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
       size: 128,
       seed: 1,
       ...(o.hidden !== undefined ? { hidden: o.hidden } : {}),
+      ...(o.reveal !== undefined ? { reveal: o.reveal } : {}),
       ...(o.source ? { source: o.source } : {}),
       quiet: o.quiet ?? false,
     });
@@ -402,6 +410,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
         method: s.method,
         seed: s.seed,
         accuracy: 100 * e.accuracy,
+        firstStep: 100 * e.accuracyPerStep[0]!,
         gflops: model.meta.gflopsPerVideo,
         vps: NaN,
         trainSeconds: summary.trainSeconds,
@@ -495,6 +504,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
         model: METHOD_LABEL[g.method] ?? g.method,
         seeds: String(g.seeds),
         accuracy: `${g.accuracyMean.toFixed(1)} ± ${g.accuracyStd.toFixed(1)} (${g.accuracies.map((a) => a.toFixed(1)).join(', ')})`,
+        first: g.firstStepAccuracyMean,
         gflops: g.gflopsPerVideo,
         vps: g.videosPerSecond,
         train: g.trainSecondsMean,
@@ -504,6 +514,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
         { key: 'model' },
         { key: 'seeds' },
         { key: 'accuracy', title: 'val accuracy (%)' },
+        { key: 'first', title: 'after step 1 (%)', digits: 1 },
         { key: 'gflops', title: 'GFLOPs / video', digits: 3 },
         { key: 'vps', title: 'videos/s', digits: 1 },
         { key: 'train', title: 'train time (s)', digits: 0 },

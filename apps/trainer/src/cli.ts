@@ -203,12 +203,17 @@ export function buildProgram(): Command {
     .option('--size <px>', 'frame side', int('--size', 16), 128)
     .option('--item-size <px>', 'side of the moving item', int('--item-size', 4), 40)
     .option('--hidden <fraction>', 'temporal redundancy: fraction of frames in one stretch where the item is hidden', fraction('--hidden'), 0)
+    .option(
+      '--reveal <fraction>',
+      'evidence that accumulates: the fraction of the item shown per frame (a new random choice of its 4 x 4 blocks in every frame)',
+      num('--reveal'),
+    )
     .option('--seed <n>', 'seed (same seed, same bytes)', int('--seed'), 0)
     .option('--source <dir>', "Fashion-MNIST IDX folder (default: $FASHION_MNIST_DIR, Debian's dataset-fashion-mnist, else the shipped sample)")
     .option('--json', 'print the result as JSON')
     .addHelpText(
       'after',
-      '\nExamples:\n  saccade data moving-fashion --out data/mfm\n  saccade data moving-fashion --out data/small --train 60 --val 30 --seed 3\n  saccade data moving-fashion --out data/mfm-hidden --hidden 0.5',
+      '\nExamples:\n  saccade data moving-fashion --out data/mfm\n  saccade data moving-fashion --out data/small --train 60 --val 30 --seed 3\n  saccade data moving-fashion --out data/mfm-hidden --hidden 0.5\n  saccade data moving-fashion --out data/mfm-temporal --reveal 0.25',
     )
     .action(async (o) => {
       const r = await dataCommand({
@@ -219,6 +224,7 @@ export function buildProgram(): Command {
         size: o.size,
         itemSize: o.itemSize,
         hidden: o.hidden,
+        ...(o.reveal !== undefined ? { reveal: o.reveal } : {}),
         seed: o.seed,
         ...(o.source ? { source: o.source } : {}),
         quiet: false,
@@ -493,6 +499,7 @@ export function buildProgram(): Command {
         .join(',')} (default: v2,random,centre,uniform,glance)`,
     )
     .option('--hidden <fraction>', 'when building the data: hide the item for this fraction of every video (temporal redundancy, for v3)', num('--hidden'))
+    .option('--reveal <fraction>', 'when building the data: show this fraction of the item per frame, so evidence accumulates over frames', num('--reveal'))
     .option('--set <key=value>', 'config field for every run (repeatable)', collect, [])
     .option(
       '--speed-runs <n>',
@@ -513,6 +520,7 @@ export function buildProgram(): Command {
       if (o.hidden !== undefined && !(o.hidden < 1)) throw new UsageError(`--hidden must be a fraction below 1, got ${o.hidden}`);
       const r = await runBench({
         ...(o.hidden !== undefined ? { hidden: o.hidden } : {}),
+        ...(o.reveal !== undefined ? { reveal: o.reveal } : {}),
         out: o.out,
         ...(o.data ? { data: o.data } : {}),
         trainVideos: quick ? 240 : 1200,

@@ -625,6 +625,7 @@ export async function dataCommand(o: {
   size: number;
   itemSize?: number;
   hidden?: number;
+  reveal?: number;
   seed: number;
   source?: string;
   quiet?: boolean;
@@ -639,6 +640,7 @@ export async function dataCommand(o: {
     size: o.size,
     ...(o.itemSize !== undefined ? { itemSize: o.itemSize } : {}),
     ...(o.hidden !== undefined ? { hidden: o.hidden } : {}),
+    ...(o.reveal !== undefined ? { reveal: o.reveal } : {}),
     seed: o.seed,
     ...(o.source ? { source: o.source } : {}),
     onProgress: (done, total) => {

@@ -133,8 +133,30 @@ describe('Moving Fashion-MNIST', () => {
     });
   });
 
+  it('shows a new random quarter of the item in every frame with reveal 0.25, and every block over the frames', () => {
+    // A white item on a black canvas (no background, no clutter): a pixel is the item's exactly when it is drawn.
+    const item = new Uint8Array(784).fill(255);
+    const o = { frames: 16, size: 32, itemSize: 16, clutterIntensity: 0, backgroundIntensity: 0, speed: [0, 0] as const };
+    const whole = renderMovingFashionVideo(item, [], new Rng(7), o);
+    const part = renderMovingFashionVideo(item, [], new Rng(7), { ...o, reveal: 0.25 });
+    expect(part.boxes).toEqual(whole.boxes);
+    expect(Buffer.compare(renderMovingFashionVideo(item, [], new Rng(7), { ...o, reveal: 1 }).data, whole.data)).toBe(0);
+    const seen = new Set<number>();
+    const patterns = new Set<string>();
+    part.boxes.forEach(([y, x], t) => {
+      const at = (by: number, bx: number) => part.data[(t * 32 * 32 + (y + by * 4 + 2) * 32 + x + bx * 4 + 2) * 3]!;
+      const shown = Array.from({ length: 16 }, (_, b) => at(Math.floor(b / 4), b % 4) === 255);
+      expect(shown.filter(Boolean)).toHaveLength(4);
+      shown.forEach((v, b) => v && seen.add(b));
+      patterns.add(shown.join());
+    });
+    expect(patterns.size).toBeGreaterThan(8);
+    expect(seen.size).toBeGreaterThanOrEqual(14);
+  });
+
   it('rejects options that make no sense', async () => {
     await expect(buildMovingFashionMnist({ ...options, out: join(root, 'e'), hidden: 1 })).rejects.toThrow(/hidden: must be a fraction/);
+    await expect(buildMovingFashionMnist({ ...options, out: join(root, 'e'), reveal: 0 })).rejects.toThrow(/reveal: must be the fraction of the item shown/);
     await expect(buildMovingFashionMnist({ ...options, out: join(root, 'e'), itemSize: 80 })).rejects.toBeInstanceOf(VideoOptionError);
     await expect(buildMovingFashionMnist({ ...options, out: join(root, 'e'), size: 63 })).rejects.toThrow(/must be even/);
     await expect(buildMovingFashionMnist({ ...options, out: join(root, 'e'), frames: 0 })).rejects.toThrow(/frames: must be an integer >= 1/);

@@ -47,6 +47,13 @@ export interface MovingFashionOptions {
    * Default 0.
    */
   hidden?: number;
+  /**
+   * Evidence that accumulates: the fraction of the item shown in each frame (0..1]. The item is cut
+   * into a 4 x 4 grid of blocks and every frame shows round(16 x reveal) of them, a new random
+   * choice per frame (the rest of the item is not drawn: background and clutter show through), so
+   * one frame holds part of the shape and frames together hold more of it. Default 1 (the whole item).
+   */
+  reveal?: number;
   fps?: number;
   seed?: number;
   /** Parallel ffmpeg encoders. Default 2. */
@@ -134,13 +141,22 @@ function background(size: number, intensity: number, rng: Rng): Float32Array {
   return out;
 }
 
-function paste(canvas: Float32Array, size: number, patch: Float32Array, side: number, top: number, left: number, gain: number): void {
+function paste(
+  canvas: Float32Array,
+  size: number,
+  patch: Float32Array,
+  side: number,
+  top: number,
+  left: number,
+  gain: number,
+  shown?: (y: number, x: number) => boolean,
+): void {
   for (let y = 0; y < side; y++) {
     const cy = top + y;
     if (cy < 0 || cy >= size) continue;
     for (let x = 0; x < side; x++) {
       const cx = left + x;
-      if (cx < 0 || cx >= size) continue;
+      if (cx < 0 || cx >= size || (shown && !shown(y, x))) continue;
       const v = patch[y * side + x]! * gain;
       if (v > canvas[cy * size + cx]!) canvas[cy * size + cx] = v;
     }
@@ -153,7 +169,7 @@ export function renderMovingFashionVideo(
   clutter: readonly Uint8Array[],
   rng: Rng,
   o: Required<Pick<MovingFashionOptions, 'frames' | 'size' | 'itemSize' | 'clutterIntensity' | 'backgroundIntensity' | 'speed'>> &
-    Pick<MovingFashionOptions, 'hidden'>,
+    Pick<MovingFashionOptions, 'hidden' | 'reveal'>,
 ): { data: Uint8Array; boxes: [number, number][]; visible: boolean[] } {
   const { frames, size, itemSize } = o;
   const base = background(size, o.backgroundIntensity, rng.fork('background'));
@@ -174,6 +190,11 @@ export function renderMovingFashionVideo(
   // Drawn from its own stream, so that hidden = 0 renders the same bytes as before the option.
   const hiddenFrames = Math.round((o.hidden ?? 0) * frames);
   const hiddenStart = hiddenFrames > 0 ? rng.fork('hidden').int(0, frames - hiddenFrames) : 0;
+  // Drawn from its own stream too: reveal = 1 renders the same bytes as before the option.
+  const reveal = o.reveal ?? 1;
+  const blocks = Math.round(16 * reveal);
+  const revealRng = rng.fork('reveal');
+  const block = (v: number) => Math.min(3, Math.floor((v * 4) / itemSize));
   const data = new Uint8Array(frames * size * size * 3);
   const boxes: [number, number][] = [];
   const visible: boolean[] = [];
@@ -183,7 +204,11 @@ export function renderMovingFashionVideo(
     boxes.push([ty, tx]);
     const shown = t < hiddenStart || t >= hiddenStart + hiddenFrames;
     visible.push(shown);
-    if (shown) paste(canvas, size, sprite, itemSize, ty, tx, 1);
+    if (shown && blocks >= 16) paste(canvas, size, sprite, itemSize, ty, tx, 1);
+    else if (shown) {
+      const on = new Set(revealRng.shuffle(Array.from({ length: 16 }, (_, i) => i)).slice(0, blocks));
+      paste(canvas, size, sprite, itemSize, ty, tx, 1, (py, px) => on.has(block(py) * 4 + block(px)));
+    }
     const offset = t * size * size * 3;
     for (let i = 0; i < canvas.length; i++) {
       const v = Math.round(Math.min(1, canvas[i]!) * 255);
@@ -224,6 +249,7 @@ export async function buildMovingFashionMnist(options: MovingFashionOptions): Pr
     backgroundIntensity: 0.35,
     speed: [1.5, 4] as const,
     hidden: 0,
+    reveal: 1,
     fps: 8,
     seed: 0,
     concurrency: 2,
@@ -240,6 +266,7 @@ export async function buildMovingFashionMnist(options: MovingFashionOptions): Pr
   check('clutterIntensity', o.clutterIntensity, 0, false);
   check('concurrency', o.concurrency, 1);
   if (!(o.hidden >= 0 && o.hidden < 1)) throw new VideoOptionError('hidden', `must be a fraction of the frames in [0, 1), got ${o.hidden}`);
+  if (!(o.reveal > 0 && o.reveal <= 1)) throw new VideoOptionError('reveal', `must be the fraction of the item shown per frame, in (0, 1], got ${o.reveal}`);
   if (!(o.speed[0] >= 0 && o.speed[1] >= o.speed[0])) throw new VideoOptionError('speed', `must be [min, max] with 0 <= min <= max, got [${o.speed}]`);
 
   const mnist = await loadFashionMnist(o.source);
