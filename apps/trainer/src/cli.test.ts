@@ -266,7 +266,7 @@ describe('saccade CLI', () => {
     // A field of another method is refused, not ignored.
     const other = saccade('train', '--data', join(dir, 'data'), '--out', join(dir, 'w'), '--method', 'v2', '--set', 'grid=3');
     expect(other.code).toBe(2);
-    expect(other.stderr).toMatch(/config\.grid: 3 is for method adafocus_v1 and does nothing for adafocus_v2/);
+    expect(other.stderr).toMatch(/config\.grid: 3 is for method adafocus_v1 \/ adafocus_v1_tsm and does nothing for adafocus_v2/);
     expect(existsSync(join(dir, 'w'))).toBe(false);
     const method = saccade('train', '--data', join(dir, 'data'), '--out', join(dir, 'z'), '--method', 'v4');
     expect(method.code).toBe(2);

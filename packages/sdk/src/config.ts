@@ -76,6 +76,9 @@ export function trainingStages(c: TrainConfig): TrainingStage[] {
   return methodSpec(c.method).stages(c);
 }
 
+/** The methods of the SDK when configs were one flat object of every method's fields. */
+const FLAT_CONFIG_METHODS = new Set(['adafocus_v2', 'adafocus_v1', 'adafocus_v3', 'uniform', 'glance']);
+
 /**
  * A config file given whole (a run's config.json from before per-method configs carried every
  * method's fields): the fields of other methods that sit at their default are dropped, since they
@@ -86,7 +89,10 @@ export function withoutIdleFields(given: Readonly<Record<string, unknown>>, meth
   const out: Record<string, unknown> = {};
   for (const [field, value] of Object.entries(given)) {
     const owners = own.has(field) ? [] : fieldOwners(field);
-    const idle = owners.length > 0 && owners.every((o) => JSON.stringify(value) === JSON.stringify(defaultOf(o, field)));
+    // Such files predate later methods: a field is judged by the defaults of the methods of that time
+    // that own it (adafocus_v1_tsm's grid default is not V1's), or of its owners now when none did.
+    const then = owners.filter((o) => FLAT_CONFIG_METHODS.has(o));
+    const idle = owners.length > 0 && (then.length > 0 ? then : owners).every((o) => JSON.stringify(value) === JSON.stringify(defaultOf(o, field)));
     if (!idle) out[field] = value;
   }
   return out;

@@ -104,7 +104,9 @@ describe('a method registered from outside the SDK', () => {
     const c = parseConfig({ ...TOY, method: 'toy_centre', toyTemperature: 4 });
     expect(c.toyTemperature).toBe(4);
     expect(parseConfig({ ...TOY, method: 'toy_centre' }).toyTemperature).toBe(2);
-    expect(() => parseConfig({ method: 'toy_centre', grid: 3 })).toThrow(/config\.grid: 3 is for method adafocus_v1 and does nothing for toy_centre/);
+    expect(() => parseConfig({ method: 'toy_centre', grid: 3 })).toThrow(
+      /config\.grid: 3 is for method adafocus_v1 \/ adafocus_v1_tsm and does nothing for toy_centre/,
+    );
     expect(() => parseConfig({ toyTemperature: 3 })).toThrow(/config\.toyTemperature: 3 is for method toy_centre and does nothing for adafocus_v2/);
     expect(() => parseConfig({ method: 'toy_centre', patches: 'random' })).toThrow(/config\.patches: must be policy for toy_centre/);
     expect(methodVariant('toy').config.method).toBe('toy_centre');

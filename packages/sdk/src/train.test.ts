@@ -42,13 +42,13 @@ describe('config', () => {
     ).toEqual([1, 1, 1, 1]);
     expect(parseConfig(parseConfig({ method: 'uniform' }))).toEqual(parseConfig({ method: 'uniform' }));
     // Each method's config holds the shared fields and its own: a field of another method is refused, naming its method.
-    expect(() => parseConfig({ grid: 3 })).toThrow(/config\.grid: 3 is for method adafocus_v1 and does nothing for adafocus_v2/);
+    expect(() => parseConfig({ grid: 3 })).toThrow(/config\.grid: 3 is for method adafocus_v1 \/ adafocus_v1_tsm and does nothing for adafocus_v2/);
     expect(() => parseConfig({ method: 'adafocus_v1', focusFrames: 4, prediction: 'ensemble' })).toThrow(/config\.focusFrames: 4 is for method adafocus_v3/);
     expect(() => parseConfig({ method: 'uniform', policyHidden: 64 })).toThrow(
-      /config\.policyHidden: 64 is for method adafocus_v2 \/ adafocus_v1 \/ adafocus_v3/,
+      /config\.policyHidden: 64 is for method adafocus_v2 \/ adafocus_v1 \/ adafocus_v1_tsm \/ adafocus_v3/,
     );
     expect(() => parseConfig({ method: 'adafocus_v5' })).toThrow(
-      /config\.method: unknown method "adafocus_v5"; registered: adafocus_v2, adafocus_v1, adafocus_v3, uniform, glance/,
+      /config\.method: unknown method "adafocus_v5"; registered: adafocus_v2, adafocus_v1, adafocus_v1_tsm, adafocus_v3, uniform, glance/,
     );
     expect(parseConfig({ method: 'adafocus_v1', grid: 3, stages: 2 })).toMatchObject({ grid: 3, stages: 2 });
     expect(Object.keys(parseConfig({ method: 'uniform' }))).toEqual(configFields('uniform'));
