@@ -6,7 +6,7 @@
  * drifts from minute to minute) and reports each count's median and the median of the paired
  * ratios. Prints the figures; `--out FILE` writes them as JSON.
  *
- *   npm run bench:queue:workers -- --model runs/demo/v2/model --dir runs/demo/data/videos [--workers 1,2] [--limit 200] [--repeat 5]
+ *   npm run bench:queue:workers -- --model runs/demo/v2/model --dir runs/demo/data/videos [--workers 1,2] [--limit 200] [--repeat 5] [--worker-args '--engine onnx --threads 1']
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { readdir, writeFile } from 'node:fs/promises';
@@ -26,6 +26,8 @@ const { values } = parseArgs({
     workers: { type: 'string', default: '1,2' },
     limit: { type: 'string', default: '200' },
     repeat: { type: 'string', default: '1' },
+    // Flags for every worker, split on spaces: '--engine onnx --threads 1'.
+    'worker-args': { type: 'string', default: '' },
     out: { type: 'string' },
   },
 });
@@ -46,7 +48,8 @@ try {
       const logs: string[] = [];
       const procs = Array.from({ length: n }, (_, i) => {
         logs[i] = '';
-        const p = spawn(process.execPath, [BIN, 'worker', values.model!, '--redis', redis.url, '--root', dir, '--name', `bench-${i}`], {
+        const extra = values['worker-args'].split(' ').filter((a) => a.length > 0);
+        const p = spawn(process.execPath, [BIN, 'worker', values.model!, '--redis', redis.url, '--root', dir, '--name', `bench-${i}`, ...extra], {
           stdio: ['ignore', 'ignore', 'pipe'],
         });
         p.stderr.on('data', (d: Buffer) => (logs[i] += d.toString()));
