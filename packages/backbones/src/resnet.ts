@@ -48,9 +48,9 @@ export function resNetFeatures(input: Sym, spec: ResNetSpec, ctx: BlockContext):
       const s = b === 0 && stage > 0 ? 2 : 1;
       const name = `conv${stage + 2}_block${b + 1}`;
       let y: Sym;
-      const input = b % shiftEvery === 0 ? shiftIn(x, ctx, `${name}_shift`) : x;
+      const shifted = b % shiftEvery === 0 ? shiftIn(x, ctx, `${name}_shift`) : x;
       if (spec.block === 'basic') {
-        y = conv(input, width, 3, s, ctx, `${name}_1_conv`, `${name}_1_pad`);
+        y = conv(shifted, width, 3, s, ctx, `${name}_1_conv`, `${name}_1_pad`);
         y = batchNorm(y, ctx, `${name}_1_bn`);
         y = relu(y, `${name}_1_relu`);
         y = conv(y, width, 3, 1, ctx, `${name}_2_conv`);
@@ -58,7 +58,7 @@ export function resNetFeatures(input: Sym, spec: ResNetSpec, ctx: BlockContext):
       } else {
         const s1 = spec.strideIn === '1x1' ? s : 1;
         const s3 = spec.strideIn === '3x3' ? s : 1;
-        y = conv(input, width, 1, s1, ctx, `${name}_1_conv`);
+        y = conv(shifted, width, 1, s1, ctx, `${name}_1_conv`);
         y = batchNorm(y, ctx, `${name}_1_bn`);
         y = relu(y, `${name}_1_relu`);
         y = conv(y, width, 3, s3, ctx, `${name}_2_conv`, `${name}_2_pad`);

@@ -8,6 +8,7 @@
 import { z } from 'zod';
 
 import { BASE_FIELDS, type TrainConfig, type TrainingStage } from './config/base.js';
+import { version1Owners } from './config/v1.js';
 import { ConfigError } from './errors.js';
 import { fieldOwners, methodSpec } from './methods/registry.js';
 import type { AnyMethodSpec } from './methods/spec.js';
@@ -76,9 +77,6 @@ export function trainingStages(c: TrainConfig): TrainingStage[] {
   return methodSpec(c.method).stages(c);
 }
 
-/** The methods of the SDK when configs were one flat object of every method's fields. */
-const FLAT_CONFIG_METHODS = new Set(['adafocus_v2', 'adafocus_v1', 'adafocus_v3', 'uniform', 'glance']);
-
 /**
  * A config file given whole (a run's config.json from before per-method configs carried every
  * method's fields): the fields of other methods that sit at their default are dropped, since they
@@ -89,9 +87,9 @@ export function withoutIdleFields(given: Readonly<Record<string, unknown>>, meth
   const out: Record<string, unknown> = {};
   for (const [field, value] of Object.entries(given)) {
     const owners = own.has(field) ? [] : fieldOwners(field);
-    // Such files predate later methods: a field is judged by the defaults of the methods of that time
-    // that own it (adafocus_v1_tsm's grid default is not V1's), or of its owners now when none did.
-    const then = owners.filter((o) => FLAT_CONFIG_METHODS.has(o));
+    // Such files are version 1's: a field is judged by the defaults of the methods that read it then
+    // (adafocus_v1_tsm's grid default is not V1's), or of its owners now for a field added since.
+    const then = owners.filter((o) => version1Owners(field).includes(o));
     const idle = owners.length > 0 && (then.length > 0 ? then : owners).every((o) => JSON.stringify(value) === JSON.stringify(defaultOf(o, field)));
     if (!idle) out[field] = value;
   }

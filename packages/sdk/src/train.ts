@@ -15,7 +15,7 @@ import { configDifferences, describeDifferences, parseConfig, trainingStages, ty
 import { forwardVideos, type VideoDataset } from './dataset.js';
 import { CheckpointError, ConfigError, DatasetError, TrainingDivergedError } from './errors.js';
 import { cosineLr, PartOptimizer } from './optimizer.js';
-import { chunkVideos, joinStatistics, statisticsOf, stepGradients, weightsOf, type Chunk, type GradientPeers } from './peers.js';
+import { chunkVideos, joinStatistics, stageVariables, statisticsOf, stepGradients, weightsOf, type Chunk, type GradientPeers } from './peers.js';
 import { initBackbones, type Pretrained } from './pretrained.js';
 
 export interface EvalResult {
@@ -405,8 +405,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       return resultOf(why);
     };
 
-    const partsOf = net.parts();
-    const stageVars = stages.map((st) => st.parts.flatMap((part) => partsOf[part] ?? []).map((w) => opt.vars.get((w.read() as tf.Variable).name)!));
+    // The same variables, in the same order, as the peers' replicas train.
+    const stageVars = stages.map((st) => stageVariables(net, st.parts));
     let stepsThisCall = 0;
     const peers = options.peers;
     const statistics = peers ? statisticsOf(net) : [];

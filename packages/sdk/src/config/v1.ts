@@ -24,6 +24,11 @@ const VERSION_1_FIELDS: Readonly<Record<string, readonly string[]>> = {
   glance: [],
 };
 
+/** The built-in methods that read `field` in version 1 (none for a field added since). */
+export function version1Owners(field: string): string[] {
+  return Object.keys(VERSION_1_FIELDS).filter((m) => VERSION_1_FIELDS[m]!.includes(field));
+}
+
 /** Every method-specific field version 1 knew. */
 const ALL_VERSION_1_FIELDS = new Set(Object.values(VERSION_1_FIELDS).flat());
 

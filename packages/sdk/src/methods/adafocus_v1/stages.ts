@@ -7,6 +7,21 @@ export type V1StageKind = 'backbones' | 'focus' | 'policy' | 'classifier';
 
 export type V1Stage = TrainingStage & { kind: V1StageKind };
 
+/**
+ * The PPO stage of AdaFocus V1 (and of its Something-Something model): the policy alone, none with
+ * random patches, on its own Adam at a constant rate when `ppoAdamLr` is set (the paper's 3e-4).
+ */
+export function ppoStage(c: { patches: string; rlEpochs: number; ppoAdamLr?: number | undefined }): TrainingStage & { kind: 'policy' } {
+  const random = c.patches === 'random';
+  return {
+    kind: 'policy',
+    name: random ? 'stage 2: none (random policy)' : 'stage 2: policy (PPO)',
+    epochs: random ? 0 : c.rlEpochs,
+    parts: ['policy'],
+    ...(c.ppoAdamLr !== undefined && !random ? { optimizer: { kind: 'adam' as const, lr: c.ppoAdamLr } } : {}),
+  };
+}
+
 export function v1Stages(c: AdaFocusV1Config): V1Stage[] {
   // patches 'random': the paper's ablation, the same stages with a random policy (nothing to learn in stage 2).
   const random = c.patches === 'random';
@@ -18,13 +33,7 @@ export function v1Stages(c: AdaFocusV1Config): V1Stage[] {
         epochs: c.epochs,
         parts: c.pretrained || c.backboneEpochs > 0 ? ['focus', 'classifier'] : ['glance', 'focus', 'classifier'],
       },
-      {
-        kind: 'policy' as const,
-        name: random ? 'stage 2: none (random policy)' : 'stage 2: policy (PPO)',
-        epochs: random ? 0 : c.rlEpochs,
-        parts: ['policy'],
-        ...(c.ppoAdamLr !== undefined && !random ? { optimizer: { kind: 'adam' as const, lr: c.ppoAdamLr } } : {}),
-      },
+      ppoStage(c),
       {
         kind: 'classifier' as const,
         name: `stage 3: classifier${random ? ', random patches' : c.finetunePatches === 'best' ? ', most likely patches' : ''}`,

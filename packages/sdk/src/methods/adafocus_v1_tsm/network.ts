@@ -26,6 +26,7 @@ import { ConfigError } from '../../errors.js';
 import type { ForwardResult, VideoNet } from '../../video_net.js';
 import { backboneMacs, checkFrames, checkStep, denseMacs, stateVideo } from '../../net_common.js';
 import { policyRewards } from '../adafocus_v1/network.js';
+import { ppoStage } from '../adafocus_v1/stages.js';
 import type { AdaFocusV1TsmConfig } from './schema.js';
 
 /** The frames of a clip of `frames` that the glance sees: TSN's test-time sampling of `glanceFrames` segments. */
@@ -46,13 +47,7 @@ export function tsmStages(c: AdaFocusV1TsmConfig): (TrainingStage & { kind: Stag
         epochs: c.epochs,
         parts: c.pretrained ? ['focus'] : ['glance', 'focus'],
       },
-      {
-        kind: 'policy' as const,
-        name: random ? 'stage 2: none (random policy)' : 'stage 2: policy (PPO)',
-        epochs: random ? 0 : c.rlEpochs,
-        parts: ['policy'],
-        ...(c.ppoAdamLr !== undefined && !random ? { optimizer: { kind: 'adam' as const, lr: c.ppoAdamLr } } : {}),
-      },
+      ppoStage(c),
       {
         kind: 'classifier' as const,
         name: `stage 3: focus network, ${random ? 'random' : "the policy's"} patches`,
