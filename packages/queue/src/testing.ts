@@ -28,6 +28,8 @@ export interface TestRedis {
   dir: string;
   /** With `tls`: the CA certificate (PEM file) that signed the server's, for `rediss://` clients. */
   ca?: string;
+  /** The running server's process id (for a benchmark's CPU accounting). */
+  readonly pid: number | undefined;
   /** Stop (SIGTERM: it writes its data) and start again on the same port and folder. */
   restart(): Promise<void>;
   stop(): Promise<void>;
@@ -100,6 +102,9 @@ export async function startRedis(options: { tls?: boolean } = {}): Promise<TestR
     port,
     dir,
     ...(options.tls ? { ca: join(dir, 'ca.crt') } : {}),
+    get pid() {
+      return proc?.pid;
+    },
     async restart() {
       await halt();
       await launch();
