@@ -10,3 +10,5 @@ export { buildCubeModels, createCubePolicy, sampleFrames, spatialProxy, temporal
 export type { CubePolicy, CubePolicyOptions } from './cube.js';
 export { buildSpatialModel, createSpatialPolicy, wrapSpatialPolicy } from './spatial.js';
 export type { CellGeometry, SpatialPolicy, SpatialPolicyOptions } from './spatial.js';
+export { actionBoxes, buildUniModels, interpolateFrames, inverseCdfFrames, mcTemporalProxy } from './uni.js';
+export type { UniPolicyOptions } from './uni.js';

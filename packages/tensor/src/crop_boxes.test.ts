@@ -70,7 +70,8 @@ describe('cropBoxes', () => {
   it('has box and frame gradients that match finite differences and the adjoint', async () => {
     const frames = randomData(new Rng(3), [N, H, W, C]);
     const weights = randomData(new Rng(4), [N, 6, 5, C]);
-    const loss = (f: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(cropBoxes(f as tf.Tensor4D, b as tf.Tensor2D, [6, 5]), tf.tensor4d(weights, [N, 6, 5, C]))) as tf.Scalar;
+    const loss = (f: tf.Tensor, b: tf.Tensor) =>
+      tf.sum(tf.mul(cropBoxes(f as tf.Tensor4D, b as tf.Tensor2D, [6, 5]), tf.tensor4d(weights, [N, 6, 5, C]))) as tf.Scalar;
     await tf.setBackend('cpu');
     const numeric = finiteDifferences((b) => loss(tf.tensor4d(frames, [N, H, W, C]), b), boxes, [N, 4], 1e-3);
     await tf.setBackend('wasm');

@@ -47,9 +47,11 @@ export function cropBoxes(frames: tf.Tensor4D, boxes: tf.Tensor2D, size: PatchSi
 function validate(frames: tf.Tensor, boxes: tf.Tensor, ph: number, pw: number): void {
   const op = 'cropBoxes';
   if (frames.rank !== 4) throw new TensorArgumentError(op, `frames must be [N, H, W, C], got shape [${frames.shape}]`);
-  if (boxes.rank !== 2 || boxes.shape[1] !== 4) throw new TensorArgumentError(op, `boxes must be [N, 4] (top, left, height, width), got shape [${boxes.shape}]`);
+  if (boxes.rank !== 2 || boxes.shape[1] !== 4)
+    throw new TensorArgumentError(op, `boxes must be [N, 4] (top, left, height, width), got shape [${boxes.shape}]`);
   if (boxes.shape[0] !== frames.shape[0]) throw new TensorArgumentError(op, `frames have batch ${frames.shape[0]} but boxes have ${boxes.shape[0]}`);
-  if (frames.dtype !== 'float32' || boxes.dtype !== 'float32') throw new TensorArgumentError(op, `frames and boxes must be float32, got ${frames.dtype} and ${boxes.dtype}`);
+  if (frames.dtype !== 'float32' || boxes.dtype !== 'float32')
+    throw new TensorArgumentError(op, `frames and boxes must be float32, got ${frames.dtype} and ${boxes.dtype}`);
   for (const [name, p] of [
     ['height', ph],
     ['width', pw],

@@ -1,0 +1,122 @@
+import * as tf from '@tensorflow/tfjs';
+import { Rng } from '@saccade/tensor';
+import { describe, expect, it } from 'vitest';
+
+import { PolicyOptionError } from './errors.js';
+import { actionBoxes, buildUniModels, interpolateFrames, inverseCdfFrames, mcTemporalProxy } from './uni.js';
+
+describe('inverseCdfFrames', () => {
+  it('spreads the midpoints of a uniform distribution over the whole video', () => {
+    // 4 glance frames over 8 frames, K = 4: quantiles 1/8, 3/8, 5/8, 7/8 of the video.
+    expect(Array.from(inverseCdfFrames(new Float32Array(4).fill(0.25), 1, 4, 8, 4, 'midpoint'))).toEqual([1, 3, 5, 7]);
+    // K = T: every frame.
+    expect(Array.from(inverseCdfFrames(new Float32Array(4).fill(0.25), 1, 4, 8, 8, 'midpoint'))).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+  });
+
+  it('moves repeated frames on, so that the K frames are distinct, and keeps room for the rest', () => {
+    // All mass on the first glance frame: the quantiles fall in the first quarter of the video
+    // (frames 0, 0, 1, 1 before the fix), then 0, 1, 2, 3.
+    expect(Array.from(inverseCdfFrames(new Float32Array([1, 0, 0, 0]), 1, 4, 8, 4, 'midpoint'))).toEqual([0, 1, 2, 3]);
+    // All mass on the last: 6, 6, 7, 7 -> 6, 7, 8, 9, capped at T - K + k: 4, 5, 6, 7.
+    expect(Array.from(inverseCdfFrames(new Float32Array([0, 0, 0, 1]), 1, 4, 8, 4, 'midpoint'))).toEqual([4, 5, 6, 7]);
+    // Two videos at once; video 1 half and half on glance frames 1 and 2 of 4 (frames 2..5 of 8):
+    // quantiles 0.375 and 0.625 of the video.
+    expect(Array.from(inverseCdfFrames(new Float32Array([0.25, 0.25, 0.25, 0.25, 0, 0.5, 0.5, 0]), 2, 4, 8, 2, 'midpoint'))).toEqual([2, 6, 3, 5]);
+  });
+
+  it('stratified: distinct, increasing, inside the video, the same for the same seed', () => {
+    const w = new Float32Array([0.05, 0.5, 0.05, 0.1, 0.1, 0.1, 0.05, 0.05]);
+    const a = inverseCdfFrames(w, 1, 8, 24, 6, 'stratified', new Rng(4));
+    expect(Array.from(a)).toEqual(Array.from(inverseCdfFrames(w, 1, 8, 24, 6, 'stratified', new Rng(4))));
+    for (let j = 1; j < 6; j++) expect(a[j]!).toBeGreaterThan(a[j - 1]!);
+    expect(a[5]!).toBeLessThan(24);
+    const seen = new Set<string>();
+    const rng = new Rng(5);
+    for (let i = 0; i < 20; i++) seen.add(inverseCdfFrames(w, 1, 8, 24, 6, 'stratified', rng).join());
+    expect(seen.size).toBeGreaterThan(1);
+    expect(() => inverseCdfFrames(w, 1, 8, 24, 6, 'stratified')).toThrow(PolicyOptionError);
+    expect(() => inverseCdfFrames(w, 1, 8, 4, 6, 'midpoint')).toThrow(/focusFrames/);
+  });
+});
+
+describe('interpolateFrames', () => {
+  it('is PyTorch linear interpolation with align_corners False', () => {
+    const a = tf.tensor3d([0, 10, 4, 20], [1, 2, 2]);
+    const out = interpolateFrames(a, 4);
+    // Sources -0.25 (clamped to 0), 0.25, 0.75, 1.25 (the last glance frame).
+    expect(Array.from(out.dataSync())).toEqual([0, 10, 1, 12.5, 3, 17.5, 4, 20]);
+    tf.dispose([a, out]);
+  });
+});
+
+describe('actionBoxes', () => {
+  it('maps size to a side between the bounds and the centre to a corner inside the frame', () => {
+    const a = tf.tensor2d([0, 1, 0, 1, 0.5, 0.25, 0.5, 0], [2, 4]);
+    const out = actionBoxes(a, 224, 96, 224);
+    const v = Array.from(out.dataSync());
+    expect(v).toEqual([0, 0, 96, 224, 32, 32, 160, 96]);
+    expect(() => actionBoxes(a, 224, 96, 300)).toThrow(PolicyOptionError);
+    tf.dispose([a, out]);
+  });
+});
+
+describe('mcTemporalProxy', () => {
+  const logits = new Rng(1).uniformArray(2 * 6 * 3, -2, 2);
+  const w = new Float32Array([0.1, 0.3, 0.2, 0.1, 0.2, 0.1, 0.4, 0.1, 0.1, 0.1, 0.1, 0.2]);
+
+  it('with nothing left out is the weighted average of the logits', () => {
+    const out = tf.tidy(() => mcTemporalProxy(tf.tensor3d(logits, [2, 6, 3]), tf.tensor2d(w, [2, 6]), 1, 4, new Rng(2)));
+    const expected = [0, 1].flatMap((v) => [0, 1, 2].map((c) => [0, 1, 2, 3, 4, 5].reduce((s, g) => s + w[v * 6 + g]! * logits[(v * 6 + g) * 3 + c]!, 0)));
+    Array.from(out.dataSync()).forEach((x, i) => expect(x).toBeCloseTo(expected[i]!, 5));
+    out.dispose();
+  });
+
+  it('is seeded, leaves frames out in proportion to their weight, and has the gradient of its formula', () => {
+    const run = (seed: number) =>
+      tf.tidy(() => Array.from(mcTemporalProxy(tf.tensor3d(logits, [2, 6, 3]), tf.tensor2d(w, [2, 6]), 3, 64, new Rng(seed)).dataSync()));
+    expect(run(3)).toEqual(run(3));
+    expect(run(3)).not.toEqual(run(4));
+    // A frame with all the weight but a sliver: leaving it out leaves the rest, so the proxy moves
+    // towards the others' logits (the official estimator's behaviour).
+    const peaked = new Float32Array([0.999, 0.0002, 0.0002, 0.0002, 0.0002, 0.0002]);
+    const one = tf.tidy(() =>
+      Array.from(mcTemporalProxy(tf.tensor3d(logits.slice(0, 18), [1, 6, 3]), tf.tensor2d(peaked, [1, 6]), 2, 8, new Rng(5)).dataSync()),
+    );
+    const others = [0, 1, 2].map((c) => [1, 2, 3, 4, 5].reduce((s, g) => s + logits[g * 3 + c]!, 0) / 5);
+    one.forEach((x, c) => expect(x).toBeCloseTo((logits[c]! + others[c]!) / 2, 2));
+    // The normaliser is held constant for the gradient, so the proxy is linear in the weights along
+    // the weights themselves: sum_g w_g * df/dw_g == f(w) (with the normaliser free it would be 0).
+    const r = [1, -2, 0.5, 2, 1, -1];
+    const f = (x: tf.Tensor) =>
+      tf.sum(tf.mul(mcTemporalProxy(tf.tensor3d(logits, [2, 6, 3]), x as tf.Tensor2D, 3, 16, new Rng(6)), tf.tensor2d(r, [2, 3]))) as tf.Scalar;
+    const [value, grad] = tf.tidy(() => {
+      const x = tf.tensor2d(w, [2, 6]);
+      return [f(x).dataSync()[0]!, Array.from(tf.grad(f)(x).dataSync())];
+    });
+    const along = grad.reduce((s, g, i) => s + g * w[i]!, 0);
+    expect(Math.abs(value)).toBeGreaterThan(1e-2);
+    expect(along).toBeCloseTo(value, 4);
+  });
+});
+
+describe('buildUniModels', () => {
+  it('gives 4 actions in (0, 1) per glance frame, each reading only glance frames within two of it', () => {
+    const { spatial, temporal } = buildUniModels({ featureShape: [3, 3, 5], vectorWidth: 5, glanceFrames: 8, spatialHidden: 6, temporalHidden: 4, seed: 1 });
+    const maps = new Rng(2).uniformArray(8 * 3 * 3 * 5, 0, 1);
+    const changed = Float32Array.from(maps);
+    for (let i = 0; i < 45; i++) changed[i] = changed[i]! + 1; // glance frame 0 only
+    const [a, b] = [maps, changed].map((m) => tf.tidy(() => Array.from((spatial.predict(tf.tensor5d(m, [1, 8, 3, 3, 5])) as tf.Tensor).dataSync())));
+    expect(a!.length).toBe(32);
+    a!.forEach((x) => expect(x > 0 && x < 1).toBe(true));
+    const moved = Array.from({ length: 8 }, (_, g) => a!.slice(4 * g, 4 * g + 4).some((x, i) => x !== b![4 * g + i]));
+    // Two 3x3x3 convolutions: frames 0, 1, 2 see frame 0; frames 3..7 do not.
+    expect(moved).toEqual([true, true, true, false, false, false, false, false]);
+    const logits = tf.tidy(() => (temporal.predict(tf.ones([2, 8, 5])) as tf.Tensor).shape);
+    expect(logits).toEqual([2, 8]);
+    // Layer names follow the official module indices.
+    expect(spatial.layers.map((l) => l.name)).toContain('encoder_9');
+    expect(temporal.layers.map((l) => l.name)).toContain('Tconv_6');
+    spatial.dispose();
+    temporal.dispose();
+  });
+});
