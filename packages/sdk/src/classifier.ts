@@ -15,6 +15,10 @@ export interface ClassifierOptions {
   classes: number;
   dropout?: number;
   seed?: number;
+  /** The heads' input width (default `width`: the running max; Uni-AdaFocus's focus heads read it beside the glance's, 2 x width). */
+  headInput?: number;
+  /** The models' names: `${name}_mlp`, `${name}_heads` (default 'classifier'). */
+  name?: string;
 }
 
 export interface StepClassifier {
@@ -39,8 +43,9 @@ export function createStepClassifier(o: ClassifierOptions): StepClassifier {
     .apply(input) as tf.SymbolicTensor;
   z = tf.layers.batchNormalization({ name: 'mlp_bn', epsilon: 1e-5, momentum: 0.9 }).apply(z) as tf.SymbolicTensor;
   z = tf.layers.reLU({ name: 'mlp_relu' }).apply(z) as tf.SymbolicTensor;
-  const mlp = tf.model({ inputs: input, outputs: z, name: 'classifier_mlp' });
-  const pooled = tf.input({ shape: [o.width], name: 'pooled' });
+  const name = o.name ?? 'classifier';
+  const mlp = tf.model({ inputs: input, outputs: z, name: `${name}_mlp` });
+  const pooled = tf.input({ shape: [o.headInput ?? o.width], name: 'pooled' });
   const dropped =
     (o.dropout ?? 0) > 0 ? (tf.layers.dropout({ rate: o.dropout!, name: 'head_dropout', seed: rng.tensorSeed() }).apply(pooled) as tf.SymbolicTensor) : pooled;
   const outs = Array.from(
@@ -50,7 +55,7 @@ export function createStepClassifier(o: ClassifierOptions): StepClassifier {
         .dense({ units: o.classes, name: `head_${k}`, kernelInitializer: tf.initializers.glorotUniform({ seed: rng.tensorSeed() }) })
         .apply(dropped) as tf.SymbolicTensor,
   );
-  const heads = tf.model({ inputs: pooled, outputs: outs, name: 'classifier_heads' });
+  const heads = tf.model({ inputs: pooled, outputs: outs, name: `${name}_heads` });
   return wrapStepClassifier(mlp, heads);
 }
 

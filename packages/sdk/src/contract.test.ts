@@ -18,6 +18,7 @@ it('the suite covers every registered method', () => {
     'v1-tsm',
     'v1-tsm-random',
     'v3',
+    'uni',
     'uniform',
     'glance',
   ]);
@@ -28,4 +29,5 @@ contractSuite(methodVariants(), {
   adafocus_v1: { grid: 3, policyHidden: 8 },
   adafocus_v1_tsm: { glanceFrames: 2, policyHidden: 8 },
   adafocus_v3: { focusFrames: 3, policyHidden: 8 },
+  uni_adafocus: { glanceFrames: 2, focusFrames: 3, spatialHidden: 4, temporalHidden: 4, mcSamples: 4 },
 });

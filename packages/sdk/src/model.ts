@@ -126,6 +126,9 @@ export interface ClassifyResult {
     y: number;
     x: number;
     size: number;
+    /** The box the patch was resampled from, in pixels of the model's frame, where the method chooses its size (Uni-AdaFocus); else the box is size x size. */
+    height?: number;
+    width?: number;
     /** The patch in the source video's pixels (top-left corner and size), when the input's geometry is known (a file). */
     source?: { x: number; y: number; width: number; height: number };
   }[];
@@ -184,7 +187,7 @@ export function errorCode(error: unknown): string {
 
 /** Where classifySteps reads each step from: the step's logits, the frame it saw, its patch centre (y, x in [0, 1]) and map. */
 interface StepSource {
-  next(k: number): { logits: Float32Array; seen: number; centre?: [number, number]; map?: ClassifyStep['map'] };
+  next(k: number): { logits: Float32Array; seen: number; centre?: [number, number]; size?: [number, number]; map?: ClassifyStep['map'] };
   dispose(): void;
 }
 
@@ -210,10 +213,10 @@ export type VideoDecoder = (path: string, frames: number, size: number, fit?: Fi
  * A square of side `size` at (x, y) in the model's frame, in source pixels (a box of another shape
  * when the fit squashed), clipped to the source frame (letterbox bars map outside it).
  */
-function sourceBox(g: FrameGeometry, x: number, y: number, size: number): { x: number; y: number; width: number; height: number } {
+function sourceBox(g: FrameGeometry, x: number, y: number, width: number, height: number): { x: number; y: number; width: number; height: number } {
   const clip = ([sx, sy]: [number, number]) => [Math.min(g.source.width, Math.max(0, sx)), Math.min(g.source.height, Math.max(0, sy))] as const;
   const [x0, y0] = clip(toSourcePixels(g, x, y));
-  const [x1, y1] = clip(toSourcePixels(g, x + size, y + size));
+  const [x1, y1] = clip(toSourcePixels(g, x + width, y + height));
   return { x: x0, y: y0, width: x1 - x0, height: y1 - y0 };
 }
 
@@ -387,9 +390,15 @@ export class SaccadeModel {
           out.centre.dispose();
           centre = [cy!, cx!];
         }
+        let size: [number, number] | undefined;
+        if (out.size) {
+          const [sy, sx] = out.size.dataSync();
+          out.size.dispose();
+          size = [sy!, sx!];
+        }
         // The frame this step saw, of the model's T.
         const seen = this.net.frameOrder ? this.net.frameOrder[out.frames[0]!]! : out.frames[0]!;
-        return { logits, seen, centre, map };
+        return { logits, seen, centre, size, map };
       },
       dispose: () => {
         tf.dispose(state.tensors);
@@ -401,15 +410,16 @@ export class SaccadeModel {
   /** Every step of one video at once (forwardVideos, as evaluation runs it), read out step by step. */
   private allSteps(bytes: Uint8Array, seed?: number): StepSource {
     const c = this.classes.length;
-    const [logits, centres, frames] = tf.tidy(() => {
+    const [logits, centres, frames, sizes] = tf.tidy(() => {
       const r = forwardVideos(this.net, [bytes], seed);
-      return [r.logits.dataSync() as Float32Array, r.centres?.dataSync(), r.frameIndices?.dataSync()] as const;
+      return [r.logits.dataSync() as Float32Array, r.centres?.dataSync(), r.frameIndices?.dataSync(), r.sizes?.dataSync()] as const;
     });
     return {
       next: (k) => ({
         logits: logits.subarray(k * c, (k + 1) * c),
         seen: frames ? frames[k]! : k,
         centre: centres ? [centres[2 * k]!, centres[2 * k + 1]!] : undefined,
+        size: sizes ? [sizes[2 * k]!, sizes[2 * k + 1]!] : undefined,
       }),
       dispose: () => {},
     };
@@ -452,14 +462,24 @@ export class SaccadeModel {
     let paused = 0;
     try {
       for (let k = 0; k < t; k++) {
-        const { logits: last, seen, centre, map } = steps.next(k);
+        const { logits: last, seen, centre, size, map } = steps.next(k);
         let patch: ClassifyResult['patches'][number] | undefined;
-        if (centre) {
+        // A step without a patch (Uni-AdaFocus's glance-only exit) has a NaN centre.
+        if (centre && !Number.isNaN(centre[0])) {
           const [cy, cx] = centre;
-          // The centre of the patch in frame pixels (the crop puts the corner at c * (S - P)).
-          const y = cy! * (s - p) + p / 2;
-          const x = cx! * (s - p) + p / 2;
-          patch = { frame: seen, y, x, size: p, ...(geometry ? { source: sourceBox(geometry, x - p / 2, y - p / 2, p) } : {}) };
+          // The box's sides: the patch size, or the size the method chose (a fraction of the frame).
+          const [h, w] = size ? [size[0] * s, size[1] * s] : [p, p];
+          // The centre of the patch in frame pixels (the crop puts the corner at c * (S - side)).
+          const y = cy! * (s - h) + h / 2;
+          const x = cx! * (s - w) + w / 2;
+          patch = {
+            frame: seen,
+            y,
+            x,
+            size: p,
+            ...(size ? { height: h, width: w } : {}),
+            ...(geometry ? { source: sourceBox(geometry, x - w / 2, y - h / 2, w, h) } : {}),
+          };
           patches.push(patch);
         }
         probs = softmax(last);

@@ -9,7 +9,7 @@ import type { StepState } from './video_net.js';
 import type { TrainConfig } from './config/base.js';
 import { InputError } from './errors.js';
 
-/** MACs of the Dense and Conv2D layers of a small model (policy, classifier) for one example. */
+/** MACs of the Dense and convolution layers of a small model (policy, classifier) for one example. */
 export function denseMacs(model: tf.LayersModel): number {
   let macs = 0;
   for (const layer of model.layers) {
@@ -19,9 +19,10 @@ export function denseMacs(model: tf.LayersModel): number {
       const input = (layer.input as tf.SymbolicTensor).shape;
       const positions = input.length > 2 ? input.slice(1, -1).reduce((a: number, b) => a * (b ?? 1), 1) : 1;
       macs += layer.getWeights()[0]!.size * positions;
-    } else if (cls === 'Conv2D') {
+    } else if (cls === 'Conv1D' || cls === 'Conv2D' || cls === 'Conv3D') {
+      // Kernel size times the output positions (every axis but the batch and the channels).
       const out = layer.outputShape as number[];
-      macs += layer.getWeights()[0]!.size * out[1]! * out[2]!;
+      macs += layer.getWeights()[0]!.size * out.slice(1, -1).reduce((a, b) => a * b, 1);
     }
   }
   return macs;

@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import { readTorchCheckpoint, torchStateDict, WeightMismatchError, type TorchTensor } from '@saccade/backbones';
 import { describe, expect, it } from 'vitest';
 
-import { checkOfficialV1, checkOfficialV1Tsm, checkOfficialV2 } from '../test/official.js';
+import { checkOfficialUni, checkOfficialV1, checkOfficialV1Tsm, checkOfficialV2 } from '../test/official.js';
 import { loadModel, saveBundle } from './node/bundle.js';
 import { importOfficialCheckpoint } from './node/official.js';
 import { importOfficialState, officialMethods } from './official.js';
@@ -19,6 +19,7 @@ import { withSavedPolicy } from './node/official.js';
 const FIXTURE = join(import.meta.dirname, '..', 'test', 'fixtures', 'official-v2');
 const FIXTURE_V1 = join(import.meta.dirname, '..', 'test', 'fixtures', 'official-v1');
 const FIXTURE_TSM = join(import.meta.dirname, '..', 'test', 'fixtures', 'official-v1-tsm');
+const FIXTURE_UNI = join(import.meta.dirname, '..', 'test', 'fixtures', 'official-uni');
 
 describe('official AdaFocusV2 checkpoints', () => {
   it('AdaFocus V1 and V2 read official checkpoints', () => {
@@ -266,5 +267,90 @@ describe('official AdaFocus V1 Something-Something (TSM) checkpoints', () => {
     expect(() => importOfficialState(state, 'adafocus_v1', { ...options, glanceSize: 128 })).toThrow(/map of 4 x 4/);
     // More glance frames (2, from the policy's channels) than focus frames.
     expect(() => importOfficialState(state, 'adafocus_v1', { ...options, frames: 1 })).toThrow(/2 glance frames/);
+  });
+});
+
+describe('official Uni-AdaFocus checkpoints', () => {
+  const options = { patchSize: 32, frameSize: 64, frames: 8, sideMin: 24, sideMax: 56 };
+
+  it('give the PyTorch reference exits, patch centres and sizes, chosen frames and glance logits within 1e-4 (reduced widths)', async () => {
+    const err = await checkOfficialUni(FIXTURE_UNI);
+    console.log(
+      `Uni-AdaFocus fixture: max relative error logits ${err.logits.toExponential(1)}, centres ${err.centres.toExponential(1)}, sizes ${err.sizes.toExponential(1)}, temporal weights ${err.weights.toExponential(1)}, glance ${err.glance.toExponential(1)}`,
+    );
+    expect(err.logits).toBeLessThan(1e-4);
+  });
+
+  it('import, save as a bundle, load, and step to the same outputs; the glance-only exit comes first', async () => {
+    const { net } = await importOfficialCheckpoint(join(FIXTURE_UNI, 'checkpoint.pth.tar'), 'uni_adafocus', options);
+    const dir = await mkdtemp(join(tmpdir(), 'saccade-official-uni-'));
+    try {
+      await saveBundle(net, join(dir, 'b'), { classes: ['a', 'b', 'c', 'd', 'e'] });
+      const model = await loadModel(join(dir, 'b'));
+      try {
+        expect(model.meta.config).toMatchObject({
+          method: 'uni_adafocus',
+          glanceFrames: 4,
+          focusFrames: 3,
+          sideMin: 24,
+          sideMax: 56,
+          glanceBackbone: 'mobilenet_v2',
+        });
+        expect(model.meta.steps).toBe(4);
+        const x = () => tf.randomUniform([2, 8, 64, 64, 3], -2, 2, 'float32', 5) as tf.Tensor5D;
+        const a = tf.tidy(() => Array.from(net.forward(x()).logits.dataSync()));
+        const b = tf.tidy(() => Array.from(model.net.forward(x()).logits.dataSync()));
+        expect(b).toEqual(a);
+        // Step by step: the same exits, the first without a patch.
+        let state = model.net.begin(x());
+        const stepped: number[] = [];
+        for (let j = 0; j < 4; j++) {
+          const out = model.net.step(state);
+          stepped.push(...out.logits.dataSync());
+          expect(Number.isNaN(out.centre!.dataSync()[0]!)).toBe(j === 0);
+          tf.dispose([out.logits, out.centre, out.size]);
+          state = out.state;
+        }
+        tf.dispose([state.tensors, state.video!]);
+        // (forward's logits are [B, step, classes]; the steps give [B, classes] each)
+        for (let j = 0; j < 4; j++)
+          for (let i = 0; i < 2; i++) for (let c = 0; c < 5; c++) expect(stepped[(j * 2 + i) * 5 + c]!).toBeCloseTo(a[(i * 4 + j) * 5 + c]!, 4);
+        // The steps' GFLOPs: the glance over its 4 frames first, then both policies with the first focus frame.
+        const g = model.net.gflopsPerStep();
+        expect(g).toHaveLength(4);
+        expect(g[1]!).toBeGreaterThan(g[2]!);
+        expect(g[2]!).toBeCloseTo(g[3]!, 9);
+      } finally {
+        model.dispose();
+      }
+    } finally {
+      net.dispose();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuse what is not one, and name what the state dict cannot tell', async () => {
+    const state = torchStateDict(readTorchCheckpoint(await readFile(join(FIXTURE_UNI, 'checkpoint.pth.tar')), 'c'), 'c');
+    expect(() => importOfficialState(state, 'uni_adafocus', { frameSize: 64, frames: 8 })).toThrow(
+      /patchSize: must be given for an official Uni-AdaFocus checkpoint/,
+    );
+    expect(() => importOfficialState(state, 'uni_adafocus', { ...options, frames: 6 })).toThrow(/needs at least 8 frames/);
+    expect(() => importOfficialState(state, 'uni_adafocus', { ...options, frameSize: 96 })).toThrow(/reads 2 x 2 glance maps; 96-px frames give 3 x 3/);
+    const broken = new Map(state);
+    broken.delete('temporal_policy.Tconv.3.weight');
+    const w = broken.get('spatial_policy.encoder.3.weight')!;
+    broken.set('spatial_policy.encoder.3.weight', { ...w, shape: [w.shape[0]!, w.shape[1]!, 1, 3, 3], data: w.data.slice(0, w.data.length / 3) });
+    broken.set('extra.weight', w);
+    try {
+      importOfficialState(broken, 'uni_adafocus', options, 'broken.pth');
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toBeInstanceOf(WeightMismatchError);
+      const m = (error as WeightMismatchError).mismatches;
+      expect(m).toContain('missing: temporal_policy.Tconv.3.weight');
+      expect(m.some((x) => x.startsWith('shape: spatial_policy.encoder.3.weight gives [1,3,3,'))).toBe(true);
+      expect(m.some((x) => x.startsWith('unexpected: extra.weight'))).toBe(true);
+    }
+    expect(() => importOfficialState(new Map([['fc.weight', w]]), 'uni_adafocus', options)).toThrow(/missing: global_CNN\.features\.0\.0\.weight/);
   });
 });

@@ -13,8 +13,16 @@ export type PatchSource = 'policy' | 'random' | 'centre';
 export interface ForwardResult {
   /** [B, steps, classes]: the prediction after each step. */
   logits: tf.Tensor3D;
-  /** [B, steps, 2]: patch centres (y, x) in [0, 1] (AdaFocus only). */
+  /**
+   * [B, steps, 2]: patch centres (y, x) in [0, 1] (AdaFocus only); NaN at a step that cut no patch
+   * (Uni-AdaFocus's glance-only first exit).
+   */
   centres?: tf.Tensor3D;
+  /**
+   * [B, steps, 2]: the side (y, x) of the box each patch was cut from, as a fraction of the frame,
+   * for methods that choose it (Uni-AdaFocus); absent: the patch size. NaN where `centres` is.
+   */
+  sizes?: tf.Tensor3D;
   /**
    * [B, steps] int32: the frame each step's patch was cut from (AdaFocus V3 picks them; from
    * forwardVideos, the frame order's frames). Absent: step k is the k-th frame given.
@@ -45,8 +53,10 @@ export interface StepState {
 export interface StepOutput {
   /** [B, classes] logits after this step. */
   logits: tf.Tensor2D;
-  /** [B, 2] patch centre (y, x) of this step's patch (AdaFocus only). */
+  /** [B, 2] patch centre (y, x) of this step's patch (AdaFocus only; NaN where the step cut none). */
   centre?: tf.Tensor2D;
+  /** [B, 2] the side (y, x) of the box the patch was cut from, as a fraction of the frame (Uni-AdaFocus). */
+  size?: tf.Tensor2D;
   /** The frame of each video this step looked at. */
   frames: Int32Array;
   /**

@@ -9,6 +9,7 @@ import { namedBackbone, readTorchCheckpoint, torchStateDict } from '@saccade/bac
 import { expect } from 'vitest';
 
 import { glanceIndices } from '../src/methods/adafocus_v1_tsm/index.js';
+import { glanceIndices as uniGlanceIndices } from '../src/methods/uni_adafocus/schema.js';
 import { withSavedPolicy } from '../src/node/official.js';
 import { importOfficialState } from '../src/official.js';
 import type { VideoNet } from '../src/video_net.js';
@@ -175,6 +176,94 @@ export async function checkOfficialV1Tsm(dir: string, tolerance = 1e-4): Promise
     expect(err.glance, "the glance head's logits").toBeLessThan(tolerance);
     // One step: every video exits there; its prediction is the reference's.
     expect(got.logits.map((v) => v.map((row) => row.indexOf(Math.max(...row))))).toEqual(ref.logits.map((v) => v.map((row) => row.indexOf(Math.max(...row)))));
+    return err;
+  } finally {
+    net.dispose();
+  }
+}
+
+interface UniReference {
+  videos: number;
+  frames: number;
+  glanceFrames: number;
+  focusFrames: number;
+  frameSize: number;
+  patchSize: number;
+  sideMin: number;
+  sideMax: number;
+  classes: number;
+  /** [B][Tg + K][classes]: the glance classifiers, then the focus ones. */
+  logits: number[][][];
+  glanceIndices: number[];
+  /** [B][Tg]: the temporal policy's distribution. */
+  weights: number[][];
+  focusIndices: number[][];
+  /** [B][K][4]: centre y, x and size y, x at the chosen frames. */
+  actions: number[][][];
+  glanceLogits: number[][][];
+}
+
+/**
+ * The official Uni-AdaFocus against its reference (tools/official/uni_adafocus_reference.py): the
+ * exits (the glance-only one, then one per focus frame: the official early exit's 1 + K), the
+ * patches' centres and box sizes, the chosen frames, the glance frames, the temporal distribution,
+ * the glance head, exit decisions and predictions.
+ */
+export async function checkOfficialUni(
+  dir: string,
+  tolerance = 1e-4,
+): Promise<{ logits: number; centres: number; sizes: number; weights: number; glance: number }> {
+  const ref = JSON.parse(await readFile(join(dir, 'reference.json'), 'utf8')) as UniReference;
+  const state = torchStateDict(readTorchCheckpoint(await readFile(join(dir, 'checkpoint.pth.tar')), 'checkpoint.pth.tar'), 'checkpoint.pth.tar');
+  const options = { patchSize: ref.patchSize, frameSize: ref.frameSize, frames: ref.frames, sideMin: ref.sideMin, sideMax: ref.sideMax };
+  const { net, ignored } = importOfficialState(state, 'uni_adafocus', options, 'checkpoint.pth.tar');
+  const [tg, k, s] = [ref.glanceFrames, ref.focusFrames, ref.frameSize];
+  try {
+    expect([net.config.frames, net.classes, net.steps, net.config['glanceFrames'], net.config['focusFrames']]).toEqual([ref.frames, ref.classes, k + 1, tg, k]);
+    expect(ignored.some((key) => key.startsWith('global_CNN.classifier.'))).toBe(true);
+    expect(uniGlanceIndices(ref.frames, tg)).toEqual(ref.glanceIndices);
+    const bytes = await readFile(join(dir, 'frames.bin'));
+    const got = tf.tidy(() => {
+      const x = tf.tensor5d(new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4), [ref.videos, ref.frames, s, s, 3]);
+      const r = net.forward(x);
+      const glanceFrames = tf.reshape(tf.gather(x, ref.glanceIndices, 1), [-1, s, s, 3]) as tf.Tensor4D;
+      const g = namedBackbone(net.models()['glance']!).apply(glanceFrames);
+      const weights = tf.softmax(net.models()['policy_temporal']!.predict(tf.reshape(g.vector!, [ref.videos, tg, -1])) as tf.Tensor);
+      return {
+        logits: r.logits.arraySync(),
+        centres: r.centres!.arraySync(),
+        sizes: r.sizes!.arraySync(),
+        frames: r.frameIndices!.arraySync(),
+        weights: Array.from(weights.dataSync()),
+        glance: Array.from(g.logits!.dataSync()),
+      };
+    });
+    // Saccade's exits are the official early exit's: the last glance classifier, then the K focus ones.
+    const exitsRef = ref.logits.map((v) => v.slice(tg - 1));
+    const sideOf = (a: number) => (ref.sideMin + a * (ref.sideMax - ref.sideMin)) / s;
+    const err = {
+      logits: relative(got.logits.flat(2), exitsRef.flat(2)),
+      centres: relative(got.centres.flatMap((v) => v.slice(1)).flat(), ref.actions.flatMap((v) => v.map((a) => [a[0]!, a[1]!])).flat()),
+      sizes: relative(got.sizes.flatMap((v) => v.slice(1)).flat(), ref.actions.flatMap((v) => v.map((a) => [sideOf(a[2]!), sideOf(a[3]!)])).flat()),
+      weights: relative(got.weights, ref.weights.flat()),
+      glance: relative(got.glance, ref.glanceLogits.flat(2)),
+    };
+    expect(err.logits, 'per-exit logits').toBeLessThan(tolerance);
+    expect(err.centres, 'patch centres').toBeLessThan(tolerance);
+    expect(err.sizes, 'patch box sizes').toBeLessThan(tolerance);
+    expect(err.weights, "the temporal policy's distribution").toBeLessThan(tolerance);
+    expect(err.glance, "the glance head's logits").toBeLessThan(tolerance);
+    // The glance-only exit cuts no patch; the focus steps see the reference's frames.
+    got.centres.forEach((v) => expect(v[0]!.every(Number.isNaN)).toBe(true));
+    expect(got.frames.map((v) => v.slice(1))).toEqual(ref.focusIndices);
+    const thresholds = exitsRef[0]!.map((_, j) => {
+      const c = exitsRef.map((v) => softmaxMax(v[j]!)).sort((a, b) => a - b);
+      if (c.length === 1) return c[0]! * (j % 2 === 0 ? 1.01 : 0.99);
+      const mid = c.length >> 1;
+      return (c[mid - 1]! + c[mid]!) / 2;
+    });
+    expect(exits(got.logits, thresholds)).toEqual(exits(exitsRef, thresholds));
+    expect(got.logits.map((v) => v.map((row) => row.indexOf(Math.max(...row))))).toEqual(exitsRef.map((v) => v.map((row) => row.indexOf(Math.max(...row)))));
     return err;
   } finally {
     net.dispose();

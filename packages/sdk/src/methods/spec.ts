@@ -90,6 +90,9 @@ export interface OfficialOptions {
   shiftDiv?: number;
   /** Dropout for further training (AdaFocusV2's step heads); inference ignores it. */
   dropout?: number;
+  /** Uni-AdaFocus's smallest and largest box side in pixels (the official code's 96 and 224, its defaults here). */
+  sideMin?: number;
+  sideMax?: number;
 }
 
 /** What an official state dict describes: the Saccade config, the class count, and entries left out on purpose. */
