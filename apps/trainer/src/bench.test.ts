@@ -70,24 +70,29 @@ describe('benchChecks', () => {
     ]);
   });
 
-  it('judges V1 against its random-policy variant and random patches, and V2 against V1 and V3', () => {
+  it('judges V1 against its random-policy variant and random patches, and V2 against V1 and Uni-AdaFocus', () => {
     const groups = summariseGroups([
       row('v2', 0, 72, { trainSeconds: 100 }),
       row('v1', 0, 65, { trainSeconds: 300 }),
       row('v1-random', 0, 60),
-      row('v3', 0, 73, { gflops: 0.1 }),
+      row('uni', 0, 71.5, { gflops: 0.1 }),
     ]);
     expect(benchChecks(groups, [])).toEqual([
       "AdaFocus V1's learned policy vs AdaFocus V1, random patches: +5.0 points; spreads 0.0 + 0.0 = 0.0: margin outside the spread",
       'AdaFocusV2 vs V1: 72.0% in 100 s of training vs 65.0% in 300 s (three stages): V2 faster, equal or better accuracy',
-      "AdaFocus V3 vs V2: 73.0% at 0.100 GFLOPs/video vs 72.0% at 0.200 (2.00x fewer): reaches V2's accuracy",
+      "Uni-AdaFocus vs AdaFocusV2: 71.5% at 0.100 GFLOPs/video vs 72.0% at 0.200 (0.50 of its GFLOPs): within 1 point of V2's accuracy",
     ]);
-    const worse = summariseGroups([row('v2', 0, 60, { trainSeconds: 400 }), row('v1', 0, 65, { trainSeconds: 300 }), row('random', 0, 66), row('v3', 0, 59)]);
+    const worse = summariseGroups([
+      row('v2', 0, 60, { trainSeconds: 400 }),
+      row('v1', 0, 65, { trainSeconds: 300 }),
+      row('random', 0, 66),
+      row('uni', 0, 58.5),
+    ]);
     expect(benchChecks(worse, [])).toEqual([
       'learned policy vs random patches: -6.0 points; spreads 0.0 + 0.0 = 0.0: margin NOT outside the spread',
       "AdaFocus V1's learned policy vs random patches: -1.0 points; spreads 0.0 + 0.0 = 0.0: margin NOT outside the spread",
       'AdaFocusV2 vs V1: 60.0% in 400 s of training vs 65.0% in 300 s (three stages): V2 NOT faster, less accuracy',
-      "AdaFocus V3 vs V2: 59.0% at 0.200 GFLOPs/video vs 60.0% at 0.200 (1.00x fewer): does NOT reach V2's accuracy",
+      "Uni-AdaFocus vs AdaFocusV2: 58.5% at 0.200 GFLOPs/video vs 60.0% at 0.200 (1.00 of its GFLOPs): NOT within 1 point of V2's accuracy",
     ]);
   });
 

@@ -147,28 +147,32 @@ async function readManifest(data: string): Promise<Manifest | undefined> {
 function itemInPatch(
   manifest: Manifest | undefined,
   names: (i: number) => string,
-  e: { centres?: Float32Array; frameIndices?: Int32Array; steps: number },
+  e: { centres?: Float32Array; sizes?: Float32Array; frameIndices?: Int32Array; steps: number },
   c: { frameSize: number; patchSize: number },
 ): number | undefined {
   const { centres, steps } = e;
   if (!centres || !manifest || manifest.options.size !== c.frameSize) return undefined;
   const byName = new Map(manifest.videos.map((v) => [basename(v.file), v]));
   const half = manifest.options.itemSize / 2;
-  const span = c.frameSize - c.patchSize;
   let inside = 0;
   let frames = 0;
   for (let i = 0; i < centres.length / (2 * steps); i++) {
     const video = byName.get(basename(names(i)));
     if (!video) return undefined;
     for (let k = 0; k < steps; k++) {
-      // Step k looks at frame k, or (AdaFocus V3) at the frame its temporal policy chose.
+      const at = (i * steps + k) * 2;
+      // A step without a patch (Uni-AdaFocus's glance-only exit) is not counted.
+      if (Number.isNaN(centres[at]!)) continue;
+      // Step k looks at frame k, or (Uni-AdaFocus) at the frame its temporal policy chose.
       const t = e.frameIndices ? e.frameIndices[i * steps + k]! : k;
       if (video.visible && !video.visible[t]) continue;
       const [by, bx] = video.boxes[t]!;
-      const top = centres[(i * steps + k) * 2]! * span;
-      const left = centres[(i * steps + k) * 2 + 1]! * span;
+      // The box's sides: the patch size, or the size the method chose.
+      const [h, w] = e.sizes ? [e.sizes[at]! * c.frameSize, e.sizes[at + 1]! * c.frameSize] : [c.patchSize, c.patchSize];
+      const top = centres[at]! * (c.frameSize - h);
+      const left = centres[at + 1]! * (c.frameSize - w);
       const [iy, ix] = [by + half, bx + half];
-      if (iy >= top && iy <= top + c.patchSize && ix >= left && ix <= left + c.patchSize) inside++;
+      if (iy >= top && iy <= top + h && ix >= left && ix <= left + w) inside++;
       frames++;
     }
   }
@@ -239,10 +243,10 @@ export function benchChecks(groups: readonly BenchGroup[], exitCurves: readonly 
       `AdaFocusV2 vs V1: ${ada.accuracyMean.toFixed(1)}% in ${ada.trainSecondsMean.toFixed(0)} s of training vs ${v1.accuracyMean.toFixed(1)}% in ${v1.trainSecondsMean.toFixed(0)} s (three stages): V2 ${ada.trainSecondsMean < v1.trainSecondsMean ? 'faster' : 'NOT faster'}, ${ada.accuracyMean >= v1.accuracyMean ? 'equal or better' : 'less'} accuracy`,
     );
   }
-  const v3 = by('v3');
-  if (v3 && ada) {
+  const uniFocus = by('uni');
+  if (uniFocus && ada) {
     checks.push(
-      `AdaFocus V3 vs V2: ${v3.accuracyMean.toFixed(1)}% at ${v3.gflopsPerVideo.toFixed(3)} GFLOPs/video vs ${ada.accuracyMean.toFixed(1)}% at ${ada.gflopsPerVideo.toFixed(3)} (${(ada.gflopsPerVideo / v3.gflopsPerVideo).toFixed(2)}x fewer): ${v3.accuracyMean >= ada.accuracyMean ? 'reaches' : 'does NOT reach'} V2's accuracy`,
+      `Uni-AdaFocus vs AdaFocusV2: ${uniFocus.accuracyMean.toFixed(1)}% at ${uniFocus.gflopsPerVideo.toFixed(3)} GFLOPs/video vs ${ada.accuracyMean.toFixed(1)}% at ${ada.gflopsPerVideo.toFixed(3)} (${(uniFocus.gflopsPerVideo / ada.gflopsPerVideo).toFixed(2)} of its GFLOPs): ${uniFocus.accuracyMean >= ada.accuracyMean - 1 ? 'within 1 point of' : 'NOT within 1 point of'} V2's accuracy`,
     );
   }
   const uni = by('uniform');

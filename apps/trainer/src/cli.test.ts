@@ -272,12 +272,12 @@ describe('saccade CLI', () => {
     expect(method.code).toBe(2);
     expect(method.stderr).toMatch(/--method.*v4.*invalid/i);
     // --method takes the registry's names and the methods' ids, and its help lists them with their labels.
-    expect(method.stderr).toMatch(/v2,\s+random,\s+centre,\s+paper-v2,\s+v1,\s+v1-random,\s+paper-v1,\s+v1-tsm,\s+v1-tsm-random,\s+v3,\s+uniform,\s+glance/);
+    expect(method.stderr).toMatch(/v2,\s+random,\s+centre,\s+paper-v2,\s+v1,\s+v1-random,\s+paper-v1,\s+v1-tsm,\s+v1-tsm-random,\s+uni,\s+uniform,\s+glance/);
     const help = saccade('train', '--help');
     expect(help.stdout).toMatch(
-      /v1-random:\s+AdaFocus\s+V1,\s+random\s+patches;\s+paper-v1:\s+AdaFocus\s+V1,\s+paper\s+config;\s+v1-tsm:\s+AdaFocus\s+V1\s+\(TSM\);\s+v1-tsm-random:\s+AdaFocus\s+V1\s+\(TSM\),\s+random\s+patches;\s+v3:\s+AdaFocus\s+V3/,
+      /v1-random:\s+AdaFocus\s+V1,\s+random\s+patches;\s+paper-v1:\s+AdaFocus\s+V1,\s+paper\s+config;\s+v1-tsm:\s+AdaFocus\s+V1\s+\(TSM\);\s+v1-tsm-random:\s+AdaFocus\s+V1\s+\(TSM\),\s+random\s+patches;\s+uni:\s+Uni-AdaFocus\s+\(AdaFocus\s+V3\)/,
     );
-    const byId = saccade('train', '--data', join(dir, 'data'), '--out', join(dir, 'v'), '--method', 'adafocus_v3', '--set', 'focusFrames=99');
+    const byId = saccade('train', '--data', join(dir, 'data'), '--out', join(dir, 'v'), '--method', 'uni_adafocus', '--set', 'focusFrames=99');
     expect(byId.code).toBe(2);
     expect(byId.stderr).toMatch(/config\.focusFrames: must be <= frames/);
     const unknown = saccade('frobnicate');
@@ -291,7 +291,7 @@ describe('saccade CLI', () => {
     expect(JSON.parse(await readFile(join(run, 'config.json'), 'utf8')).frames).toBe(4);
   });
 
-  it('trains AdaFocus V1 one stage at a time and V3 on cubes, classifies with both, and rejects inconsistent options', () => {
+  it('trains AdaFocus V1 one stage at a time and Uni-AdaFocus (as v3), classifies with both, and rejects inconsistent options', () => {
     const data = join(dir, 'data');
     const v1 = join(dir, 'v1');
     const base = ['--data', data, '--config', join(dir, 'tiny.json'), '--json'];
@@ -311,26 +311,28 @@ describe('saccade CLI', () => {
     expect(stages).toEqual([1, 1, 2, 3]);
 
     const v3 = join(dir, 'v3');
-    const t3 = saccade('train', ...base, '--out', v3, '--method', 'v3', '--set', 'focusFrames=2');
+    // `v3` names Uni-AdaFocus: a glance-only exit, then 2 focus frames.
+    const t3 = saccade('train', ...base, '--out', v3, '--method', 'v3', '--set', 'glanceFrames=2', '--set', 'focusFrames=2');
     expect(t3.code, t3.stderr).toBe(0);
-    expect(t3.json().accuracyPerStep).toHaveLength(2);
+    expect(t3.json()).toMatchObject({ method: 'uni_adafocus' });
+    expect(t3.json().accuracyPerStep).toHaveLength(3);
     const video = join(data, 'videos', 'val_00001.mp4');
-    for (const [run, steps] of [
-      [v1, 4],
-      [v3, 2],
+    for (const [run, steps, patches] of [
+      [v1, 4, 4],
+      [v3, 3, 2],
     ] as const) {
       const k = saccade('classify', run, video, '--json');
       expect(k.code, k.stderr).toBe(0);
       const [r] = k.json();
       expect(r.steps).toBe(steps);
-      expect(r.patches).toHaveLength(steps);
+      expect(r.patches).toHaveLength(patches);
       for (const p of r.patches) expect(p.frame).toBeLessThan(4);
     }
     const e = saccade('eval', v3, '--data', data, '--json');
     expect(e.code, e.stderr).toBe(0);
-    expect(e.json().budgetCurve[0].thresholds).toHaveLength(2);
+    expect(e.json().budgetCurve[0].thresholds).toHaveLength(3);
 
-    const frames = saccade('train', ...base, '--out', join(dir, 'bad3'), '--method', 'v3', '--set', 'focusFrames=9');
+    const frames = saccade('train', ...base, '--out', join(dir, 'bad3'), '--method', 'v3', '--set', 'glanceFrames=2', '--set', 'focusFrames=9');
     expect(frames.code).toBe(2);
     expect(frames.stderr).toMatch(/config\.focusFrames: must be <= frames \(4\)/);
     const grid = saccade('train', ...base, '--out', join(dir, 'bad1'), '--method', 'v1', '--set', 'grid=40');

@@ -583,25 +583,27 @@ export function buildProgram(): Command {
   program
     .command('import')
     .description(
-      "a checkpoint trained with a paper's official code as a Saccade bundle (AdaFocus V1: blackfeather-wang/AdaFocus, ActivityNet/FCVID/Mini-Kinetics, and its Something-Something TSM model as adafocus_v1_tsm; AdaFocusV2: LeapLabTHU/AdaFocusV2); nothing in the file is executed",
+      "a checkpoint trained with a paper's official code as a Saccade bundle (AdaFocus V1: blackfeather-wang/AdaFocus, ActivityNet/FCVID/Mini-Kinetics, and its Something-Something TSM model as adafocus_v1_tsm; AdaFocusV2: LeapLabTHU/AdaFocusV2; Uni-AdaFocus: LeapLabTHU/Uni-AdaFocus, ActivityNet/FCVID/Mini-Kinetics); nothing in the file is executed",
     )
     .argument('<checkpoint>', 'the .pth / .pth.tar file torch.save wrote (zip format)')
     .requiredOption('--out <bundle>', 'bundle folder to write')
-    .option('--method <name>', 'the method of the checkpoint: v1 or v2', 'v2')
+    .option('--method <name>', 'the method of the checkpoint: v1, v2 or uni (Uni-AdaFocus)', 'v2')
     .option('--patch-size <n>', 'the patch size it was trained with (its --patch_size; a state dict cannot tell)', int('--patch-size', 1))
     .option('--frame-size <n>', 'the frame size it was trained with (its --input_size)', int('--frame-size', 1), 224)
     .option(
       '--frames <n>',
-      'V1: frames per video (its num_segments, default 16; the Something-Something model: num_segments_focuser, default 12); a state dict cannot tell',
+      'V1: frames per video (its num_segments, default 16; the Something-Something model: num_segments_focuser, default 12); Uni-AdaFocus: its num_segments (default 48); a state dict cannot tell',
       int('--frames', 1),
     )
     .option('--glance-size <n>', "V1 Something-Something: the glance's frame side (its glance_size; default the frame size)", int('--glance-size', 1))
     .option('--shift-div <n>', "V1 Something-Something: TSM's shift_div (default 8, as every official config)", int('--shift-div', 1))
+    .option('--side-min <px>', "Uni-AdaFocus: the smallest box side (the official code's 96)", num('--side-min'))
+    .option('--side-max <px>', "Uni-AdaFocus: the largest box side (the official code's 224)", num('--side-max'))
     .option('--classes <file>', 'class names: one per line, or classInd.txt ("1 name" lines); default class_0, class_1, ...')
     .option('--json', 'print the summary as JSON')
     .addHelpText(
       'after',
-      '\nExamples:\n  saccade import actnet_v2_p128.pth.tar --out models/actnet --patch-size 128 --classes classInd.txt\n  saccade import 128s3_checkpoint.pth.tar --method v1 --out models/actnet-v1 --patch-size 128\n  saccade import sthv1_checkpoint.pth.tar --method v1 --out models/sth-v1 --patch-size 128 --frames 12',
+      '\nExamples:\n  saccade import uni_actnet_p128.pth.tar --method uni --out models/actnet-uni --patch-size 128 --frames 48\n  saccade import actnet_v2_p128.pth.tar --out models/actnet --patch-size 128 --classes classInd.txt\n  saccade import 128s3_checkpoint.pth.tar --method v1 --out models/actnet-v1 --patch-size 128\n  saccade import sthv1_checkpoint.pth.tar --method v1 --out models/sth-v1 --patch-size 128 --frames 12',
     )
     .action(async (checkpoint: string, o) => {
       const r = await importCommand({
@@ -612,13 +614,15 @@ export function buildProgram(): Command {
         ...(o.frames !== undefined ? { frames: o.frames } : {}),
         ...(o.glanceSize !== undefined ? { glanceSize: o.glanceSize } : {}),
         ...(o.shiftDiv !== undefined ? { shiftDiv: o.shiftDiv } : {}),
+        ...(o.sideMin !== undefined ? { sideMin: o.sideMin } : {}),
+        ...(o.sideMax !== undefined ? { sideMax: o.sideMax } : {}),
         ...(o.patchSize !== undefined ? { patchSize: o.patchSize } : {}),
         ...(o.classes ? { classes: o.classes } : {}),
       });
       print(o.json, r, () =>
         [
           `imported ${escapeText(r.checkpoint)} as ${r.method}: ${r.classes} classes, ${r.frames} frames of ${r.frameSize} px, ${r.patchSize} px patches, ${r.gflopsPerVideo.toFixed(3)} GFLOPs/video`,
-          `bundle ${escapeText(r.bundle)}; left out: ${r.ignored.length} entries (BN counters; V2: the backbones' ImageNet heads; V1: the PPO learner's copy of the policy; Something-Something: the focus ResNet's unused ImageNet head)`,
+          `bundle ${escapeText(r.bundle)}; left out: ${r.ignored.length} entries (BN counters; V2: the backbones' ImageNet heads; V1: the PPO learner's copy of the policy; Something-Something: the focus ResNet's unused ImageNet head; Uni-AdaFocus: the backbones' ImageNet heads)`,
         ].join('\n'),
       );
     });

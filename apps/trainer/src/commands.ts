@@ -762,6 +762,8 @@ export async function importCommand(o: {
   frames?: number;
   glanceSize?: number;
   shiftDiv?: number;
+  sideMin?: number;
+  sideMax?: number;
   classes?: string;
 }): Promise<ImportSummary> {
   const { net, ignored } = await importOfficialCheckpoint(resolve(o.checkpoint), o.method, {
@@ -770,6 +772,8 @@ export async function importCommand(o: {
     ...(o.frames !== undefined ? { frames: o.frames } : {}),
     ...(o.glanceSize !== undefined ? { glanceSize: o.glanceSize } : {}),
     ...(o.shiftDiv !== undefined ? { shiftDiv: o.shiftDiv } : {}),
+    ...(o.sideMin !== undefined ? { sideMin: o.sideMin } : {}),
+    ...(o.sideMax !== undefined ? { sideMax: o.sideMax } : {}),
   });
   try {
     const names = await classNames(o.classes, net.classes);

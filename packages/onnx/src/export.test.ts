@@ -1,7 +1,7 @@
 // Exported models run in ONNX Runtime (onnxruntime-node's CPU build) and give tfjs's outputs.
 import * as tf from '@tensorflow/tfjs';
 import { createBackbone } from '@saccade/backbones';
-import { buildCubeModels, buildInterpModels, buildRlModels, gruRunner } from '@saccade/policy';
+import { buildInterpModels, buildRlModels, buildUniModels, gruRunner } from '@saccade/policy';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 
@@ -116,9 +116,9 @@ describe('exportLayersModel', () => {
     }
   });
 
-  it("the policies' models: a GRU of Dense, Multiply and Rescaling layers (two inputs, two outputs), the cube policy's reshape, 1-D pooling, dense on a sequence and softmax, the RL policy", async () => {
+  it("the policies' models: a GRU of Dense, Multiply and Rescaling layers (two inputs, two outputs), Uni-AdaFocus's 3-D and 1-D convolutions ('same' and 'valid') with batch norm on rank 3 and reshapes, the RL policy", async () => {
     const interp = buildInterpModels({ featureShape: [3, 3, 8], hidden: 6, encoderChannels: 4, seed: 1 });
-    const cube = buildCubeModels({ featureShape: [2, 3, 5], vectorWidth: 7, frames: 4, hidden: 6, seed: 2 });
+    const cube = buildUniModels({ featureShape: [3, 3, 5], vectorWidth: 7, glanceFrames: 4, spatialHidden: 6, temporalHidden: 5, seed: 2 });
     const rl = buildRlModels({ featureShape: [3, 3, 8], hidden: 6, encoderChannels: 4, seed: 3 });
     const models = [interp.encoder, interp.recurrent, cube.spatial, cube.temporal, rl.encoder, rl.recurrent];
     try {

@@ -216,8 +216,57 @@ function convert(g: Graph, layer: tf.layers.Layer, inputs: Value[]): Value[] {
       ];
       return [activation(g, { name: y, shape, nchw: true }, config['activation'] as string, name)];
     }
+    case 'Conv1D':
+    case 'Conv3D': {
+      // Channels last in tfjs ([B, T, C], [B, D, H, W, C]), channels first in ONNX: the conv runs
+      // between two transposes. Stride and dilation 1 (what Saccade's policies use).
+      const x = one();
+      const r = cls === 'Conv1D' ? 1 : 3;
+      if (x.nchw || x.shape.length !== r + 2)
+        throw new OnnxExportError('ONNX_UNSUPPORTED_SHAPE', name, `expects a ${r + 2}-D channels-last input, got rank ${x.shape.length}`);
+      const list = (v: unknown) => (typeof v === 'number' ? Array<number>(r).fill(v) : (v as number[]));
+      const kernel = list(config['kernelSize']);
+      if ([...list(config['strides'] ?? 1), ...list(config['dilationRate'] ?? 1)].some((v) => v !== 1))
+        throw new OnnxExportError('ONNX_UNSUPPORTED_LAYER', name, 'only stride 1 and dilation 1 are converted for Conv1D and Conv3D');
+      if (config['dataFormat'] === 'channelsFirst') throw new OnnxExportError('ONNX_UNSUPPORTED_LAYER', name, 'channelsFirst convolutions are not converted');
+      const sizes = x.shape.slice(1, r + 1);
+      const same = String(config['padding']) === 'same';
+      if (same && sizes.some((d) => typeof d !== 'number')) throw new OnnxExportError('ONNX_UNSUPPORTED_SHAPE', name, "'same' padding needs fixed input sizes");
+      const pads = sizes.map((d, i) => (same ? samePads(d as number, kernel[i]!, 1, 1) : ([0, 0] as [number, number])));
+      const k = weights[0]!;
+      const [inChannels, outChannels] = [k.shape[r]!, k.shape[r + 1]!];
+      const axes = Array.from({ length: r }, (_, i) => i);
+      const w = g.floats(
+        `${name}/kernel`,
+        [outChannels, inChannels, ...kernel],
+        tf.tidy(() => tf.transpose(k, [r + 1, r, ...axes]).dataSync() as Float32Array),
+      );
+      const useBias = config['useBias'] !== false && weights.length > 1;
+      const first = g.node('Transpose', [x.name], name, [ints('perm', [0, r + 1, ...axes.map((i) => i + 1)])]);
+      const ins = [first, w, ...(useBias ? [g.floats(`${name}/bias`, [outChannels], weights[1]!.dataSync() as Float32Array)] : [])];
+      const y = g.node('Conv', ins, name, [
+        ints('kernel_shape', kernel),
+        ints('strides', Array<number>(r).fill(1)),
+        ints('dilations', Array<number>(r).fill(1)),
+        ints('pads', [...pads.map((p) => p[0]), ...pads.map((p) => p[1])]),
+        int('group', 1),
+      ]);
+      const last = g.node('Transpose', [y], name, [ints('perm', [0, ...axes.map((i) => i + 2), 1])]);
+      const shape = [x.shape[0]!, ...sizes.map((d, i) => outSize(d, kernel[i]!, 1, 1, pads[i]![0], pads[i]![1])), outChannels];
+      return [activation(g, { name: last, shape, nchw: false }, config['activation'] as string, name)];
+    }
     case 'BatchNormalization': {
-      const x = toNchw(g, one(), name);
+      const given = one();
+      // A channels-last input of rank 3 or 5 is normalised with its channels moved to axis 1.
+      const moved = !given.nchw && given.shape.length !== 4 && given.shape.length > 2;
+      const rank = given.shape.length;
+      const x = moved
+        ? {
+            name: g.node('Transpose', [given.name], name, [ints('perm', [0, rank - 1, ...Array.from({ length: rank - 2 }, (_, i) => i + 1)])]),
+            shape: given.shape,
+            nchw: false,
+          }
+        : toNchw(g, given, name);
       const axis = config['axis'] as number;
       if (axis !== -1 && axis !== x.shape.length - 1)
         throw new OnnxExportError('ONNX_UNSUPPORTED_LAYER', name, `batch norm over axis ${axis} (only the channel axis) is not converted`);
@@ -239,6 +288,7 @@ function convert(g: Graph, layer: tf.layers.Layer, inputs: Value[]): Value[] {
         name,
         [float('epsilon', config['epsilon'] as number)],
       );
+      if (moved) return [{ ...given, name: g.node('Transpose', [y], name, [ints('perm', [0, ...Array.from({ length: rank - 2 }, (_, i) => i + 2), 1])]) }];
       return [{ ...x, name: y }];
     }
     case 'ReLU': {

@@ -6,8 +6,6 @@ export { buildInterpModels, createInterpPolicy, wrapInterpPolicy } from './inter
 export type { InterpPolicy, InterpPolicyOptions, PolicyStep } from './interp.js';
 export { buildRlModels, createRlPolicy, discountedReturns, gridCentres, ppoLoss, wrapRlPolicy } from './rl.js';
 export type { PpoOptions, RlAction, RlEvaluation, RlPolicy, RlPolicyOptions, RlStep } from './rl.js';
-export { buildCubeModels, createCubePolicy, sampleFrames, spatialProxy, temporalProxy, wrapCubePolicy } from './cube.js';
-export type { CubePolicy, CubePolicyOptions } from './cube.js';
 export { buildSpatialModel, createSpatialPolicy, wrapSpatialPolicy } from './spatial.js';
 export type { CellGeometry, SpatialPolicy, SpatialPolicyOptions } from './spatial.js';
 export { actionBoxes, buildUniModels, interpolateFrames, inverseCdfFrames, mcTemporalProxy } from './uni.js';

@@ -175,7 +175,7 @@ describe('VideoNet', () => {
           const out = net.step(state);
           state = out.state;
           const got = out.logits.arraySync();
-          tf.dispose([out.logits, out.centre]);
+          tf.dispose([out.logits, out.centre, out.size]);
           for (let b = 0; b < 2; b++) for (let j = 0; j < 3; j++) expect(got[b]![j]!).toBeCloseTo(all[b]![k]![j]!, 4);
         }
         // Stopped after 3 of 4 steps: the last frame was never read.
@@ -197,7 +197,7 @@ describe('VideoNet', () => {
     ['uniform baseline', { method: 'uniform' }],
     ['glance baseline', { method: 'glance' }],
     ['AdaFocus V1', { method: 'adafocus_v1', grid: 3, classifierWidth: 16 }],
-    ['AdaFocus V3', { method: 'adafocus_v3', focusFrames: 3 }],
+    ['Uni-AdaFocus', { method: 'uni_adafocus', glanceFrames: 2, focusFrames: 3, spatialHidden: 4, temporalHidden: 4, mcSamples: 4 }],
   ] as const) {
     it(`${name}: step-by-step inference gives the same logits as the all-steps forward`, () => {
       withNet(config, (net) => {
@@ -208,7 +208,7 @@ describe('VideoNet', () => {
           const out = net.step(state);
           state = out.state;
           const got = out.logits.arraySync();
-          tf.dispose([out.logits, out.centre]);
+          tf.dispose([out.logits, out.centre, out.size]);
           for (let b = 0; b < 2; b++) for (let j = 0; j < 3; j++) expect(got[b]![j]!).toBeCloseTo(all[b]![k]![j]!, 4);
         }
         expect(() => net.step(state)).toThrow(InputError);

@@ -16,8 +16,19 @@ const expected = JSON.parse(await readFile(join(FIXTURES, 'expected.json'), 'utf
 const bytes = await readFile(join(FIXTURES, 'videos.bin'));
 const videos = [0, 1].map((i) => new Uint8Array(bytes.subarray(i * 4 * 32 * 32 * 3, (i + 1) * 4 * 32 * 32 * 3)));
 
+// The simplified AdaFocus V3 was retired for Uni-AdaFocus: its bundles are refused, saying so.
+const RETIRED = ['v3'];
+
 describe('version-1 bundles', () => {
-  it.each(Object.keys(expected))('%s loads as version 2 and classifies as the SDK that wrote it', async (name) => {
+  it('a bundle of the retired simplified AdaFocus V3 is refused with what replaced it', async () => {
+    const stored = JSON.parse(await readFile(join(FIXTURES, 'v3', 'saccade.json'), 'utf8'));
+    expect(stored.config.method).toBe('adafocus_v3');
+    await expect(loadModel(join(FIXTURES, 'v3'))).rejects.toThrow(
+      /adafocus_v3 was Saccade's simplified AdaFocus V3 .*Uni-AdaFocus replaced it.*train again with --method uni/,
+    );
+  });
+
+  it.each(Object.keys(expected).filter((n) => !RETIRED.includes(n)))('%s loads as version 2 and classifies as the SDK that wrote it', async (name) => {
     const stored = JSON.parse(await readFile(join(FIXTURES, name, 'saccade.json'), 'utf8'));
     expect(stored.version).toBe(1);
     const model = await loadModel(join(FIXTURES, name));

@@ -1,5 +1,5 @@
 // The VideoNet contract (test/contract.ts) over every registered method and variant: AdaFocus V1,
-// V2, V3 and every baseline, the random- and centre-patch ones included.
+// V2, Uni-AdaFocus and every baseline, the random- and centre-patch ones included.
 import { expect, it } from 'vitest';
 
 import { contractSuite } from '../test/contract.js';
@@ -17,17 +17,15 @@ it('the suite covers every registered method', () => {
     'paper-v1',
     'v1-tsm',
     'v1-tsm-random',
-    'v3',
     'uni',
     'uniform',
     'glance',
   ]);
 });
 
-// Small sizes for every method (V1's grid must fit; V1-TSM glances at 2 of the 4 frames; V3 chooses 3 of the 4 frames).
+// Small sizes for every method (V1's grid must fit; V1-TSM glances at 2 of the 4 frames; Uni-AdaFocus glances at 2 and chooses 3 of the 4 frames).
 contractSuite(methodVariants(), {
   adafocus_v1: { grid: 3, policyHidden: 8 },
   adafocus_v1_tsm: { glanceFrames: 2, policyHidden: 8 },
-  adafocus_v3: { focusFrames: 3, policyHidden: 8 },
   uni_adafocus: { glanceFrames: 2, focusFrames: 3, spatialHidden: 4, temporalHidden: 4, mcSamples: 4 },
 });

@@ -15,12 +15,12 @@ describe('frame order', () => {
     expect(frameOrder(5, 'chronological')).toEqual([0, 1, 2, 3, 4]);
   });
 
-  it('reorders a video frame by frame; networks whose steps are frames carry the order, V3 (which picks its frames) does not', () => {
+  it('reorders a video frame by frame; networks whose steps are frames carry the order, Uni-AdaFocus (which picks its frames) does not', () => {
     const video = Uint8Array.from({ length: 4 * 2 }, (_, i) => Math.floor(i / 2));
     expect(Array.from(reorderFrames(video, [1, 0, 3, 2]))).toEqual([1, 1, 0, 0, 3, 3, 2, 2]);
     const v2 = createVideoNet(TOY, 3);
     const chrono = createVideoNet({ ...TOY, frameOrder: 'chronological' }, 3);
-    const v3 = createVideoNet({ ...TOY, method: 'adafocus_v3', focusFrames: 3 }, 3);
+    const v3 = createVideoNet({ ...TOY, method: 'uni_adafocus', glanceFrames: 2, focusFrames: 3, spatialHidden: 4, temporalHidden: 4, mcSamples: 4 }, 3);
     try {
       expect(v2.frameOrder).toEqual([1, 0, 3, 2]);
       expect(chrono.frameOrder).toBeUndefined();

@@ -14,7 +14,7 @@ export { ADAFOCUS_V1, PAPER_V1, policyRewards, v1Action } from './methods/adafoc
 export { v1Stages } from './methods/adafocus_v1/stages.js';
 export type { V1Stage, V1StageKind } from './methods/adafocus_v1/stages.js';
 export { ADAFOCUS_V2, PAPER_V2 } from './methods/adafocus_v2/index.js';
-export { ADAFOCUS_V3 } from './methods/adafocus_v3/index.js';
+export { UNI_ADAFOCUS } from './methods/uni_adafocus/index.js';
 export { GLANCE } from './methods/glance/index.js';
 export { UNIFORM } from './methods/uniform/index.js';
 export {

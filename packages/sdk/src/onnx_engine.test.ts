@@ -38,7 +38,7 @@ const CASES: [string, TrainConfigInput][] = [
   ['AdaFocusV2 with random patches', { ...TOY, patches: 'random', prediction: 'classifier' }],
   ['AdaFocusV2 with centre patches', { ...TOY, patches: 'centre' }],
   ['AdaFocus V1', { ...TOY, method: 'adafocus_v1', grid: 3 }],
-  ['AdaFocus V3', { ...TOY, method: 'adafocus_v3', focusFrames: 3 }],
+  ['Uni-AdaFocus', { ...TOY, method: 'uni_adafocus', glanceFrames: 2, focusFrames: 3, spatialHidden: 4, temporalHidden: 4, mcSamples: 4 }],
   ['uniform baseline', { ...TOY, method: 'uniform' }],
   ['glance baseline', { ...TOY, method: 'glance' }],
   // The public API of onnxruntime-node in a worker thread, the transport where its binding is not the one this code knows.

@@ -24,7 +24,7 @@ const frames = { data: data.video(1), frames: 4, width: 32, height: 32 };
 const METHODS = [
   ['adafocus_v2', { ...TOY }],
   ['adafocus_v1', { ...TOY, method: 'adafocus_v1', grid: 3 }],
-  ['adafocus_v3', { ...TOY, method: 'adafocus_v3', focusFrames: 3 }],
+  ['uni_adafocus', { ...TOY, method: 'uni_adafocus', glanceFrames: 2, focusFrames: 3, spatialHidden: 4, temporalHidden: 4, mcSamples: 4 }],
 ] as const;
 
 describe('classifySteps', () => {
@@ -60,15 +60,17 @@ describe('classifySteps', () => {
           expect(e.label).toBe(result.trace[k]!.label);
           expect(e.probabilities.reduce((a, v) => a + v, 0)).toBeCloseTo(1, 5);
           expect(e.probabilities[e.index]).toBe(e.probability);
-          expect(e.patch).toEqual(result.patches[k]);
           expect(e.gflops).toBeCloseTo(
             m.meta.gflopsPerStep.slice(0, k + 1).reduce((a, b) => a + b, 0),
             9,
           );
         });
         expect(events[1]!.probabilities[result.index]).toBe(result.probability);
-        if (method === 'adafocus_v3') {
-          // Its policy picks a cube once from the whole video: no per-step map.
+        // Each step's patch is the result's (Uni-AdaFocus's first step, the glance-only exit, cuts none).
+        expect(events.flatMap((e) => (e.patch ? [e.patch] : []))).toEqual(result.patches);
+        expect(events[0]!.patch === undefined).toBe(method === 'uni_adafocus');
+        if (method === 'uni_adafocus') {
+          // Its policies read the whole glance once: no per-step map.
           expect(events.every((e) => e.map === undefined)).toBe(true);
         } else {
           for (const e of events) {

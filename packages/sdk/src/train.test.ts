@@ -43,17 +43,21 @@ describe('config', () => {
     expect(parseConfig(parseConfig({ method: 'uniform' }))).toEqual(parseConfig({ method: 'uniform' }));
     // Each method's config holds the shared fields and its own: a field of another method is refused, naming its method.
     expect(() => parseConfig({ grid: 3 })).toThrow(/config\.grid: 3 is for method adafocus_v1 \/ adafocus_v1_tsm and does nothing for adafocus_v2/);
-    expect(() => parseConfig({ method: 'adafocus_v1', focusFrames: 4, prediction: 'ensemble' })).toThrow(/config\.focusFrames: 4 is for method adafocus_v3/);
+    expect(() => parseConfig({ method: 'adafocus_v1', focusFrames: 4, prediction: 'ensemble' })).toThrow(/config\.focusFrames: 4 is for method uni_adafocus/);
     expect(() => parseConfig({ method: 'uniform', policyHidden: 64 })).toThrow(
-      /config\.policyHidden: 64 is for method adafocus_v2 \/ adafocus_v1 \/ adafocus_v1_tsm \/ adafocus_v3/,
+      /config\.policyHidden: 64 is for method adafocus_v2 \/ adafocus_v1 \/ adafocus_v1_tsm and does nothing/,
     );
     expect(() => parseConfig({ method: 'adafocus_v5' })).toThrow(
-      /config\.method: unknown method "adafocus_v5"; registered: adafocus_v2, adafocus_v1, adafocus_v1_tsm, adafocus_v3, uniform, glance/,
+      /config\.method: unknown method "adafocus_v5"; registered: adafocus_v2, adafocus_v1, adafocus_v1_tsm, uni_adafocus, uniform, glance/,
+    );
+    // The retired simplified V3: refused, naming what replaced it.
+    expect(() => parseConfig({ method: 'adafocus_v3' })).toThrow(
+      /config\.method: adafocus_v3 was Saccade's simplified AdaFocus V3 .* Uni-AdaFocus replaced it \(method uni_adafocus/,
     );
     expect(parseConfig({ method: 'adafocus_v1', grid: 3, stages: 2 })).toMatchObject({ grid: 3, stages: 2 });
     expect(Object.keys(parseConfig({ method: 'uniform' }))).toEqual(configFields('uniform'));
-    expect(Object.keys(parseConfig({ method: 'adafocus_v3' }))).toEqual(expect.arrayContaining(['focusFrames', 'policyHidden']));
-    expect(Object.keys(parseConfig({ method: 'adafocus_v3' }))).not.toContain('grid');
+    expect(Object.keys(parseConfig({ method: 'uni_adafocus' }))).toEqual(expect.arrayContaining(['glanceFrames', 'focusFrames', 'sideMin']));
+    expect(Object.keys(parseConfig({ method: 'uni_adafocus' }))).not.toContain('grid');
     // A whole config file of another method: the fields at their default are dropped, one set otherwise stays (and is refused).
     const whole = { ...parseConfig({ method: 'adafocus_v1' }), ...parseConfig({}), method: 'uniform' };
     expect(Object.keys(parseConfig(withoutIdleFields(whole, 'uniform')))).toEqual(configFields('uniform'));

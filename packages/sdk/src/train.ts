@@ -27,8 +27,10 @@ export interface EvalResult {
   meanLoss: number;
   /** Logits [videos][steps][classes] (for early-exit calibration and reports). */
   logits: Float32Array;
-  /** Patch centres [videos][steps][2] as (y, x) in [0, 1], for models that place patches. */
+  /** Patch centres [videos][steps][2] as (y, x) in [0, 1], for models that place patches (NaN: no patch at that step). */
   centres?: Float32Array;
+  /** Box sides [videos][steps][2] (y, x) as fractions of the frame, for models that choose them (Uni-AdaFocus). */
+  sizes?: Float32Array;
   /** The frame of each step's patch [videos][steps], where a step is not simply frame k (AdaFocus V3). */
   frameIndices?: Int32Array;
   labels: Int32Array;
@@ -169,11 +171,12 @@ export function evaluate(net: VideoNet, data: VideoDataset, options: { batchSize
   const labels = new Int32Array(data.length);
   let centres: Float32Array | undefined;
   let frameIndices: Int32Array | undefined;
+  let sizes: Float32Array | undefined;
   let lossSum = 0;
   for (let i = 0; i < data.length; i += bs) {
     const idx = Array.from({ length: Math.min(bs, data.length - i) }, (_, j) => i + j);
     idx.forEach((v) => (labels[v] = data.label(v)));
-    const [values, loss, where, which] = tf.tidy(() => {
+    const [values, loss, where, which, sides] = tf.tidy(() => {
       // From the bytes where the network reads them (as classify does, so that calibrated exit
       // thresholds meet the same scores at inference).
       const r = forwardVideos(
@@ -194,11 +197,13 @@ export function evaluate(net: VideoNet, data: VideoDataset, options: { batchSize
         tf.losses.softmaxCrossEntropy(y, last).dataSync()[0]!,
         r.centres?.dataSync() as Float32Array | undefined,
         r.frameIndices?.dataSync() as Int32Array | undefined,
+        r.sizes?.dataSync() as Float32Array | undefined,
       ];
     });
     logits.set(values, i * t * k);
     if (where) (centres ??= new Float32Array(data.length * t * 2)).set(where, i * t * 2);
     if (which) (frameIndices ??= new Int32Array(data.length * t)).set(which, i * t);
+    if (sides) (sizes ??= new Float32Array(data.length * t * 2)).set(sides, i * t * 2);
     lossSum += loss * idx.length;
   }
   // Multi-label sets: a top-1 prediction of any of a video's labels is right.
@@ -221,6 +226,7 @@ export function evaluate(net: VideoNet, data: VideoDataset, options: { batchSize
     logits,
     ...(centres ? { centres } : {}),
     ...(frameIndices ? { frameIndices } : {}),
+    ...(sizes ? { sizes } : {}),
     labels,
     ...(labelSets ? { labelSets } : {}),
     steps: t,

@@ -10,11 +10,20 @@ export type { ForwardResult, PatchSource, StepOutput, StepState, VideoNet } from
 export { configDifferences, configFields, configSchemaFor, describeDifferences, parseConfig, trainingStages, withoutIdleFields } from './config.js';
 export type { BaseConfig, ConfigDifference, ConfigOf, TrainConfig, TrainConfigInput, TrainingStage } from './config.js';
 export { BASE_FIELDS } from './config/base.js';
-export { fieldOwners, methodSpec, methodVariant, methodVariants, registeredMethods, registerMethod, unregisterMethod } from './methods/registry.js';
+export {
+  fieldOwners,
+  methodSpec,
+  methodVariant,
+  methodVariants,
+  registeredMethods,
+  registerMethod,
+  RETIRED_METHODS,
+  unregisterMethod,
+} from './methods/registry.js';
 export type { AnyMethodSpec, MethodSpec, MethodVariant, OfficialImport, OfficialOptions, PartSpec } from './methods/spec.js';
 export type { AdaFocusV1Config } from './methods/adafocus_v1/index.js';
 export type { AdaFocusV2Config } from './methods/adafocus_v2/index.js';
-export type { AdaFocusV3Config } from './methods/adafocus_v3/index.js';
+export type { UniAdaFocusConfig } from './methods/uni_adafocus/index.js';
 export { datasetFromArrays, normalise, rawPixels } from './dataset.js';
 export type { ArrayDatasetOptions, Normalisation, VideoDataset } from './dataset.js';
 export {

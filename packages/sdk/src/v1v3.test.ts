@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import * as tf from '@tensorflow/tfjs';
+import { namedBackbone } from '@saccade/backbones';
+import { inverseCdfFrames } from '@saccade/policy';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { inOrder, TOY, toyDataset } from '../test/toy.js';
@@ -15,9 +17,10 @@ import { fileCheckpoints } from './node/checkpoint.js';
 import { normalise } from './dataset.js';
 import { train, type TrainResult } from './train.js';
 import { PAPER_V1, policyRewards } from './methods/adafocus_v1/index.js';
+import { downscale } from './net_common.js';
 
 const V1 = { ...TOY, method: 'adafocus_v1', grid: 3, epochs: 1, rlEpochs: 1, finetuneEpochs: 1 } as const;
-const V3 = { ...TOY, method: 'adafocus_v3', focusFrames: 3 } as const;
+const UNI = { ...TOY, method: 'uni_adafocus', glanceFrames: 2, focusFrames: 3, spatialHidden: 4, temporalHidden: 4, mcSamples: 4 } as const;
 const data = toyDataset(24, 1);
 let dir: string;
 beforeAll(async () => {
@@ -231,56 +234,59 @@ describe("AdaFocus V1, the paper's configuration", () => {
   });
 });
 
-describe('AdaFocus V3', () => {
-  it('one centre per video, K frames drawn in order from the temporal distribution', () => {
-    const net = createVideoNet(V3, 3);
+describe('Uni-AdaFocus', () => {
+  it('a glance-only exit, then K distinct frames in order, each with its own centre and box size', () => {
+    const net = createVideoNet(UNI, 3);
     try {
+      expect(net.steps).toBe(4);
       tf.tidy(() => {
         const r = net.forward(frames());
-        expect(r.logits.shape).toEqual([2, 3, 3]);
-        const idx = r.frameIndices!.arraySync();
-        for (const row of idx) {
-          expect(row.every((f) => f >= 0 && f < 4)).toBe(true);
-          expect([...row].sort((a, b) => a - b)).toEqual(row);
+        expect(r.logits.shape).toEqual([2, 4, 3]);
+        for (const row of r.frameIndices!.arraySync()) {
+          // Step 0 glanced (its last glance frame is 3 of 0..3); then 3 distinct frames, increasing.
+          expect(row[0]).toBe(3);
+          const focus = row.slice(1);
+          expect(focus.every((f) => f >= 0 && f < 4)).toBe(true);
+          for (let j = 1; j < 3; j++) expect(focus[j]!).toBeGreaterThan(focus[j - 1]!);
         }
-        const c = r.centres!.arraySync();
-        for (const video of c) for (const step of video) expect(step).toEqual(video[0]);
+        const [lo, hi] = [(32 * 3) / 7 / 32, 1];
+        const sizes = r.sizes!.arraySync();
+        r.centres!.arraySync().forEach((video, v) => {
+          expect(video[0]!.every(Number.isNaN)).toBe(true);
+          expect(sizes[v]![0]!.every(Number.isNaN)).toBe(true);
+          for (let j = 1; j < 4; j++) {
+            video[j]!.forEach((c) => expect(c >= 0 && c <= 1).toBe(true));
+            sizes[v]![j]!.forEach((z) => expect(z >= lo - 1e-6 && z <= hi + 1e-6).toBe(true));
+          }
+        });
       });
     } finally {
       net.dispose();
     }
   });
 
-  it('draws the stratum midpoints of its temporal distribution at inference, and stratified draws in training', () => {
-    const net = createVideoNet({ ...V3, dropout: 0 }, 3);
+  it('chooses the inverse-CDF midpoints of its temporal distribution at inference, seeded stratified draws in training', () => {
+    const net = createVideoNet({ ...UNI, dropout: 0 }, 3);
     try {
       tf.tidy(() => {
         const x = frames();
         const r = net.forward(x);
-        const probs = r.frameProbs!.dataSync() as Float32Array;
-        expect(r.frameProbs!.shape).toEqual([2, 4]);
-        // Inference: the k-th of K frames is where the CDF crosses (k + 1/2) / K, written out here.
-        const expected: number[] = [];
-        for (let v = 0; v < 2; v++) {
-          const p = Array.from(probs.subarray(v * 4, v * 4 + 4));
-          const total = p.reduce((a, b) => a + b, 0);
-          for (let j = 0; j < 3; j++) {
-            const u = ((j + 0.5) / 3) * total;
-            let cdf = 0;
-            let f = 0;
-            while (f < 3 && cdf + p[f]! <= u) cdf += p[f++]!;
-            expected.push(f);
-          }
-        }
-        expect(Array.from(r.frameIndices!.dataSync())).toEqual(expected);
-        // Inference does not depend on a seed; a second pass gives the same frames.
-        expect(Array.from(net.forward(x).frameIndices!.dataSync())).toEqual(expected);
-        // Training: the loss depends on the step seed only through the stratified frame draws (no
-        // dropout, no random patches): the same seed gives the same loss, other seeds other frames.
+        // The same choice from the temporal policy run by hand on the glance frames (1 and 3 of 4).
+        const models = net.models();
+        const g = downscale(tf.reshape(tf.gather(x, [1, 3], 1), [4, 32, 32, 3]) as tf.Tensor4D, 32, 16);
+        const vectors = tf.reshape(namedBackbone(models['glance']!).apply(g).vector!, [2, 2, -1]);
+        const weights = tf.softmax(models['policy_temporal']!.predict(vectors) as tf.Tensor).dataSync();
+        expect(r.frameIndices!.arraySync().map((row) => row.slice(1))).toEqual(
+          [0, 1].map((v) => Array.from(inverseCdfFrames(weights, 2, 2, 4, 3, 'midpoint').subarray(v * 3, v * 3 + 3))),
+        );
+        // Inference does not depend on a seed.
+        expect(Array.from(net.forward(x).frameIndices!.dataSync())).toEqual(Array.from(r.frameIndices!.dataSync()));
+        // Training: the loss depends on the step seed (glance frames, frame draws, the Monte-Carlo
+        // proxy's draws, random-branch centres): the same seed gives the same loss, others differ.
         const y = tf.tensor1d([1, 2], 'int32');
         const loss = (seed: number) => net.loss(x, y, seed).dataSync()[0]!;
         expect(loss(11)).toBe(loss(11));
-        const losses = new Set(Array.from({ length: 8 }, (_, i) => loss(100 + i)));
+        const losses = new Set(Array.from({ length: 6 }, (_, i) => loss(100 + i)));
         expect(losses.size).toBeGreaterThan(1);
       });
     } finally {
@@ -288,47 +294,54 @@ describe('AdaFocus V3', () => {
     }
   });
 
-  it('the loss reaches every part: the policies only through their proxies', () => {
-    const net = createVideoNet(V3, 3);
+  it('the loss reaches every part: the policies through their proxies and the scale-norm loss', () => {
+    const net = createVideoNet(UNI, 3);
     try {
       expect(partsReached(net, 0)).toEqual(['classifier', 'focus', 'glance', 'policy']);
-      const policy = net.models();
-      // Both policy models (and the proxy head) get a gradient.
-      const reached = tf.tidy(() => {
-        const vars = [policy['policy_spatial']!, policy['policy_temporal']!, policy['policy_proxy']!].map((m) =>
-          m.trainableWeights.map((w) => w.read() as tf.Variable),
-        );
-        const { grads } = tf.variableGrads(() => net.loss(frames(), tf.tensor1d([1, 2], 'int32'), 3), vars.flat());
-        return vars.map((vs) => vs.some((v) => grads[v.name] !== undefined && tf.sum(tf.abs(grads[v.name]!)).dataSync()[0]! > 0));
-      });
-      expect(reached).toEqual([true, true, true]);
+      // Spatial policy, temporal policy and proxy head each get a gradient; the spatial policy also
+      // without the scale-norm loss (through the spatial proxy alone: the focus network's patches are
+      // cut at detached actions).
+      const reached = (n: VideoNet) =>
+        tf.tidy(() => {
+          const m = n.models();
+          const vars = [m['policy_spatial']!, m['policy_temporal']!, m['policy_proxy']!].map((x) => x.trainableWeights.map((w) => w.read() as tf.Variable));
+          const { grads } = tf.variableGrads(() => n.loss(frames(), tf.tensor1d([1, 2], 'int32'), 3), vars.flat());
+          return vars.map((vs) => vs.some((v) => grads[v.name] !== undefined && tf.sum(tf.abs(grads[v.name]!)).dataSync()[0]! > 0));
+        });
+      expect(reached(net)).toEqual([true, true, true]);
+      const noNorm = createVideoNet({ ...UNI, normWeight: 0 }, 3);
+      try {
+        expect(reached(noNorm)).toEqual([true, true, true]);
+      } finally {
+        noNorm.dispose();
+      }
     } finally {
       net.dispose();
     }
   });
 
-  it('costs the glance over all frames at step 1 and one focus patch per step after', () => {
-    const v3 = createVideoNet({ ...V3, focusFrames: 2 }, 3);
+  it('costs the glance over its frames at step 1, both policies with the first focus frame, one focus patch per step after', () => {
+    const uni = createVideoNet({ ...UNI, focusFrames: 2 }, 3);
     const v2 = createVideoNet(TOY, 3);
     try {
-      const g3 = v3.gflopsPerStep();
+      const g = uni.gflopsPerStep();
       const g2 = v2.gflopsPerStep();
-      expect(g3).toHaveLength(2);
-      expect(g3[0]!).toBeGreaterThan(g3[1]! * 2);
-      // Two focus patches instead of four: fewer GFLOPs than V2 per video.
-      expect(g3.reduce((a, b) => a + b)).toBeLessThan(g2.reduce((a, b) => a + b));
+      expect(g).toHaveLength(3);
+      expect(g[1]!).toBeGreaterThan(g[2]!);
+      // Two glance frames and two patches instead of four of each: fewer GFLOPs than V2 per video.
+      expect(g.reduce((a, b) => a + b)).toBeLessThan(g2.reduce((a, b) => a + b));
     } finally {
-      v3.dispose();
+      uni.dispose();
       v2.dispose();
     }
   });
 });
 
-describe('V1 and V3 bundles and config errors', () => {
-  it('save and load to the same logits; classify reports the frame of each V3 patch; another method is refused', async () => {
+describe('V1 and Uni-AdaFocus bundles and config errors', () => {
+  it('save and load to the same logits; classify reports the frame of each Uni-AdaFocus patch; another method is refused', async () => {
     for (const [name, config] of [
       ['v1', { ...V1, stages: 1 }],
-      ['v3', { ...V3, epochs: 1 }],
+      ['uni', { ...UNI, epochs: 1 }],
     ] as const) {
       const r = await train({ config, train: data });
       const path = join(dir, `bundle-${name}`);
@@ -343,23 +356,26 @@ describe('V1 and V3 bundles and config errors', () => {
         got.forEach((v, i) => expect(v).toBeCloseTo(expected[i]!, 4));
         const c = m.classifyFrames({ data: videos[0]!, frames: 4, width: 32, height: 32 });
         expect(c.steps).toBe(steps);
-        expect(c.patches).toHaveLength(steps);
-        if (name === 'v3') expect(c.patches.every((p) => p.frame >= 0 && p.frame < 4)).toBe(true);
+        // Uni-AdaFocus's first step is the glance-only exit: no patch.
+        expect(c.patches).toHaveLength(name === 'uni' ? steps - 1 : steps);
+        if (name === 'uni') expect(c.patches.every((p) => p.frame >= 0 && p.frame < 4 && p.height! >= (32 * 3) / 7 - 1e-3 && p.width! <= 32)).toBe(true);
       } finally {
         m.dispose();
       }
       await expect(loadModel(path, { method: 'adafocus_v2' })).rejects.toThrow(BundleError);
-      await expect(loadModel(path, { method: 'adafocus_v2' })).rejects.toThrow(new RegExp(`holds a adafocus_${name} model, not adafocus_v2`));
+      await expect(loadModel(path, { method: 'adafocus_v2' })).rejects.toThrow(new RegExp(`holds a ${config.method} model, not adafocus_v2`));
     }
   });
 
-  it('rejects a grid that does not fit, more focus frames than frames, centre patches with V1 and any baseline patches with V3', () => {
+  it('rejects a grid that does not fit, more focus frames than frames, centre patches with V1 and any baseline patches with Uni-AdaFocus', () => {
     expect(() => parseConfig({ method: 'adafocus_v1', frameSize: 64, patchSize: 60, grid: 7 })).toThrow(ConfigError);
     expect(() => parseConfig({ method: 'adafocus_v1', frameSize: 64, patchSize: 60, grid: 7 })).toThrow(
       /grid: a 7 x 7 grid of 60px patches does not fit a 64px frame/,
     );
-    expect(() => parseConfig({ method: 'adafocus_v3', frames: 8, focusFrames: 9 })).toThrow(/focusFrames: must be <= frames \(8\)/);
-    expect(() => parseConfig({ method: 'adafocus_v3', patches: 'random' })).toThrow(/patches: must be policy for adafocus_v3/);
+    expect(() => parseConfig({ method: 'uni_adafocus', frames: 8, focusFrames: 9 })).toThrow(/focusFrames: must be <= frames \(8\)/);
+    expect(() => parseConfig({ method: 'uni_adafocus', frames: 8, glanceFrames: 9 })).toThrow(/glanceFrames: must be <= frames \(8\)/);
+    expect(() => parseConfig({ method: 'uni_adafocus', frameSize: 64, sideMin: 50, sideMax: 40 })).toThrow(/sideMin \(50\) <= sideMax \(40\)/);
+    expect(() => parseConfig({ method: 'uni_adafocus', patches: 'random' })).toThrow(/patches: must be policy for uni_adafocus/);
     expect(() => parseConfig({ method: 'adafocus_v1', patches: 'centre' })).toThrow(/patches: must be policy or random for adafocus_v1/);
   });
 });

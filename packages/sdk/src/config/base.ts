@@ -9,7 +9,7 @@ const positiveInt = z.number().int().positive();
 const multiplier = z.number().min(0).max(100);
 
 export const BASE_FIELDS = {
-  /** A registered method's id: adafocus_v2, adafocus_v1, adafocus_v1_tsm, adafocus_v3, uniform, glance, or one registered by the user. */
+  /** A registered method's id: adafocus_v2, adafocus_v1, adafocus_v1_tsm, uni_adafocus, uniform, glance, or one registered by the user. */
   method: z.string().min(1).default('adafocus_v2'),
   /** Where AdaFocus patches come from: the learned policy, or the random / centre baselines (the method says which it takes). */
   patches: z.enum(['policy', 'random', 'centre']).default('policy'),

@@ -1,6 +1,6 @@
 /**
- * The registry of methods: it starts with the SDK's five (AdaFocusV2, V1, V3 and the uniform and
- * glance baselines, methods/builtin.ts); `registerMethod` adds one more, after which training, bundles,
+ * The registry of methods: it starts with the SDK's own (AdaFocusV2, V1 and its Something-Something
+ * model, Uni-AdaFocus and the uniform and glance baselines, methods/builtin.ts); `registerMethod` adds one more, after which training, bundles,
  * classify, the CLI and the bench take it like the others.
  */
 import { BASE_FIELDS } from '../config/base.js';
@@ -10,9 +10,19 @@ import type { AnyMethodSpec, MethodVariant } from './spec.js';
 
 const registry = new Map<string, AnyMethodSpec>();
 
+/**
+ * Methods Saccade no longer builds, and what replaced them: a config, checkpoint or bundle of one is
+ * refused with this (the networks differ, so there is nothing to convert).
+ */
+export const RETIRED_METHODS: Readonly<Record<string, string>> = {
+  adafocus_v3:
+    "adafocus_v3 was Saccade's simplified AdaFocus V3 (one patch centre per video from time-averaged glance features, no patch size, frames that could repeat); Uni-AdaFocus replaced it (method uni_adafocus: `--method uni`, or `v3`), whose networks differ, so its bundles and checkpoints cannot be converted: train again with --method uni",
+};
+
 /** Add a method. A ConfigError on `method` if its id, a variant's name or a field clashes with what is registered. */
 export function registerMethod(spec: AnyMethodSpec): void {
   if (!/^[a-z][a-z0-9_]*$/.test(spec.id)) throw new ConfigError('method', `a method id is lower-case letters, digits and _, got ${JSON.stringify(spec.id)}`);
+  if (spec.id in RETIRED_METHODS) throw new ConfigError('method', `${spec.id} is the id of a retired method; choose another`);
   if (registry.has(spec.id)) throw new ConfigError('method', `${spec.id} is registered already`);
   if (spec.variants.length === 0) throw new ConfigError('method', `${spec.id} has no variants (the names users type)`);
   const taken = new Set(methodVariants().flatMap((v) => [v.name, ...(v.aliases ?? [])]));
@@ -39,6 +49,7 @@ export function unregisterMethod(id: string): boolean {
 /** The spec of a method id, or a ConfigError on `method` listing the registered ids. */
 export function methodSpec(id: unknown): AnyMethodSpec {
   const spec = typeof id === 'string' ? registry.get(id) : undefined;
+  if (!spec && typeof id === 'string' && id in RETIRED_METHODS) throw new ConfigError('method', RETIRED_METHODS[id]!);
   if (!spec) throw new ConfigError('method', `unknown method ${JSON.stringify(id)}; registered: ${registeredMethods().join(', ')}`);
   return spec;
 }

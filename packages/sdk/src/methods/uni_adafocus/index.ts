@@ -15,7 +15,13 @@ export const UNI_ADAFOCUS: MethodSpec<UniAdaFocusConfig, UniAdaFocusParts> = {
   id: 'uni_adafocus',
   label: 'Uni-AdaFocus',
   variants: [
-    { name: 'uni', aliases: ['uni_adafocus'], label: 'Uni-AdaFocus (AdaFocus V3)', config: { method: 'uni_adafocus', patches: 'policy' }, baseline: false },
+    {
+      name: 'uni',
+      aliases: ['uni_adafocus', 'v3'],
+      label: 'Uni-AdaFocus (AdaFocus V3)',
+      config: { method: 'uni_adafocus', patches: 'policy' },
+      baseline: false,
+    },
   ],
   fields: UNI_ADAFOCUS_FIELDS,
   patches: ['policy'],
