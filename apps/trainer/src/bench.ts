@@ -1,5 +1,5 @@
 /**
- * `saccade bench` and `saccade demo`: train AdaFocus (V2, V1, V3) and the baselines on one dataset
+ * `saccade bench` and `saccade demo`: train AdaFocus (V2, V1, Uni-AdaFocus) and the baselines on one dataset
  * (each run in a child `saccade train` process: wasm runs one thread, so --parallel 2 uses two
  * cores), then measure every model in this one process (same backend): accuracy, GFLOPs per video,
  * videos/s, the early-exit budget curve of AdaFocusV2 with the random-exit baseline; write
@@ -329,8 +329,8 @@ async function childTrain(spec: RunSpec, o: BenchOptions & { signal: AbortSignal
     '--label',
     `${spec.method} s${spec.seed}`,
   ];
-  // --set applies to every method; a field that belongs to another method (focusFrames for V3
-  // in a bench of v2 and v3) goes only to the runs of that method.
+  // --set applies to every method; a field that belongs to another method (focusFrames for Uni-AdaFocus
+  // in a bench of v2 and uni) goes only to the runs of that method.
   const own = configFields(methodVariant(spec.method).config.method);
   for (const [k, v] of Object.entries(o.flags)) {
     if (!own.includes(k) && fieldOwners(k).length > 0) continue;

@@ -498,7 +498,7 @@ export function buildProgram(): Command {
         .map((m) => m.name)
         .join(',')} (default: v2,random,centre,uniform,glance)`,
     )
-    .option('--hidden <fraction>', 'when building the data: hide the item for this fraction of every video (temporal redundancy, for v3)', num('--hidden'))
+    .option('--hidden <fraction>', 'when building the data: hide the item for this fraction of every video (temporal redundancy, for Uni-AdaFocus)', num('--hidden'))
     .option('--reveal <fraction>', 'when building the data: show this fraction of the item per frame, so evidence accumulates over frames', num('--reveal'))
     .option('--set <key=value>', 'config field for every run (repeatable)', collect, [])
     .option(
@@ -509,7 +509,7 @@ export function buildProgram(): Command {
     .option('--json', 'print the report as JSON')
     .addHelpText(
       'after',
-      '\nExamples:\n  saccade bench --quick\n  saccade bench --out runs/bench --seeds 3 --methods v2,v1,random,centre,uniform,glance\n  saccade bench --out runs/bench-hidden --hidden 0.5 --methods v2,v3',
+      '\nExamples:\n  saccade bench --quick\n  saccade bench --out runs/bench --seeds 3 --methods v2,v1,random,centre,uniform,glance\n  saccade bench --out runs/bench-hidden --hidden 0.5 --methods v2,uni',
     )
     .action(async (o) => {
       const quick = !!o.quick;

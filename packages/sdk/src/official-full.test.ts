@@ -2,8 +2,10 @@
 // frames, ResNet-50 on 96 and 128 px patches, 200 classes as ActivityNet; V2: PolicySTN with 1,024
 // hidden units and a 4,096-wide classifier; V1: the PPO policy and the GRU classifier at 1,024, a
 // 7 x 7 grid; V1 Something-Something: TSM backbones on 8 glance and 12 focus frames, 174 classes,
-// the policy at 1,024, continuous and a 5 x 5 grid), against the PyTorch references made now by
-// tools/official/adafocus_v{1,2,1_tsm}_reference.py
+// the policy at 1,024, continuous and a 5 x 5 grid; Uni-AdaFocus: 16 glance frames of 48, 16 focus
+// frames, the official spatial (128) and temporal (64) policies, boxes of 96 to 224 px, a 4,096-wide
+// classifier), against the PyTorch references made now by
+// tools/official/{adafocus_v1,adafocus_v2,adafocus_v1_tsm,uni_adafocus}_reference.py
 // with Debian's python3-torch (which the README's test command installs); and the committed small
 // fixtures regenerated, to the same reference outputs. Under CI a missing torch fails; elsewhere the
 // test is skipped.
@@ -14,14 +16,17 @@ import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { checkOfficialV1, checkOfficialV1Tsm, checkOfficialV2 } from '../test/official.js';
+import { checkOfficialUni, checkOfficialV1, checkOfficialV1Tsm, checkOfficialV2 } from '../test/official.js';
 
 const PYTHON = '/usr/bin/python3';
 const TOOLS = join(import.meta.dirname, '..', '..', '..', 'tools', 'official');
 const TORCH = spawnSync(PYTHON, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
 
-function reference(version: 1 | 2 | 'tsm', out: string, args: string[]): void {
-  const script = join(TOOLS, version === 'tsm' ? 'adafocus_v1_tsm_reference.py' : `adafocus_v${version}_reference.py`);
+function reference(version: 1 | 2 | 'tsm' | 'uni', out: string, args: string[]): void {
+  const script = join(
+    TOOLS,
+    version === 'tsm' ? 'adafocus_v1_tsm_reference.py' : version === 'uni' ? 'uni_adafocus_reference.py' : `adafocus_v${version}_reference.py`,
+  );
   const r = spawnSync(PYTHON, [script, '--out', out, ...args], { encoding: 'utf8', timeout: 300_000 });
   if (r.status !== 0) throw new Error(`the PyTorch reference failed (${r.status}): ${r.stderr}`);
 }
@@ -84,6 +89,33 @@ describe.skipIf(!TORCH && !process.env['CI'])('official AdaFocus V1 and V2 check
     },
     600_000,
   );
+
+  it('Uni-AdaFocus: MobileNetV2 at 224 px on 16 of 48 frames, ResNet-50 on 16 boxes of 96-224 px resampled to 128: exits, centres, sizes, frames within 1e-4', async () => {
+    const out = join(dir, 'full-uni');
+    const args =
+      '--frames 48 --glance-frames 16 --focus-frames 16 --frame-size 224 --patch-size 128 --side-min 96 --side-max 224 --glance-width 1 --focus-width 1 --spatial-hidden 128 --temporal-hidden 64 --classifier-width 4096 --classes 200 --videos 2 --seed 7';
+    reference('uni', out, args.split(' '));
+    const err = await checkOfficialUni(out);
+    console.log(
+      `Uni-AdaFocus at the paper's sizes: max relative error logits ${err.logits.toExponential(1)}, centres ${err.centres.toExponential(1)}, sizes ${err.sizes.toExponential(1)}, temporal weights ${err.weights.toExponential(1)}, glance ${err.glance.toExponential(1)}`,
+    );
+    expect(err.logits).toBeLessThan(1e-4);
+    await rm(out, { recursive: true, force: true });
+  }, 600_000);
+
+  it('regenerates the committed small Uni-AdaFocus fixture to the same reference outputs', async () => {
+    const out = join(dir, 'small-uni');
+    reference('uni', out, ['--imagenet-classes', '10']);
+    const committed = JSON.parse(await readFile(join(import.meta.dirname, '..', 'test', 'fixtures', 'official-uni', 'reference.json'), 'utf8'));
+    const now = JSON.parse(await readFile(join(out, 'reference.json'), 'utf8'));
+    expect([now.glanceIndices, now.focusIndices]).toEqual([committed.glanceIndices, committed.focusIndices]);
+    for (const k of ['logits', 'actions', 'glanceLogits', 'focusLogits']) {
+      const a = (now[k] as number[][][]).flat(2);
+      const b = (committed[k] as number[][][]).flat(2);
+      a.forEach((v, i) => expect(Math.abs(v - b[i]!)).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(b[i]!))));
+    }
+    await checkOfficialUni(out);
+  });
 
   it('regenerates the committed small V1 Something-Something fixture to the same reference outputs', async () => {
     const out = join(dir, 'small-tsm');
