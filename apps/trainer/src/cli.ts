@@ -498,7 +498,11 @@ export function buildProgram(): Command {
         .map((m) => m.name)
         .join(',')} (default: v2,random,centre,uniform,glance)`,
     )
-    .option('--hidden <fraction>', 'when building the data: hide the item for this fraction of every video (temporal redundancy, for Uni-AdaFocus)', num('--hidden'))
+    .option(
+      '--hidden <fraction>',
+      'when building the data: hide the item for this fraction of every video (temporal redundancy, for Uni-AdaFocus)',
+      num('--hidden'),
+    )
     .option('--reveal <fraction>', 'when building the data: show this fraction of the item per frame, so evidence accumulates over frames', num('--reveal'))
     .option('--set <key=value>', 'config field for every run (repeatable)', collect, [])
     .option(
