@@ -124,5 +124,10 @@ describe('benchChecks', () => {
       'early exit beats random exit (its expected accuracy at the same exit counts) at 3 of 3 budgets (mean of 2 seeds); seed by seed: 2, 2 of 3',
       'classify step by step (8 videos): 12.0 ms and 0.200 GFLOPs per video without exit, 6.0 ms and 0.100 GFLOPs with the 0.100-GFLOPs budget (2.00x faster)',
     ]);
+    // Uni-AdaFocus's curves are judged on their own: seed A beats random at 2 of 3, seed B at 1 of 3.
+    const uniB = [point(0.05, 0.05, 0.5, 0.55), point(0.1, 0.1, 0.6, 0.65), point(0.15, 0.15, 0.7, 0.6)];
+    expect(benchChecks(summariseGroups([row('uni', 0, 70)]), [], undefined, [seedA, uniB])).toEqual([
+      "Uni-AdaFocus's early exit beats random exit (its expected accuracy at the same exit counts) at 1 of 3 budgets (mean of 2 seeds); seed by seed: 2, 1 of 3",
+    ]);
   });
 });

@@ -103,6 +103,9 @@ export interface BenchReport {
   exitCurves?: BudgetPoint[][];
   /** Their mean at each budget (the same target GFLOPs for every seed: the same network). */
   exitCurve?: ExitPoint[];
+  /** The same for every Uni-AdaFocus seed (its exits: the glance-only one, then one per focus frame). */
+  uniExitCurves?: BudgetPoint[][];
+  uniExitCurve?: ExitPoint[];
   /** Step-by-step classify of the same videos without and with the thresholds of the 0.5 budget. */
   /**
    * classify on the same videos: `full` step by step without exit (thresholds that never pass),
@@ -179,6 +182,14 @@ function itemInPatch(
   return frames > 0 ? (100 * inside) / frames : undefined;
 }
 
+/** "beats random exit ... at k of n budgets", over the mean curve of the seeds and seed by seed. */
+function beatsRandom(curves: readonly BudgetPoint[][]): string {
+  const mean = meanCurve(curves);
+  const seeds = curves.length === 1 ? 'one seed' : `mean of ${curves.length} seeds`;
+  const beats = (c: readonly { accuracy: number; randomAccuracy: number }[]) => c.filter((p) => p.accuracy > p.randomAccuracy).length;
+  return `beats random exit (its expected accuracy at the same exit counts) at ${beats(mean)} of ${mean.length} budgets (${seeds})${curves.length > 1 ? `; seed by seed: ${curves.map((c) => beats(c)).join(', ')} of ${mean.length}` : ''}`;
+}
+
 /** One run's figures, as the bench measures them (accuracy in percent). */
 export interface BenchRow {
   method: string;
@@ -223,7 +234,12 @@ export function summariseGroups(rows: readonly BenchRow[]): BenchGroup[] {
  * throughput, early exit against random exit, and the step-by-step classify timing, by the
  * thresholds of BENCH_ACCEPTANCE.
  */
-export function benchChecks(groups: readonly BenchGroup[], exitCurves: readonly BudgetPoint[][], exitTiming?: BenchReport['exitTiming']): string[] {
+export function benchChecks(
+  groups: readonly BenchGroup[],
+  exitCurves: readonly BudgetPoint[][],
+  exitTiming?: BenchReport['exitTiming'],
+  uniExitCurves: readonly BudgetPoint[][] = [],
+): string[] {
   const by = (m: string) => groups.find((g) => g.method === m);
   const checks: string[] = [];
   // A learned policy against a baseline: the margin must exceed the sum of the two spreads.
@@ -272,11 +288,9 @@ export function benchChecks(groups: readonly BenchGroup[], exitCurves: readonly 
       checks.push(
         `early exit (${seeds}): ${(ada.gflopsPerVideo / best.meanGflops).toFixed(2)}x fewer GFLOPs per video at ${(ada.accuracyMean - 100 * best.accuracy).toFixed(1)} points accuracy loss (budget ${best.targetGflops.toFixed(3)})`,
       );
-    const beats = (c: readonly { accuracy: number; randomAccuracy: number }[]) => c.filter((p) => p.accuracy > p.randomAccuracy).length;
-    checks.push(
-      `early exit beats random exit (its expected accuracy at the same exit counts) at ${beats(exitCurve)} of ${exitCurve.length} budgets (${seeds})${exitCurves.length > 1 ? `; seed by seed: ${exitCurves.map((c) => beats(c)).join(', ')} of ${exitCurve.length}` : ''}`,
-    );
+    checks.push(`early exit ${beatsRandom(exitCurves)}`);
   }
+  if (uniExitCurves.length > 0) checks.push(`Uni-AdaFocus's early exit ${beatsRandom(uniExitCurves)}`);
   if (exitTiming) {
     const { full, early } = exitTiming;
     checks.push(
@@ -400,6 +414,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   const manifest = await readManifest(data);
   const rows: BenchRow[] = [];
   const exitCurves: BudgetPoint[][] = [];
+  const uniExitCurves: BudgetPoint[][] = [];
   let exitTiming: BenchReport['exitTiming'];
   // One model loaded at a time; videos/s is timed afterwards, in a child process.
   for (const s of specs) {
@@ -420,6 +435,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
         trainSeconds: summary.trainSeconds,
         ...(inPatch !== undefined ? { inPatch } : {}),
       });
+      if (s.method === 'uni') uniExitCurves.push(exitBudgetCurve(model, evaluate(model.net, await loadSplit(data, 'train', c)), e));
       if (s.method === 'v2') {
         // Every seed's budget curve (thresholds from its training-set logits); seed 0's thresholds
         // go into its bundle and its step-by-step classify is timed.
@@ -487,13 +503,15 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   });
   const groups = summariseGroups(rows);
   const exitCurve = exitCurves.length > 0 ? meanCurve(exitCurves) : undefined;
-  const checks = benchChecks(groups, exitCurves, exitTiming);
+  const checks = benchChecks(groups, exitCurves, exitTiming, uniExitCurves);
+  const uniExitCurve = uniExitCurves.length > 0 ? meanCurve(uniExitCurves) : undefined;
   const report: BenchReport = {
     data,
     backend: backend.name,
     trainWallSeconds: trainWall,
     groups,
     ...(exitCurve ? { exitCurves, exitCurve } : {}),
+    ...(uniExitCurve ? { uniExitCurves, uniExitCurve } : {}),
     ...(exitTiming ? { exitTiming } : {}),
     checks,
     flags: o.flags,
@@ -528,29 +546,8 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     '',
     'Item in patch: the share of validation frames whose patch contains the centre of the moving item (from the manifest); it shows whether a policy looks at the item.',
     '',
-    ...(exitCurve
-      ? [
-          `Early exit (AdaFocusV2, every seed: ${exitCurves.length}; max-logit thresholds found on each model's training-set logits for each target mean GFLOPs; random exit: the expected accuracy when the same numbers of videos exit at each step, chosen at random; mean over the seeds, then seed by seed):`,
-          '',
-          markdownTable(
-            exitCurve.map((p, k) => ({
-              target: p.targetGflops,
-              gflops: p.meanGflops,
-              accuracy: p.accuracy,
-              random: p.randomAccuracy,
-              seeds: exitCurves.map((c) => `${(100 * c[k]!.accuracy).toFixed(1)} / ${(100 * c[k]!.randomAccuracy).toFixed(1)}`).join(', '),
-            })),
-            [
-              { key: 'target', title: 'target GFLOPs', digits: 3 },
-              { key: 'gflops', title: 'mean GFLOPs', digits: 3 },
-              { key: 'accuracy', title: 'accuracy (%)', digits: 1, scale: 100 },
-              { key: 'random', title: 'random exit: accuracy (%)', digits: 1, scale: 100 },
-              { key: 'seeds', title: 'per seed: exit / random (%)' },
-            ],
-          ).trimEnd(),
-          '',
-        ]
-      : []),
+    ...exitTable('AdaFocusV2', exitCurves),
+    ...exitTable('Uni-AdaFocus', uniExitCurves),
     ...checks.map((c) => `- ${c}`),
     '',
   ];
@@ -561,9 +558,40 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     series.push({ name: 'AdaFocusV2 + early exit', points: exitCurve.map((p) => ({ gflops: p.meanGflops, accuracy: 100 * p.accuracy })) });
     series.push({ name: 'random exit', points: exitCurve.map((p) => ({ gflops: p.meanGflops, accuracy: 100 * p.randomAccuracy })) });
   }
+  if (uniExitCurve) {
+    series.push({ name: 'Uni-AdaFocus + early exit', points: uniExitCurve.map((p) => ({ gflops: p.meanGflops, accuracy: 100 * p.accuracy })) });
+    series.push({ name: 'Uni-AdaFocus, random exit', points: uniExitCurve.map((p) => ({ gflops: p.meanGflops, accuracy: 100 * p.randomAccuracy })) });
+  }
   await writeFileAtomic(join(out, 'accuracy-vs-gflops.svg'), await accuracyVsGflopsSvg(series, { title: 'Moving Fashion-MNIST' }));
   progress.stop();
   return report;
+}
+
+/** The report's table of a method's early-exit curve (mean over the seeds, then seed by seed); none without curves. */
+function exitTable(label: string, curves: readonly BudgetPoint[][]): string[] {
+  if (curves.length === 0) return [];
+  const mean = meanCurve(curves);
+  return [
+    `Early exit (${label}, every seed: ${curves.length}; max-logit thresholds found on each model's training-set logits for each target mean GFLOPs; random exit: the expected accuracy when the same numbers of videos exit at each step, chosen at random; mean over the seeds, then seed by seed):`,
+    '',
+    markdownTable(
+      mean.map((p, k) => ({
+        target: p.targetGflops,
+        gflops: p.meanGflops,
+        accuracy: p.accuracy,
+        random: p.randomAccuracy,
+        seeds: curves.map((c) => `${(100 * c[k]!.accuracy).toFixed(1)} / ${(100 * c[k]!.randomAccuracy).toFixed(1)}`).join(', '),
+      })),
+      [
+        { key: 'target', title: 'target GFLOPs', digits: 3 },
+        { key: 'gflops', title: 'mean GFLOPs', digits: 3 },
+        { key: 'accuracy', title: 'accuracy (%)', digits: 1, scale: 100 },
+        { key: 'random', title: 'random exit: accuracy (%)', digits: 1, scale: 100 },
+        { key: 'seeds', title: 'per seed: exit / random (%)' },
+      ],
+    ).trimEnd(),
+    '',
+  ];
 }
 
 export function reportText(r: BenchReport): string {
