@@ -167,7 +167,11 @@ function classifyText(r: ClassifyEntry): string {
           ]
         : r.patches.every((p, k) => p.frame === k)
           ? [`  patches (${r.patches[0]!.size} px, centre y,x): ${r.patches.map((p) => `${p.y.toFixed(0)},${p.x.toFixed(0)}`).join(' ')}`]
-          : [`  patches (${r.patches[0]!.size} px, frame:centre y,x): ${r.patches.map((p) => `${p.frame}:${p.y.toFixed(0)},${p.x.toFixed(0)}`).join(' ')}`]),
+          : [
+              `  patches (${r.patches[0]!.size} px, frame:centre y,x${r.patches[0]!.height !== undefined ? ' box height x width' : ''}): ${r.patches
+                .map((p) => `${p.frame}:${p.y.toFixed(0)},${p.x.toFixed(0)}${p.height !== undefined ? ` ${p.height.toFixed(0)}x${p.width!.toFixed(0)}` : ''}`)
+                .join(' ')}`,
+            ]),
     ...(r.visualization ? [`  visualization: ${escapeText(r.visualization)}`] : []),
   ].join('\n');
 }

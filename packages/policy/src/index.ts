@@ -10,3 +10,5 @@ export { buildSpatialModel, createSpatialPolicy, wrapSpatialPolicy } from './spa
 export type { CellGeometry, SpatialPolicy, SpatialPolicyOptions } from './spatial.js';
 export { actionBoxes, buildUniModels, interpolateFrames, inverseCdfFrames, mcTemporalProxy } from './uni.js';
 export type { UniPolicyOptions } from './uni.js';
+export { Conv3DByFrames } from './conv3d.js';
+export type { Conv3DByFramesArgs } from './conv3d.js';

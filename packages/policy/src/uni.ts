@@ -21,6 +21,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { Rng, stopGradient } from '@saccade/tensor';
 
+import { Conv3DByFrames } from './conv3d.js';
 import { PolicyOptionError } from './errors.js';
 
 type Sym = tf.SymbolicTensor;
@@ -71,8 +72,10 @@ export function buildUniModels(o: UniPolicyOptions): { spatial: tf.LayersModel; 
     const flat = tf.layers.reshape({ targetShape: [t * h, w, k], name: `${name}_flat` }).apply(x) as Sym;
     return tf.layers.reshape({ targetShape: [t, h, w, k], name: `${name}_unflat` }).apply(bn(name).apply(flat)) as Sym;
   };
+  // Conv3DByFrames: tf.layers.conv3d's function and kernel layout on tfjs's 2-D convolutions (wasm's
+  // own Conv3D is several times slower, and its backward pass disagrees with the cpu backend's).
   const conv3d = (filters: number, kernelSize: [number, number, number], padding: 'same' | 'valid', name: string) =>
-    tf.layers.conv3d({ filters, kernelSize, padding, useBias: false, name, kernelInitializer: init() });
+    new Conv3DByFrames({ filters, kernelSize, padding, useBias: false, name, kernelInitializer: init() });
   s = conv3d(sh, [1, 1, 1], 'valid', 'encoder_0').apply(s) as Sym;
   s = relu('encoder_2').apply(bn3d('encoder_1', s)) as Sym;
   s = conv3d(sh, [3, 3, 3], 'same', 'encoder_3').apply(s) as Sym;

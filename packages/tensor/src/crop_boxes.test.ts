@@ -92,6 +92,24 @@ describe('cropBoxes', () => {
     }
   });
 
+  it('without a gradient: the same patches from CropAndResize (inside, at the border, one-pixel patches), the matrix path for boxes far out', async () => {
+    const frames = randomData(new Rng(7), [N, H, W, C], 0, 1);
+    // Inside the frame (touching both borders), zoomed in and out; and the box reaching 1.5 px past the top.
+    for (const [b, size] of [
+      [new Float32Array([0, 0, H, W, 2.3, 4.1, 7.7, 5.2, 0.6, 3.3, 12.1, 13.8]), [6, 5]],
+      [new Float32Array([0, 0, H, W, 2.3, 4.1, 7.7, 5.2, 0.6, 3.3, 12.1, 13.8]), [1, 1]],
+      [boxes, [6, 6]],
+    ] as const) {
+      const expected = reference(frames, b, size[0], size[1]);
+      for (const backend of ['cpu', 'wasm']) {
+        const [fast] = await onBackend(backend, () =>
+          cropBoxes(tf.tensor4d(frames, [N, H, W, C]), tf.tensor2d(b, [N, 4]), [size[0], size[1]], { gradient: false }),
+        );
+        expectArraysClose(fast!, expected as unknown as Float32Array, { rtol: 1e-5, atol: 1e-5, label: `${backend} ${size}` });
+      }
+    }
+  });
+
   it('refuses bad shapes with a typed error', () => {
     const f = tf.zeros([2, 4, 4, 1]) as tf.Tensor4D;
     const b = tf.zeros([2, 2]) as tf.Tensor2D;

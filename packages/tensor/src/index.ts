@@ -4,6 +4,7 @@ export { ByteImages } from './bytes.js';
 export type { ChannelAffine } from './bytes.js';
 export { cropPatches, cropPatchesComposed } from './crop.js';
 export { cropBoxes } from './crop_boxes.js';
+export type { CropBoxesOptions } from './crop_boxes.js';
 export type { CropOptions, PatchSize } from './crop.js';
 export {
   BackendUnavailableError,

@@ -32,6 +32,9 @@ import { createStepClassifier, wrapStepClassifier, type StepClassifier } from '.
 import { backbone, backboneMacs, checkFrames, checkStep, denseMacs, downscale, frameTargets, stateVideo } from '../../net_common.js';
 import { boxSides, glanceIndices, type UniAdaFocusConfig } from './schema.js';
 
+/** The focus network's patches: cut at detached actions from input frames, so without a gradient (the fast crop). */
+const CONSTANT = { gradient: false } as const;
+
 /** Uni-AdaFocus's sub-networks. */
 export interface UniAdaFocusParts {
   readonly glance: tf.LayersModel;
@@ -129,7 +132,7 @@ export function createUniAdaFocus(config: UniAdaFocusConfig, classes: number, lo
     const rows = rowsOf(b, (v) => indices.subarray(v * k, (v + 1) * k));
     const perFrame = tf.reshape(interpolateFrames(stopGradient(actions) as tf.Tensor3D, t), [b * t, 4]);
     const chosen = tf.gather(perFrame, rows) as tf.Tensor2D;
-    return { chosen, patches: cropBoxes(tf.gather(x, rows) as tf.Tensor4D, actionBoxes(chosen, s, sideMin, sideMax), p) };
+    return { chosen, patches: cropBoxes(tf.gather(x, rows) as tf.Tensor4D, actionBoxes(chosen, s, sideMin, sideMax), p, CONSTANT) };
   };
   /** Every classifier's logits [B, Tg + K, classes] from glance vectors [B, Tg, c] and focus vectors [B * K, c']. */
   const classify = (vectors: tf.Tensor3D, fVec: tf.Tensor2D, b: number, training: boolean) => {
@@ -148,6 +151,12 @@ export function createUniAdaFocus(config: UniAdaFocusConfig, classes: number, lo
     }
     return tf.stack(logits, 1) as tf.Tensor3D;
   };
+  const focusPrediction = config.prediction === 'focus';
+  /** The glance head's log-probabilities [B * Tg, classes] averaged over the glance frames: [B, classes]. */
+  const glanceAverage = (logits: tf.Tensor, b: number) => tf.mean(tf.reshape(tf.logSoftmax(logits), [b, tg, classes]), 1) as tf.Tensor2D;
+  /** The focus head's log-probabilities [B * K, classes] averaged over focus frames 1..j for every j: [B, K, classes]. */
+  const seenMean = (logits: tf.Tensor, b: number) =>
+    tf.div(tf.cumsum(tf.reshape(tf.logSoftmax(logits), [b, k, classes]), 1), tf.reshape(tf.range(1, k + 1), [1, k, 1])) as tf.Tensor3D;
   /** Per step, [B, K + 1, 2] with NaN at the glance-only step 0. */
   const withGlanceStep = (perFocus: tf.Tensor3D, b: number) => tf.concat([tf.fill([b, 1, 2], NaN), perFocus], 1) as tf.Tensor3D;
   const sizesOf = (chosen: tf.Tensor2D) => tf.div(tf.add(tf.mul(tf.slice(chosen, [0, 2], [-1, 2]), sideMax - sideMin), sideMin), s) as tf.Tensor2D;
@@ -166,8 +175,10 @@ export function createUniAdaFocus(config: UniAdaFocusConfig, classes: number, lo
         const pol = policies(gl.maps, gl.vectors, training);
         const indices = chooseFrames(pol.temporal, b, 'midpoint');
         const { chosen, patches } = focusPatches(x, pol.actions, indices, b);
-        const all = classify(gl.vectors, F.apply(patches, training).vector as tf.Tensor2D, b, training);
-        const logits = tf.slice(all, [0, tg - 1, 0], [b, k + 1, classes]) as tf.Tensor3D;
+        const f = F.apply(patches, training);
+        const logits = focusPrediction
+          ? (tf.concat([tf.expandDims(glanceAverage(gl.logits, b), 1), seenMean(f.logits!, b)], 1) as tf.Tensor3D)
+          : (tf.slice(classify(gl.vectors, f.vector as tf.Tensor2D, b, training), [0, tg - 1, 0], [b, k + 1, classes]) as tf.Tensor3D);
         const perStep = (v: tf.Tensor2D) => withGlanceStep(tf.reshape(v, [b, k, 2]) as tf.Tensor3D, b);
         const frameIndices = tf.tensor2d(
           Array.from({ length: b }, (_, v) => [evalGlance[tg - 1]!, ...indices.subarray(v * k, (v + 1) * k)]).flat(),
@@ -209,7 +220,7 @@ export function createUniAdaFocus(config: UniAdaFocusConfig, classes: number, lo
         // A branch: the classifier's every step and the focus head on the patches of `actions`.
         const branch = (chosen: tf.Tensor2D) => {
           const rows = rowsOf(b, (v) => indices.subarray(v * k, (v + 1) * k));
-          const patches = cropBoxes(tf.gather(x, rows) as tf.Tensor4D, actionBoxes(chosen, s, sideMin, sideMax), p);
+          const patches = cropBoxes(tf.gather(x, rows) as tf.Tensor4D, actionBoxes(chosen, s, sideMin, sideMax), p, CONSTANT);
           const f = F.apply(patches, true);
           const all = classify(gl.vectors, f.vector as tf.Tensor2D, b, true);
           return tf.add(ce(frameTargets(labels, tg + k, classes), tf.reshape(all, [b * (tg + k), classes])), ce(frameTargets(labels, k, classes), f.logits!));
@@ -242,6 +253,7 @@ export function createUniAdaFocus(config: UniAdaFocusConfig, classes: number, lo
         // The glance-only exit: the glance over its Tg frames and the last glance head.
         const out = tf.tidy(() => {
           const gl = glancePass(x(), b, false);
+          if (focusPrediction) return { logits: glanceAverage(gl.logits, b), tensors: [gl.maps, gl.vectors, tf.zeros([b, width])] as tf.Tensor[] };
           const z1 = tf.reshape(glanceCls.embed(tf.reshape(gl.vectors, [b * tg, gWidth]) as tf.Tensor2D), [b, tg, width]);
           const run1 = tf.max(z1, 1) as tf.Tensor2D;
           return { logits: glanceCls.head(tg - 1, run1), tensors: [gl.maps, gl.vectors, run1] as tf.Tensor[] };
@@ -269,11 +281,23 @@ export function createUniAdaFocus(config: UniAdaFocusConfig, classes: number, lo
         );
         const chosen = tf.gather(chosenAll!, at) as tf.Tensor2D;
         const rows = rowsOf(b, (v) => [indices![v * k + j - 1]!]);
-        const patches = cropBoxes(tf.gather(x(), rows) as tf.Tensor4D, actionBoxes(chosen, s, sideMin, sideMax), p);
-        const z = focusCls.embed(F.apply(patches).vector as tf.Tensor2D);
-        const running: tf.Tensor2D = j === 1 ? z : (tf.maximum(run2!, z) as tf.Tensor2D);
+        const patches = cropBoxes(tf.gather(x(), rows) as tf.Tensor4D, actionBoxes(chosen, s, sideMin, sideMax), p, CONSTANT);
+        const f = F.apply(patches);
+        // 'classifier': the running max of the focus embeddings; 'focus': the running sum of the
+        // focus head's log-probabilities (the prediction is its mean).
+        let running: tf.Tensor2D;
+        let logits: tf.Tensor2D;
+        if (focusPrediction) {
+          const lp = tf.logSoftmax(f.logits!) as tf.Tensor2D;
+          running = j === 1 ? lp : (tf.add(run2!, lp) as tf.Tensor2D);
+          logits = tf.div(running, j) as tf.Tensor2D;
+        } else {
+          const z = focusCls.embed(f.vector as tf.Tensor2D);
+          running = j === 1 ? z : (tf.maximum(run2!, z) as tf.Tensor2D);
+          logits = focusCls.head(j - 1, tf.concat([running, run1], 1) as tf.Tensor2D);
+        }
         return {
-          logits: focusCls.head(j - 1, tf.concat([running, run1], 1) as tf.Tensor2D),
+          logits,
           centre: tf.slice(chosen, [0, 0], [-1, 2]) as tf.Tensor2D,
           size: sizesOf(chosen),
           tensors: [maps, vectors, run1, chosenAll!, running] as tf.Tensor[],

@@ -80,6 +80,7 @@ export function planOfficialUni(state: ReadonlyMap<string, TorchTensor>, options
     temporalHidden: shapeOf(state, 'temporal_policy.Tconv.0.weight')![0]!,
     sideMin: options.sideMin ?? 96,
     sideMax: options.sideMax ?? 224,
+    prediction: 'classifier',
     frameOrder: 'chronological',
   };
   const ignored = [...state.keys()].filter((k) => /^(global_CNN\.classifier\.|local_CNN\.fc\.)/.test(k) || k.endsWith('num_batches_tracked'));

@@ -30,6 +30,14 @@ export const UNI_ADAFOCUS_FIELDS = {
   randomBranch: z.boolean().default(true),
   /** The weight of the loss that pulls the chosen box sizes towards the largest (official `norm_ratio`, 1; 0.75 on Mini-Kinetics). */
   normWeight: z.number().min(0).max(100).default(1),
+  /**
+   * The prediction at each exit (inference only): 'classifier' (the official: PoolingClassifier's
+   * glance and focus heads) or 'focus' (the heads of the backbones: the glance head's
+   * log-probabilities averaged over the glance frames at the glance-only exit, then the focus
+   * head's averaged over the focus frames seen; AdaFocusV2's Saccade default, which learns faster
+   * than a classifier trained from scratch on a small data set).
+   */
+  prediction: z.enum(['classifier', 'focus']).default('focus'),
 } satisfies z.ZodRawShape;
 
 export type UniAdaFocusConfig = ConfigOf<'uni_adafocus', typeof UNI_ADAFOCUS_FIELDS>;
