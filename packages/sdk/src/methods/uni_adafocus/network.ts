@@ -211,7 +211,10 @@ export function createUniAdaFocus(config: UniAdaFocusConfig, classes: number, lo
           mcTemporalProxy(tf.reshape(gl.logits, [b, tg, classes]) as tf.Tensor3D, weights, Math.max(1, Math.floor(tg / 3)), config.mcSamples, rng),
         );
         const flatActions = tf.reshape(pol.actions, [b * tg, 4]) as tf.Tensor2D;
-        const mapBoxes = actionBoxes(flatActions, mapShape[0], (sideMin * proxyCells) / p, (sideMax * proxyCells) / p);
+        // The box on the map: frame pixels scaled by map / frame (the official (P // 32) / P on 7 x 7
+        // maps of 224-px frames is the same 1/32).
+        const toMap = mapShape[0] / s;
+        const mapBoxes = actionBoxes(flatActions, mapShape[0], sideMin * toMap, sideMax * toMap);
         const region = cropBoxes(tf.reshape(stopGradient(gl.maps), [b * tg, ...mapShape]) as tf.Tensor4D, mapBoxes, proxyCells);
         const pooled = tf.mean(tf.reshape(region, [b, tg * proxyCells * proxyCells, mapShape[2]]), 1);
         const spatial = ce(oneHot, parts.policy_proxy.apply(pooled, { training: true }) as tf.Tensor);
