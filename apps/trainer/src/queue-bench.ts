@@ -4,9 +4,12 @@
  * a Redis started here (Debian's redis-server). The queue is emptied between runs so that each
  * classifies every video. `--repeat N` runs the worker counts in turn N times (a shared VM's speed
  * drifts from minute to minute) and reports each count's median and the median of the paired
- * ratios. Prints the figures; `--out FILE` writes them as JSON.
+ * ratios, end to end (the submitter's start-up included) and while the workers were busy (BullMQ's
+ * processedOn to finishedOn), with each process's CPU per video from /proc (Linux): the workers,
+ * their ffprobe and ffmpeg, the submit process, Redis. Prints the figures; `--out FILE` writes them
+ * as JSON.
  *
- *   npm run bench:queue:workers -- --model runs/demo/v2/model --dir runs/demo/data/videos [--workers 1,2] [--limit 200] [--repeat 5] [--worker-args '--engine onnx --threads 1']
+ *   npm run bench:queue:workers -- --model runs/demo/v2/model --dir runs/demo/data/videos [--workers 1,2] [--limit 200] [--repeat 5] [--worker-args '--engine onnx --threads 1'] [--node-args --single-threaded-gc]
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
