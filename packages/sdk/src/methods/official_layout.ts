@@ -35,6 +35,14 @@ export function officialMobileNetName(key: string, state: ReadonlyMap<string, To
   return module ? `features.${block}.${module}.${param}` : `features.${block}.conv.${index}.${param}`;
 }
 
+/**
+ * Entries LeapLabTHU's AdaFocusV2 and Uni-AdaFocus checkpoints hold and no Saccade network reads:
+ * the backbones' ImageNet heads and the batch norms' counters.
+ */
+export function leapLabIgnored(state: ReadonlyMap<string, TorchTensor>): string[] {
+  return [...state.keys()].filter((k) => /^(global_CNN\.classifier\.|local_CNN\.fc\.)/.test(k) || k.endsWith('num_batches_tracked'));
+}
+
 /** The WeightMismatchError of a state dict that lacks a method's landmark keys: what is missing, and how the checkpoint's keys begin. */
 export function notOfficial(
   state: ReadonlyMap<string, TorchTensor>,
@@ -170,6 +178,26 @@ export class OfficialLayout {
       }
     }
     this.backbones.push({ model, entries, official });
+  }
+
+  /**
+   * LeapLabTHU's backbones (AdaFocusV2, Uni-AdaFocus): the MobileNetV2 glance `global_CNN` (its own
+   * `features.N.conv.K` names) with its head `global_CNN_fc.1`, the ResNet-50 `local_CNN` with its
+   * head `local_CNN_fc.1`.
+   */
+  leapLabBackbones(models: Readonly<Record<string, tf.LayersModel>>): void {
+    this.backbone(models['glance']!, 'global_CNN.', { prefix: 'global_CNN_fc.1', name: 'classifier.1' }, (k) =>
+      officialMobileNetName(k, this.state, 'global_CNN.'),
+    );
+    this.backbone(models['focus']!, 'local_CNN.', { prefix: 'local_CNN_fc.1', name: 'fc' });
+  }
+
+  /** A PoolingClassifier's MLP (`${mlp}.0` linear, `${mlp}.1` batch norm) and step heads (`${heads}.k.1`) into Saccade's step classifier models. */
+  stepClassifier(mlp: tf.LayersModel, heads: tf.LayersModel, mlpPrefix: string, headsPrefix: string): void {
+    this.linear(mlp, 'mlp_fc', `${mlpPrefix}.0`);
+    this.batchNorm(mlp, 'mlp_bn', `${mlpPrefix}.1`);
+    const steps = heads.layers.filter((l) => /^head_\d+$/.test(l.name)).length;
+    for (let k = 0; k < steps; k++) this.linear(heads, `head_${k}`, `${headsPrefix}.${k}.1`);
   }
 
   /** Check everything, then set everything; a WeightMismatchError listing every problem sets nothing. */

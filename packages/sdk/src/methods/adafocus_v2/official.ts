@@ -14,7 +14,7 @@ import { WeightMismatchError, type TorchTensor } from '@saccade/backbones';
 import type { TrainConfigInput } from '../../config/base.js';
 import type { OfficialOptions, OfficialPlan } from '../spec.js';
 import { PAPER_V2 } from './paper.js';
-import { notOfficial, officialMobileNetName, OfficialLayout, requirePatchSize, shapeOf } from '../official_layout.js';
+import { leapLabIgnored, notOfficial, OfficialLayout, requirePatchSize, shapeOf } from '../official_layout.js';
 
 /** Read the architecture from the state dict; a WeightMismatchError when it is not an official AdaFocusV2 state dict. */
 export function planOfficialV2(state: ReadonlyMap<string, TorchTensor>, options: OfficialOptions, source: string): OfficialPlan {
@@ -66,8 +66,7 @@ export function planOfficialV2(state: ReadonlyMap<string, TorchTensor>, options:
     dropout: options.dropout ?? PAPER_V2.dropout,
     policyHidden: shapeOf(state, 'policy_stn.gru.weight_hh_l0')![1]!,
   };
-  const ignored = [...state.keys()].filter((k) => /^(global_CNN\.classifier\.|local_CNN\.fc\.)/.test(k) || k.endsWith('num_batches_tracked'));
-  return { config, classes: classes!, ignored };
+  return { config, classes: classes!, ignored: leapLabIgnored(state) };
 }
 
 /**
@@ -91,13 +90,7 @@ export function assignOfficialV2(
   w.batchNorm(enc, 'encoder_fc_bn', 'policy_stn.encoder.5');
   w.gru(rec, 'policy_stn.gru');
   w.linear(rec, 'policy_head', 'policy_stn.fc.0');
-  const mlp = models['classifier_mlp']!;
-  const heads = models['classifier_heads']!;
-  w.linear(mlp, 'mlp_fc', 'classifier.mlp.layers.0');
-  w.batchNorm(mlp, 'mlp_bn', 'classifier.mlp.layers.1');
-  const steps = heads.layers.filter((l) => /^head_\d+$/.test(l.name)).length;
-  for (let k = 0; k < steps; k++) w.linear(heads, `head_${k}`, `classifier.classifiers.${k}.1`);
-  w.backbone(models['glance']!, 'global_CNN.', { prefix: 'global_CNN_fc.1', name: 'classifier.1' }, (k) => officialMobileNetName(k, state, 'global_CNN.'));
-  w.backbone(models['focus']!, 'local_CNN.', { prefix: 'local_CNN_fc.1', name: 'fc' });
+  w.stepClassifier(models['classifier_mlp']!, models['classifier_heads']!, 'classifier.mlp.layers', 'classifier.classifiers');
+  w.leapLabBackbones(models);
   w.commit();
 }

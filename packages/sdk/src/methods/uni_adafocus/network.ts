@@ -127,13 +127,14 @@ export function createUniAdaFocus(config: UniAdaFocusConfig, classes: number, lo
   });
   const chooseFrames = (temporalLogits: tf.Tensor2D, b: number, mode: 'stratified' | 'midpoint', rng?: Rng) =>
     inverseCdfFrames(tf.tidy(() => tf.softmax(tf.div(temporalLogits, config.temperature))).dataSync(), b, tg, t, k, mode, rng);
-  /** Actions [B * K, 4] at the chosen frames (detached) and their patches [B * K, P, P, 3]. */
-  const focusPatches = (x: tf.Tensor4D, actions: tf.Tensor3D, indices: Int32Array, b: number) => {
-    const rows = rowsOf(b, (v) => indices.subarray(v * k, (v + 1) * k));
-    const perFrame = tf.reshape(interpolateFrames(stopGradient(actions) as tf.Tensor3D, t), [b * t, 4]);
-    const chosen = tf.gather(perFrame, rows) as tf.Tensor2D;
-    return { chosen, patches: cropBoxes(tf.gather(x, rows) as tf.Tensor4D, actionBoxes(chosen, s, sideMin, sideMax), p, CONSTANT) };
-  };
+  /** Rows into [B * T, ...] of each video's K chosen frames. */
+  const chosenRows = (indices: Int32Array, b: number) => rowsOf(b, (v) => indices.subarray(v * k, (v + 1) * k));
+  /** The spatial policy's actions [B * K, 4] at the chosen frames, detached. */
+  const chosenActions = (actions: tf.Tensor3D, indices: Int32Array, b: number) =>
+    tf.gather(tf.reshape(interpolateFrames(stopGradient(actions) as tf.Tensor3D, t), [b * t, 4]), chosenRows(indices, b)) as tf.Tensor2D;
+  /** Patches [N, P, P, 3] of the frames at `rows` in the boxes of `actions` [N, 4] (constants: the fast crop). */
+  const cut = (x: tf.Tensor4D, rows: tf.Tensor1D, actions: tf.Tensor2D) =>
+    cropBoxes(tf.gather(x, rows) as tf.Tensor4D, actionBoxes(actions, s, sideMin, sideMax), p, CONSTANT);
   /** Every classifier's logits [B, Tg + K, classes] from glance vectors [B, Tg, c] and focus vectors [B * K, c']. */
   const classify = (vectors: tf.Tensor3D, fVec: tf.Tensor2D, b: number, training: boolean) => {
     const z1 = tf.reshape(glanceCls.embed(tf.reshape(vectors, [b * tg, gWidth]) as tf.Tensor2D, training), [b, tg, width]);
@@ -159,7 +160,8 @@ export function createUniAdaFocus(config: UniAdaFocusConfig, classes: number, lo
     tf.div(tf.cumsum(tf.reshape(tf.logSoftmax(logits), [b, k, classes]), 1), tf.reshape(tf.range(1, k + 1), [1, k, 1])) as tf.Tensor3D;
   /** Per step, [B, K + 1, 2] with NaN at the glance-only step 0. */
   const withGlanceStep = (perFocus: tf.Tensor3D, b: number) => tf.concat([tf.fill([b, 1, 2], NaN), perFocus], 1) as tf.Tensor3D;
-  const sizesOf = (chosen: tf.Tensor2D) => tf.div(tf.add(tf.mul(tf.slice(chosen, [0, 2], [-1, 2]), sideMax - sideMin), sideMin), s) as tf.Tensor2D;
+  /** The boxes' sides (y, x) as fractions of the frame. */
+  const sizesOf = (chosen: tf.Tensor2D) => tf.div(tf.slice(actionBoxes(chosen, s, sideMin, sideMax), [0, 2], [-1, 2]), s) as tf.Tensor2D;
 
   return {
     config,
@@ -174,8 +176,8 @@ export function createUniAdaFocus(config: UniAdaFocusConfig, classes: number, lo
         const gl = glancePass(x, b, training);
         const pol = policies(gl.maps, gl.vectors, training);
         const indices = chooseFrames(pol.temporal, b, 'midpoint');
-        const { chosen, patches } = focusPatches(x, pol.actions, indices, b);
-        const f = F.apply(patches, training);
+        const chosen = chosenActions(pol.actions, indices, b);
+        const f = F.apply(cut(x, chosenRows(indices, b), chosen), training);
         const logits = focusPrediction
           ? (tf.concat([tf.expandDims(glanceAverage(gl.logits, b), 1), seenMean(f.logits!, b)], 1) as tf.Tensor3D)
           : (tf.slice(classify(gl.vectors, f.vector as tf.Tensor2D, b, training), [0, tg - 1, 0], [b, k + 1, classes]) as tf.Tensor3D);
@@ -221,14 +223,13 @@ export function createUniAdaFocus(config: UniAdaFocusConfig, classes: number, lo
         const norm = tf.mean(tf.square(tf.sub(tf.slice(flatActions, [0, 2], [-1, 2]), 1)));
         const glanceHead = ce(frameTargets(labels, tg, classes), gl.logits);
         // A branch: the classifier's every step and the focus head on the patches of `actions`.
+        const rows = chosenRows(indices, b);
         const branch = (chosen: tf.Tensor2D) => {
-          const rows = rowsOf(b, (v) => indices.subarray(v * k, (v + 1) * k));
-          const patches = cropBoxes(tf.gather(x, rows) as tf.Tensor4D, actionBoxes(chosen, s, sideMin, sideMax), p, CONSTANT);
-          const f = F.apply(patches, true);
+          const f = F.apply(cut(x, rows, chosen), true);
           const all = classify(gl.vectors, f.vector as tf.Tensor2D, b, true);
           return tf.add(ce(frameTargets(labels, tg + k, classes), tf.reshape(all, [b * (tg + k), classes])), ce(frameTargets(labels, k, classes), f.logits!));
         };
-        const learned = branch(focusPatches(x, pol.actions, indices, b).chosen);
+        const learned = branch(chosenActions(pol.actions, indices, b));
         const branches = config.randomBranch
           ? tf.div(
               tf.add(
@@ -276,16 +277,20 @@ export function createUniAdaFocus(config: UniAdaFocusConfig, classes: number, lo
         if (j === 1) {
           const pol = policies(maps, vectors, false);
           indices = chooseFrames(pol.temporal, b, 'midpoint');
-          chosenAll = focusPatches(x(), pol.actions, indices, b).chosen;
+          chosenAll = chosenActions(pol.actions, indices, b);
         }
         const at = tf.tensor1d(
           Array.from({ length: b }, (_, v) => v * k + j - 1),
           'int32',
         );
         const chosen = tf.gather(chosenAll!, at) as tf.Tensor2D;
-        const rows = rowsOf(b, (v) => [indices![v * k + j - 1]!]);
-        const patches = cropBoxes(tf.gather(x(), rows) as tf.Tensor4D, actionBoxes(chosen, s, sideMin, sideMax), p, CONSTANT);
-        const f = F.apply(patches);
+        const f = F.apply(
+          cut(
+            x(),
+            rowsOf(b, (v) => [indices![v * k + j - 1]!]),
+            chosen,
+          ),
+        );
         // 'classifier': the running max of the focus embeddings; 'focus': the running sum of the
         // focus head's log-probabilities (the prediction is its mean).
         let running: tf.Tensor2D;

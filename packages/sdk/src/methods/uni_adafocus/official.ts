@@ -13,7 +13,7 @@ import { WeightMismatchError, type TorchTensor } from '@saccade/backbones';
 
 import type { TrainConfigInput } from '../../config/base.js';
 import type { OfficialOptions, OfficialPlan } from '../spec.js';
-import { notOfficial, officialMobileNetName, OfficialLayout, requirePatchSize, shapeOf } from '../official_layout.js';
+import { leapLabIgnored, notOfficial, OfficialLayout, requirePatchSize, shapeOf } from '../official_layout.js';
 
 /** Read the architecture from the state dict; a WeightMismatchError when it is not an official Uni-AdaFocus state dict. */
 export function planOfficialUni(state: ReadonlyMap<string, TorchTensor>, options: OfficialOptions, source: string): OfficialPlan {
@@ -83,8 +83,7 @@ export function planOfficialUni(state: ReadonlyMap<string, TorchTensor>, options
     prediction: 'classifier',
     frameOrder: 'chronological',
   };
-  const ignored = [...state.keys()].filter((k) => /^(global_CNN\.classifier\.|local_CNN\.fc\.)/.test(k) || k.endsWith('num_batches_tracked'));
-  return { config, classes: classes!, ignored };
+  return { config, classes: classes!, ignored: leapLabIgnored(state) };
 }
 
 /** Set the official weights into a network made from `planOfficialUni(...).config`: all of them or none (a WeightMismatchError lists every problem). */
@@ -115,18 +114,8 @@ export function assignOfficialUni(
     ]);
   for (const i of [1, 4]) w.batchNorm(temporal, `Tconv_${i}`, `temporal_policy.Tconv.${i}`);
   w.linear(models['policy_proxy']!, 'proxy_head', 'aux_fc');
-  for (const [prefix, official] of [
-    ['classifier_glance', 'global'],
-    ['classifier_focus', 'local'],
-  ] as const) {
-    const mlp = models[`${prefix}_mlp`]!;
-    const heads = models[`${prefix}_heads`]!;
-    w.linear(mlp, 'mlp_fc', `classifier.${official}_mlp.layers.0`);
-    w.batchNorm(mlp, 'mlp_bn', `classifier.${official}_mlp.layers.1`);
-    const steps = heads.layers.filter((l) => /^head_\d+$/.test(l.name)).length;
-    for (let k = 0; k < steps; k++) w.linear(heads, `head_${k}`, `classifier.${official}_classifiers.${k}.1`);
-  }
-  w.backbone(models['glance']!, 'global_CNN.', { prefix: 'global_CNN_fc.1', name: 'classifier.1' }, (k) => officialMobileNetName(k, state, 'global_CNN.'));
-  w.backbone(models['focus']!, 'local_CNN.', { prefix: 'local_CNN_fc.1', name: 'fc' });
+  w.stepClassifier(models['classifier_glance_mlp']!, models['classifier_glance_heads']!, 'classifier.global_mlp.layers', 'classifier.global_classifiers');
+  w.stepClassifier(models['classifier_focus_mlp']!, models['classifier_focus_heads']!, 'classifier.local_mlp.layers', 'classifier.local_classifiers');
+  w.leapLabBackbones(models);
   w.commit();
 }
