@@ -3,7 +3,7 @@ import { Rng } from '@saccade/tensor';
 import { describe, expect, it } from 'vitest';
 
 import { PolicyOptionError } from './errors.js';
-import { actionBoxes, buildUniModels, interpolateFrames, inverseCdfFrames, mcTemporalProxy } from './uni.js';
+import { actionBoxes, buildUniModels, interpolateFrames, inverseCdfFrames, mcTemporalProxy, priorActions, saliencyPositions } from './uni.js';
 
 describe('inverseCdfFrames', () => {
   it('spreads the midpoints of a uniform distribution over the whole video', () => {
@@ -118,5 +118,82 @@ describe('buildUniModels', () => {
     expect(temporal.layers.map((l) => l.name)).toContain('Tconv_6');
     spatial.dispose();
     temporal.dispose();
+  });
+});
+
+describe('the spatial prior', () => {
+  it('saliencyPositions: the soft-argmax of the standardised channel maximum, sharper with the sharpness', () => {
+    // Two 4 x 4 maps of 3 channels, each with one strong cell: (1, 2) and (3, 0).
+    const buf = tf.buffer([2, 4, 4, 3]);
+    const noise = new Rng(3).uniformArray(2 * 4 * 4 * 3, 0, 0.1);
+    noise.forEach((v, i) => (buf.values[i] = v));
+    buf.set(4, 0, 1, 2, 1);
+    buf.set(4, 1, 3, 0, 2);
+    const maps = buf.toTensor() as tf.Tensor4D;
+    const sharp = Array.from(tf.tidy(() => saliencyPositions(maps, 20).dataSync()));
+    // The even grid: cell (i, j) at ((i + 0.5) / 4, (j + 0.5) / 4).
+    expect(sharp[0]).toBeCloseTo(1.5 / 4, 3);
+    expect(sharp[1]).toBeCloseTo(2.5 / 4, 3);
+    expect(sharp[2]).toBeCloseTo(3.5 / 4, 3);
+    expect(sharp[3]).toBeCloseTo(0.5 / 4, 3);
+    // Sharpness 0: every cell weighs the same, the frame's middle.
+    tf.tidy(() => Array.from(saliencyPositions(maps, 0).dataSync())).forEach((v) => expect(v).toBeCloseTo(0.5, 5));
+    // The formula, written out for map 0 at sharpness 3 with given cell geometry.
+    const cells = { origin: [0.1, 0.2] as const, step: [0.25, 0.2] as const };
+    const got = tf.tidy(() => Array.from(saliencyPositions(maps, 3, cells).dataSync()));
+    const m0 = Array.from(maps.dataSync()).slice(0, 48);
+    const sal = Array.from({ length: 16 }, (_, q) => Math.max(m0[3 * q]!, m0[3 * q + 1]!, m0[3 * q + 2]!));
+    const mean = sal.reduce((a, b) => a + b) / 16;
+    const sd = Math.sqrt(sal.reduce((a, b) => a + (b - mean) ** 2, 0) / 16 + 1e-6);
+    const e = sal.map((v) => Math.exp((3 * (v - mean)) / sd));
+    const z = e.reduce((a, b) => a + b);
+    const y = e.reduce((a, v, q) => a + (v / z) * (0.1 + Math.floor(q / 4) * 0.25), 0);
+    const x = e.reduce((a, v, q) => a + (v / z) * (0.2 + (q % 4) * 0.2), 0);
+    expect(got[0]).toBeCloseTo(y, 5);
+    expect(got[1]).toBeCloseTo(x, 5);
+    // A fixed prior: no gradient reaches the maps.
+    const g = tf.grad((m: tf.Tensor) => tf.sum(saliencyPositions(m as tf.Tensor4D, 3)))(maps);
+    expect(tf.tidy(() => tf.max(tf.abs(g)).dataSync()[0])).toBe(0);
+    g.dispose();
+    expect(() => saliencyPositions(maps, -1)).toThrow(PolicyOptionError);
+    maps.dispose();
+  });
+
+  it('priorActions: an action centre of 0.5 centres the box on the position; others move it, within the frame', () => {
+    const positions = tf.tensor2d([0.3, 0.7, 0.5, 0.5, 0.02, 0.98], [3, 2]);
+    const actions = tf.tensor2d([0.5, 0.5, 0.2, 0.3, 0.9, 0.2, 0, 0, 0.5, 0.5, 0.5, 0.5], [3, 4]);
+    const out = tf.tidy(() => priorActions(actions, positions, 128, 48, 96));
+    const boxes = tf.tidy(() => Array.from(actionBoxes(out, 128, 48, 96).dataSync()));
+    // Video 0: sides 48 + 0.2 * 48 and 48 + 0.3 * 48; the box's centre at the position.
+    expect(boxes[0]! + boxes[2]! / 2).toBeCloseTo(0.3 * 128, 3);
+    expect(boxes[1]! + boxes[3]! / 2).toBeCloseTo(0.7 * 128, 3);
+    // Sizes pass through.
+    expect(Array.from(out.dataSync()).filter((_, i) => i % 4 >= 2)).toEqual(Array.from(actions.dataSync()).filter((_, i) => i % 4 >= 2));
+    // Video 1: action centres 0.9 and 0.2 move the box towards the bottom and the left of the position.
+    expect(boxes[4]! + boxes[6]! / 2).toBeGreaterThan(64 + 5);
+    expect(boxes[5]! + boxes[7]! / 2).toBeLessThan(64 - 5);
+    // Video 2: a position at the border keeps the box inside the frame.
+    expect(boxes[8]!).toBeGreaterThanOrEqual(0);
+    expect(boxes[9]! + boxes[11]!).toBeLessThanOrEqual(128 + 1e-3);
+    // Differentiable in the actions: finite differences of the first box's top.
+    const top = (a: tf.Tensor2D) => tf.tidy(() => actionBoxes(priorActions(a, positions, 128, 48, 96), 128, 48, 96).dataSync()[0]!);
+    const grad = tf.grad((a: tf.Tensor) => tf.slice(actionBoxes(priorActions(a as tf.Tensor2D, positions, 128, 48, 96), 128, 48, 96), [0, 0], [1, 1]).sum())(
+      actions,
+    );
+    for (const i of [0, 2]) {
+      const d = 1e-2;
+      const [up, down] = [d, -d].map((e) => {
+        const v = Array.from(actions.dataSync());
+        v[i] = v[i]! + e;
+        const a = tf.tensor2d(v, [3, 4]);
+        const r = top(a);
+        a.dispose();
+        return r;
+      });
+      expect(grad.dataSync()[i]!).toBeCloseTo((up! - down!) / (2 * d), 1);
+    }
+    const wrong = tf.zeros([2, 2]) as tf.Tensor2D;
+    expect(() => priorActions(actions, wrong, 128, 48, 96)).toThrow(/positions/);
+    tf.dispose([positions, actions, out, grad, wrong]);
   });
 });

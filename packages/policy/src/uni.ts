@@ -23,6 +23,7 @@ import { Rng, stopGradient } from '@saccade/tensor';
 
 import { Conv3DByFrames } from './conv3d.js';
 import { PolicyOptionError } from './errors.js';
+import type { CellGeometry } from './spatial.js';
 
 type Sym = tf.SymbolicTensor;
 
@@ -37,6 +38,12 @@ export interface UniPolicyOptions {
   spatialHidden?: number;
   /** Hidden width of the temporal policy (official `temporal_hidden_dim`, 64). */
   temporalHidden?: number;
+  /**
+   * The initial kernel of the spatial policy's last convolution: 'he' (the official) or 'zeros'
+   * (every action starts at 0.5: with `priorActions`, every box starts centred where the glance's
+   * features peak, at the middle size).
+   */
+  headInit?: 'he' | 'zeros';
   seed?: number;
   name?: string;
 }
@@ -57,6 +64,8 @@ export function buildUniModels(o: UniPolicyOptions): { spatial: tf.LayersModel; 
     ['temporalHidden', th],
   ] as const)
     if (!Number.isInteger(v) || v < 1) throw new PolicyOptionError(name, `must be a positive integer, got ${v}`);
+  if (o.headInit !== undefined && o.headInit !== 'he' && o.headInit !== 'zeros')
+    throw new PolicyOptionError('headInit', `must be 'he' or 'zeros', got ${String(o.headInit)}`);
   const rng = new Rng(o.seed ?? 0);
   const prefix = o.name ?? 'uni';
   const init = () => tf.initializers.heNormal({ seed: rng.tensorSeed() });
@@ -82,7 +91,16 @@ export function buildUniModels(o: UniPolicyOptions): { spatial: tf.LayersModel; 
   s = relu('encoder_5').apply(bn3d('encoder_4', s)) as Sym;
   s = conv3d(sh, [3, 3, 3], 'same', 'encoder_6').apply(s) as Sym;
   s = relu('encoder_8').apply(bn3d('encoder_7', s)) as Sym;
-  s = conv3d(4, [1, h, w], 'valid', 'encoder_9').apply(s) as Sym;
+  // The head's seed is drawn either way, so that the temporal policy's weights do not depend on headInit.
+  const headKernel = init();
+  s = new Conv3DByFrames({
+    filters: 4,
+    kernelSize: [1, h, w],
+    padding: 'valid',
+    useBias: false,
+    name: 'encoder_9',
+    kernelInitializer: o.headInit === 'zeros' ? tf.initializers.zeros() : headKernel,
+  }).apply(s) as Sym;
   s = tf.layers.activation({ activation: 'sigmoid', name: 'encoder_10' }).apply(s) as Sym;
   const actions = tf.layers.reshape({ targetShape: [t, 4], name: 'actions' }).apply(s) as Sym;
   const spatial = tf.model({ inputs: maps, outputs: actions, name: `${prefix}_spatial` });
@@ -98,6 +116,56 @@ export function buildUniModels(o: UniPolicyOptions): { spatial: tf.LayersModel; 
   const logits = tf.layers.flatten({ name: 'temporal_logits' }).apply(v) as Sym;
   const temporal = tf.model({ inputs: vectors, outputs: logits, name: `${prefix}_temporal` });
   return { spatial, temporal };
+}
+
+/**
+ * Where each glance map's features peak: a softmax over the cells of the channel maximum
+ * (standardised per map: mean 0, std 1 over the cells) times `sharpness`, and the cells' positions
+ * averaged under it (soft-argmax, as AdaFocusV2's spatial readout starts). Maps [N, h, w, c] ->
+ * positions [N, 2] (y, x) as fractions of the frame; `cells` says where the cells look (default: the
+ * even grid). A fixed prior: no gradient reaches the maps.
+ */
+export function saliencyPositions(maps: tf.Tensor4D, sharpness: number, cells?: CellGeometry): tf.Tensor2D {
+  if (maps.rank !== 4) throw new PolicyOptionError('maps', `must be [N, h, w, c], got rank ${maps.rank}`);
+  if (!(Number.isFinite(sharpness) && sharpness >= 0)) throw new PolicyOptionError('sharpness', `must be a finite number >= 0, got ${sharpness}`);
+  const [n, h, w] = maps.shape;
+  const g = cells ?? { origin: [0.5 / h, 0.5 / w], step: [1 / h, 1 / w] };
+  const pos: number[] = [];
+  for (let i = 0; i < h; i++) for (let j = 0; j < w; j++) pos.push(g.origin[0] + i * g.step[0], g.origin[1] + j * g.step[1]);
+  return stopGradient(maps, (x) => {
+    const sal = tf.reshape(tf.max(x, 3), [n, h * w]);
+    const { mean, variance } = tf.moments(sal, 1, true);
+    const standard = tf.div(tf.sub(sal, mean), tf.sqrt(tf.add(variance, 1e-6)));
+    return tf.matMul(tf.softmax(tf.mul(standard, sharpness)), tf.tensor2d(pos, [h * w, 2]));
+  }) as tf.Tensor2D;
+}
+
+/**
+ * Actions [N, 4] (centre y, x and size y, x in [0, 1], as the spatial policy gives them) read as
+ * offsets from prior positions [N, 2] (fractions of the frame): the centre becomes
+ * sigmoid(logit(c0) + logit(centre)), where c0 is the centre action that puts the box (its side from
+ * the action's size, as `actionBoxes`) centred on the position, kept inside the frame. An action
+ * centre of 0.5 therefore centres the box on the position; the sizes pass through. Differentiable in
+ * the actions.
+ */
+export function priorActions(actions: tf.Tensor2D, positions: tf.Tensor2D, frameSize: number, sideMin: number, sideMax: number): tf.Tensor2D {
+  if (!(sideMin > 0 && sideMin <= sideMax && sideMax <= frameSize))
+    throw new PolicyOptionError('sideMin', `needs 0 < sideMin <= sideMax <= frameSize, got ${sideMin}, ${sideMax}, ${frameSize}`);
+  if (positions.rank !== 2 || positions.shape[0] !== actions.shape[0] || positions.shape[1] !== 2)
+    throw new PolicyOptionError('positions', `must be [${actions.shape[0]}, 2], got [${positions.shape.join(', ')}]`);
+  const eps = 1e-4;
+  const logit = (p: tf.Tensor) => {
+    const q = tf.clipByValue(p, eps, 1 - eps);
+    return tf.log(tf.div(q, tf.sub(1, q)));
+  };
+  return tf.tidy(() => {
+    const [centre, size] = tf.split(actions, 2, 1) as [tf.Tensor2D, tf.Tensor2D];
+    const side = tf.add(tf.mul(size, sideMax - sideMin), sideMin);
+    // The room the box's corner has; a box as large as the frame has one place (any c0 does).
+    const room = tf.maximum(tf.sub(frameSize, side), 1e-3);
+    const c0 = tf.div(tf.sub(tf.mul(positions, frameSize), tf.div(side, 2)), room);
+    return tf.concat([tf.sigmoid(tf.add(logit(c0), logit(centre))), size], 1) as tf.Tensor2D;
+  });
 }
 
 /**

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { countFlops } from '@saccade/backbones';
+import { countFlops, namedBackbone } from '@saccade/backbones';
+import { saliencyPositions } from '@saccade/policy';
 import { ByteImages, cropPatches, Rng } from '@saccade/tensor';
 import { describe, expect, it } from 'vitest';
 
@@ -217,6 +218,53 @@ describe('VideoNet', () => {
       });
     });
   }
+
+  it("Uni-AdaFocus's spatial prior: untrained, every box is centred where its glance map peaks, at the middle size; spatialPrior 0 (the official) starts elsewhere", () => {
+    // Tg = K = T = 4: glance frame f is frame f, and the focus frames are all four in order.
+    const uni = { method: 'uni_adafocus', glanceFrames: 4, focusFrames: 4, spatialHidden: 4, temporalHidden: 4, mcSamples: 4 } as const;
+    const x = frames();
+    const [sideMin, sideMax] = [(32 * 3) / 7, 32];
+    const side = sideMin + 0.5 * (sideMax - sideMin);
+    const boxCentres = (config: object) =>
+      withNet({ ...uni, ...config }, (net) =>
+        tf.tidy(() => {
+          const r = net.forward(x);
+          const c = tf.slice(r.centres!, [0, 1, 0], [2, 4, 2]);
+          const sizes = Array.from(tf.slice(r.sizes!, [0, 1, 0], [2, 4, 2]).dataSync());
+          // The box's centre in pixels from the centre action: corner c * (S - side), plus side / 2.
+          const centres = Array.from(tf.add(tf.mul(c, 32 - side), side / 2).dataSync());
+          const g = net.models()['glance']!;
+          const maps = namedBackbone(g).apply(tf.avgPool(tf.reshape(x, [8, 32, 32, 3]) as tf.Tensor4D, 2, 2, 'valid')).map! as tf.Tensor4D;
+          const peaks = Array.from(saliencyPositions(maps, 3, policyMapCells(g, namedBackbone(g).mapShape)).dataSync());
+          return { sizes, centres, peaks: peaks.map((v) => Math.min(Math.max(v * 32, side / 2), 32 - side / 2)) };
+        }),
+      );
+    const prior = boxCentres({});
+    prior.sizes.forEach((v) => expect(v).toBeCloseTo(side / 32, 5));
+    prior.centres.forEach((v, i) => expect(Math.abs(v - prior.peaks[i]!)).toBeLessThan(0.01));
+    // The peaks differ between frames and videos (the test means something).
+    expect(Math.max(...prior.peaks) - Math.min(...prior.peaks)).toBeGreaterThan(1);
+    const official = boxCentres({ spatialPrior: 0 });
+    expect(Math.max(...official.centres.map((v, i) => Math.abs(v - official.peaks[i]!)))).toBeGreaterThan(0.5);
+    expect(Math.max(...official.sizes.map((v) => Math.abs(v - side / 32)))).toBeGreaterThan(1e-3);
+    x.dispose();
+  });
+
+  it("Uni-AdaFocus's 'frames' prediction (the default) averages every frame's head: the glance frames' and the focus frames' seen so far", () => {
+    const uni = { method: 'uni_adafocus', glanceFrames: 2, focusFrames: 3, spatialHidden: 4, temporalHidden: 4, mcSamples: 4 } as const;
+    const x = frames();
+    // The same seed gives the same weights whatever the prediction.
+    const logits = (prediction: string) => withNet({ ...uni, prediction }, (net) => tf.tidy(() => net.forward(x).logits.arraySync()));
+    const [all, focus] = [logits('frames'), logits('focus')];
+    for (let b = 0; b < 2; b++) {
+      // The glance-only exit: the glance frames' mean, in both.
+      for (let c = 0; c < 3; c++) expect(all[b]![0]![c]!).toBeCloseTo(focus[b]![0]![c]!, 5);
+      // Focus exit j: (Tg x the glance mean + j x the focus frames' mean) / (Tg + j).
+      for (let j = 1; j <= 3; j++)
+        for (let c = 0; c < 3; c++) expect(all[b]![j]![c]!).toBeCloseTo((2 * focus[b]![0]![c]! + j * focus[b]![j]![c]!) / (2 + j), 4);
+    }
+    x.dispose();
+  });
 
   it('the one-stage loss reaches every part (policy through the crop) and falls when trained', () => {
     withNet({}, (net) => {

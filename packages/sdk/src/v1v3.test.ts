@@ -294,6 +294,35 @@ describe('Uni-AdaFocus', () => {
     }
   });
 
+  it("spatialGradient 'crop' adds the learned branch's losses to the spatial policy's gradient, through the crop, and changes nothing else", () => {
+    const grads = (spatialGradient: 'proxy' | 'crop') => {
+      const net = createVideoNet({ ...UNI, spatialGradient }, 3);
+      try {
+        return tf.tidy(() => {
+          const m = net.models();
+          const parts = ['policy_spatial', 'policy_temporal', 'focus'].map((k) => m[k]!.trainableWeights.map((w) => w.read() as tf.Variable));
+          const { value, grads } = tf.variableGrads(() => net.loss(frames(), tf.tensor1d([1, 2], 'int32'), 3), parts.flat());
+          return {
+            loss: value.dataSync()[0]!,
+            parts: parts.map((vs) => vs.flatMap((v) => Array.from(grads[v.name]?.dataSync() ?? new Float32Array(v.size)))),
+          };
+        });
+      } finally {
+        net.dispose();
+      }
+    };
+    const [proxy, crop] = [grads('proxy'), grads('crop')];
+    const maxDiff = (a: number[], b: number[]) => Math.max(...a.map((v, i) => Math.abs(v - b[i]!)));
+    const scale = (a: number[]) => Math.max(...a.map(Math.abs));
+    // The same patches (the differentiable crop and the fast one agree): the same loss, the same
+    // gradients for the temporal policy and the focus network.
+    expect(crop.loss).toBeCloseTo(proxy.loss, 4);
+    expect(maxDiff(crop.parts[1]!, proxy.parts[1]!)).toBeLessThan(1e-4 * scale(proxy.parts[1]!));
+    expect(maxDiff(crop.parts[2]!, proxy.parts[2]!)).toBeLessThan(1e-3 * scale(proxy.parts[2]!));
+    // The spatial policy's gradient gains the learned branch's terms.
+    expect(maxDiff(crop.parts[0]!, proxy.parts[0]!)).toBeGreaterThan(0.05 * scale(proxy.parts[0]!));
+  });
+
   it('the loss reaches every part: the policies through their proxies and the scale-norm loss', () => {
     const net = createVideoNet(UNI, 3);
     try {

@@ -32,6 +32,8 @@ export const UNI_ADAFOCUS: MethodSpec<UniAdaFocusConfig, UniAdaFocusParts> = {
     const [lo, hi] = boxSides(c);
     if (!(lo <= hi && hi <= c.frameSize)) issue('sideMin', `the box sides must satisfy sideMin (${lo}) <= sideMax (${hi}) <= frameSize (${c.frameSize})`);
   },
+  // As AdaFocusV2's: from pretrained backbones the focus network forgets less of what it knows at x0.2.
+  defaults: (c) => ({ lrFocus: c.pretrained ? 0.2 : 1 }),
   stages: (c) => [{ name: 'train', epochs: c.epochs, parts: ['policy', 'glance', 'focus', 'classifier'] }],
   // The temporal policy picks its K frames from all T: the frame order does not apply.
   stepsAreFrames: false,

@@ -24,12 +24,21 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { namedBackbone } from '@saccade/backbones';
-import { actionBoxes, buildUniModels, interpolateFrames, inverseCdfFrames, mcTemporalProxy, seededDense } from '@saccade/policy';
+import {
+  actionBoxes,
+  buildUniModels,
+  interpolateFrames,
+  inverseCdfFrames,
+  mcTemporalProxy,
+  priorActions,
+  saliencyPositions,
+  seededDense,
+} from '@saccade/policy';
 import { cropBoxes, deriveSeed, Rng, stopGradient } from '@saccade/tensor';
 
 import type { VideoNet } from '../../video_net.js';
 import { createStepClassifier, wrapStepClassifier, type StepClassifier } from '../../classifier.js';
-import { backbone, backboneMacs, checkFrames, checkStep, denseMacs, downscale, frameTargets, stateVideo } from '../../net_common.js';
+import { backbone, backboneMacs, checkFrames, checkStep, denseMacs, downscale, frameTargets, policyMapCells, stateVideo } from '../../net_common.js';
 import { boxSides, glanceIndices, type UniAdaFocusConfig } from './schema.js';
 
 /** The focus network's patches: cut at detached actions from input frames, so without a gradient (the fast crop). */
@@ -64,6 +73,7 @@ export function createUniAdaFocus(config: UniAdaFocusConfig, classes: number, lo
       temporalHidden: config.temporalHidden,
       seed: seed + 3,
       name: 'policy',
+      headInit: config.spatialPrior > 0 ? 'zeros' : 'he',
     });
     const region = tf.input({ shape: [gb.featureWidth], name: 'region' });
     const proxy = tf.model({
@@ -120,21 +130,31 @@ export function createUniAdaFocus(config: UniAdaFocusConfig, classes: number, lo
       logits: out.logits!,
     };
   };
+  const cells = config.spatialPrior > 0 ? policyMapCells(parts.glance, mapShape) : undefined;
+  /** The spatial policy's actions [B, Tg, 4]: as offsets from the glance's peaks with a prior. */
+  const spatialActions = (maps: tf.Tensor5D, training: boolean) => {
+    const actions = parts.policy_spatial.apply(stopGradient(maps), { training }) as tf.Tensor3D;
+    if (!cells) return actions;
+    const b = maps.shape[0];
+    const positions = saliencyPositions(tf.reshape(maps, [b * tg, ...mapShape]) as tf.Tensor4D, config.spatialPrior, cells);
+    return tf.reshape(priorActions(tf.reshape(actions, [b * tg, 4]) as tf.Tensor2D, positions, s, sideMin, sideMax), [b, tg, 4]) as tf.Tensor3D;
+  };
   /** Both policies: per-glance-frame actions [B, Tg, 4], the distribution's logits [B, Tg]. */
   const policies = (maps: tf.Tensor5D, vectors: tf.Tensor3D, training: boolean) => ({
-    actions: parts.policy_spatial.apply(stopGradient(maps), { training }) as tf.Tensor3D,
+    actions: spatialActions(maps, training),
     temporal: parts.policy_temporal.apply(vectors, { training }) as tf.Tensor2D,
   });
   const chooseFrames = (temporalLogits: tf.Tensor2D, b: number, mode: 'stratified' | 'midpoint', rng?: Rng) =>
     inverseCdfFrames(tf.tidy(() => tf.softmax(tf.div(temporalLogits, config.temperature))).dataSync(), b, tg, t, k, mode, rng);
   /** Rows into [B * T, ...] of each video's K chosen frames. */
   const chosenRows = (indices: Int32Array, b: number) => rowsOf(b, (v) => indices.subarray(v * k, (v + 1) * k));
-  /** The spatial policy's actions [B * K, 4] at the chosen frames, detached. */
-  const chosenActions = (actions: tf.Tensor3D, indices: Int32Array, b: number) =>
-    tf.gather(tf.reshape(interpolateFrames(stopGradient(actions) as tf.Tensor3D, t), [b * t, 4]), chosenRows(indices, b)) as tf.Tensor2D;
-  /** Patches [N, P, P, 3] of the frames at `rows` in the boxes of `actions` [N, 4] (constants: the fast crop). */
-  const cut = (x: tf.Tensor4D, rows: tf.Tensor1D, actions: tf.Tensor2D) =>
-    cropBoxes(tf.gather(x, rows) as tf.Tensor4D, actionBoxes(actions, s, sideMin, sideMax), p, CONSTANT);
+  /** The spatial policy's actions [B * K, 4] at the chosen frames, detached unless `attached`. */
+  const chosenActions = (actions: tf.Tensor3D, indices: Int32Array, b: number, attached = false) =>
+    tf.gather(tf.reshape(interpolateFrames(attached ? actions : (stopGradient(actions) as tf.Tensor3D), t), [b * t, 4]), chosenRows(indices, b)) as tf.Tensor2D;
+  /** Patches [N, P, P, 3] of the frames at `rows` in the boxes of `actions` [N, 4] (the fast crop unless `gradient`). */
+  const cut = (x: tf.Tensor4D, rows: tf.Tensor1D, actions: tf.Tensor2D, gradient = false) =>
+    cropBoxes(tf.gather(x, rows) as tf.Tensor4D, actionBoxes(actions, s, sideMin, sideMax), p, gradient ? { gradient: true } : CONSTANT);
+  const throughCrop = config.spatialGradient === 'crop';
   /** Every classifier's logits [B, Tg + K, classes] from glance vectors [B, Tg, c] and focus vectors [B * K, c']. */
   const classify = (vectors: tf.Tensor3D, fVec: tf.Tensor2D, b: number, training: boolean) => {
     const z1 = tf.reshape(glanceCls.embed(tf.reshape(vectors, [b * tg, gWidth]) as tf.Tensor2D, training), [b, tg, width]);
@@ -152,12 +172,20 @@ export function createUniAdaFocus(config: UniAdaFocusConfig, classes: number, lo
     }
     return tf.stack(logits, 1) as tf.Tensor3D;
   };
-  const focusPrediction = config.prediction === 'focus';
+  const headsPrediction = config.prediction !== 'classifier';
+  // 'frames': the glance frames count in every focus exit's mean; 'focus': only the focus frames do.
+  const glanceWeight = config.prediction === 'frames' ? tg : 0;
   /** The glance head's log-probabilities [B * Tg, classes] averaged over the glance frames: [B, classes]. */
   const glanceAverage = (logits: tf.Tensor, b: number) => tf.mean(tf.reshape(tf.logSoftmax(logits), [b, tg, classes]), 1) as tf.Tensor2D;
-  /** The focus head's log-probabilities [B * K, classes] averaged over focus frames 1..j for every j: [B, K, classes]. */
-  const seenMean = (logits: tf.Tensor, b: number) =>
-    tf.div(tf.cumsum(tf.reshape(tf.logSoftmax(logits), [b, k, classes]), 1), tf.reshape(tf.range(1, k + 1), [1, k, 1])) as tf.Tensor3D;
+  /**
+   * Every focus exit's prediction [B, K, classes]: the focus head's log-probabilities [B * K, classes]
+   * summed over focus frames 1..j, plus glanceWeight times the glance average, over j + glanceWeight.
+   */
+  const seenMean = (logits: tf.Tensor, b: number, glance: tf.Tensor2D) =>
+    tf.div(
+      tf.add(tf.cumsum(tf.reshape(tf.logSoftmax(logits), [b, k, classes]), 1), tf.expandDims(tf.mul(glance, glanceWeight), 1)),
+      tf.reshape(tf.add(tf.range(1, k + 1), glanceWeight), [1, k, 1]),
+    ) as tf.Tensor3D;
   /** Per step, [B, K + 1, 2] with NaN at the glance-only step 0. */
   const withGlanceStep = (perFocus: tf.Tensor3D, b: number) => tf.concat([tf.fill([b, 1, 2], NaN), perFocus], 1) as tf.Tensor3D;
   /** The boxes' sides (y, x) as fractions of the frame. */
@@ -178,8 +206,8 @@ export function createUniAdaFocus(config: UniAdaFocusConfig, classes: number, lo
         const indices = chooseFrames(pol.temporal, b, 'midpoint');
         const chosen = chosenActions(pol.actions, indices, b);
         const f = F.apply(cut(x, chosenRows(indices, b), chosen), training);
-        const logits = focusPrediction
-          ? (tf.concat([tf.expandDims(glanceAverage(gl.logits, b), 1), seenMean(f.logits!, b)], 1) as tf.Tensor3D)
+        const logits = headsPrediction
+          ? (tf.concat([tf.expandDims(glanceAverage(gl.logits, b), 1), seenMean(f.logits!, b, glanceAverage(gl.logits, b))], 1) as tf.Tensor3D)
           : (tf.slice(classify(gl.vectors, f.vector as tf.Tensor2D, b, training), [0, tg - 1, 0], [b, k + 1, classes]) as tf.Tensor3D);
         const perStep = (v: tf.Tensor2D) => withGlanceStep(tf.reshape(v, [b, k, 2]) as tf.Tensor3D, b);
         const frameIndices = tf.tensor2d(
@@ -224,12 +252,13 @@ export function createUniAdaFocus(config: UniAdaFocusConfig, classes: number, lo
         const glanceHead = ce(frameTargets(labels, tg, classes), gl.logits);
         // A branch: the classifier's every step and the focus head on the patches of `actions`.
         const rows = chosenRows(indices, b);
-        const branch = (chosen: tf.Tensor2D) => {
-          const f = F.apply(cut(x, rows, chosen), true);
+        const branch = (chosen: tf.Tensor2D, gradient = false) => {
+          const f = F.apply(cut(x, rows, chosen, gradient), true);
           const all = classify(gl.vectors, f.vector as tf.Tensor2D, b, true);
           return tf.add(ce(frameTargets(labels, tg + k, classes), tf.reshape(all, [b * (tg + k), classes])), ce(frameTargets(labels, k, classes), f.logits!));
         };
-        const learned = branch(chosenActions(pol.actions, indices, b));
+        // 'crop': the spatial policy also learns from this branch's losses, through the crop.
+        const learned = branch(chosenActions(pol.actions, indices, b, throughCrop), throughCrop);
         const branches = config.randomBranch
           ? tf.div(
               tf.add(
@@ -257,7 +286,11 @@ export function createUniAdaFocus(config: UniAdaFocusConfig, classes: number, lo
         // The glance-only exit: the glance over its Tg frames and the last glance head.
         const out = tf.tidy(() => {
           const gl = glancePass(x(), b, false);
-          if (focusPrediction) return { logits: glanceAverage(gl.logits, b), tensors: [gl.maps, gl.vectors, tf.zeros([b, width])] as tf.Tensor[] };
+          // The heads' predictions carry the glance average where the classifier carries its running max.
+          if (headsPrediction) {
+            const average = glanceAverage(gl.logits, b);
+            return { logits: tf.clone(average), tensors: [gl.maps, gl.vectors, average] as tf.Tensor[] };
+          }
           const z1 = tf.reshape(glanceCls.embed(tf.reshape(gl.vectors, [b * tg, gWidth]) as tf.Tensor2D), [b, tg, width]);
           const run1 = tf.max(z1, 1) as tf.Tensor2D;
           return { logits: glanceCls.head(tg - 1, run1), tensors: [gl.maps, gl.vectors, run1] as tf.Tensor[] };
@@ -291,14 +324,14 @@ export function createUniAdaFocus(config: UniAdaFocusConfig, classes: number, lo
             chosen,
           ),
         );
-        // 'classifier': the running max of the focus embeddings; 'focus': the running sum of the
-        // focus head's log-probabilities (the prediction is its mean).
+        // 'classifier': the running max of the focus embeddings; the heads' predictions: the running
+        // sum of the focus head's log-probabilities (the prediction is its mean, with the glance's).
         let running: tf.Tensor2D;
         let logits: tf.Tensor2D;
-        if (focusPrediction) {
+        if (headsPrediction) {
           const lp = tf.logSoftmax(f.logits!) as tf.Tensor2D;
           running = j === 1 ? lp : (tf.add(run2!, lp) as tf.Tensor2D);
-          logits = tf.div(running, j) as tf.Tensor2D;
+          logits = tf.div(tf.add(running, tf.mul(run1, glanceWeight)), j + glanceWeight) as tf.Tensor2D;
         } else {
           const z = focusCls.embed(f.vector as tf.Tensor2D);
           running = j === 1 ? z : (tf.maximum(run2!, z) as tf.Tensor2D);

@@ -81,6 +81,8 @@ export function planOfficialUni(state: ReadonlyMap<string, TorchTensor>, options
     sideMin: options.sideMin ?? 96,
     sideMax: options.sideMax ?? 224,
     prediction: 'classifier',
+    spatialPrior: 0,
+    spatialGradient: 'proxy',
     frameOrder: 'chronological',
   };
   return { config, classes: classes!, ignored: leapLabIgnored(state) };

@@ -19,6 +19,22 @@ export const UNI_ADAFOCUS_FIELDS = {
    */
   sideMin: z.number().positive().max(1024).optional(),
   sideMax: z.number().positive().max(1024).optional(),
+  /**
+   * Where the spatial policy starts (Saccade's; the official has no prior, 0): above 0, its centres
+   * are offsets from where each glance map's features peak (`saliencyPositions` of @saccade/policy,
+   * a soft-argmax of the standardised channel maximum at this sharpness), and its last convolution
+   * starts at zero, so an untrained policy centres every box on that peak at the middle size. From
+   * random weights (0) it starts at random places and needs far more training to find the object
+   * (on the quick benchmark, not in 60 steps). Default 3, AdaFocusV2's readout's prior.
+   */
+  spatialPrior: z.number().min(0).max(100).default(3),
+  /**
+   * What trains the spatial policy: 'proxy' (the official: the spatial proxy and the scale-norm
+   * loss; the focus network's patches are cut at detached actions) or 'crop' (also the learned
+   * branch's focus and classifier losses, through the differentiable crop, as AdaFocusV2 trains its
+   * policy).
+   */
+  spatialGradient: z.enum(['proxy', 'crop']).default('proxy'),
   /** The temperature of the distribution the focus frames are drawn from (official 1). */
   temperature: z.number().positive().max(100).default(1),
   /** Draws of the Monte-Carlo temporal proxy (official 128). */
@@ -32,12 +48,13 @@ export const UNI_ADAFOCUS_FIELDS = {
   normWeight: z.number().min(0).max(100).default(1),
   /**
    * The prediction at each exit (inference only): 'classifier' (the official: PoolingClassifier's
-   * glance and focus heads) or 'focus' (the heads of the backbones: the glance head's
-   * log-probabilities averaged over the glance frames at the glance-only exit, then the focus
-   * head's averaged over the focus frames seen; AdaFocusV2's Saccade default, which learns faster
-   * than a classifier trained from scratch on a small data set).
+   * glance and focus heads), or the heads of the backbones, which learn faster than a classifier
+   * trained from scratch on a small data set: 'frames' (default) averages the log-probabilities of
+   * every frame seen, the glance head's on the Tg glance frames and the focus head's on the focus
+   * frames so far (the glance-only exit: the glance frames'); 'focus' averages the focus frames' alone
+   * after the glance-only exit (AdaFocusV2's Saccade prediction).
    */
-  prediction: z.enum(['classifier', 'focus']).default('focus'),
+  prediction: z.enum(['classifier', 'focus', 'frames']).default('frames'),
 } satisfies z.ZodRawShape;
 
 export type UniAdaFocusConfig = ConfigOf<'uni_adafocus', typeof UNI_ADAFOCUS_FIELDS>;
