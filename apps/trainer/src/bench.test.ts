@@ -80,7 +80,7 @@ describe('benchChecks', () => {
     expect(benchChecks(groups, [])).toEqual([
       "AdaFocus V1's learned policy vs AdaFocus V1, random patches: +5.0 points; spreads 0.0 + 0.0 = 0.0: margin outside the spread",
       'AdaFocusV2 vs V1: 72.0% in 100 s of training vs 65.0% in 300 s (three stages): V2 faster, equal or better accuracy',
-      "Uni-AdaFocus vs AdaFocusV2: 71.5% at 0.100 GFLOPs/video vs 72.0% at 0.200 (0.50 of its GFLOPs): within 1 point of V2's accuracy",
+      "Uni-AdaFocus vs AdaFocusV2: 71.5% at 0.100 GFLOPs/video vs 72.0% at 0.200 (0.50 of its GFLOPs, within 2/3): within 1 point of V2's accuracy",
     ]);
     const worse = summariseGroups([
       row('v2', 0, 60, { trainSeconds: 400 }),
@@ -92,8 +92,33 @@ describe('benchChecks', () => {
       'learned policy vs random patches: -6.0 points; spreads 0.0 + 0.0 = 0.0: margin NOT outside the spread',
       "AdaFocus V1's learned policy vs random patches: -1.0 points; spreads 0.0 + 0.0 = 0.0: margin NOT outside the spread",
       'AdaFocusV2 vs V1: 60.0% in 400 s of training vs 65.0% in 300 s (three stages): V2 NOT faster, less accuracy',
-      "Uni-AdaFocus vs AdaFocusV2: 58.5% at 0.200 GFLOPs/video vs 60.0% at 0.200 (1.00 of its GFLOPs): NOT within 1 point of V2's accuracy",
+      "Uni-AdaFocus vs AdaFocusV2: 58.5% at 0.200 GFLOPs/video vs 60.0% at 0.200 (1.00 of its GFLOPs, NOT within 2/3): NOT within 1 point of V2's accuracy",
     ]);
+  });
+
+  it("judges Uni-AdaFocus's boxes against AdaFocusV2's patches, and whether the uniform baseline gains 10 points over its steps", () => {
+    const groups = summariseGroups([
+      row('v2', 0, 60, { inPatch: 80 }),
+      row('uni', 0, 59.5, { gflops: 0.14, inPatch: 79 }),
+      row('uniform', 0, 48, { firstStep: 32 }),
+      row('uniform', 1, 50, { firstStep: 42 }),
+    ]);
+    const checks = benchChecks(groups, []);
+    // 0.14 / 0.2 = 0.70 of V2's GFLOPs: more than 2/3.
+    expect(checks[0]).toBe(
+      "Uni-AdaFocus vs AdaFocusV2: 59.5% at 0.140 GFLOPs/video vs 60.0% at 0.200 (0.70 of its GFLOPs, NOT within 2/3): within 1 point of V2's accuracy",
+    );
+    expect(checks[1]).toBe("Uni-AdaFocus's boxes hold the item in 79.0% of frames, AdaFocusV2's patches in 80.0%: NOT at least V2's share");
+    // Gains +16 and +8: mean 12.
+    expect(checks[2]).toBe(
+      'uniform baseline from its first step to its last: 37.0% -> 49.0%, +12.0 points (mean of 2 seeds; seed by seed +16.0, +8.0): at least 10 (evidence accumulates over the frames)',
+    );
+    const flat = benchChecks(summariseGroups([row('uniform', 0, 70, { firstStep: 70 })]), []);
+    expect(flat).toEqual([
+      'uniform baseline from its first step to its last: 70.0% -> 70.0%, +0.0 points (mean of 1 seed): NOT at least 10 (evidence does not accumulate enough over the frames)',
+    ]);
+    // Without first-step figures (older reports) there is no verdict.
+    expect(benchChecks(summariseGroups([row('uniform', 0, 70)]), [])).toEqual([]);
   });
 
   it('judges AdaFocusV2 against uniform within 2 points, and its throughput against the GFLOPs ratio', () => {
