@@ -8,7 +8,7 @@ export { buildRlModels, createRlPolicy, discountedReturns, gridCentres, ppoLoss,
 export type { PpoOptions, RlAction, RlEvaluation, RlPolicy, RlPolicyOptions, RlStep } from './rl.js';
 export { buildSpatialModel, createSpatialPolicy, wrapSpatialPolicy } from './spatial.js';
 export type { CellGeometry, SpatialPolicy, SpatialPolicyOptions } from './spatial.js';
-export { actionBoxes, buildUniModels, interpolateFrames, inverseCdfFrames, mcTemporalProxy, priorActions, saliencyPositions } from './uni.js';
+export { actionBoxes, buildUniModels, interpolateFrames, inverseCdfFrames, mcTemporalProxy, glanceConfidence, priorActions, saliencyPositions } from './uni.js';
 export type { UniPolicyOptions } from './uni.js';
 export { Conv3DByFrames } from './conv3d.js';
 export type { Conv3DByFramesArgs } from './conv3d.js';

@@ -3,7 +3,7 @@ import { Rng } from '@saccade/tensor';
 import { describe, expect, it } from 'vitest';
 
 import { PolicyOptionError } from './errors.js';
-import { actionBoxes, buildUniModels, interpolateFrames, inverseCdfFrames, mcTemporalProxy, priorActions, saliencyPositions } from './uni.js';
+import { actionBoxes, buildUniModels, glanceConfidence, interpolateFrames, inverseCdfFrames, mcTemporalProxy, priorActions, saliencyPositions } from './uni.js';
 
 describe('inverseCdfFrames', () => {
   it('spreads the midpoints of a uniform distribution over the whole video', () => {
@@ -195,5 +195,42 @@ describe('the spatial prior', () => {
     const wrong = tf.zeros([2, 2]) as tf.Tensor2D;
     expect(() => priorActions(actions, wrong, 128, 48, 96)).toThrow(/positions/);
     tf.dispose([positions, actions, out, grad, wrong]);
+  });
+
+  it("glanceConfidence: the negative entropy of each frame's softmax, standardised per video; flat frames score lowest", () => {
+    // Video 0: frame 0 confident, frame 1 flat, frame 2 between. Video 1: every frame alike.
+    const logits = tf.tensor3d(
+      [
+        [
+          [6, 0, 0],
+          [0, 0, 0],
+          [2, 0, 1],
+        ],
+        [
+          [1, 0, 0],
+          [1, 0, 0],
+          [1, 0, 0],
+        ],
+      ],
+      [2, 3, 3],
+    );
+    const got = tf.tidy(() => Array.from(glanceConfidence(logits).dataSync()));
+    const negEntropy = (row: number[]) => {
+      const z = row.reduce((a, v) => a + Math.exp(v), 0);
+      return row.reduce((a, v) => a + (Math.exp(v) / z) * (v - Math.log(z)), 0);
+    };
+    const rows = logits.arraySync()[0]!.map(negEntropy);
+    const mean = rows.reduce((a, b) => a + b) / 3;
+    const sd = Math.sqrt(rows.reduce((a, b) => a + (b - mean) ** 2, 0) / 3 + 1e-6);
+    rows.forEach((r, i) => expect(got[i]!).toBeCloseTo((r - mean) / sd, 4));
+    expect(got[1]!).toBeLessThan(got[2]!);
+    expect(got[2]!).toBeLessThan(got[0]!);
+    // Alike frames: all 0.
+    got.slice(3).forEach((v) => expect(Math.abs(v)).toBeLessThan(1e-3));
+    const g = tf.grad((l: tf.Tensor) => tf.sum(glanceConfidence(l as tf.Tensor3D)))(logits);
+    expect(tf.tidy(() => tf.max(tf.abs(g)).dataSync()[0])).toBe(0);
+    const wrong = tf.zeros([3, 3]);
+    expect(() => glanceConfidence(wrong as unknown as tf.Tensor3D)).toThrow(PolicyOptionError);
+    tf.dispose([logits, g, wrong]);
   });
 });

@@ -43,7 +43,13 @@ export interface UniPolicyOptions {
    * (every action starts at 0.5: with `priorActions`, every box starts centred where the glance's
    * features peak, at the middle size).
    */
-  headInit?: 'he' | 'zeros';
+  spatialHeadInit?: 'he' | 'zeros';
+  /**
+   * The initial kernel of the temporal policy's last convolution: 'he' (the official) or 'zeros'
+   * (every logit starts at 0: added to `glanceConfidence`, the distribution starts at the glance's
+   * confidence).
+   */
+  temporalHeadInit?: 'he' | 'zeros';
   seed?: number;
   name?: string;
 }
@@ -64,8 +70,8 @@ export function buildUniModels(o: UniPolicyOptions): { spatial: tf.LayersModel; 
     ['temporalHidden', th],
   ] as const)
     if (!Number.isInteger(v) || v < 1) throw new PolicyOptionError(name, `must be a positive integer, got ${v}`);
-  if (o.headInit !== undefined && o.headInit !== 'he' && o.headInit !== 'zeros')
-    throw new PolicyOptionError('headInit', `must be 'he' or 'zeros', got ${String(o.headInit)}`);
+  for (const key of ['spatialHeadInit', 'temporalHeadInit'] as const)
+    if (o[key] !== undefined && o[key] !== 'he' && o[key] !== 'zeros') throw new PolicyOptionError(key, `must be 'he' or 'zeros', got ${String(o[key])}`);
   const rng = new Rng(o.seed ?? 0);
   const prefix = o.name ?? 'uni';
   const init = () => tf.initializers.heNormal({ seed: rng.tensorSeed() });
@@ -91,7 +97,7 @@ export function buildUniModels(o: UniPolicyOptions): { spatial: tf.LayersModel; 
   s = relu('encoder_5').apply(bn3d('encoder_4', s)) as Sym;
   s = conv3d(sh, [3, 3, 3], 'same', 'encoder_6').apply(s) as Sym;
   s = relu('encoder_8').apply(bn3d('encoder_7', s)) as Sym;
-  // The head's seed is drawn either way, so that the temporal policy's weights do not depend on headInit.
+  // The head's seed is drawn either way, so that the temporal policy's weights do not depend on spatialHeadInit.
   const headKernel = init();
   s = new Conv3DByFrames({
     filters: 4,
@@ -99,7 +105,7 @@ export function buildUniModels(o: UniPolicyOptions): { spatial: tf.LayersModel; 
     padding: 'valid',
     useBias: false,
     name: 'encoder_9',
-    kernelInitializer: o.headInit === 'zeros' ? tf.initializers.zeros() : headKernel,
+    kernelInitializer: o.spatialHeadInit === 'zeros' ? tf.initializers.zeros() : headKernel,
   }).apply(s) as Sym;
   s = tf.layers.activation({ activation: 'sigmoid', name: 'encoder_10' }).apply(s) as Sym;
   const actions = tf.layers.reshape({ targetShape: [t, 4], name: 'actions' }).apply(s) as Sym;
@@ -112,7 +118,17 @@ export function buildUniModels(o: UniPolicyOptions): { spatial: tf.LayersModel; 
   v = relu('Tconv_2').apply(bn('Tconv_1').apply(v)) as Sym;
   v = conv1d(th, 3, 'Tconv_3').apply(v) as Sym;
   v = relu('Tconv_5').apply(bn('Tconv_4').apply(v)) as Sym;
-  v = conv1d(1, 1, 'Tconv_6').apply(v) as Sym;
+  const temporalKernel = init();
+  v = tf.layers
+    .conv1d({
+      filters: 1,
+      kernelSize: 1,
+      padding: 'same',
+      useBias: false,
+      name: 'Tconv_6',
+      kernelInitializer: o.temporalHeadInit === 'zeros' ? tf.initializers.zeros() : temporalKernel,
+    })
+    .apply(v) as Sym;
   const logits = tf.layers.flatten({ name: 'temporal_logits' }).apply(v) as Sym;
   const temporal = tf.model({ inputs: vectors, outputs: logits, name: `${prefix}_temporal` });
   return { spatial, temporal };
@@ -137,6 +153,23 @@ export function saliencyPositions(maps: tf.Tensor4D, sharpness: number, cells?: 
     const { mean, variance } = tf.moments(sal, 1, true);
     const standard = tf.div(tf.sub(sal, mean), tf.sqrt(tf.add(variance, 1e-6)));
     return tf.matMul(tf.softmax(tf.mul(standard, sharpness)), tf.tensor2d(pos, [h * w, 2]));
+  }) as tf.Tensor2D;
+}
+
+/**
+ * How sure the glance is of each glance frame: the negative entropy of its head's softmax,
+ * standardised per video (mean 0, std 1 over the Tg frames). Logits [B, Tg, C] -> [B, Tg]. Added to
+ * the temporal policy's logits (times a sharpness), it starts the distribution on the frames where
+ * the glance sees something (a frame where the object is hidden gives a flat softmax). A fixed
+ * prior: no gradient reaches the logits.
+ */
+export function glanceConfidence(logits: tf.Tensor3D): tf.Tensor2D {
+  if (logits.rank !== 3) throw new PolicyOptionError('logits', `must be [B, Tg, classes], got rank ${logits.rank}`);
+  return stopGradient(logits, (l) => {
+    const lp = tf.logSoftmax(l, 2);
+    const negEntropy = tf.sum(tf.mul(tf.exp(lp), lp), 2);
+    const { mean, variance } = tf.moments(negEntropy, 1, true);
+    return tf.div(tf.sub(negEntropy, mean), tf.sqrt(tf.add(variance, 1e-6)));
   }) as tf.Tensor2D;
 }
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 
 import * as tf from '@tensorflow/tfjs';
 import { namedBackbone } from '@saccade/backbones';
-import { inverseCdfFrames } from '@saccade/policy';
+import { glanceConfidence, inverseCdfFrames } from '@saccade/policy';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { inOrder, TOY, toyDataset } from '../test/toy.js';
@@ -291,6 +291,43 @@ describe('Uni-AdaFocus', () => {
       });
     } finally {
       net.dispose();
+    }
+  });
+
+  it("temporalPrior: untrained, the frames come from the glance's confidence alone (the temporal head starts at zero)", () => {
+    const net = createVideoNet({ ...UNI, dropout: 0, temporalPrior: 2, focusFrames: 2 }, 3);
+    try {
+      tf.tidy(() => {
+        const x = frames();
+        const r = net.forward(x);
+        const models = net.models();
+        const g = downscale(tf.reshape(tf.gather(x, [1, 3], 1), [4, 32, 32, 3]) as tf.Tensor4D, 32, 16);
+        const logits = tf.reshape(namedBackbone(models['glance']!).apply(g).logits!, [2, 2, 3]) as tf.Tensor3D;
+        // The learned logits are zero: the temporal head's kernel starts at zero.
+        const vectors = tf.reshape(namedBackbone(models['glance']!).apply(g).vector!, [2, 2, -1]);
+        expect(Array.from((models['policy_temporal']!.predict(vectors) as tf.Tensor).dataSync())).toEqual([0, 0, 0, 0]);
+        const weights = tf.softmax(tf.mul(glanceConfidence(logits), 2)).dataSync();
+        expect(r.frameIndices!.arraySync().map((row) => row.slice(1))).toEqual(
+          [0, 1].map((v) => Array.from(inverseCdfFrames(weights, 2, 2, 4, 2, 'midpoint').subarray(v * 2, v * 2 + 2))),
+        );
+      });
+    } finally {
+      net.dispose();
+    }
+  });
+
+  it('the random branch works with one box side (sideMin = sideMax) and with a patch outside the sides', () => {
+    for (const sides of [
+      { sideMin: 16, sideMax: 16 },
+      { sideMin: 20, sideMax: 28 },
+    ]) {
+      const net = createVideoNet({ ...UNI, ...sides }, 3);
+      try {
+        const loss = tf.tidy(() => net.loss(frames(), tf.tensor1d([1, 2], 'int32'), 3).dataSync()[0]!);
+        expect(Number.isFinite(loss), JSON.stringify(sides)).toBe(true);
+      } finally {
+        net.dispose();
+      }
     }
   });
 

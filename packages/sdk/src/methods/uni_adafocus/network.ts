@@ -27,6 +27,7 @@ import { namedBackbone } from '@saccade/backbones';
 import {
   actionBoxes,
   buildUniModels,
+  glanceConfidence,
   interpolateFrames,
   inverseCdfFrames,
   mcTemporalProxy,
@@ -73,7 +74,8 @@ export function createUniAdaFocus(config: UniAdaFocusConfig, classes: number, lo
       temporalHidden: config.temporalHidden,
       seed: seed + 3,
       name: 'policy',
-      headInit: config.spatialPrior > 0 ? 'zeros' : 'he',
+      spatialHeadInit: config.spatialPrior > 0 ? 'zeros' : 'he',
+      temporalHeadInit: config.temporalPrior > 0 ? 'zeros' : 'he',
     });
     const region = tf.input({ shape: [gb.featureWidth], name: 'region' });
     const proxy = tf.model({
@@ -139,10 +141,17 @@ export function createUniAdaFocus(config: UniAdaFocusConfig, classes: number, lo
     const positions = saliencyPositions(tf.reshape(maps, [b * tg, ...mapShape]) as tf.Tensor4D, config.spatialPrior, cells);
     return tf.reshape(priorActions(tf.reshape(actions, [b * tg, 4]) as tf.Tensor2D, positions, s, sideMin, sideMax), [b, tg, 4]) as tf.Tensor3D;
   };
+  /** The temporal policy's logits [B, Tg]: plus the glance's confidence (glance logits [B * Tg, classes]) with a prior. */
+  const temporalLogits = (vectors: tf.Tensor3D, glanceLogits: tf.Tensor, training: boolean) => {
+    const learned = parts.policy_temporal.apply(vectors, { training }) as tf.Tensor2D;
+    if (config.temporalPrior <= 0) return learned;
+    const b = vectors.shape[0];
+    return tf.add(learned, tf.mul(glanceConfidence(tf.reshape(glanceLogits, [b, tg, classes]) as tf.Tensor3D), config.temporalPrior)) as tf.Tensor2D;
+  };
   /** Both policies: per-glance-frame actions [B, Tg, 4], the distribution's logits [B, Tg]. */
-  const policies = (maps: tf.Tensor5D, vectors: tf.Tensor3D, training: boolean) => ({
+  const policies = (maps: tf.Tensor5D, vectors: tf.Tensor3D, glanceLogits: tf.Tensor, training: boolean) => ({
     actions: spatialActions(maps, training),
-    temporal: parts.policy_temporal.apply(vectors, { training }) as tf.Tensor2D,
+    temporal: temporalLogits(vectors, glanceLogits, training),
   });
   const chooseFrames = (temporalLogits: tf.Tensor2D, b: number, mode: 'stratified' | 'midpoint', rng?: Rng) =>
     inverseCdfFrames(tf.tidy(() => tf.softmax(tf.div(temporalLogits, config.temperature))).dataSync(), b, tg, t, k, mode, rng);
@@ -155,6 +164,9 @@ export function createUniAdaFocus(config: UniAdaFocusConfig, classes: number, lo
   const cut = (x: tf.Tensor4D, rows: tf.Tensor1D, actions: tf.Tensor2D, gradient = false) =>
     cropBoxes(tf.gather(x, rows) as tf.Tensor4D, actionBoxes(actions, s, sideMin, sideMax), p, gradient ? { gradient: true } : CONSTANT);
   const throughCrop = config.spatialGradient === 'crop';
+  // The random branch's box size action: the patch's own side, clamped to the boxes' range (any
+  // action when the range is one side).
+  const randomSize = sideMax > sideMin ? Math.min(1, Math.max(0, (p - sideMin) / (sideMax - sideMin))) : 0;
   /** Every classifier's logits [B, Tg + K, classes] from glance vectors [B, Tg, c] and focus vectors [B * K, c']. */
   const classify = (vectors: tf.Tensor3D, fVec: tf.Tensor2D, b: number, training: boolean) => {
     const z1 = tf.reshape(glanceCls.embed(tf.reshape(vectors, [b * tg, gWidth]) as tf.Tensor2D, training), [b, tg, width]);
@@ -202,7 +214,7 @@ export function createUniAdaFocus(config: UniAdaFocusConfig, classes: number, lo
       return tf.tidy(() => {
         const x = tf.reshape(frames, [b * t, s, s, 3]) as tf.Tensor4D;
         const gl = glancePass(x, b, training);
-        const pol = policies(gl.maps, gl.vectors, training);
+        const pol = policies(gl.maps, gl.vectors, gl.logits, training);
         const indices = chooseFrames(pol.temporal, b, 'midpoint');
         const chosen = chosenActions(pol.actions, indices, b);
         const f = F.apply(cut(x, chosenRows(indices, b), chosen), training);
@@ -230,7 +242,7 @@ export function createUniAdaFocus(config: UniAdaFocusConfig, classes: number, lo
         const rng = new Rng(deriveSeed(stepSeed, 'uni-adafocus'));
         const x = tf.reshape(frames, [b * t, s, s, 3]) as tf.Tensor4D;
         const gl = glancePass(x, b, true, rng);
-        const pol = policies(gl.maps, gl.vectors, true);
+        const pol = policies(gl.maps, gl.vectors, gl.logits, true);
         const weights = tf.softmax(pol.temporal) as tf.Tensor2D;
         const indices = chooseFrames(pol.temporal, b, 'stratified', rng);
         const ce = (targets: tf.Tensor, l: tf.Tensor) => tf.losses.softmaxCrossEntropy(targets, l);
@@ -261,12 +273,7 @@ export function createUniAdaFocus(config: UniAdaFocusConfig, classes: number, lo
         const learned = branch(chosenActions(pol.actions, indices, b, throughCrop), throughCrop);
         const branches = config.randomBranch
           ? tf.div(
-              tf.add(
-                learned,
-                branch(
-                  tf.concat([tf.tensor2d(rng.uniformArray(b * k * 2), [b * k, 2]), tf.fill([b * k, 2], (p - sideMin) / (sideMax - sideMin))], 1) as tf.Tensor2D,
-                ),
-              ),
+              tf.add(learned, branch(tf.concat([tf.tensor2d(rng.uniformArray(b * k * 2), [b * k, 2]), tf.fill([b * k, 2], randomSize)], 1) as tf.Tensor2D)),
               2,
             )
           : learned;
@@ -289,11 +296,11 @@ export function createUniAdaFocus(config: UniAdaFocusConfig, classes: number, lo
           // The heads' predictions carry the glance average where the classifier carries its running max.
           if (headsPrediction) {
             const average = glanceAverage(gl.logits, b);
-            return { logits: tf.clone(average), tensors: [gl.maps, gl.vectors, average] as tf.Tensor[] };
+            return { logits: tf.clone(average), tensors: [gl.maps, gl.vectors, average, gl.logits] as tf.Tensor[] };
           }
           const z1 = tf.reshape(glanceCls.embed(tf.reshape(gl.vectors, [b * tg, gWidth]) as tf.Tensor2D), [b, tg, width]);
           const run1 = tf.max(z1, 1) as tf.Tensor2D;
-          return { logits: glanceCls.head(tg - 1, run1), tensors: [gl.maps, gl.vectors, run1] as tf.Tensor[] };
+          return { logits: glanceCls.head(tg - 1, run1), tensors: [gl.maps, gl.vectors, run1, gl.logits] as tf.Tensor[] };
         });
         return {
           logits: out.logits,
@@ -304,11 +311,18 @@ export function createUniAdaFocus(config: UniAdaFocusConfig, classes: number, lo
         };
       }
       const out = tf.tidy(() => {
-        const [maps, vectors, run1, carried, run2] = state.tensors as [tf.Tensor5D, tf.Tensor3D, tf.Tensor2D, tf.Tensor2D?, tf.Tensor2D?];
+        const [maps, vectors, run1, glanceLogits, carried, run2] = state.tensors as [
+          tf.Tensor5D,
+          tf.Tensor3D,
+          tf.Tensor2D,
+          tf.Tensor2D,
+          tf.Tensor2D?,
+          tf.Tensor2D?,
+        ];
         let chosenAll = carried;
         let indices = state.frames;
         if (j === 1) {
-          const pol = policies(maps, vectors, false);
+          const pol = policies(maps, vectors, glanceLogits, false);
           indices = chooseFrames(pol.temporal, b, 'midpoint');
           chosenAll = chosenActions(pol.actions, indices, b);
         }
@@ -341,7 +355,7 @@ export function createUniAdaFocus(config: UniAdaFocusConfig, classes: number, lo
           logits,
           centre: tf.slice(chosen, [0, 0], [-1, 2]) as tf.Tensor2D,
           size: sizesOf(chosen),
-          tensors: [maps, vectors, run1, chosenAll!, running] as tf.Tensor[],
+          tensors: [maps, vectors, run1, glanceLogits, chosenAll!, running] as tf.Tensor[],
           indices: indices!,
         };
       });

@@ -82,6 +82,7 @@ export function planOfficialUni(state: ReadonlyMap<string, TorchTensor>, options
     sideMax: options.sideMax ?? 224,
     prediction: 'classifier',
     spatialPrior: 0,
+    temporalPrior: 0,
     spatialGradient: 'proxy',
     frameOrder: 'chronological',
   };

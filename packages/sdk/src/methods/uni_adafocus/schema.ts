@@ -29,6 +29,14 @@ export const UNI_ADAFOCUS_FIELDS = {
    */
   spatialPrior: z.number().min(0).max(100).default(3),
   /**
+   * Where the temporal policy starts (Saccade's; the official has no prior, 0): above 0, the glance's
+   * confidence in each glance frame (`glanceConfidence` of @saccade/policy: the negative entropy of
+   * its head, standardised per video) times this is added to the temporal policy's logits, and the
+   * policy's last convolution starts at zero, so an untrained policy favours the frames where the
+   * glance sees something. Default 0.
+   */
+  temporalPrior: z.number().min(0).max(100).default(0),
+  /**
    * What trains the spatial policy: 'proxy' (the official: the spatial proxy and the scale-norm
    * loss; the focus network's patches are cut at detached actions) or 'crop' (also the learned
    * branch's focus and classifier losses, through the differentiable crop, as AdaFocusV2 trains its
