@@ -234,6 +234,13 @@ describe("AdaFocus V1, the paper's configuration", () => {
   });
 });
 
+/** The glance of UNI's net run by hand on its evaluation glance frames (1 and 3 of 4): vectors [2, 2, c] and head logits [2, 2, 3]. */
+function glanceByHand(net: VideoNet, x: tf.Tensor5D) {
+  const models = net.models();
+  const out = namedBackbone(models['glance']!).apply(downscale(tf.reshape(tf.gather(x, [1, 3], 1), [4, 32, 32, 3]) as tf.Tensor4D, 32, 16));
+  return { models, vectors: tf.reshape(out.vector!, [2, 2, -1]) as tf.Tensor3D, logits: tf.reshape(out.logits!, [2, 2, 3]) as tf.Tensor3D };
+}
+
 describe('Uni-AdaFocus', () => {
   it('a glance-only exit, then K distinct frames in order, each with its own centre and box size', () => {
     const net = createVideoNet(UNI, 3);
@@ -272,9 +279,7 @@ describe('Uni-AdaFocus', () => {
         const x = frames();
         const r = net.forward(x);
         // The same choice from the temporal policy run by hand on the glance frames (1 and 3 of 4).
-        const models = net.models();
-        const g = downscale(tf.reshape(tf.gather(x, [1, 3], 1), [4, 32, 32, 3]) as tf.Tensor4D, 32, 16);
-        const vectors = tf.reshape(namedBackbone(models['glance']!).apply(g).vector!, [2, 2, -1]);
+        const { models, vectors } = glanceByHand(net, x);
         const weights = tf.softmax(models['policy_temporal']!.predict(vectors) as tf.Tensor).dataSync();
         expect(r.frameIndices!.arraySync().map((row) => row.slice(1))).toEqual(
           [0, 1].map((v) => Array.from(inverseCdfFrames(weights, 2, 2, 4, 3, 'midpoint').subarray(v * 3, v * 3 + 3))),
@@ -300,11 +305,8 @@ describe('Uni-AdaFocus', () => {
       tf.tidy(() => {
         const x = frames();
         const r = net.forward(x);
-        const models = net.models();
-        const g = downscale(tf.reshape(tf.gather(x, [1, 3], 1), [4, 32, 32, 3]) as tf.Tensor4D, 32, 16);
-        const logits = tf.reshape(namedBackbone(models['glance']!).apply(g).logits!, [2, 2, 3]) as tf.Tensor3D;
+        const { models, vectors, logits } = glanceByHand(net, x);
         // The learned logits are zero: the temporal head's kernel starts at zero.
-        const vectors = tf.reshape(namedBackbone(models['glance']!).apply(g).vector!, [2, 2, -1]);
         expect(Array.from((models['policy_temporal']!.predict(vectors) as tf.Tensor).dataSync())).toEqual([0, 0, 0, 0]);
         const weights = tf.softmax(tf.mul(glanceConfidence(logits), 2)).dataSync();
         expect(r.frameIndices!.arraySync().map((row) => row.slice(1))).toEqual(
