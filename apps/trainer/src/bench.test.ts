@@ -4,7 +4,7 @@
 import type { BudgetPoint } from '@saccade/early-exit';
 import { describe, expect, it } from 'vitest';
 
-import { benchChecks, summariseGroups, type BenchRow } from './bench.js';
+import { benchChecks, focusOnVisible, summariseGroups, type BenchRow, type Manifest } from './bench.js';
 
 const row = (method: string, seed: number, accuracy: number, extra: Partial<BenchRow> = {}): BenchRow => ({
   method,
@@ -104,6 +104,9 @@ describe('benchChecks', () => {
       row('uniform', 1, 50, { firstStep: 42 }),
     ]);
     const checks = benchChecks(groups, []);
+    expect(benchChecks(summariseGroups([row('v2', 0, 60), row('uni', 0, 60, { onVisible: { chosen: 80, overall: 50 } })]), [])[1]).toBe(
+      "Uni-AdaFocus's focus frames show the item in 80.0% of its steps; the videos show it in 50.0% of their frames",
+    );
     // 0.14 / 0.2 = 0.70 of V2's GFLOPs: more than 2/3.
     expect(checks[0]).toBe(
       "Uni-AdaFocus vs AdaFocusV2: 59.5% at 0.140 GFLOPs/video vs 60.0% at 0.200 (0.70 of its GFLOPs, NOT within 2/3): within 1 point of V2's accuracy",
@@ -154,5 +157,27 @@ describe('benchChecks', () => {
     expect(benchChecks(summariseGroups([row('uni', 0, 70)]), [], undefined, [seedA, uniB])).toEqual([
       "Uni-AdaFocus's early exit beats random exit (its expected accuracy at the same exit counts) at 1 of 3 budgets (mean of 2 seeds); seed by seed: 2, 1 of 3",
     ]);
+  });
+});
+
+describe('focusOnVisible', () => {
+  it('counts the patch steps whose chosen frame shows the item, skipping steps without a patch', () => {
+    const manifest: Manifest = {
+      options: { itemSize: 40, size: 128 },
+      videos: [
+        { file: 'videos/a.mp4', boxes: [], visible: [true, false, false, true] },
+        { file: 'videos/b.mp4', boxes: [], visible: [false, true, true, true] },
+      ],
+    };
+    // Three steps per video: a glance-only step (NaN centre), then two chosen frames.
+    const centres = Float32Array.from([NaN, NaN, 0.5, 0.5, 0.5, 0.5, NaN, NaN, 0.5, 0.5, 0.5, 0.5]);
+    const frameIndices = Int32Array.from([3, 0, 1, 3, 0, 2]);
+    const names = (i: number) => ['/data/videos/a.mp4', '/data/videos/b.mp4'][i]!;
+    // Video a: frames 0 (shown) and 1 (hidden); video b: 0 (hidden) and 2 (shown): 2 of 4. Overall 5 of 8 frames.
+    expect(focusOnVisible(manifest, names, { centres, frameIndices, steps: 3 })).toEqual({ chosen: 50, overall: 62.5 });
+    // Nothing hidden, or no chosen frames: no figure.
+    const always = { ...manifest, videos: manifest.videos.map((v) => ({ ...v, visible: [true, true, true, true] })) };
+    expect(focusOnVisible(always, names, { centres, frameIndices, steps: 3 })).toBeUndefined();
+    expect(focusOnVisible(manifest, names, { centres, steps: 3 })).toBeUndefined();
   });
 });

@@ -68,6 +68,8 @@ export interface BenchGroup {
   itemInPatch?: number;
   /** Per seed, the last step's accuracy minus the first step's (points), where every seed measured its first step. */
   stepGains?: number[];
+  /** Mean over the seeds of BenchRow.onVisible, where every seed has it. */
+  onVisible?: { chosen: number; overall: number };
 }
 
 export interface ExitPoint {
@@ -138,13 +140,13 @@ export const BENCH_ACCEPTANCE = {
   uniformStepGainPoints: 10,
 } as const;
 
-interface ManifestVideo {
+export interface ManifestVideo {
   file: string;
   boxes: [number, number][];
   visible?: boolean[];
 }
 
-interface Manifest {
+export interface Manifest {
   options: { itemSize: number; size: number };
   videos: ManifestVideo[];
 }
@@ -193,6 +195,34 @@ function itemInPatch(
   return frames > 0 ? (100 * inside) / frames : undefined;
 }
 
+/**
+ * Where a method that chooses its frames looked in time: the share (%) of its patch steps whose
+ * frame shows the item, and the share of all validation frames that do, from the manifest's
+ * visibility flags. Undefined without chosen frames, or when the item is never hidden.
+ */
+export function focusOnVisible(
+  manifest: Manifest | undefined,
+  names: (i: number) => string,
+  e: { centres?: Float32Array; frameIndices?: Int32Array; steps: number },
+): { chosen: number; overall: number } | undefined {
+  const { centres, frameIndices, steps } = e;
+  if (!centres || !frameIndices || !manifest || !manifest.videos.some((v) => v.visible?.includes(false))) return undefined;
+  const byName = new Map(manifest.videos.map((v) => [basename(v.file), v]));
+  let [shown, chosen, all, frames] = [0, 0, 0, 0];
+  for (let i = 0; i < frameIndices.length / steps; i++) {
+    const visible = byName.get(basename(names(i)))?.visible;
+    if (!visible) return undefined;
+    all += visible.filter(Boolean).length;
+    frames += visible.length;
+    for (let k = 0; k < steps; k++) {
+      if (Number.isNaN(centres[(i * steps + k) * 2]!)) continue;
+      chosen++;
+      if (visible[frameIndices[i * steps + k]!]) shown++;
+    }
+  }
+  return chosen > 0 ? { chosen: (100 * shown) / chosen, overall: (100 * all) / frames } : undefined;
+}
+
 /** "beats random exit ... at k of n budgets", over the mean curve of the seeds and seed by seed. */
 function beatsRandom(curves: readonly BudgetPoint[][]): string {
   const mean = meanCurve(curves);
@@ -211,6 +241,8 @@ export interface BenchRow {
   vpsRuns?: number[];
   trainSeconds: number;
   inPatch?: number;
+  /** Methods that choose their frames, on data that hides the item: % of patch steps whose frame shows it, and % of all frames that do. */
+  onVisible?: { chosen: number; overall: number };
   /** Accuracy (%) after the first step. */
   firstStep?: number;
 }
@@ -236,6 +268,9 @@ export function summariseGroups(rows: readonly BenchRow[]): BenchGroup[] {
       trainSecondsMean: mean(rs.map((r) => r.trainSeconds)),
       ...(rs.every((r) => r.inPatch !== undefined) ? { itemInPatch: mean(rs.map((r) => r.inPatch!)) } : {}),
       ...(rs.every((r) => r.firstStep !== undefined) ? { stepGains: rs.map((r) => r.accuracy - r.firstStep!) } : {}),
+      ...(rs.every((r) => r.onVisible !== undefined)
+        ? { onVisible: { chosen: mean(rs.map((r) => r.onVisible!.chosen)), overall: mean(rs.map((r) => r.onVisible!.overall)) } }
+        : {}),
     };
   });
 }
@@ -278,6 +313,10 @@ export function benchChecks(
     checks.push(
       `Uni-AdaFocus vs AdaFocusV2: ${uniFocus.accuracyMean.toFixed(1)}% at ${uniFocus.gflopsPerVideo.toFixed(3)} GFLOPs/video vs ${ada.accuracyMean.toFixed(1)}% at ${ada.gflopsPerVideo.toFixed(3)} (${fraction.toFixed(2)} of its GFLOPs, ${cheap ? 'within' : 'NOT within'} 2/3): ${uniFocus.accuracyMean >= ada.accuracyMean - BENCH_ACCEPTANCE.uniPoints ? 'within 1 point of' : 'NOT within 1 point of'} V2's accuracy`,
     );
+    if (uniFocus.onVisible)
+      checks.push(
+        `Uni-AdaFocus's focus frames show the item in ${uniFocus.onVisible.chosen.toFixed(1)}% of its steps; the videos show it in ${uniFocus.onVisible.overall.toFixed(1)}% of their frames`,
+      );
     if (uniFocus.itemInPatch !== undefined && ada.itemInPatch !== undefined)
       checks.push(
         `Uni-AdaFocus's boxes hold the item in ${uniFocus.itemInPatch.toFixed(1)}% of frames, AdaFocusV2's patches in ${ada.itemInPatch.toFixed(1)}%: ${uniFocus.itemInPatch >= ada.itemInPatch ? 'at least' : 'NOT at least'} V2's share`,
@@ -450,6 +489,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
       const valSet = await loadSplit(data, 'val', c);
       const e = evaluate(model.net, valSet);
       const inPatch = itemInPatch(manifest, (i) => valSet.name(i), e, c);
+      const onVisible = focusOnVisible(manifest, (i) => valSet.name(i), e);
       rows.push({
         method: s.method,
         seed: s.seed,
@@ -459,6 +499,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
         vps: NaN,
         trainSeconds: summary.trainSeconds,
         ...(inPatch !== undefined ? { inPatch } : {}),
+        ...(onVisible ? { onVisible } : {}),
       });
       if (s.method === 'uni') uniExitCurves.push(exitBudgetCurve(model, evaluate(model.net, await loadSplit(data, 'train', c)), e));
       if (s.method === 'v2') {
