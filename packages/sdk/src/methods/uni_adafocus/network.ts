@@ -21,6 +21,13 @@
  * of the glance maps, averaged, an auxiliary head) and the scale-norm loss (box sizes pulled towards
  * the largest). With `randomBranch` the focus network and classifier also see random-centre patches
  * of the patch's own side, and the branch losses are averaged as the official code does.
+ *
+ * Saccade's additions (off for imported official checkpoints): `spatialPrior` reads the spatial
+ * policy's centres as offsets from where each glance map peaks (its last convolution starts at
+ * zero), `temporalPrior` adds the glance's confidence per frame to the temporal logits,
+ * `spatialGradient: 'crop'` lets the learned branch's losses reach the spatial policy through the
+ * crop, and the 'frames' / 'focus' predictions average the backbones' heads instead of the
+ * classifier's.
  */
 import * as tf from '@tensorflow/tfjs';
 import { namedBackbone } from '@saccade/backbones';
@@ -218,8 +225,9 @@ export function createUniAdaFocus(config: UniAdaFocusConfig, classes: number, lo
         const indices = chooseFrames(pol.temporal, b, 'midpoint');
         const chosen = chosenActions(pol.actions, indices, b);
         const f = F.apply(cut(x, chosenRows(indices, b), chosen), training);
+        const average = glanceAverage(gl.logits, b);
         const logits = headsPrediction
-          ? (tf.concat([tf.expandDims(glanceAverage(gl.logits, b), 1), seenMean(f.logits!, b, glanceAverage(gl.logits, b))], 1) as tf.Tensor3D)
+          ? (tf.concat([tf.expandDims(average, 1), seenMean(f.logits!, b, average)], 1) as tf.Tensor3D)
           : (tf.slice(classify(gl.vectors, f.vector as tf.Tensor2D, b, training), [0, tg - 1, 0], [b, k + 1, classes]) as tf.Tensor3D);
         const perStep = (v: tf.Tensor2D) => withGlanceStep(tf.reshape(v, [b, k, 2]) as tf.Tensor3D, b);
         const frameIndices = tf.tensor2d(
