@@ -68,20 +68,21 @@ export class Conv3DByFrames extends tf.layers.Layer {
       const [kt, kh, kw] = this.kernelSize;
       const before = this.padding === 'same' ? (kt - 1) >> 1 : 0;
       const after = this.padding === 'same' ? kt - 1 - before : 0;
+      // Time padding and the time slices on a [B, T, h * w * c] view: tfjs's wasm Slice and Pad of
+      // rank-5 tensors take a slow path (63 ms against 0.3 ms for the same [8, 16, 4, 4, 32] slice).
+      const flat = tf.reshape(x, [b, t, h * w * c]);
       const padded =
         before + after > 0
-          ? tf.pad(x, [
+          ? tf.pad(flat, [
               [0, 0],
               [before, after],
               [0, 0],
-              [0, 0],
-              [0, 0],
             ])
-          : x;
+          : flat;
       const tOut = t + before + after - kt + 1;
       let sum: tf.Tensor4D | undefined;
       for (let dt = 0; dt < kt; dt++) {
-        const frames = tf.reshape(tf.slice(padded, [0, dt, 0, 0, 0], [b, tOut, h, w, c]), [b * tOut, h, w, c]) as tf.Tensor4D;
+        const frames = tf.reshape(tf.slice(padded, [0, dt, 0], [b, tOut, h * w * c]), [b * tOut, h, w, c]) as tf.Tensor4D;
         const k = tf.reshape(tf.slice(kernel, [dt, 0, 0, 0, 0], [1, kh, kw, c, this.filters]), [kh, kw, c, this.filters]) as tf.Tensor4D;
         const y = tf.conv2d(frames, k, 1, this.padding);
         sum = sum ? (tf.add(sum, y) as tf.Tensor4D) : y;

@@ -16,6 +16,7 @@ const C = 2;
  * from their definitions, in float64: theta maps output coordinates in [-1, 1] onto the box.
  */
 function reference(frames: Float32Array, boxes: Float32Array, ph: number, pw: number): Float64Array {
+  const N = boxes.length / 4;
   const out = new Float64Array(N * ph * pw * C);
   const at = (n: number, y: number, x: number, c: number) => (y < 0 || y >= H || x < 0 || x >= W ? 0 : (frames[((n * H + y) * W + x) * C + c] as number));
   for (let n = 0; n < N; n++) {
@@ -108,6 +109,27 @@ describe('cropBoxes', () => {
         expectArraysClose(fast!, expected as unknown as Float32Array, { rtol: 1e-5, atol: 1e-5, label: `${backend} ${size}` });
       }
     }
+  });
+
+  it('frameIndices: each box reads the frame it names, with and without a gradient, as if the frames were gathered first', async () => {
+    const frames = randomData(new Rng(9), [N, H, W, C], 0, 1);
+    // Five boxes over the N frames: inside (on the frame, at least the patch's size), zoomed in, and past the border.
+    const b = new Float32Array([0, 0, H, W, 2.3, 4.1, 7.7, 5.2, 0.6, 3.3, 12.1, 13.8, -1.2, 0.4, 9, 8, 3, 2, 6, 6]);
+    const which = [2, 0, 2, 1, 0];
+    const gathered = which.flatMap((f) => Array.from(frames.subarray(f * H * W * C, (f + 1) * H * W * C)));
+    const expected = reference(Float32Array.from(gathered), b, 6, 6);
+    for (const backend of ['cpu', 'wasm'])
+      for (const gradient of [false, true]) {
+        const [got] = await onBackend(backend, () =>
+          cropBoxes(tf.tensor4d(frames, [N, H, W, C]), tf.tensor2d(b, [5, 4]), 6, { gradient, frameIndices: which }),
+        );
+        expectArraysClose(got!, expected as unknown as Float32Array, { rtol: 1e-5, atol: 1e-5, label: `${backend} gradient ${gradient}` });
+      }
+    const f = tf.zeros([N, H, W, C]) as tf.Tensor4D;
+    const two = tf.zeros([2, 4]) as tf.Tensor2D;
+    expect(() => cropBoxes(f, two, 2, { frameIndices: [0] })).toThrow(/frameIndices has 1 entries but boxes have 2/);
+    expect(() => cropBoxes(f, two, 2, { frameIndices: [0, N] })).toThrow(/frameIndices\[1\] must be an integer/);
+    tf.dispose([f, two]);
   });
 
   it('refuses bad shapes with a typed error', () => {

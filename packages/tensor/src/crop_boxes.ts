@@ -31,16 +31,24 @@ export interface CropBoxesOptions {
    * do); boxes further out take the matrix path.
    */
   gradient?: boolean;
+  /**
+   * The frame each box is cut from (integers in [0, frames)), one per box; default box i reads frame
+   * i (then boxes and frames have the same count). Without a gradient this costs nothing (the crop
+   * reads the frames where they are); with one, the frames are gathered first.
+   */
+  frameIndices?: ArrayLike<number>;
 }
 
 export function cropBoxes(frames: tf.Tensor4D, boxes: tf.Tensor2D, size: PatchSize, options: CropBoxesOptions = {}): tf.Tensor4D {
   const [ph, pw] = typeof size === 'number' ? [size, size] : size;
-  validate(frames, boxes, ph, pw);
-  const [n, h, w, c] = frames.shape;
+  validate(frames, boxes, ph, pw, options.frameIndices);
+  const indices = options.frameIndices ? Int32Array.from(options.frameIndices) : undefined;
   if (options.gradient === false) {
-    const fast = resizeBoxes(frames, boxes.dataSync(), ph, pw);
+    const fast = resizeBoxes(frames, boxes.dataSync(), ph, pw, indices);
     if (fast) return fast;
   }
+  if (indices) return tf.tidy(() => cropBoxes(tf.gather(frames, tf.tensor1d(indices, 'int32')) as tf.Tensor4D, boxes, size));
+  const [n, h, w, c] = frames.shape;
   return tf.tidy(() => {
     const [top, left, height, width] = tf.split(boxes, 4, 1) as tf.Tensor2D[];
     // [N, P, L] tent weights of output row (column) i against frame row (column) r.
@@ -60,44 +68,61 @@ export function cropBoxes(frames: tf.Tensor4D, boxes: tf.Tensor2D, size: PatchSi
 }
 
 /**
- * The crop by tf.image.cropAndResize on the frames padded with one zero pixel: its sample i is at
- * y1 * (H' - 1) + i * (y2 - y1) * (H' - 1) / (P - 1) of the padded frame, set to the box's
- * top + (i + 0.5) * height / P - 0.5 (+ 1 for the padding); a sample between a border pixel and the
- * zero pad mixes them as PyTorch's zeros padding does. Undefined when a sample falls further out.
+ * The crop by tf.image.cropAndResize: its sample i is at y1 * (H - 1) + i * (y2 - y1) * (H - 1) / (P - 1)
+ * of the frame, set to the box's top + (i + 0.5) * height / P - 0.5. When every sample lies on the
+ * frame (boxes inside it, at least as large as the patch) the frames are read as they are; otherwise
+ * they are padded with one zero pixel (+ 1 to every position), so that a sample between a border
+ * pixel and the pad mixes them as PyTorch's zeros padding does. Undefined when a sample falls
+ * further out. `indices`: the frame of each box (default box i, frame i).
  */
-function resizeBoxes(frames: tf.Tensor4D, b: ArrayLike<number>, ph: number, pw: number): tf.Tensor4D | undefined {
-  const [n, h, w] = frames.shape;
-  const normalised = new Float32Array(n * 4);
+function resizeBoxes(frames: tf.Tensor4D, b: ArrayLike<number>, ph: number, pw: number, indices?: Int32Array): tf.Tensor4D | undefined {
+  const [, h, w] = frames.shape;
+  const n = b.length / 4;
+  const samples = new Float64Array(n * 4);
+  let onFrame = h > 1 && w > 1;
   for (let i = 0; i < n; i++) {
     const [top, left, height, width] = [b[4 * i]!, b[4 * i + 1]!, b[4 * i + 2]!, b[4 * i + 3]!];
-    const axis = (start: number, extent: number, p: number, size: number): [number, number] | undefined => {
-      const first = start + (0.5 * extent) / p - 0.5;
-      const last = start + extent - (0.5 * extent) / p - 0.5;
-      if (!(first >= -1 && last <= size)) return undefined;
-      return [(first + 1) / (size + 1), (last + 1) / (size + 1)];
-    };
-    const y = axis(top, height, ph, h);
-    const x = axis(left, width, pw, w);
-    if (!y || !x) return undefined;
-    normalised.set([y[0], x[0], y[1], x[1]], 4 * i);
+    // The first and last sample of each axis, in frame pixels.
+    const [y0, x0] = [top + (0.5 * height) / ph - 0.5, left + (0.5 * width) / pw - 0.5];
+    const [y1, x1] = [top + height - (0.5 * height) / ph - 0.5, left + width - (0.5 * width) / pw - 0.5];
+    if (!(y0 >= -1 && x0 >= -1 && y1 <= h && x1 <= w)) return undefined;
+    if (!(y0 >= 0 && x0 >= 0 && y1 <= h - 1 && x1 <= w - 1)) onFrame = false;
+    samples.set([y0, x0, y1, x1], 4 * i);
+  }
+  const normalised = new Float32Array(n * 4);
+  for (let i = 0; i < n; i++) {
+    const [y0, x0, y1, x1] = samples.subarray(4 * i, 4 * i + 4);
+    if (onFrame) normalised.set([y0! / (h - 1), x0! / (w - 1), y1! / (h - 1), x1! / (w - 1)], 4 * i);
+    else normalised.set([(y0! + 1) / (h + 1), (x0! + 1) / (w + 1), (y1! + 1) / (h + 1), (x1! + 1) / (w + 1)], 4 * i);
   }
   return tf.tidy(() => {
-    const padded = tf.pad(frames, [
-      [0, 0],
-      [1, 1],
-      [1, 1],
-      [0, 0],
-    ]) as tf.Tensor4D;
-    return tf.image.cropAndResize(padded, tf.tensor2d(normalised, [n, 4]), tf.range(0, n, 1, 'int32') as tf.Tensor1D, [ph, pw], 'bilinear', 0);
+    const source = onFrame
+      ? frames
+      : (tf.pad(frames, [
+          [0, 0],
+          [1, 1],
+          [1, 1],
+          [0, 0],
+        ]) as tf.Tensor4D);
+    const which = indices ? tf.tensor1d(indices, 'int32') : (tf.range(0, n, 1, 'int32') as tf.Tensor1D);
+    return tf.image.cropAndResize(source, tf.tensor2d(normalised, [n, 4]), which, [ph, pw], 'bilinear', 0);
   });
 }
 
-function validate(frames: tf.Tensor, boxes: tf.Tensor, ph: number, pw: number): void {
+function validate(frames: tf.Tensor, boxes: tf.Tensor, ph: number, pw: number, frameIndices?: ArrayLike<number>): void {
   const op = 'cropBoxes';
   if (frames.rank !== 4) throw new TensorArgumentError(op, `frames must be [N, H, W, C], got shape [${frames.shape}]`);
   if (boxes.rank !== 2 || boxes.shape[1] !== 4)
     throw new TensorArgumentError(op, `boxes must be [N, 4] (top, left, height, width), got shape [${boxes.shape}]`);
-  if (boxes.shape[0] !== frames.shape[0]) throw new TensorArgumentError(op, `frames have batch ${frames.shape[0]} but boxes have ${boxes.shape[0]}`);
+  if (frameIndices) {
+    if (frameIndices.length !== boxes.shape[0])
+      throw new TensorArgumentError(op, `frameIndices has ${frameIndices.length} entries but boxes have ${boxes.shape[0]}`);
+    for (let i = 0; i < frameIndices.length; i++) {
+      const f = frameIndices[i]!;
+      if (!Number.isInteger(f) || f < 0 || f >= frames.shape[0]!)
+        throw new TensorArgumentError(op, `frameIndices[${i}] must be an integer in [0, ${frames.shape[0]}), got ${f}`);
+    }
+  } else if (boxes.shape[0] !== frames.shape[0]) throw new TensorArgumentError(op, `frames have batch ${frames.shape[0]} but boxes have ${boxes.shape[0]}`);
   if (frames.dtype !== 'float32' || boxes.dtype !== 'float32')
     throw new TensorArgumentError(op, `frames and boxes must be float32, got ${frames.dtype} and ${boxes.dtype}`);
   for (const [name, p] of [
