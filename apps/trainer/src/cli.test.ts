@@ -451,6 +451,43 @@ describe('saccade CLI', () => {
     expect(existsSync(join(run, 'model'))).toBe(false);
   });
 
+  it('Ctrl-C in the middle of an epoch stops at the next batch, not at the end of the epoch', async () => {
+    const run = join(dir, 'interrupted-mid-epoch');
+    // Batches of one video: 12 batches per epoch, a progress line after each.
+    const child = spawn(
+      process.execPath,
+      [
+        BIN,
+        'train',
+        '--data',
+        join(dir, 'data'),
+        '--out',
+        run,
+        '--config',
+        join(dir, 'tiny.json'),
+        '--epochs',
+        '3',
+        '--set',
+        'batchSize=1',
+        '--set',
+        'microBatch=0',
+      ],
+      { env: { ...process.env, SACCADE_BACKEND: 'wasm' } },
+    );
+    let stderr = '';
+    const code = await new Promise<number | null>((resolveCode) => {
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+        if (/epoch 1\/3 batch 1\/12/.test(stderr) && !child.killed) child.kill('SIGINT');
+      });
+      child.on('exit', (c) => resolveCode(c));
+    });
+    expect(code, stderr).toBe(130);
+    // Before the fix the abort waited for the epoch to end.
+    expect(stderr).not.toMatch(/epoch 1: loss/);
+    expect(existsSync(join(run, 'checkpoint.bin'))).toBe(true);
+  });
+
   it('import: official AdaFocusV2, V1 and V1 Something-Something checkpoints become bundles that classify; a malicious or unknown one is refused (exit 3)', async () => {
     const fixture = join(import.meta.dirname, '..', '..', '..', 'packages', 'sdk', 'test', 'fixtures', 'official-v2', 'checkpoint.pth.tar');
     await writeFile(join(dir, 'classes.txt'), ['1 walk', '2 run', '3 jump', '4 swim', '5 climb'].join('\n'));

@@ -448,6 +448,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         : undefined;
       const labelOf = (i: number) => (drawn ? drawn[i]! : data.label(i));
       while (batch < batches) {
+        // Let the event loop run between batches, so that an abort (the CLI's Ctrl-C) is seen at the
+        // next batch; without a peer to await, a whole epoch would otherwise run in one task.
+        await new Promise<void>((resolveTick) => setTimeout(resolveTick, 0));
         if (options.signal?.aborted) {
           await save();
           return resultOf('aborted');
