@@ -221,8 +221,8 @@ function convert(g: Graph, layer: tf.layers.Layer, inputs: Value[]): Value[] {
     case 'Conv3DByFrames': {
       // Channels last in tfjs ([B, T, C], [B, D, H, W, C]), channels first in ONNX: the conv runs
       // between two transposes. Stride and dilation 1 (what Saccade's policies use).
+      // Conv3DByFrames (@saccade/policy) has tf.layers.conv3d's function and kernel layout.
       const x = one();
-      // (Conv3DByFrames, @saccade/policy's: tf.layers.conv3d's function and kernel layout.)
       const r = cls === 'Conv1D' ? 1 : 3;
       if (x.nchw || x.shape.length !== r + 2)
         throw new OnnxExportError('ONNX_UNSUPPORTED_SHAPE', name, `expects a ${r + 2}-D channels-last input, got rank ${x.shape.length}`);

@@ -80,10 +80,12 @@ export class Conv3DByFrames extends tf.layers.Layer {
             ])
           : flat;
       const tOut = t + before + after - kt + 1;
+      // The kernel's time slices on a [kt, rest] view, for the same reason.
+      const kernels = tf.reshape(kernel, [kt, kh * kw * c * this.filters]);
       let sum: tf.Tensor4D | undefined;
       for (let dt = 0; dt < kt; dt++) {
         const frames = tf.reshape(tf.slice(padded, [0, dt, 0], [b, tOut, h * w * c]), [b * tOut, h, w, c]) as tf.Tensor4D;
-        const k = tf.reshape(tf.slice(kernel, [dt, 0, 0, 0, 0], [1, kh, kw, c, this.filters]), [kh, kw, c, this.filters]) as tf.Tensor4D;
+        const k = tf.reshape(tf.slice(kernels, [dt, 0], [1, kh * kw * c * this.filters]), [kh, kw, c, this.filters]) as tf.Tensor4D;
         const y = tf.conv2d(frames, k, 1, this.padding);
         sum = sum ? (tf.add(sum, y) as tf.Tensor4D) : y;
       }

@@ -126,7 +126,7 @@ export function createUniAdaFocus(config: UniAdaFocusConfig, classes: number, lo
 
   /** Row indices into [B * T, ...] of each video's frames `perVideo` ([B][n] or one list for all). */
   const rowsOf = (b: number, perVideo: (v: number) => readonly number[] | Int32Array) =>
-    tf.tensor1d(Array.from({ length: b }, (_, v) => Array.from(perVideo(v), (f) => v * t + f)).flat(), 'int32');
+    Int32Array.from(Array.from({ length: b }, (_, v) => Array.from(perVideo(v), (f) => v * t + f)).flat());
   /** The glance over Tg frames of every video: maps [B, Tg, h, w, c], vectors [B, Tg, c], logits [B * Tg, classes]. */
   const glancePass = (x: tf.Tensor4D, b: number, training: boolean, rng?: Rng) => {
     const seg = Math.floor(t / tg);
@@ -170,8 +170,8 @@ export function createUniAdaFocus(config: UniAdaFocusConfig, classes: number, lo
   const chosenActions = (actions: tf.Tensor3D, indices: Int32Array, b: number, attached = false) =>
     tf.gather(tf.reshape(interpolateFrames(attached ? actions : (stopGradient(actions) as tf.Tensor3D), t), [b * t, 4]), chosenRows(indices, b)) as tf.Tensor2D;
   /** Patches [N, P, P, 3] of the frames at `rows` in the boxes of `actions` [N, 4] (the fast crop, which reads the frames in place, unless `gradient`). */
-  const cut = (x: tf.Tensor4D, rows: tf.Tensor1D, actions: tf.Tensor2D, gradient = false) =>
-    cropBoxes(x, actionBoxes(actions, s, sideMin, sideMax), p, { ...(gradient ? { gradient: true } : CONSTANT), frameIndices: rows.dataSync() });
+  const cut = (x: tf.Tensor4D, rows: Int32Array, actions: tf.Tensor2D, gradient = false) =>
+    cropBoxes(x, actionBoxes(actions, s, sideMin, sideMax), p, { ...(gradient ? { gradient: true } : CONSTANT), frameIndices: rows });
   const throughCrop = config.spatialGradient === 'crop';
   // The random branch's box size action: the patch's own side, clamped to the boxes' range (any
   // action when the range is one side).
