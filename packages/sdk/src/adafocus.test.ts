@@ -250,19 +250,25 @@ describe('VideoNet', () => {
     x.dispose();
   });
 
-  it("Uni-AdaFocus's 'frames' prediction (the default) averages every frame's head: the glance frames' and the focus frames' seen so far", () => {
+  it("Uni-AdaFocus's 'frames' prediction (the default) averages every frame's head: the glance average as glanceWeight focus frames, and the focus frames seen so far", () => {
     const uni = { method: 'uni_adafocus', glanceFrames: 2, focusFrames: 3, spatialHidden: 4, temporalHidden: 4, mcSamples: 4 } as const;
     const x = frames();
     // The same seed gives the same weights whatever the prediction.
-    const logits = (prediction: string) => withNet({ ...uni, prediction }, (net) => tf.tidy(() => net.forward(x).logits.arraySync()));
-    const [all, focus] = [logits('frames'), logits('focus')];
-    for (let b = 0; b < 2; b++) {
-      // The glance-only exit: the glance frames' mean, in both.
-      for (let c = 0; c < 3; c++) expect(all[b]![0]![c]!).toBeCloseTo(focus[b]![0]![c]!, 5);
-      // Focus exit j: (Tg x the glance mean + j x the focus frames' mean) / (Tg + j).
-      for (let j = 1; j <= 3; j++)
-        for (let c = 0; c < 3; c++) expect(all[b]![j]![c]!).toBeCloseTo((2 * focus[b]![0]![c]! + j * focus[b]![j]![c]!) / (2 + j), 4);
-    }
+    const logits = (extra: Record<string, unknown>) => withNet({ ...uni, ...extra }, (net) => tf.tidy(() => net.forward(x).logits.arraySync()));
+    const focus = logits({ prediction: 'focus' });
+    // The default weight (2) and others, none of them Tg's.
+    for (const [w, all] of [
+      [2, logits({})],
+      [0.5, logits({ glanceWeight: 0.5 })],
+      [5, logits({ prediction: 'frames', glanceWeight: 5 })],
+    ] as const)
+      for (let b = 0; b < 2; b++) {
+        // The glance-only exit: the glance frames' mean, in both.
+        for (let c = 0; c < 3; c++) expect(all[b]![0]![c]!).toBeCloseTo(focus[b]![0]![c]!, 5);
+        // Focus exit j: (w x the glance mean + j x the focus frames' mean) / (w + j).
+        for (let j = 1; j <= 3; j++)
+          for (let c = 0; c < 3; c++) expect(all[b]![j]![c]!).toBeCloseTo((w * focus[b]![0]![c]! + j * focus[b]![j]![c]!) / (w + j), 4);
+      }
     x.dispose();
   });
 

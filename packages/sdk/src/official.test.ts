@@ -295,6 +295,10 @@ describe('official Uni-AdaFocus checkpoints', () => {
           sideMin: 24,
           sideMax: 56,
           glanceBackbone: 'mobilenet_v2',
+          // The official training: no Saccade priors, the random branch on.
+          spatialPrior: 0,
+          temporalPrior: 0,
+          randomBranch: true,
         });
         expect(model.meta.steps).toBe(4);
         const x = () => tf.randomUniform([2, 8, 64, 64, 3], -2, 2, 'float32', 5) as tf.Tensor5D;

@@ -318,12 +318,23 @@ describe('Uni-AdaFocus', () => {
     }
   });
 
-  it('the random branch works with one box side (sideMin = sideMax) and with a patch outside the sides', () => {
+  it('the random branch (off by default) adds a second branch to the loss; it works with one box side (sideMin = sideMax) and with a patch outside the sides', () => {
+    expect(parseConfig({ method: 'uni_adafocus' })).toMatchObject({ randomBranch: false });
+    const lossOf = (extra: Record<string, unknown>) => {
+      const net = createVideoNet({ ...UNI, ...extra }, 3);
+      try {
+        return tf.tidy(() => net.loss(frames(), tf.tensor1d([1, 2], 'int32'), 3).dataSync()[0]!);
+      } finally {
+        net.dispose();
+      }
+    };
+    expect(lossOf({})).toBe(lossOf({ randomBranch: false }));
+    expect(Math.abs(lossOf({ randomBranch: true }) - lossOf({}))).toBeGreaterThan(1e-4);
     for (const sides of [
       { sideMin: 16, sideMax: 16 },
       { sideMin: 20, sideMax: 28 },
     ]) {
-      const net = createVideoNet({ ...UNI, ...sides }, 3);
+      const net = createVideoNet({ ...UNI, ...sides, randomBranch: true }, 3);
       try {
         const loss = tf.tidy(() => net.loss(frames(), tf.tensor1d([1, 2], 'int32'), 3).dataSync()[0]!);
         expect(Number.isFinite(loss), JSON.stringify(sides)).toBe(true);

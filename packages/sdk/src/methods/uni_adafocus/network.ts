@@ -194,8 +194,8 @@ export function createUniAdaFocus(config: UniAdaFocusConfig, classes: number, lo
     return tf.stack(logits, 1) as tf.Tensor3D;
   };
   const headsPrediction = config.prediction !== 'classifier';
-  // 'frames': the glance frames count in every focus exit's mean; 'focus': only the focus frames do.
-  const glanceWeight = config.prediction === 'frames' ? tg : 0;
+  // 'frames': the glance average counts as glanceWeight focus frames in every focus exit's mean; 'focus': only the focus frames count.
+  const glanceWeight = config.prediction === 'frames' ? config.glanceWeight : 0;
   /** The glance head's log-probabilities [B * Tg, classes] averaged over the glance frames: [B, classes]. */
   const glanceAverage = (logits: tf.Tensor, b: number) => tf.mean(tf.reshape(tf.logSoftmax(logits), [b, tg, classes]), 1) as tf.Tensor2D;
   /**

@@ -84,6 +84,7 @@ export function planOfficialUni(state: ReadonlyMap<string, TorchTensor>, options
     spatialPrior: 0,
     temporalPrior: 0,
     spatialGradient: 'proxy',
+    randomBranch: true,
     frameOrder: 'chronological',
   };
   return { config, classes: classes!, ignored: leapLabIgnored(state) };

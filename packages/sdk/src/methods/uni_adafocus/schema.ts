@@ -49,9 +49,12 @@ export const UNI_ADAFOCUS_FIELDS = {
   mcSamples: z.number().int().positive().max(4096).default(128),
   /**
    * The second branch of training: the focus network and the classifier also see patches at random
-   * centres with the patch's own side (the official code's always on).
+   * centres with the patch's own side (the official code's always on: imported official checkpoints
+   * set it). Default off: with the spatial prior the policy starts on the object, so the branch's
+   * exploration is not needed, and half of the focus network's training signal came from patches
+   * that mostly miss the object (AdaFocusV2's Saccade default, 'none', for the same reason).
    */
-  randomBranch: z.boolean().default(true),
+  randomBranch: z.boolean().default(false),
   /** The weight of the loss that pulls the chosen box sizes towards the largest (official `norm_ratio`, 1; 0.75 on Mini-Kinetics). */
   normWeight: z.number().min(0).max(100).default(1),
   /**
@@ -63,6 +66,13 @@ export const UNI_ADAFOCUS_FIELDS = {
    * after the glance-only exit (AdaFocusV2's Saccade prediction).
    */
   prediction: z.enum(['classifier', 'focus', 'frames']).default('frames'),
+  /**
+   * With the 'frames' prediction, how many focus frames the glance's average counts as (inference
+   * only; Tg counts every glance frame as one focus frame). Default 2: a focus patch sees the object
+   * at full resolution, a glance frame at the glance's, and on the quick benchmark's temporal
+   * variants weights of 1 to 4 beat both Tg and 0 (docs/experiments/uni-adafocus-quick-bench.md).
+   */
+  glanceWeight: z.number().min(0).max(4096).default(2),
 } satisfies z.ZodRawShape;
 
 export type UniAdaFocusConfig = ConfigOf<'uni_adafocus', typeof UNI_ADAFOCUS_FIELDS>;
