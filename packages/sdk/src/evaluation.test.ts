@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { TOY, toyDataset } from '../test/toy.js';
 import { createVideoNet } from './create.js';
 import { datasetFromArrays } from './dataset.js';
-import { finalStepMap } from './evaluation.js';
+import { CURVE_FRACTIONS, curveTargets, finalStepMap } from './evaluation.js';
 import { evaluate, train, type EvalResult } from './train.js';
 
 /** An EvalResult of 2 steps and 2 classes from each video's final-step logits (the first step's are noise). */
@@ -15,6 +15,25 @@ function result(last: [number, number][], labels: number[]): EvalResult {
   });
   return { videos: last.length, accuracy: 0, accuracyPerStep: [0, 0], meanLoss: 0, logits, labels: Int32Array.from(labels), steps: 2, classes: 2, seconds: 0 };
 }
+
+describe('curveTargets', () => {
+  it('spreads eight budgets between the first step and the full cost, so a model whose first exit is dear still gets all of them', () => {
+    // AdaFocusV2-like: 16 steps of equal cost; the first budget is 0.2 of the way from 1 to 16.
+    const v2 = curveTargets(new Array<number>(16).fill(1));
+    expect(v2).toHaveLength(CURVE_FRACTIONS.length);
+    expect(v2[0]).toBeCloseTo(1 + 0.2 * 15, 12);
+    expect(v2[7]).toBeCloseTo(1 + 0.9 * 15, 12);
+    // Uni-AdaFocus-like: a glance-only exit of 0.6 of the cost, then 4 focus steps of 0.1.
+    const uni = curveTargets([0.6, 0.1, 0.1, 0.1, 0.1]);
+    expect(uni).toHaveLength(8);
+    for (const t of uni) {
+      expect(t).toBeGreaterThan(0.6);
+      expect(t).toBeLessThan(1);
+    }
+    // Increasing, evenly spaced.
+    for (let i = 1; i < 8; i++) expect(uni[i]! - uni[i - 1]!).toBeCloseTo(0.04, 12);
+  });
+});
 
 describe('finalStepMap', () => {
   it("is the mean over classes of the average precision of the last step's softmax scores", () => {

@@ -11,8 +11,20 @@ import { stepGflopsTable, stepLogits } from './exit.js';
 import type { SaccadeModel } from './model.js';
 import type { EvalResult } from './train.js';
 
-/** Budgets of the early-exit curve, as fractions of the model's full GFLOPs per video. */
+/**
+ * Budgets of the early-exit curve: fractions of the way from the model's cheapest exit (every
+ * video stops after its first step) to its full GFLOPs per video. A budget below the first step's
+ * cost cannot be met, so the eight budgets span each model's own range: AdaFocusV2's first step is
+ * 1/T of its cost, Uni-AdaFocus's glance-only exit over half of it.
+ */
 export const CURVE_FRACTIONS = [0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9] as const;
+
+/** The early-exit curve's target GFLOPs of a model whose steps cost `gflopsPerStep` (CURVE_FRACTIONS of the way from the first step's cost to the sum). */
+export function curveTargets(gflopsPerStep: readonly number[]): number[] {
+  const first = gflopsPerStep[0] ?? 0;
+  const full = gflopsPerStep.reduce((a, b) => a + b, 0);
+  return CURVE_FRACTIONS.map((f) => first + f * (full - first));
+}
 
 /** Mean average precision of the final step's softmax scores against every label of each video (its one label on single-label sets). */
 export function finalStepMap(e: EvalResult): number {
@@ -22,13 +34,12 @@ export function finalStepMap(e: EvalResult): number {
 
 /**
  * The early-exit budget curve of a model: thresholds found on the calibration logits by direct
- * search for each target mean GFLOPs (CURVE_FRACTIONS of the full cost, those above one step's
- * cost), accuracy on the evaluation logits beside the expected accuracy of random exit.
+ * search for each target mean GFLOPs (`curveTargets`: eight budgets between the first step's cost
+ * and the full cost), accuracy on the evaluation logits beside the expected accuracy of random exit.
  */
 export function exitBudgetCurve(model: SaccadeModel, calibration: EvalResult, evaluation: EvalResult): BudgetPoint[] {
   const gflops = stepGflopsTable(model.meta.gflopsPerStep);
-  const full = model.meta.gflopsPerVideo;
-  const targets = CURVE_FRACTIONS.map((f) => f * full).filter((t) => t >= gflops[0]!.gflops);
+  const targets = curveTargets(model.meta.gflopsPerStep);
   return budgetCurve({
     calibration: stepLogits(calibration),
     evaluation: { logits: stepLogits(evaluation), labels: Array.from(evaluation.labels) },

@@ -49,4 +49,4 @@ export { BUNDLE_FORMAT, BUNDLE_VERSION, errorCode, SaccadeModel } from './model.
 export { bindEngine, deriveModel, engineOf } from './engine.js';
 export type { InferenceEngine } from './engine.js';
 export type { BundleMeta, ClassifyOptions, ClassifyOutcome, ClassifyResult, ClassifyStep, ExitBudget, FramesInput, VideoDecoder } from './model.js';
-export { CURVE_FRACTIONS, exitBudgetCurve, finalStepMap, measureThroughput, measureThroughputInterleaved } from './evaluation.js';
+export { CURVE_FRACTIONS, curveTargets, exitBudgetCurve, finalStepMap, measureThroughput, measureThroughputInterleaved } from './evaluation.js';
