@@ -69,8 +69,10 @@ export const UNI_ADAFOCUS_FIELDS = {
   /**
    * With the 'frames' prediction, how many focus frames the glance's average counts as (inference
    * only; Tg counts every glance frame as one focus frame). Default 2: a focus patch sees the object
-   * at full resolution, a glance frame at the glance's, and on the quick benchmark's temporal
-   * variants weights of 1 to 4 beat both Tg and 0 (docs/experiments/uni-adafocus-quick-bench.md).
+   * at full resolution, a glance frame at the glance's; on the quick benchmark's temporal variants
+   * it was the best single weight (reveal: 2 beat Tg and 0 by 2.5 and 4 points over two seeds;
+   * hidden item: 2 and 0 tied over five seeds, Tg lost 6 points on one;
+   * docs/experiments/uni-adafocus-quick-bench.md).
    */
   glanceWeight: z.number().min(0).max(4096).default(2),
 } satisfies z.ZodRawShape;
