@@ -4,7 +4,7 @@
 import type { BudgetPoint } from '@saccade/early-exit';
 import { describe, expect, it } from 'vitest';
 
-import { benchChecks, focusOnVisible, summariseGroups, type BenchRow, type Manifest } from './bench.js';
+import { benchChecks, focusOnVisible, reuseMismatch, summariseGroups, type BenchRow, type Manifest } from './bench.js';
 
 const row = (method: string, seed: number, accuracy: number, extra: Partial<BenchRow> = {}): BenchRow => ({
   method,
@@ -15,6 +15,29 @@ const row = (method: string, seed: number, accuracy: number, extra: Partial<Benc
   vpsRuns: [10, 12, 8],
   trainSeconds: 100,
   ...extra,
+});
+
+describe('reuseMismatch', () => {
+  // The fields of stored configs that matter here (a real config.json has every field).
+  const uni = { method: 'uni_adafocus', patches: 'policy', seed: 1, epochs: 2, focusFrames: 7, sideMax: 48, lr: 0.002 };
+  const v2 = { method: 'adafocus_v2', patches: 'policy', seed: 0, epochs: 2, lr: 0.002 };
+  const flags = { epochs: 2, focusFrames: 7, sideMax: 48 };
+
+  it("reuses a run trained with the same method, seed and flags; another method's flags do not count", () => {
+    expect(reuseMismatch(uni, 'uni', 1, flags)).toEqual([]);
+    // focusFrames and sideMax are Uni-AdaFocus's own: they never reached AdaFocusV2's runs.
+    expect(reuseMismatch(v2, 'v2', 0, flags)).toEqual([]);
+  });
+
+  it('names every field that differs: a flag, the seed, the method or its variant', () => {
+    expect(reuseMismatch({ ...uni, sideMax: 80 }, 'uni', 1, flags)).toEqual(['sideMax: 80 (asked 48)']);
+    expect(reuseMismatch(uni, 'uni', 2, flags)).toEqual(['seed: 1 (asked 2)']);
+    // A flag of every method (epochs) reaches AdaFocusV2 too.
+    expect(reuseMismatch(v2, 'v2', 0, { ...flags, epochs: 3 })).toEqual(['epochs: 2 (asked 3)']);
+    // Random patches are AdaFocusV2 with another patch source.
+    expect(reuseMismatch(v2, 'random', 0, flags)).toEqual(['patches: "policy" (asked "random")']);
+    expect(reuseMismatch(uni, 'v2', 1, flags)).toEqual(['method: "uni_adafocus" (asked "adafocus_v2")']);
+  });
 });
 
 describe('summariseGroups', () => {

@@ -18,6 +18,7 @@ import { initBackend } from '@saccade/tensor';
 import { writeFileAtomic } from '@saccade/tensor/node';
 
 import { dataCommand, loadSplit, type SpeedSummary, type TrainSummary } from './commands.js';
+import { UsageError } from './errors.js';
 import { createProgress } from './progress.js';
 
 export interface BenchOptions {
@@ -409,13 +410,28 @@ async function childTrain(spec: RunSpec, o: BenchOptions & { signal: AbortSignal
   ];
   // --set applies to every method; a field that belongs to another method (focusFrames for Uni-AdaFocus
   // in a bench of v2 and uni) goes only to the runs of that method.
-  const own = configFields(methodVariant(spec.method).config.method);
-  for (const [k, v] of Object.entries(o.flags)) {
-    if (!own.includes(k) && fieldOwners(k).length > 0) continue;
-    args.push('--set', `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
-  }
+  for (const [k, v] of Object.entries(flagsFor(spec.method, o.flags))) args.push('--set', `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
   if (o.quiet) args.push('--quiet');
   await childSaccade(args, o.signal, `saccade train --method ${spec.method} --seed ${spec.seed}`);
+}
+
+/** The config flags a bench passes to one method's runs: every flag but those that belong only to other methods. */
+function flagsFor(method: string, flags: Record<string, unknown>): Record<string, unknown> {
+  const own = configFields(methodVariant(method).config.method);
+  return Object.fromEntries(Object.entries(flags).filter(([k]) => own.includes(k) || fieldOwners(k).length === 0));
+}
+
+/**
+ * Why a finished run cannot stand for `method` at `seed` with these flags: each field of its stored
+ * config (config.json) that differs from what the bench would train it with (the method's variant,
+ * the seed, the flags that reach it), as "field: stored (asked ...)"; [] when it can be reused.
+ */
+export function reuseMismatch(stored: Record<string, unknown>, method: string, seed: number, flags: Record<string, unknown>): string[] {
+  const asked: Record<string, unknown> = { ...methodVariant(method).config, ...flagsFor(method, flags), seed };
+  const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+  return Object.entries(asked)
+    .filter(([k, v]) => !same(stored[k], v))
+    .map(([k, v]) => `${k}: ${JSON.stringify(stored[k])} (asked ${JSON.stringify(v)})`);
 }
 
 /** `saccade speed` on the bundles in a child process: its JSON. */
@@ -448,6 +464,15 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   const specs: RunSpec[] = o.methods.flatMap((method) => Array.from({ length: o.seeds }, (_, seed) => ({ method, seed })));
   const runDir = (s: RunSpec) => join(out, 'runs', `${s.method}-s${s.seed}`);
   const queue = specs.filter((s) => !existsSync(join(runDir(s), 'summary.json')));
+  // A finished run is reused only if it was trained as this bench would train it.
+  const stale: string[] = [];
+  for (const s of specs.filter((x) => !queue.includes(x))) {
+    const stored = JSON.parse(await readFile(join(runDir(s), 'config.json'), 'utf8')) as Record<string, unknown>;
+    const diff = reuseMismatch(stored, s.method, s.seed, o.flags);
+    if (diff.length > 0) stale.push(`${runDir(s)}: ${diff.join(', ')}`);
+  }
+  if (stale.length > 0)
+    throw new UsageError(`finished runs in ${out} were trained otherwise than this bench asks (remove them, or give another --out):\n${stale.join('\n')}`);
   const trainedNow = queue.length;
   progress.note(`${specs.length} training runs (${specs.length - queue.length} already done), ${o.parallel} at a time`);
   const started = performance.now();
